@@ -1,0 +1,12 @@
+//! Wire types, method names, error codes and a small async client for the hero_logic daemon.
+
+pub mod client;
+pub mod error;
+pub mod methods;
+pub mod openrpc;
+pub mod params;
+pub mod service;
+pub mod types;
+
+pub use client::{ClientError, RpcClient};
+pub use types::*;

@@ -1,0 +1,52 @@
+//! JSON-RPC method names. Clients, the server and the OpenRPC document all use these.
+
+pub const DISCOVER: &str = "rpc.discover";
+
+/// Generic CRUD methods of one rootobject (`logic.get`, `logic.set`, ...).
+#[derive(Debug, Clone, Copy)]
+pub struct Crud {
+    pub object: &'static str,
+    pub get: &'static str,
+    pub set: &'static str,
+    pub delete: &'static str,
+    pub list: &'static str,
+    pub find: &'static str,
+    /// Plays are written only by the engine: no `set` or `delete` over the API.
+    pub writable: bool,
+}
+
+macro_rules! crud {
+    ($object:literal, $writable:expr) => {
+        Crud {
+            object: $object,
+            get: concat!($object, ".get"),
+            set: concat!($object, ".set"),
+            delete: concat!($object, ".delete"),
+            list: concat!($object, ".list"),
+            find: concat!($object, ".find"),
+            writable: $writable,
+        }
+    };
+}
+
+pub const LOGIC: Crud = crud!("logic", true);
+pub const LOGIC_VERSION: Crud = crud!("logicversion", true);
+pub const LOGIC_EXAMPLE: Crud = crud!("logicexample", true);
+pub const PLAY: Crud = crud!("play", false);
+
+/// Method prefixes older clients used, served as aliases of the current ones.
+pub const LEGACY_CRUD_ALIASES: [(&str, Crud); 3] = [
+    ("workflow", LOGIC),
+    ("workflowversion", LOGIC_VERSION),
+    ("example", LOGIC_EXAMPLE),
+];
+
+pub const LOGIC_CREATE: &str = "LogicService.logic_create";
+pub const LOGIC_CREATE_VERSION: &str = "LogicService.logic_create_version";
+pub const LOGIC_SET_CURRENT_VERSION: &str = "LogicService.logic_set_current_version";
+pub const LOGIC_LIBRARY_SEARCH: &str = "LogicService.logic_library_search";
+pub const LOGIC_EXAMPLE_CREATE: &str = "LogicService.logic_example_create";
+pub const LOGIC_EXAMPLE_GET: &str = "LogicService.logic_example_get";
+pub const LOGIC_EXAMPLE_UPDATE: &str = "LogicService.logic_example_update";
+pub const LOGIC_EXAMPLE_DELETE: &str = "LogicService.logic_example_delete";
+pub const LOGIC_EXAMPLE_LIST: &str = "LogicService.logic_example_list";

@@ -1,0 +1,147 @@
+//! Parameter and result shapes of every method. Params are always passed by name.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::types::{Binding, Logic, LogicField};
+
+/// `X.get`, `X.delete`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SidParams {
+    pub sid: String,
+}
+
+/// `X.set`: creates the object when `sid` is empty or unknown, replaces it otherwise.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetParams<T> {
+    pub object: T,
+}
+
+pub const DEFAULT_PAGE_LIMIT: u32 = 50;
+pub const MAX_PAGE_LIMIT: u32 = 1000;
+
+/// `X.list`: newest first. Pass the previous page's `next_cursor` to continue.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListParams {
+    /// Page size, 1..=1000 (default 50).
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// `X.find`: equality filters on the object's fields plus paging, e.g.
+/// `{"logic_sid": "0001", "limit": 10}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct FindParams {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+    #[serde(flatten)]
+    pub filters: serde_json::Map<String, Value>,
+}
+
+/// A page of a list, newest first; `next_cursor` is empty on the last page.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: String,
+}
+
+/// `X.delete` result.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Deleted {
+    pub deleted: bool,
+}
+
+/// `LogicService.logic_create`: a Logic and its first version in one call.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogicCreateParams {
+    pub name: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    pub python_source: Option<String>,
+    pub binding: Option<Binding>,
+    /// Declared inputs; read from the source's `@logic(...)` decorator when omitted.
+    pub inputs: Option<Vec<LogicField>>,
+    pub outputs: Option<Vec<LogicField>>,
+    /// Defaults to `v1`.
+    pub version_label: Option<String>,
+    pub notes: String,
+}
+
+/// `LogicService.logic_create_version`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogicCreateVersionParams {
+    /// Name or sid of the Logic.
+    pub logic: String,
+    pub python_source: Option<String>,
+    pub binding: Option<Binding>,
+    pub inputs: Option<Vec<LogicField>>,
+    pub outputs: Option<Vec<LogicField>>,
+    /// Defaults to `v<N+1>`.
+    pub version_label: Option<String>,
+    pub notes: String,
+    /// Make the new version current (default true).
+    pub make_current: Option<bool>,
+}
+
+/// `LogicService.logic_set_current_version`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogicSetCurrentVersionParams {
+    /// Name or sid of the Logic.
+    pub logic: String,
+    /// Sid or label of one of its versions.
+    pub version: String,
+}
+
+/// `LogicService.logic_library_search`: ranked match over name, description and tags.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct LibrarySearchParams {
+    /// Words to look for; empty lists every Logic by name.
+    pub query: String,
+    /// Only Logics carrying every one of these tags.
+    pub tags: Vec<String>,
+    /// At most this many hits (default 50).
+    pub limit: Option<u32>,
+}
+
+/// One hit of `logic_library_search`, best first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LibraryHit {
+    pub logic: Logic,
+    /// Higher is better: exact name > name prefix > name word > tag > description.
+    pub score: f64,
+    /// The current version's label.
+    pub current_version_label: String,
+}
+
+/// `LogicService.logic_example_create`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExampleCreateParams {
+    /// Name or sid of the Logic.
+    pub logic: String,
+    /// Sid or label of a version to scope the example to; empty for every version.
+    pub version: String,
+    pub name: String,
+    pub description: String,
+    pub input_values: serde_json::Map<String, Value>,
+    pub tags: Vec<String>,
+}
+
+/// `LogicService.logic_example_list`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExampleListParams {
+    /// Name or sid of the Logic.
+    pub logic: String,
+    /// Sid or label of a version: lists its own examples and the version-less ones.
+    pub version: String,
+}

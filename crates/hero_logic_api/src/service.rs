@@ -1,0 +1,139 @@
+//! The service descriptor (`service.toml`) and the path conventions every binary shares.
+//!
+//! Precedence everywhere: command-line flags > environment > `service.toml` defaults. The
+//! descriptor is compiled in, so a binary copied anywhere still knows its defaults.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The checked-in descriptor, verbatim.
+pub const SERVICE_TOML: &str = include_str!("../../../service.toml");
+
+pub const ENV_HOME: &str = "HERO_LOGIC_HOME";
+pub const ENV_SOCKET: &str = "HERO_LOGIC_SOCKET";
+pub const ENV_ADMIN_ADDR: &str = "HERO_LOGIC_ADMIN_ADDR";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceConfig {
+    pub service: ServiceSection,
+    pub binaries: BinariesSection,
+    pub paths: PathsSection,
+    pub admin: AdminSection,
+    pub store: StoreSection,
+    pub engine: EngineSection,
+    pub sandbox: SandboxSection,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceSection {
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BinariesSection {
+    pub server: String,
+    pub admin: String,
+    pub cli: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PathsSection {
+    pub data_dir: String,
+    pub socket: String,
+    pub database: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminSection {
+    pub listen: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoreSection {
+    pub synchronous: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EngineSection {
+    pub pool_size: u32,
+    pub recover: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SandboxSection {
+    pub wall_clock_ms: u64,
+    pub memory_mb: u64,
+    pub max_open_files: u64,
+    pub env_allow: Vec<String>,
+}
+
+impl ServiceConfig {
+    /// The compiled-in defaults.
+    pub fn defaults() -> ServiceConfig {
+        toml::from_str(SERVICE_TOML).expect("the checked-in service.toml parses (guarded by a test)")
+    }
+
+    /// The data dir: `flag`, else `$HERO_LOGIC_HOME`, else `paths.data_dir` (with `~` expanded).
+    pub fn data_dir(&self, flag: Option<&Path>) -> PathBuf {
+        if let Some(dir) = flag {
+            return dir.to_path_buf();
+        }
+        match std::env::var_os(ENV_HOME) {
+            Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+            _ => expand_home(&self.paths.data_dir),
+        }
+    }
+
+    /// The JSON-RPC socket: `flag`, else `$HERO_LOGIC_SOCKET`, else `paths.socket` in the data dir.
+    pub fn socket(&self, flag: Option<&Path>, data_dir: &Path) -> PathBuf {
+        if let Some(path) = flag {
+            return path.to_path_buf();
+        }
+        match std::env::var_os(ENV_SOCKET) {
+            Some(path) if !path.is_empty() => PathBuf::from(path),
+            _ => data_dir.join(expand_home(&self.paths.socket)),
+        }
+    }
+
+    /// The admin's listen address: `flag`, else `$HERO_LOGIC_ADMIN_ADDR`, else `admin.listen`.
+    pub fn admin_listen(&self, flag: Option<&str>) -> String {
+        if let Some(addr) = flag {
+            return addr.to_string();
+        }
+        match std::env::var(ENV_ADMIN_ADDR) {
+            Ok(addr) if !addr.is_empty() => addr,
+            _ => self.admin.listen.clone(),
+        }
+    }
+}
+
+fn expand_home(path: &str) -> PathBuf {
+    match path.strip_prefix("~/") {
+        Some(rest) => std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/")).join(rest),
+        None => PathBuf::from(path),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checked_in_descriptor_parses() {
+        let config = ServiceConfig::defaults();
+        assert_eq!(config.admin.listen, "127.0.0.1:9820");
+        assert_eq!(config.binaries.server, "hero_logic_server");
+    }
+
+    #[test]
+    fn flag_wins_over_defaults() {
+        let config = ServiceConfig::defaults();
+        let dir = PathBuf::from("/tmp/x");
+        assert_eq!(config.data_dir(Some(&dir)), dir);
+        let socket = PathBuf::from("/tmp/y.sock");
+        assert_eq!(config.socket(Some(&socket), &dir), socket);
+        assert_eq!(config.admin_listen(Some("127.0.0.1:1")), "127.0.0.1:1");
+    }
+}

@@ -1,0 +1,330 @@
+//! The rootobjects of DESIGN.md §3 as they travel on the wire.
+//!
+//! Every struct accepts the field names older clients used (`workflow_sid`, ...) through serde
+//! aliases, and every field has a default so that partial records (`logic.set` with only a
+//! name) deserialize; validation decides what is really required.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Milliseconds since the Unix epoch.
+pub type Millis = u64;
+
+/// A named concept with versions; exactly one version is current.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct Logic {
+    pub sid: String,
+    /// Unique, `[a-z][a-z0-9_]*`.
+    pub name: String,
+    pub description: String,
+    #[serde(alias = "current_workflow_version_sid")]
+    pub current_version_sid: String,
+    /// Version sids, newest first. Derived by the store; ignored on write.
+    pub versions: Vec<String>,
+    pub tags: Vec<String>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// One immutable revision of a Logic: its signature and its body (source or binding).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct LogicVersion {
+    pub sid: String,
+    #[serde(alias = "workflow_sid")]
+    pub logic_sid: String,
+    /// Unique per Logic (e.g. `v1`).
+    pub version_label: String,
+    pub notes: String,
+    pub inputs: Vec<LogicField>,
+    pub outputs: Vec<LogicField>,
+    pub python_source: String,
+    /// Set instead of `python_source` when this version delegates to another Logic (§8).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub binding: Option<Binding>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// A declared input or output of a LogicVersion.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct LogicField {
+    pub name: String,
+    #[serde(alias = "type")]
+    pub field_type: FieldType,
+    pub description: String,
+    pub required: bool,
+    /// Used when the caller leaves the field out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<Value>,
+    /// Allowed values for a string field (from `Literal[...]`), empty for any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+}
+
+impl Default for LogicField {
+    fn default() -> Self {
+        LogicField {
+            name: String::new(),
+            field_type: FieldType::Any,
+            description: String::new(),
+            required: true,
+            default: None,
+            options: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    String,
+    Integer,
+    Number,
+    Boolean,
+    Object,
+    Array,
+    #[default]
+    Any,
+}
+
+impl FieldType {
+    pub const ALL: [FieldType; 7] = [
+        FieldType::String,
+        FieldType::Integer,
+        FieldType::Number,
+        FieldType::Boolean,
+        FieldType::Object,
+        FieldType::Array,
+        FieldType::Any,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldType::String => "string",
+            FieldType::Integer => "integer",
+            FieldType::Number => "number",
+            FieldType::Boolean => "boolean",
+            FieldType::Object => "object",
+            FieldType::Array => "array",
+            FieldType::Any => "any",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<FieldType> {
+        FieldType::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+
+    /// Whether a JSON value has this type (`integer` accepts only whole numbers).
+    pub fn accepts(self, value: &Value) -> bool {
+        match self {
+            FieldType::String => value.is_string(),
+            FieldType::Integer => value.is_i64() || value.is_u64(),
+            FieldType::Number => value.is_number(),
+            FieldType::Boolean => value.is_boolean(),
+            FieldType::Object => value.is_object(),
+            FieldType::Array => value.is_array(),
+            FieldType::Any => true,
+        }
+    }
+}
+
+/// A saved set of inputs for a Logic, optionally tied to one version.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct LogicExample {
+    pub sid: String,
+    #[serde(alias = "workflow_sid")]
+    pub logic_sid: String,
+    /// `""` means the example applies to every version.
+    #[serde(alias = "workflow_version_sid")]
+    pub logic_version_sid: String,
+    pub name: String,
+    pub description: String,
+    pub input_values: serde_json::Map<String, Value>,
+    pub tags: Vec<String>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// One run of one LogicVersion; child Plays form the invocation tree.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct Play {
+    pub sid: String,
+    #[serde(alias = "workflow_sid")]
+    pub logic_sid: String,
+    #[serde(alias = "workflow_version_sid")]
+    pub logic_version_sid: String,
+    pub name: String,
+    /// `""` for a top-level Play.
+    pub parent_play_sid: String,
+    /// Child Play sids in invocation order.
+    pub sub_play_sids: Vec<String>,
+    pub step_key: String,
+    pub status: PlayStatus,
+    pub input_data: serde_json::Map<String, Value>,
+    pub output_data: serde_json::Map<String, Value>,
+    pub error_message: String,
+    pub started_at: Millis,
+    pub completed_at: Millis,
+    pub duration_ms: u64,
+    pub logs: String,
+    pub pending_resumes: Vec<ResumeRequest>,
+    pub received_resumes: BTreeMap<String, Value>,
+    pub step_outputs: BTreeMap<String, Value>,
+    pub total_tokens_prompt: u64,
+    pub total_tokens_completion: u64,
+    pub total_cost_usd: f64,
+    /// True when the Play's output came from a memoized step during replay.
+    pub replayed: bool,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PlayStatus {
+    #[default]
+    Pending,
+    Running,
+    AwaitingResume,
+    Success,
+    Failed,
+    Cancelled,
+    TimedOut,
+}
+
+impl PlayStatus {
+    pub const ALL: [PlayStatus; 7] = [
+        PlayStatus::Pending,
+        PlayStatus::Running,
+        PlayStatus::AwaitingResume,
+        PlayStatus::Success,
+        PlayStatus::Failed,
+        PlayStatus::Cancelled,
+        PlayStatus::TimedOut,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlayStatus::Pending => "pending",
+            PlayStatus::Running => "running",
+            PlayStatus::AwaitingResume => "awaiting_resume",
+            PlayStatus::Success => "success",
+            PlayStatus::Failed => "failed",
+            PlayStatus::Cancelled => "cancelled",
+            PlayStatus::TimedOut => "timed_out",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<PlayStatus> {
+        PlayStatus::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            PlayStatus::Success | PlayStatus::Failed | PlayStatus::Cancelled | PlayStatus::TimedOut
+        )
+    }
+}
+
+/// A question a Play asks a person; answered through `play_resume`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct ResumeRequest {
+    pub id: String,
+    pub name: String,
+    /// JSON Schema of the expected answer.
+    pub schema: Value,
+    pub ui: ResumeUi,
+    pub asked_at: Millis,
+    /// The answer, once given.
+    pub payload: Value,
+    pub resumed_at: Millis,
+}
+
+/// How a pause form is drawn.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct ResumeUi {
+    /// `text`, `number`, `choice`, `multi_choice` or `confirm`.
+    pub kind: String,
+    pub prompt: String,
+    pub options: Vec<String>,
+    /// Any further hints (placeholder, min, max, default, ...).
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, Value>,
+}
+
+/// A version bound to another Logic instead of carrying Python source (§8).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct Binding {
+    /// The target Logic, by name or sid.
+    pub target: String,
+    /// Produce the target's inputs; empty means identity.
+    pub input_mappings: Vec<Mapping>,
+    /// Produce this version's outputs; empty means identity.
+    pub output_mappings: Vec<Mapping>,
+}
+
+/// One row of a mapping table: `target <- source`.
+///
+/// Source grammar: `inputs.<path>`, `outputs.<path>` (output mappings only),
+/// `literal:<text>`, `literal_json:<json>`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct Mapping {
+    pub target: String,
+    pub source: String,
+}
+
+/// Legacy names of the rootobjects; records written by older clients keep loading.
+pub type Workflow = Logic;
+pub type WorkflowVersion = LogicVersion;
+pub type Example = LogicExample;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn legacy_field_names_load() {
+        let version: LogicVersion =
+            serde_json::from_value(json!({"workflow_sid": "00a1", "version_label": "v1"})).unwrap();
+        assert_eq!(version.logic_sid, "00a1");
+        let play: Play = serde_json::from_value(
+            json!({"workflow_sid": "0001", "workflow_version_sid": "0002", "status": "awaiting_resume"}),
+        )
+        .unwrap();
+        assert_eq!(play.logic_sid, "0001");
+        assert_eq!(play.logic_version_sid, "0002");
+        assert_eq!(play.status, PlayStatus::AwaitingResume);
+        let example: Example =
+            serde_json::from_value(json!({"workflow_version_sid": "0003"})).unwrap();
+        assert_eq!(example.logic_version_sid, "0003");
+    }
+
+    #[test]
+    fn field_type_names_round_trip() {
+        for t in FieldType::ALL {
+            assert_eq!(FieldType::parse(t.as_str()), Some(t));
+            assert_eq!(serde_json::to_value(t).unwrap(), json!(t.as_str()));
+        }
+        assert_eq!(FieldType::parse("str"), None);
+    }
+
+    #[test]
+    fn integer_rejects_fractions() {
+        assert!(FieldType::Integer.accepts(&json!(3)));
+        assert!(!FieldType::Integer.accepts(&json!(3.5)));
+        assert!(FieldType::Number.accepts(&json!(3.5)));
+    }
+}
