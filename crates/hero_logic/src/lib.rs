@@ -1,1 +1,11 @@
+//! The hero_logic daemon: store, JSON-RPC, static parse and seed loading.
 
+pub mod store;
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

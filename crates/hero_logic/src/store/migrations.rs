@@ -1,0 +1,96 @@
+//! Numbered schema migrations; `PRAGMA user_version` records how many have run.
+
+/// Each entry runs once, in order, inside one transaction. Never edit a shipped entry: add one.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the rootobjects.
+    r#"
+    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+    INSERT INTO counters (name, value) VALUES ('sid', 0);
+
+    CREATE TABLE logics (
+        id INTEGER PRIMARY KEY,
+        sid TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL UNIQUE,
+        description TEXT NOT NULL,
+        current_version_sid TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+
+    CREATE TABLE logic_versions (
+        id INTEGER PRIMARY KEY,
+        sid TEXT NOT NULL UNIQUE,
+        logic_sid TEXT NOT NULL,
+        version_label TEXT NOT NULL,
+        notes TEXT NOT NULL,
+        inputs TEXT NOT NULL,
+        outputs TEXT NOT NULL,
+        python_source TEXT NOT NULL,
+        binding TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        UNIQUE (logic_sid, version_label)
+    );
+    CREATE INDEX logic_versions_by_logic ON logic_versions (logic_sid, id);
+
+    CREATE TABLE logic_examples (
+        id INTEGER PRIMARY KEY,
+        sid TEXT NOT NULL UNIQUE,
+        logic_sid TEXT NOT NULL,
+        logic_version_sid TEXT NOT NULL,
+        name TEXT NOT NULL,
+        description TEXT NOT NULL,
+        input_values TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE INDEX logic_examples_by_logic ON logic_examples (logic_sid, id);
+
+    CREATE TABLE plays (
+        id INTEGER PRIMARY KEY,
+        sid TEXT NOT NULL UNIQUE,
+        logic_sid TEXT NOT NULL,
+        logic_version_sid TEXT NOT NULL,
+        name TEXT NOT NULL,
+        parent_play_sid TEXT NOT NULL,
+        step_key TEXT NOT NULL,
+        status TEXT NOT NULL,
+        input_data TEXT NOT NULL,
+        output_data TEXT NOT NULL,
+        error_message TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        completed_at INTEGER NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        logs TEXT NOT NULL,
+        pending_resumes TEXT NOT NULL,
+        received_resumes TEXT NOT NULL,
+        total_tokens_prompt INTEGER NOT NULL,
+        total_tokens_completion INTEGER NOT NULL,
+        total_cost_usd REAL NOT NULL,
+        replayed INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX plays_by_logic ON plays (logic_sid, id);
+    CREATE INDEX plays_by_version ON plays (logic_version_sid, id);
+    CREATE INDEX plays_by_parent ON plays (parent_play_sid, id);
+    CREATE INDEX plays_by_status ON plays (status, id);
+
+    -- Child order and memoized steps live in their own rows, so that appending one is a
+    -- single INSERT rather than a read-modify-write of the parent.
+    CREATE TABLE play_children (
+        parent_sid TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        child_sid TEXT NOT NULL,
+        PRIMARY KEY (parent_sid, seq)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE play_steps (
+        play_sid TEXT NOT NULL,
+        step_key TEXT NOT NULL,
+        output TEXT NOT NULL,
+        PRIMARY KEY (play_sid, step_key)
+    ) WITHOUT ROWID;
+    "#,
+];

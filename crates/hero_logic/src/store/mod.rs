@@ -1,0 +1,97 @@
+//! Persistence behind one trait, so that a PostgreSQL backend can join SQLite without
+//! touching callers. Every method is one atomic operation.
+
+mod migrations;
+mod records;
+pub mod sid;
+pub mod sqlite;
+
+use hero_logic_api::params::Page;
+use hero_logic_api::{Logic, LogicExample, LogicVersion, Play};
+use serde_json::Value;
+
+pub use sqlite::{SqliteStore, Synchronous};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("{kind} {sid} not found")]
+    NotFound { kind: &'static str, sid: String },
+    /// A uniqueness rule was hit; `field` names the column.
+    #[error("{message}")]
+    Conflict { field: &'static str, message: String },
+    /// A filter or cursor the store cannot serve.
+    #[error("{message}")]
+    BadQuery { field: String, message: String },
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("cannot open the database at {path}: {reason}")]
+    Open { path: String, reason: String },
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A page request: equality filters on indexed fields, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct PageQuery {
+    pub filters: Vec<(String, Value)>,
+    pub limit: u32,
+    /// Sid of the last item of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    pub fn first(limit: u32) -> Self {
+        PageQuery { filters: Vec::new(), limit, cursor: None }
+    }
+
+    pub fn filter(mut self, field: &str, value: impl Into<Value>) -> Self {
+        self.filters.push((field.to_string(), value.into()));
+        self
+    }
+}
+
+pub trait Store: Send + Sync + 'static {
+    fn logic_get(&self, sid: &str) -> StoreResult<Option<Logic>>;
+    fn logic_by_name(&self, name: &str) -> StoreResult<Option<Logic>>;
+    /// Inserts (empty or unknown sid) or replaces; returns the stored record.
+    fn logic_put(&self, logic: &Logic) -> StoreResult<Logic>;
+    /// Deletes the Logic with its versions, examples and Plays.
+    fn logic_delete(&self, sid: &str) -> StoreResult<bool>;
+    fn logic_page(&self, query: &PageQuery) -> StoreResult<Page<Logic>>;
+    /// Every Logic (the library is hundreds, not millions; Plays are never listed this way).
+    fn logic_all(&self) -> StoreResult<Vec<Logic>>;
+    /// Creates a Logic and its first version, current, in one transaction.
+    fn logic_create(&self, logic: &Logic, version: &LogicVersion) -> StoreResult<(Logic, LogicVersion)>;
+
+    fn version_get(&self, sid: &str) -> StoreResult<Option<LogicVersion>>;
+    fn version_by_label(&self, logic_sid: &str, label: &str) -> StoreResult<Option<LogicVersion>>;
+    fn version_put(&self, version: &LogicVersion) -> StoreResult<LogicVersion>;
+    /// Inserts a new version and, when `make_current`, points its Logic at it, atomically.
+    fn version_create(&self, version: &LogicVersion, make_current: bool) -> StoreResult<LogicVersion>;
+    fn version_delete(&self, sid: &str) -> StoreResult<bool>;
+    fn version_page(&self, query: &PageQuery) -> StoreResult<Page<LogicVersion>>;
+    fn version_count(&self, logic_sid: &str) -> StoreResult<u64>;
+    fn set_current_version(&self, logic_sid: &str, version_sid: &str) -> StoreResult<Logic>;
+
+    fn example_get(&self, sid: &str) -> StoreResult<Option<LogicExample>>;
+    fn example_put(&self, example: &LogicExample) -> StoreResult<LogicExample>;
+    fn example_delete(&self, sid: &str) -> StoreResult<bool>;
+    fn example_page(&self, query: &PageQuery) -> StoreResult<Page<LogicExample>>;
+
+    fn play_get(&self, sid: &str) -> StoreResult<Option<Play>>;
+    /// Inserts a new Play (the engine's only way to create one); returns it with its sid.
+    fn play_insert(&self, play: &Play) -> StoreResult<Play>;
+    /// Rewrites a Play's own columns; children and steps are untouched.
+    fn play_update(&self, play: &Play) -> StoreResult<()>;
+    fn play_page(&self, query: &PageQuery) -> StoreResult<Page<Play>>;
+    fn play_count_for_version(&self, version_sid: &str) -> StoreResult<u64>;
+    /// Appends `child_sid` to the parent's `sub_play_sids`, atomically.
+    fn play_append_child(&self, parent_sid: &str, child_sid: &str) -> StoreResult<()>;
+    /// Writes one `step_outputs` entry of a Play, atomically (replaces an existing key).
+    fn play_set_step_output(&self, play_sid: &str, step_key: &str, output: &Value) -> StoreResult<()>;
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,290 @@
+//! How each rootobject maps onto its table: real columns for what queries filter or sort on,
+//! JSON text for nested values. Fields derived from other tables are filled by the store.
+
+use hero_logic_api::{Logic, LogicExample, LogicVersion, Play, PlayStatus};
+use rusqlite::types::Value as Sql;
+use rusqlite::Row;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// A rootobject stored in one table whose first two columns are `id` and `sid`.
+pub(crate) trait Record: Sized {
+    const TABLE: &'static str;
+    const KIND: &'static str;
+    /// Columns after `id` and `sid`, in the order of [`Record::values`].
+    const COLUMNS: &'static [&'static str];
+    /// Fields `find` may filter on; each is a column of the same name.
+    const FILTERS: &'static [&'static str];
+    /// Columns that must stay unique, with the message a clash gives.
+    const UNIQUE: &'static [(&'static str, &'static str)] = &[];
+
+    fn sid(&self) -> &str;
+    fn set_sid(&mut self, sid: String);
+    fn values(&self) -> Vec<Sql>;
+    /// Reads a row selected as `id, sid, COLUMNS...`.
+    fn from_row(row: &Row) -> rusqlite::Result<Self>;
+}
+
+fn json<T: Serialize>(value: &T) -> Sql {
+    Sql::Text(serde_json::to_string(value).expect("wire types always serialize"))
+}
+
+fn parsed<T: DeserializeOwned>(row: &Row, idx: usize) -> rusqlite::Result<T> {
+    let text: String = row.get(idx)?;
+    serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+fn text(value: &str) -> Sql {
+    Sql::Text(value.to_string())
+}
+
+fn int(value: u64) -> Sql {
+    Sql::Integer(i64::try_from(value).unwrap_or(i64::MAX))
+}
+
+fn get_u64(row: &Row, idx: usize) -> rusqlite::Result<u64> {
+    Ok(row.get::<_, i64>(idx)?.max(0) as u64)
+}
+
+impl Record for Logic {
+    const TABLE: &'static str = "logics";
+    const KIND: &'static str = "Logic";
+    const COLUMNS: &'static [&'static str] =
+        &["name", "description", "current_version_sid", "tags", "created_at", "updated_at"];
+    const FILTERS: &'static [&'static str] = &["name", "current_version_sid"];
+    const UNIQUE: &'static [(&'static str, &'static str)] = &[("name", "a Logic with this name already exists")];
+
+    fn sid(&self) -> &str {
+        &self.sid
+    }
+    fn set_sid(&mut self, sid: String) {
+        self.sid = sid;
+    }
+    fn values(&self) -> Vec<Sql> {
+        vec![
+            text(&self.name),
+            text(&self.description),
+            text(&self.current_version_sid),
+            json(&self.tags),
+            int(self.created_at),
+            int(self.updated_at),
+        ]
+    }
+    fn from_row(row: &Row) -> rusqlite::Result<Self> {
+        Ok(Logic {
+            sid: row.get(1)?,
+            name: row.get(2)?,
+            description: row.get(3)?,
+            current_version_sid: row.get(4)?,
+            versions: Vec::new(),
+            tags: parsed(row, 5)?,
+            created_at: get_u64(row, 6)?,
+            updated_at: get_u64(row, 7)?,
+        })
+    }
+}
+
+impl Record for LogicVersion {
+    const TABLE: &'static str = "logic_versions";
+    const KIND: &'static str = "LogicVersion";
+    const COLUMNS: &'static [&'static str] = &[
+        "logic_sid",
+        "version_label",
+        "notes",
+        "inputs",
+        "outputs",
+        "python_source",
+        "binding",
+        "created_at",
+        "updated_at",
+    ];
+    const FILTERS: &'static [&'static str] = &["logic_sid", "version_label"];
+    const UNIQUE: &'static [(&'static str, &'static str)] =
+        &[("version_label", "this Logic already has a version with this label")];
+
+    fn sid(&self) -> &str {
+        &self.sid
+    }
+    fn set_sid(&mut self, sid: String) {
+        self.sid = sid;
+    }
+    fn values(&self) -> Vec<Sql> {
+        vec![
+            text(&self.logic_sid),
+            text(&self.version_label),
+            text(&self.notes),
+            json(&self.inputs),
+            json(&self.outputs),
+            text(&self.python_source),
+            self.binding.as_ref().map(json).unwrap_or(Sql::Null),
+            int(self.created_at),
+            int(self.updated_at),
+        ]
+    }
+    fn from_row(row: &Row) -> rusqlite::Result<Self> {
+        let binding: Option<String> = row.get(8)?;
+        let binding = match binding {
+            Some(text) => Some(serde_json::from_str(&text).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(8, rusqlite::types::Type::Text, Box::new(e))
+            })?),
+            None => None,
+        };
+        Ok(LogicVersion {
+            sid: row.get(1)?,
+            logic_sid: row.get(2)?,
+            version_label: row.get(3)?,
+            notes: row.get(4)?,
+            inputs: parsed(row, 5)?,
+            outputs: parsed(row, 6)?,
+            python_source: row.get(7)?,
+            binding,
+            created_at: get_u64(row, 9)?,
+            updated_at: get_u64(row, 10)?,
+        })
+    }
+}
+
+impl Record for LogicExample {
+    const TABLE: &'static str = "logic_examples";
+    const KIND: &'static str = "LogicExample";
+    const COLUMNS: &'static [&'static str] = &[
+        "logic_sid",
+        "logic_version_sid",
+        "name",
+        "description",
+        "input_values",
+        "tags",
+        "created_at",
+        "updated_at",
+    ];
+    const FILTERS: &'static [&'static str] = &["logic_sid", "logic_version_sid", "name"];
+
+    fn sid(&self) -> &str {
+        &self.sid
+    }
+    fn set_sid(&mut self, sid: String) {
+        self.sid = sid;
+    }
+    fn values(&self) -> Vec<Sql> {
+        vec![
+            text(&self.logic_sid),
+            text(&self.logic_version_sid),
+            text(&self.name),
+            text(&self.description),
+            json(&self.input_values),
+            json(&self.tags),
+            int(self.created_at),
+            int(self.updated_at),
+        ]
+    }
+    fn from_row(row: &Row) -> rusqlite::Result<Self> {
+        Ok(LogicExample {
+            sid: row.get(1)?,
+            logic_sid: row.get(2)?,
+            logic_version_sid: row.get(3)?,
+            name: row.get(4)?,
+            description: row.get(5)?,
+            input_values: parsed(row, 6)?,
+            tags: parsed(row, 7)?,
+            created_at: get_u64(row, 8)?,
+            updated_at: get_u64(row, 9)?,
+        })
+    }
+}
+
+impl Record for Play {
+    const TABLE: &'static str = "plays";
+    const KIND: &'static str = "Play";
+    const COLUMNS: &'static [&'static str] = &[
+        "logic_sid",
+        "logic_version_sid",
+        "name",
+        "parent_play_sid",
+        "step_key",
+        "status",
+        "input_data",
+        "output_data",
+        "error_message",
+        "started_at",
+        "completed_at",
+        "duration_ms",
+        "logs",
+        "pending_resumes",
+        "received_resumes",
+        "total_tokens_prompt",
+        "total_tokens_completion",
+        "total_cost_usd",
+        "replayed",
+        "created_at",
+    ];
+    const FILTERS: &'static [&'static str] =
+        &["logic_sid", "logic_version_sid", "parent_play_sid", "status"];
+
+    fn sid(&self) -> &str {
+        &self.sid
+    }
+    fn set_sid(&mut self, sid: String) {
+        self.sid = sid;
+    }
+    fn values(&self) -> Vec<Sql> {
+        vec![
+            text(&self.logic_sid),
+            text(&self.logic_version_sid),
+            text(&self.name),
+            text(&self.parent_play_sid),
+            text(&self.step_key),
+            text(self.status.as_str()),
+            json(&self.input_data),
+            json(&self.output_data),
+            text(&self.error_message),
+            int(self.started_at),
+            int(self.completed_at),
+            int(self.duration_ms),
+            text(&self.logs),
+            json(&self.pending_resumes),
+            json(&self.received_resumes),
+            int(self.total_tokens_prompt),
+            int(self.total_tokens_completion),
+            Sql::Real(self.total_cost_usd),
+            Sql::Integer(i64::from(self.replayed)),
+            int(self.created_at),
+        ]
+    }
+    fn from_row(row: &Row) -> rusqlite::Result<Self> {
+        let status: String = row.get(7)?;
+        let status = PlayStatus::parse(&status).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                7,
+                rusqlite::types::Type::Text,
+                format!("unknown play status {status:?}").into(),
+            )
+        })?;
+        Ok(Play {
+            sid: row.get(1)?,
+            logic_sid: row.get(2)?,
+            logic_version_sid: row.get(3)?,
+            name: row.get(4)?,
+            parent_play_sid: row.get(5)?,
+            sub_play_sids: Vec::new(),
+            step_key: row.get(6)?,
+            status,
+            input_data: parsed(row, 8)?,
+            output_data: parsed(row, 9)?,
+            error_message: row.get(10)?,
+            started_at: get_u64(row, 11)?,
+            completed_at: get_u64(row, 12)?,
+            duration_ms: get_u64(row, 13)?,
+            logs: row.get(14)?,
+            pending_resumes: parsed(row, 15)?,
+            received_resumes: parsed(row, 16)?,
+            step_outputs: Default::default(),
+            total_tokens_prompt: get_u64(row, 17)?,
+            total_tokens_completion: get_u64(row, 18)?,
+            total_cost_usd: row.get(19)?,
+            replayed: row.get::<_, i64>(20)? != 0,
+            created_at: get_u64(row, 21)?,
+        })
+    }
+}

@@ -1,0 +1,479 @@
+//! The embedded SQLite store: one file, WAL, one writer connection, a small pool of readers.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use hero_logic_api::params::Page;
+use hero_logic_api::{Logic, LogicExample, LogicVersion, Play};
+use rusqlite::types::Value as Sql;
+use rusqlite::{params, params_from_iter, Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
+use serde_json::Value;
+
+use super::migrations::MIGRATIONS;
+use super::records::Record;
+use super::{sid, PageQuery, Store, StoreError, StoreResult};
+
+/// SQLite's `synchronous` pragma: `Full` makes every commit durable, `Normal` is WAL-safe and faster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Synchronous {
+    Full,
+    Normal,
+}
+
+impl Synchronous {
+    pub fn parse(name: &str) -> Option<Synchronous> {
+        match name.to_ascii_lowercase().as_str() {
+            "full" => Some(Synchronous::Full),
+            "normal" => Some(Synchronous::Normal),
+            _ => None,
+        }
+    }
+
+    fn pragma(self) -> &'static str {
+        match self {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        }
+    }
+}
+
+const MAX_IDLE_READERS: usize = 8;
+
+pub struct SqliteStore {
+    path: PathBuf,
+    synchronous: Synchronous,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub fn open(path: &Path, synchronous: Synchronous) -> StoreResult<Self> {
+        let open_error = |reason: String| StoreError::Open { path: path.display().to_string(), reason };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| open_error(e.to_string()))?;
+        }
+        let mut writer = Connection::open(path).map_err(|e| open_error(e.to_string()))?;
+        configure(&writer, synchronous)?;
+        migrate(&mut writer)?;
+        Ok(SqliteStore {
+            path: path.to_path_buf(),
+            synchronous,
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => {
+                let conn = Connection::open(&self.path)?;
+                configure(&conn, self.synchronous)?;
+                conn
+            }
+        };
+        let result = f(&conn);
+        let mut readers = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if readers.len() < MAX_IDLE_READERS {
+            readers.push(conn);
+        }
+        result
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&Transaction) -> StoreResult<T>) -> StoreResult<T> {
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+}
+
+fn configure(conn: &Connection, synchronous: Synchronous) -> StoreResult<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", synchronous.pragma())?;
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    let applied: usize = conn.pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0))?.max(0) as usize;
+    if applied > MIGRATIONS.len() {
+        return Err(StoreError::Open {
+            path: conn.path().unwrap_or_default().to_string(),
+            reason: format!(
+                "the database has schema version {applied} but this build knows only {}; run a newer hero_logic",
+                MIGRATIONS.len()
+            ),
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (index + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn select_sql<R: Record>() -> String {
+    format!("SELECT id, sid, {} FROM {}", R::COLUMNS.join(", "), R::TABLE)
+}
+
+fn get_record<R: Record>(conn: &Connection, sid: &str) -> StoreResult<Option<R>> {
+    let sql = format!("{} WHERE sid = ?1", select_sql::<R>());
+    Ok(conn.query_row(&sql, [sid], R::from_row).optional()?)
+}
+
+fn record_by<R: Record>(conn: &Connection, column: &str, value: &str) -> StoreResult<Option<R>> {
+    let sql = format!("{} WHERE {column} = ?1 ORDER BY id DESC LIMIT 1", select_sql::<R>());
+    Ok(conn.query_row(&sql, [value], R::from_row).optional()?)
+}
+
+fn filter_value(field: &str, value: &Value) -> StoreResult<Sql> {
+    match value {
+        Value::String(s) => Ok(Sql::Text(s.clone())),
+        Value::Bool(b) => Ok(Sql::Integer(i64::from(*b))),
+        Value::Number(n) => Ok(n.as_i64().map(Sql::Integer).unwrap_or_else(|| Sql::Real(n.as_f64().unwrap_or(0.0)))),
+        _ => Err(StoreError::BadQuery {
+            field: field.to_string(),
+            message: format!("filter {field:?} needs a string, number or boolean, not {value}"),
+        }),
+    }
+}
+
+fn page_records<R: Record>(conn: &Connection, query: &PageQuery) -> StoreResult<Page<R>> {
+    let mut clauses = Vec::new();
+    let mut values = Vec::new();
+    for (field, value) in &query.filters {
+        if !R::FILTERS.contains(&field.as_str()) {
+            return Err(StoreError::BadQuery {
+                field: field.clone(),
+                message: format!(
+                    "{} cannot be filtered by {field:?}; filterable fields: {}",
+                    R::KIND,
+                    R::FILTERS.join(", ")
+                ),
+            });
+        }
+        values.push(filter_value(field, value)?);
+        clauses.push(format!("{field} = ?{}", values.len()));
+    }
+    if let Some(cursor) = query.cursor.as_deref().filter(|c| !c.is_empty()) {
+        let id = sid::decode(cursor).ok_or_else(|| StoreError::BadQuery {
+            field: "cursor".into(),
+            message: format!("cursor {cursor:?} is not a sid; pass the next_cursor of the previous page"),
+        })?;
+        values.push(Sql::Integer(id as i64));
+        clauses.push(format!("id < ?{}", values.len()));
+    }
+    let filter = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
+    let limit = query.limit.max(1);
+    let sql = format!("{}{filter} ORDER BY id DESC LIMIT {}", select_sql::<R>(), limit + 1);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut items = stmt.query_map(params_from_iter(values), R::from_row)?.collect::<Result<Vec<R>, _>>()?;
+    let next_cursor = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|r| r.sid().to_string()).unwrap_or_default()
+    } else {
+        String::new()
+    };
+    Ok(Page { items, next_cursor })
+}
+
+fn next_sid(tx: &Transaction) -> StoreResult<String> {
+    let value: i64 =
+        tx.query_row("UPDATE counters SET value = value + 1 WHERE name = 'sid' RETURNING value", [], |r| r.get(0))?;
+    Ok(sid::encode(value as u64))
+}
+
+/// Maps a UNIQUE violation to a conflict naming the field; other errors pass through.
+fn unique_conflict<R: Record>(error: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(e, Some(message)) = &error {
+        if e.code == ErrorCode::ConstraintViolation {
+            for (column, text) in R::UNIQUE {
+                if message.contains(&format!(".{column}")) {
+                    return StoreError::Conflict { field: column, message: text.to_string() };
+                }
+            }
+        }
+    }
+    StoreError::Sqlite(error)
+}
+
+/// Inserts `record`; an empty sid gets a fresh one, a given one keeps it (imports).
+fn insert_record<R: Record + Clone>(tx: &Transaction, record: &R) -> StoreResult<R> {
+    let mut record = record.clone();
+    let id = if record.sid().is_empty() {
+        let fresh = next_sid(tx)?;
+        record.set_sid(fresh);
+        sid::decode(record.sid()).expect("fresh sids decode")
+    } else {
+        let id = sid::decode(record.sid()).ok_or_else(|| StoreError::BadQuery {
+            field: "sid".into(),
+            message: format!(
+                "sid {:?} is not lowercase base-36; leave it empty to have one assigned",
+                record.sid()
+            ),
+        })?;
+        tx.execute("UPDATE counters SET value = max(value, ?1) WHERE name = 'sid'", [id as i64])?;
+        id
+    };
+    let placeholders: Vec<String> = (3..R::COLUMNS.len() + 3).map(|i| format!("?{i}")).collect();
+    let sql = format!(
+        "INSERT INTO {} (id, sid, {}) VALUES (?1, ?2, {})",
+        R::TABLE,
+        R::COLUMNS.join(", "),
+        placeholders.join(", ")
+    );
+    let mut values = vec![Sql::Integer(id as i64), Sql::Text(record.sid().to_string())];
+    values.extend(record.values());
+    tx.prepare_cached(&sql)?.execute(params_from_iter(values)).map_err(unique_conflict::<R>)?;
+    Ok(record)
+}
+
+/// Rewrites the columns of an existing record; false when there is no such sid.
+fn update_record<R: Record>(tx: &Transaction, record: &R) -> StoreResult<bool> {
+    let assignments: Vec<String> =
+        R::COLUMNS.iter().enumerate().map(|(i, c)| format!("{c} = ?{}", i + 2)).collect();
+    let sql = format!("UPDATE {} SET {} WHERE sid = ?1", R::TABLE, assignments.join(", "));
+    let mut values = vec![Sql::Text(record.sid().to_string())];
+    values.extend(record.values());
+    let changed = tx.prepare_cached(&sql)?.execute(params_from_iter(values)).map_err(unique_conflict::<R>)?;
+    Ok(changed > 0)
+}
+
+fn put_record<R: Record + Clone>(tx: &Transaction, record: &R) -> StoreResult<R> {
+    if !record.sid().is_empty() && update_record(tx, record)? {
+        return Ok(record.clone());
+    }
+    insert_record(tx, record)
+}
+
+fn delete_record<R: Record>(tx: &Transaction, sid: &str) -> StoreResult<bool> {
+    Ok(tx.execute(&format!("DELETE FROM {} WHERE sid = ?1", R::TABLE), [sid])? > 0)
+}
+
+fn column_strings(conn: &Connection, sql: &str, key: &str) -> StoreResult<Vec<String>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map([key], |r| r.get::<_, String>(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn with_versions(conn: &Connection, mut logic: Logic) -> StoreResult<Logic> {
+    logic.versions =
+        column_strings(conn, "SELECT sid FROM logic_versions WHERE logic_sid = ?1 ORDER BY id DESC", &logic.sid)?;
+    Ok(logic)
+}
+
+fn with_children_and_steps(conn: &Connection, mut play: Play) -> StoreResult<Play> {
+    play.sub_play_sids =
+        column_strings(conn, "SELECT child_sid FROM play_children WHERE parent_sid = ?1 ORDER BY seq", &play.sid)?;
+    let mut stmt = conn.prepare_cached("SELECT step_key, output FROM play_steps WHERE play_sid = ?1")?;
+    let rows = stmt.query_map([&play.sid], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    for row in rows {
+        let (key, output) = row?;
+        let output = serde_json::from_str(&output).map_err(|e| StoreError::Corrupt(format!("step {key}: {e}")))?;
+        play.step_outputs.insert(key, output);
+    }
+    Ok(play)
+}
+
+fn hydrate_page<R>(
+    conn: &Connection,
+    page: Page<R>,
+    hydrate: fn(&Connection, R) -> StoreResult<R>,
+) -> StoreResult<Page<R>> {
+    let items = page.items.into_iter().map(|r| hydrate(conn, r)).collect::<StoreResult<_>>()?;
+    Ok(Page { items, next_cursor: page.next_cursor })
+}
+
+fn count(conn: &Connection, sql: &str, key: &str) -> StoreResult<u64> {
+    Ok(conn.query_row(sql, [key], |r| r.get::<_, i64>(0))?.max(0) as u64)
+}
+
+impl Store for SqliteStore {
+    fn logic_get(&self, sid: &str) -> StoreResult<Option<Logic>> {
+        self.read(|c| get_record::<Logic>(c, sid)?.map(|l| with_versions(c, l)).transpose())
+    }
+
+    fn logic_by_name(&self, name: &str) -> StoreResult<Option<Logic>> {
+        self.read(|c| record_by::<Logic>(c, "name", name)?.map(|l| with_versions(c, l)).transpose())
+    }
+
+    fn logic_put(&self, logic: &Logic) -> StoreResult<Logic> {
+        self.write(|tx| {
+            let stored = put_record(tx, logic)?;
+            with_versions(tx, stored)
+        })
+    }
+
+    fn logic_delete(&self, sid: &str) -> StoreResult<bool> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM logic_versions WHERE logic_sid = ?1", [sid])?;
+            tx.execute("DELETE FROM logic_examples WHERE logic_sid = ?1", [sid])?;
+            tx.execute(
+                "DELETE FROM play_children WHERE parent_sid IN (SELECT sid FROM plays WHERE logic_sid = ?1)",
+                [sid],
+            )?;
+            tx.execute("DELETE FROM play_steps WHERE play_sid IN (SELECT sid FROM plays WHERE logic_sid = ?1)", [sid])?;
+            tx.execute("DELETE FROM plays WHERE logic_sid = ?1", [sid])?;
+            delete_record::<Logic>(tx, sid)
+        })
+    }
+
+    fn logic_page(&self, query: &PageQuery) -> StoreResult<Page<Logic>> {
+        self.read(|c| hydrate_page(c, page_records::<Logic>(c, query)?, with_versions))
+    }
+
+    fn logic_all(&self) -> StoreResult<Vec<Logic>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!("{} ORDER BY name", select_sql::<Logic>()))?;
+            let logics = stmt.query_map([], Logic::from_row)?.collect::<Result<Vec<_>, _>>()?;
+            logics.into_iter().map(|l| with_versions(c, l)).collect()
+        })
+    }
+
+    fn logic_create(&self, logic: &Logic, version: &LogicVersion) -> StoreResult<(Logic, LogicVersion)> {
+        self.write(|tx| {
+            let mut logic = insert_record(tx, logic)?;
+            let mut version = version.clone();
+            version.logic_sid = logic.sid.clone();
+            let version = insert_record(tx, &version)?;
+            logic.current_version_sid = version.sid.clone();
+            update_record(tx, &logic)?;
+            Ok((with_versions(tx, logic)?, version))
+        })
+    }
+
+    fn version_get(&self, sid: &str) -> StoreResult<Option<LogicVersion>> {
+        self.read(|c| get_record(c, sid))
+    }
+
+    fn version_by_label(&self, logic_sid: &str, label: &str) -> StoreResult<Option<LogicVersion>> {
+        self.read(|c| {
+            let sql = format!("{} WHERE logic_sid = ?1 AND version_label = ?2", select_sql::<LogicVersion>());
+            Ok(c.query_row(&sql, [logic_sid, label], LogicVersion::from_row).optional()?)
+        })
+    }
+
+    fn version_put(&self, version: &LogicVersion) -> StoreResult<LogicVersion> {
+        self.write(|tx| put_record(tx, version))
+    }
+
+    fn version_create(&self, version: &LogicVersion, make_current: bool) -> StoreResult<LogicVersion> {
+        self.write(|tx| {
+            let mut stored = version.clone();
+            stored.sid.clear();
+            let stored = insert_record(tx, &stored)?;
+            if make_current {
+                tx.execute(
+                    "UPDATE logics SET current_version_sid = ?1, updated_at = ?2 WHERE sid = ?3",
+                    params![stored.sid, stored.created_at as i64, stored.logic_sid],
+                )?;
+            }
+            Ok(stored)
+        })
+    }
+
+    fn version_delete(&self, sid: &str) -> StoreResult<bool> {
+        self.write(|tx| delete_record::<LogicVersion>(tx, sid))
+    }
+
+    fn version_page(&self, query: &PageQuery) -> StoreResult<Page<LogicVersion>> {
+        self.read(|c| page_records(c, query))
+    }
+
+    fn version_count(&self, logic_sid: &str) -> StoreResult<u64> {
+        self.read(|c| count(c, "SELECT count(*) FROM logic_versions WHERE logic_sid = ?1", logic_sid))
+    }
+
+    fn set_current_version(&self, logic_sid: &str, version_sid: &str) -> StoreResult<Logic> {
+        self.write(|tx| {
+            let changed = tx.execute(
+                "UPDATE logics SET current_version_sid = ?1, updated_at = ?2 WHERE sid = ?3",
+                params![version_sid, crate::now_ms() as i64, logic_sid],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::NotFound { kind: "Logic", sid: logic_sid.to_string() });
+            }
+            let logic = get_record::<Logic>(tx, logic_sid)?
+                .ok_or_else(|| StoreError::NotFound { kind: "Logic", sid: logic_sid.to_string() })?;
+            with_versions(tx, logic)
+        })
+    }
+
+    fn example_get(&self, sid: &str) -> StoreResult<Option<LogicExample>> {
+        self.read(|c| get_record(c, sid))
+    }
+
+    fn example_put(&self, example: &LogicExample) -> StoreResult<LogicExample> {
+        self.write(|tx| put_record(tx, example))
+    }
+
+    fn example_delete(&self, sid: &str) -> StoreResult<bool> {
+        self.write(|tx| delete_record::<LogicExample>(tx, sid))
+    }
+
+    fn example_page(&self, query: &PageQuery) -> StoreResult<Page<LogicExample>> {
+        self.read(|c| page_records(c, query))
+    }
+
+    fn play_get(&self, sid: &str) -> StoreResult<Option<Play>> {
+        self.read(|c| get_record::<Play>(c, sid)?.map(|p| with_children_and_steps(c, p)).transpose())
+    }
+
+    fn play_insert(&self, play: &Play) -> StoreResult<Play> {
+        self.write(|tx| {
+            let mut fresh = play.clone();
+            fresh.sid.clear();
+            insert_record(tx, &fresh)
+        })
+    }
+
+    fn play_update(&self, play: &Play) -> StoreResult<()> {
+        self.write(|tx| {
+            if update_record(tx, play)? {
+                Ok(())
+            } else {
+                Err(StoreError::NotFound { kind: "Play", sid: play.sid.clone() })
+            }
+        })
+    }
+
+    fn play_page(&self, query: &PageQuery) -> StoreResult<Page<Play>> {
+        self.read(|c| hydrate_page(c, page_records::<Play>(c, query)?, with_children_and_steps))
+    }
+
+    fn play_count_for_version(&self, version_sid: &str) -> StoreResult<u64> {
+        self.read(|c| count(c, "SELECT count(*) FROM plays WHERE logic_version_sid = ?1", version_sid))
+    }
+
+    fn play_append_child(&self, parent_sid: &str, child_sid: &str) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO play_children (parent_sid, seq, child_sid)
+                 SELECT ?1, COALESCE(MAX(seq) + 1, 0), ?2 FROM play_children WHERE parent_sid = ?1",
+                [parent_sid, child_sid],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn play_set_step_output(&self, play_sid: &str, step_key: &str, output: &Value) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO play_steps (play_sid, step_key, output) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (play_sid, step_key) DO UPDATE SET output = excluded.output",
+                [play_sid, step_key, &output.to_string()],
+            )?;
+            Ok(())
+        })
+    }
+}
