@@ -1,6 +1,14 @@
 //! The hero_logic daemon: store, JSON-RPC, static parse and seed loading.
 
+pub mod config;
+pub mod daemon;
+pub mod error;
+pub mod library;
+pub mod lock;
+pub mod rpc;
+pub mod seed;
 pub mod store;
+pub mod validate;
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {

@@ -45,6 +45,7 @@ pub struct FindParams {
 
 /// A page of a list, newest first; `next_cursor` is empty on the last page.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "PageOf{T}")]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: String,

@@ -1,0 +1,106 @@
+//! JSON-RPC 2.0 over HTTP on a Unix socket.
+
+mod crud;
+mod error;
+mod logics;
+mod params;
+
+use std::future::Future;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use hero_logic_api::{methods, openrpc};
+use jsonrpsee::server::{serve_with_graceful_shutdown, stop_channel, Server, ServerConfig};
+use jsonrpsee::types::ErrorObjectOwned;
+use jsonrpsee::{Methods, RpcModule};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio::net::UnixListener;
+
+use crate::error::ServiceResult;
+use crate::library::Library;
+
+/// Largest request accepted (sources and example inputs can be large).
+const MAX_REQUEST_BYTES: u32 = 32 * 1024 * 1024;
+
+/// Registers a method that decodes by-name params `P`, runs `handler` on a blocking thread
+/// (the store is synchronous) and answers its result.
+pub(crate) fn register<P, R, F>(module: &mut RpcModule<Library>, name: &'static str, handler: F)
+where
+    P: DeserializeOwned,
+    R: Serialize + Clone + 'static,
+    F: Fn(&Library, P) -> ServiceResult<R> + Clone + Send + Sync + 'static,
+{
+    module
+        .register_blocking_method(name, move |raw, lib, _| -> Result<R, ErrorObjectOwned> {
+            let p = params::decode::<P>(&raw)?;
+            Ok(handler(&lib, p)?)
+        })
+        .unwrap_or_else(|e| panic!("method {name} registered twice: {e}"));
+}
+
+/// Every method the daemon serves.
+pub fn module(library: Library) -> RpcModule<Library> {
+    let mut module = RpcModule::new(library);
+    crud::register_all(&mut module);
+    logics::register_all(&mut module);
+    module
+        .register_method(methods::DISCOVER, |_, _, _| -> serde_json::Value { discover_document().clone() })
+        .expect("rpc.discover is registered once");
+    module
+}
+
+fn discover_document() -> &'static serde_json::Value {
+    static DOCUMENT: OnceLock<serde_json::Value> = OnceLock::new();
+    DOCUMENT.get_or_init(openrpc::document)
+}
+
+/// Binds `socket` (mode 0600) and serves `module` until `shutdown` resolves.
+pub async fn serve(
+    socket: &Path,
+    module: RpcModule<Library>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    // A socket file left by a crashed daemon would make bind fail; the caller holds the
+    // data dir's lock, so no live daemon owns it.
+    match std::fs::remove_file(socket) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let listener = UnixListener::bind(socket)?;
+    std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600))?;
+    let config = ServerConfig::builder()
+        .max_request_body_size(MAX_REQUEST_BYTES)
+        .max_response_body_size(u32::MAX)
+        .http_only()
+        .build();
+    let builder = Server::builder().set_config(config).to_service_builder();
+    let methods: Methods = module.into();
+    let (stop_handle, server_handle) = stop_channel();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept on the RPC socket failed");
+                        continue;
+                    }
+                };
+                let service = builder.clone().build(methods.clone(), stop_handle.clone());
+                let stopped = stop_handle.clone().shutdown();
+                tokio::spawn(async move {
+                    if let Err(e) = serve_with_graceful_shutdown(stream, service, stopped).await {
+                        tracing::debug!(error = %e, "RPC connection ended with an error");
+                    }
+                });
+            }
+        }
+    }
+    let _ = server_handle.stop();
+    let _ = std::fs::remove_file(socket);
+    Ok(())
+}

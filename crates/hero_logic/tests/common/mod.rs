@@ -1,0 +1,102 @@
+//! A real daemon on a temp data dir, for integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hero_logic_api::{ClientError, RpcClient};
+use serde_json::{json, Value};
+
+pub const SERVER: &str = env!("CARGO_BIN_EXE_hero_logic_server");
+
+pub fn repo_seed_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../seed_logics")
+}
+
+pub struct Daemon {
+    child: Option<Child>,
+    pub data_dir: PathBuf,
+    pub socket: PathBuf,
+    pub client: RpcClient,
+}
+
+impl Daemon {
+    /// Starts a daemon without seeds on `data_dir`.
+    pub async fn start(data_dir: &Path) -> Daemon {
+        Daemon::start_with(data_dir, &["--no-seed"]).await
+    }
+
+    pub async fn start_with(data_dir: &Path, args: &[&str]) -> Daemon {
+        let socket = data_dir.join("hero_logic.sock");
+        let child = Command::new(SERVER)
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(args)
+            .env_remove("HERO_LOGIC_SOCKET")
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("the server binary starts");
+        let mut daemon = Daemon { child: Some(child), data_dir: data_dir.to_path_buf(), socket: socket.clone(), client: RpcClient::new(&socket) };
+        daemon.wait_ready().await;
+        daemon
+    }
+
+    async fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if self.client.call::<Value>("rpc.discover", json!({})).await.is_ok() {
+                return;
+            }
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                panic!("the daemon exited before answering: {status}");
+            }
+            assert!(Instant::now() < deadline, "the daemon did not answer within 30 s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SAFETY: signalling our own child by PID.
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while child.try_wait().ok().flatten().is_none() {
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = child.wait();
+        }
+    }
+
+    pub async fn call(&self, method: &str, params: Value) -> Value {
+        self.client.call(method, params).await.unwrap_or_else(|e| panic!("{method} failed: {e}"))
+    }
+
+    pub async fn call_err(&self, method: &str, params: Value) -> ClientError {
+        match self.client.call::<Value>(method, params).await {
+            Ok(v) => panic!("{method} should have failed, got {v}"),
+            Err(e) => e,
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Code and field path of an RPC error.
+pub fn code_and_field(error: &ClientError) -> (i32, String) {
+    (error.code().unwrap_or(0), error.data().map(|d| d.field.clone()).unwrap_or_default())
+}
