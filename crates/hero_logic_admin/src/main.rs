@@ -1,5 +1,6 @@
 //! `hero_logic_admin`: resolves its configuration and serves the admin (see the library).
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -30,6 +31,8 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // `hero_logic up` pipes our stderr into its own; escape codes would only be noise there.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     match run(Args::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
