@@ -1,0 +1,56 @@
+//! Shared state of every handler: the daemon client.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use hero_logic_api::RpcClient;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::AdminError;
+
+/// Pages give up on a wedged daemon after this long instead of hanging the browser.
+const PAGE_CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// `/healthz` must answer fast even when the daemon does not.
+const HEALTH_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[derive(Clone, Debug)]
+pub struct AppState {
+    rpc: Arc<RpcClient>,
+}
+
+impl AppState {
+    /// State for a daemon listening on `socket`. Nothing is connected until a request needs it.
+    pub fn new(socket: impl Into<PathBuf>) -> Self {
+        AppState { rpc: Arc::new(RpcClient::new(socket)) }
+    }
+
+    pub fn socket(&self) -> &Path {
+        self.rpc.socket()
+    }
+
+    /// Calls a daemon method for a page, bounded by [`PAGE_CALL_TIMEOUT`].
+    pub async fn call<T: DeserializeOwned>(&self, method: &str, params: Value) -> Result<T, AdminError> {
+        match tokio::time::timeout(PAGE_CALL_TIMEOUT, self.rpc.call(method, params)).await {
+            Ok(result) => result.map_err(AdminError::from),
+            Err(_) => Err(AdminError::DaemonTimeout {
+                socket: self.socket().to_path_buf(),
+                secs: PAGE_CALL_TIMEOUT.as_secs(),
+            }),
+        }
+    }
+
+    /// Forwards a raw JSON-RPC body. No timeout: `play_wait` legitimately blocks for as long
+    /// as its caller asked.
+    pub async fn forward(&self, body: Bytes) -> Result<Bytes, AdminError> {
+        self.rpc.post(body).await.map_err(AdminError::from)
+    }
+
+    /// Whether the daemon answers HTTP on its socket at all; any JSON-RPC answer counts.
+    pub async fn daemon_alive(&self) -> bool {
+        let ping = Bytes::from_static(br#"{"jsonrpc":"2.0","id":0,"method":"logic.list","params":{"limit":1}}"#);
+        matches!(tokio::time::timeout(HEALTH_PROBE_TIMEOUT, self.rpc.post(ping)).await, Ok(Ok(_)))
+    }
+}

@@ -1,0 +1,86 @@
+//! A stand-in for the daemon's transport, for admin unit tests only: an HTTP server on a temp
+//! Unix socket that records every JSON-RPC request and answers from a closure. Tests against
+//! the real daemon live with the daemon.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{Request, StatusCode};
+use axum::routing::post;
+use axum::{Json, Router};
+use hero_logic_admin::{router, AppState};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+use tower::ServiceExt;
+
+type Answer = Arc<dyn Fn(&str, &Value) -> Value + Send + Sync>;
+
+#[derive(Clone)]
+struct FakeState {
+    requests: Arc<Mutex<Vec<Value>>>,
+    answer: Answer,
+}
+
+pub struct FakeDaemon {
+    pub socket: PathBuf,
+    requests: Arc<Mutex<Vec<Value>>>,
+    _dir: TempDir,
+}
+
+impl FakeDaemon {
+    /// Starts a fake daemon; `answer(method, params)` returns the JSON-RPC `result`, or a
+    /// value `{"__error": {...}}` to answer with that error object instead.
+    pub async fn start(answer: impl Fn(&str, &Value) -> Value + Send + Sync + 'static) -> FakeDaemon {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let socket = dir.path().join("fake.sock");
+        let listener = tokio::net::UnixListener::bind(&socket).expect("bind fake socket");
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let state = FakeState { requests: requests.clone(), answer: Arc::new(answer) };
+        let app = Router::new().route("/", post(handle)).with_state(state);
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        FakeDaemon { socket, requests, _dir: dir }
+    }
+
+    pub fn requests(&self) -> Vec<Value> {
+        self.requests.lock().expect("lock").clone()
+    }
+}
+
+async fn handle(State(state): State<FakeState>, Json(request): Json<Value>) -> Json<Value> {
+    state.requests.lock().expect("lock").push(request.clone());
+    let method = request["method"].as_str().unwrap_or_default();
+    let result = (state.answer)(method, &request["params"]);
+    let id = request["id"].clone();
+    Json(match result.get("__error") {
+        Some(error) => json!({"jsonrpc": "2.0", "id": id, "error": error}),
+        None => json!({"jsonrpc": "2.0", "id": id, "result": result}),
+    })
+}
+
+/// A socket path in a fresh temp dir where nothing listens.
+pub fn absent_socket() -> (TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let socket = dir.path().join("nobody-here.sock");
+    (dir, socket)
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+/// Sends one request through the admin router, as a browser would.
+pub async fn send(socket: &std::path::Path, request: Request<Body>) -> Reply {
+    let response = router(AppState::new(socket)).oneshot(request).await.expect("router is infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
+    Reply { status, headers, body: String::from_utf8(bytes.to_vec()).expect("utf-8 body") }
+}
+
+pub async fn get(socket: &std::path::Path, uri: &str) -> Reply {
+    send(socket, Request::get(uri).body(Body::empty()).expect("request")).await
+}

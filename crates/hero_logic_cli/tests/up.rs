@@ -1,0 +1,208 @@
+//! `hero_logic up` end to end: real daemon, real admin, real signals.
+//!
+//! Needs `hero_logic_server` and `hero_logic_admin` built next to `hero_logic`
+//! (`cargo build --workspace`, or `cargo test --workspace`, which builds every binary first).
+//! Until the daemon exists the test is skipped with the reason printed.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The directory holding all three binaries, or why the test cannot run.
+fn binaries_dir() -> Result<PathBuf, String> {
+    let cli = PathBuf::from(env!("CARGO_BIN_EXE_hero_logic"));
+    let dir = cli.parent().ok_or("the hero_logic binary has no parent dir")?.to_path_buf();
+    for name in ["hero_logic_server", "hero_logic_admin"] {
+        if !dir.join(name).is_file() {
+            return Err(format!("{} does not exist yet; run `cargo build --workspace`", dir.join(name).display()));
+        }
+    }
+    // The workspace skeleton builds a do-nothing server; do not mistake it for the daemon.
+    let home = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let info = Command::new(dir.join("hero_logic_server"))
+        .arg("--info")
+        .env("HERO_LOGIC_HOME", home.path())
+        .output()
+        .map_err(|e| format!("cannot run hero_logic_server --info: {e}"))?;
+    if !info.status.success() || info.stdout.is_empty() {
+        return Err("hero_logic_server is still a stub (`--info` printed nothing)".into());
+    }
+    Ok(dir)
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local addr").port()
+}
+
+/// Stops `up` however the test ends, so a failed assertion leaves no daemon behind.
+struct UpProcess {
+    child: Child,
+    stdout: Receiver<String>,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl UpProcess {
+    fn start(data_dir: &Path, port: u16) -> UpProcess {
+        let mut child = up_command(data_dir, port)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn hero_logic up");
+        let (tx, stdout) = channel();
+        let out = child.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let sink = stderr.clone();
+        let mut err = child.stderr.take().expect("stderr");
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = err.read(&mut buf) {
+                sink.lock().expect("lock").push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        UpProcess { child, stdout, stderr }
+    }
+
+    /// Reads stdout lines until one starts with `prefix`; returns the rest of that line.
+    fn wait_for_line(&mut self, prefix: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            match self.stdout.recv_timeout(Duration::from_millis(200)) {
+                Ok(line) => {
+                    if let Some(rest) = line.strip_prefix(prefix) {
+                        return rest.trim().to_string();
+                    }
+                }
+                Err(_) => {
+                    if let Ok(Some(status)) = self.child.try_wait() {
+                        panic!("`up` exited ({status}) before printing {prefix:?}; stderr:\n{}", self.stderr());
+                    }
+                }
+            }
+        }
+        panic!("`up` did not print {prefix:?} within {timeout:?}; stderr:\n{}", self.stderr());
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().expect("lock").clone()
+    }
+}
+
+impl Drop for UpProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            signal(self.child.id(), libc::SIGTERM);
+            if wait_timeout(&mut self.child, Duration::from_secs(10)).is_none() {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+            }
+        }
+    }
+}
+
+fn up_command(data_dir: &Path, port: u16) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hero_logic"));
+    command
+        .arg("up")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        // The test's paths come from flags only, never from the developer's environment.
+        .env_remove("HERO_LOGIC_HOME")
+        .env_remove("HERO_LOGIC_SOCKET")
+        .env_remove("HERO_LOGIC_ADMIN_ADDR");
+    command
+}
+
+fn signal(pid: u32, signal: i32) {
+    // SAFETY: kill(2) has no memory-safety preconditions.
+    unsafe {
+        libc::kill(pid as libc::pid_t, signal);
+    }
+}
+
+fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+/// Gone, or a zombie waiting for init to reap it (it no longer runs either way).
+fn process_gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        // The state follows the parenthesised command name: `pid (comm) S ...`.
+        Ok(stat) => stat.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('Z')).unwrap_or(false),
+    }
+}
+
+fn http_get(url_base: &str, path: &str) -> String {
+    let addr = url_base.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the admin");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").expect("write request");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read answer");
+    answer
+}
+
+#[test]
+fn up_starts_both_refuses_a_second_and_stops_cleanly() {
+    if let Err(reason) = binaries_dir() {
+        eprintln!("skipping up_starts_both_refuses_a_second_and_stops_cleanly: {reason}");
+        return;
+    }
+    let data_dir = tempfile::tempdir().expect("temp data dir");
+    let port = free_port();
+    let mut up = UpProcess::start(data_dir.path(), port);
+
+    let dashboard = up.wait_for_line("dashboard:", STARTUP_TIMEOUT);
+    assert_eq!(dashboard, format!("http://127.0.0.1:{port}/"));
+    let socket = up.wait_for_line("socket:", Duration::from_secs(5));
+    assert_eq!(PathBuf::from(&socket), data_dir.path().join("hero_logic.sock"));
+    let server_pid: u32 = up.wait_for_line("server pid:", Duration::from_secs(5)).parse().expect("server pid");
+    let admin_pid: u32 = up.wait_for_line("admin pid:", Duration::from_secs(5)).parse().expect("admin pid");
+
+    let health = http_get(&dashboard, "/healthz");
+    assert!(health.starts_with("HTTP/1.0 200") || health.starts_with("HTTP/1.1 200"), "{health}");
+    assert!(health.contains(r#""daemon":true"#), "{health}");
+
+    let mut second = up_command(data_dir.path(), free_port())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn second up");
+    let status = wait_timeout(&mut second, Duration::from_secs(30)).expect("second `up` finishes quickly");
+    let mut second_err = String::new();
+    second.stderr.take().expect("stderr").read_to_string(&mut second_err).expect("read stderr");
+    assert_eq!(status.code(), Some(3), "stderr: {second_err}");
+    assert!(second_err.contains("already running"), "{second_err}");
+    assert!(second_err.contains(&data_dir.path().display().to_string()), "names the data dir: {second_err}");
+
+    signal(up.child.id(), libc::SIGTERM);
+    let status = wait_timeout(&mut up.child, Duration::from_secs(15)).expect("`up` stops within its grace period");
+    assert!(status.success(), "`up` exits 0 after SIGTERM ({status}); stderr:\n{}", up.stderr());
+    up.wait_for_line("stopped", Duration::from_secs(5));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !(process_gone(server_pid) && process_gone(admin_pid)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(process_gone(server_pid), "server pid {server_pid} still runs");
+    assert!(process_gone(admin_pid), "admin pid {admin_pid} still runs");
+}
