@@ -20,7 +20,7 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn new(node: &impl Ranged, message: impl Into<String>) -> Self {
+    pub fn new(node: &impl Ranged, message: impl Into<String>) -> Self {
         Problem {
             at: node.start(),
             message: message.into(),

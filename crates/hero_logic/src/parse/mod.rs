@@ -2,7 +2,7 @@
 //!
 //! This first cut reads the `@logic(...)` decorator and the entry function's signature, to fill
 //! a version's declared inputs/outputs when they are not given. The flow graph (invocations,
-//! pauses, loops, ...) will walk the same [`source::PySource`] tree.
+//! pauses, loops, ...) will walk the same `source::PySource` tree.
 //!
 //! Parsing uses ruff's parser, which accepts current syntax (PEP 701 f-strings, `match`,
 //! `type X = ...`, generic functions, `except*`) regardless of the target version.
@@ -12,9 +12,10 @@ mod fields;
 mod literal;
 mod scope;
 mod signature;
-pub mod source;
+mod source;
 
 pub use signature::{read_signature, read_signature_named, Signature};
+pub use source::{MAX_NESTING, MAX_SOURCE_BYTES};
 
 /// Why a source's signature could not be read. Positions are 1-based; columns count
 /// characters, not bytes.

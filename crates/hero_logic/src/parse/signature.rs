@@ -188,10 +188,10 @@ fn explicit_entry<'c, 'a>(
             _ => {}
         }
         let Some(target) = literal::string(value) else {
-            return Err(EntryError::Bad(Problem {
-                at: ruff_text_size::Ranged::start(value),
-                message: "entry= must be the entry function's name as a string, or True".into(),
-            }));
+            return Err(EntryError::Bad(Problem::new(
+                value,
+                "entry= must be the entry function's name as a string, or True",
+            )));
         };
         // A decorated target speaks for itself; an undecorated one borrows this decorator.
         if let Some(decorated) = candidates
@@ -204,10 +204,10 @@ fn explicit_entry<'c, 'a>(
             }));
         }
         let function = scope.function(target).ok_or_else(|| {
-            EntryError::Bad(Problem {
-                at: ruff_text_size::Ranged::start(value),
-                message: format!("entry={target:?} names no top-level function of this file"),
-            })
+            EntryError::Bad(Problem::new(
+                value,
+                format!("entry={target:?} names no top-level function of this file"),
+            ))
         })?;
         return Ok(Some(Entry {
             meta: candidate,
@@ -340,10 +340,8 @@ fn build(entry: &Entry, scope: &Scope, source: &PySource) -> Result<Signature, P
 }
 
 fn string_arg<'e>(expr: &'e Expr, what: &str) -> Result<&'e str, Problem> {
-    literal::string(expr).ok_or_else(|| Problem {
-        at: ruff_text_size::Ranged::start(expr),
-        message: format!("{what}= must be a string literal"),
-    })
+    literal::string(expr)
+        .ok_or_else(|| Problem::new(expr, format!("{what}= must be a string literal")))
 }
 
 /// The fields of the return annotation when it is a record class of this file.
