@@ -5,6 +5,7 @@ pub mod daemon;
 pub mod error;
 pub mod library;
 pub mod lock;
+pub mod parse;
 pub mod rpc;
 pub mod seed;
 pub mod store;
