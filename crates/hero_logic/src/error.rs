@@ -14,6 +14,9 @@ pub enum ServiceError {
     /// The request is well-formed but its params have the wrong shape or type.
     #[error("{message}")]
     InvalidParams { field: String, message: String, hint: String },
+    /// A Python source that cannot be saved; the position points into it.
+    #[error("{message}")]
+    Source { message: String, line: Option<u32>, column: Option<u32>, hint: String },
     #[error("{message}")]
     InvalidState { message: String, hint: String },
     #[error("internal error: {0}")]

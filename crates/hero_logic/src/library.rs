@@ -9,6 +9,7 @@ use hero_logic_api::params::{
 use hero_logic_api::{Binding, Logic, LogicExample, LogicField, LogicVersion};
 
 use crate::error::{ServiceError, ServiceResult};
+use crate::parse::{self, ParseError};
 use crate::store::{sid, PageQuery, Store};
 use crate::{now_ms, validate};
 
@@ -123,8 +124,7 @@ impl Library {
         if let Some(binding) = &draft.binding {
             self.resolve_logic(&binding.target).map_err(|e| e.within("binding.target"))?;
         }
-        let inputs = draft.inputs.unwrap_or_default();
-        let outputs = draft.outputs.unwrap_or_default();
+        let (inputs, outputs) = declared_fields(&logic.name, &draft)?;
         validate::fields("inputs", &inputs)?;
         validate::fields("outputs", &outputs)?;
         let version_label = match draft.version_label.filter(|l| !l.is_empty()) {
@@ -433,6 +433,33 @@ impl Library {
             ));
         }
         Ok(get(sid_text)?)
+    }
+}
+
+/// The version's declared fields: what the client gave, else what the source's `@logic(...)`
+/// decorator or entry signature declares. A source that does not parse is refused here, at
+/// save time, with its position, so the client can show it and keep its text.
+fn declared_fields(logic_name: &str, draft: &VersionDraft) -> ServiceResult<(Vec<LogicField>, Vec<LogicField>)> {
+    if draft.python_source.trim().is_empty() {
+        return Ok((draft.inputs.clone().unwrap_or_default(), draft.outputs.clone().unwrap_or_default()));
+    }
+    match parse::read_signature_named(&draft.python_source, logic_name) {
+        Ok(signature) => Ok((
+            draft.inputs.clone().unwrap_or(signature.inputs),
+            draft.outputs.clone().unwrap_or(signature.outputs),
+        )),
+        Err(ParseError::Declaration { .. }) if draft.inputs.is_some() && draft.outputs.is_some() => {
+            Ok((draft.inputs.clone().unwrap_or_default(), draft.outputs.clone().unwrap_or_default()))
+        }
+        Err(error) => {
+            let (line, column) = error.position().unzip();
+            let hint = match error {
+                ParseError::NoEntry { .. } => "decorate the entry function with @logic(...) (from hero_tracing import logic)",
+                ParseError::Declaration { .. } => "use literal dicts in @logic(inputs=..., outputs=...), or pass inputs and outputs explicitly",
+                _ => "fix the source and save again; nothing was stored",
+            };
+            Err(ServiceError::Source { message: error.to_string(), line, column, hint: hint.to_string() })
+        }
     }
 }
 

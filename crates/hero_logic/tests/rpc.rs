@@ -236,6 +236,25 @@ async fn validation_errors_name_the_field() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_syntax_error_is_refused_with_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path()).await;
+    let source = GREETING.replace("def hello(name):", "def hello(name)");
+    let err = daemon.call_err("LogicService.logic_create", json!({"name": "broken", "python_source": source})).await;
+    assert_eq!(code_and_field(&err), (VALIDATION, "python_source".into()));
+    let data = err.data().unwrap();
+    assert_eq!(data.line, Some(4), "{err}");
+    assert!(data.column.is_some());
+    assert!(err.to_string().contains("syntax error"), "{err}");
+    let listed = daemon.call("logic.list", json!({})).await;
+    assert!(listed["items"].as_array().unwrap().is_empty(), "nothing was stored");
+
+    let undecorated = "def main(x):\n    return x\n";
+    let err = daemon.call_err("LogicService.logic_create", json!({"name": "plain", "python_source": undecorated})).await;
+    assert!(err.data().unwrap().hint.contains("@logic"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn protocol_errors_use_standard_codes() {
     let dir = tempfile::tempdir().unwrap();
     let daemon = Daemon::start(dir.path()).await;

@@ -30,4 +30,10 @@ pub struct ErrorData {
     /// How to fix it.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub hint: String,
+    /// 1-based line in the Python source, for errors about a source.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// 1-based column (in characters) in the Python source.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
 }
