@@ -5,6 +5,8 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::config::ServerConfig;
+use crate::engine::sandbox::Budget;
+use crate::engine::{Engine, EngineSettings};
 use crate::library::Library;
 use crate::store::{SqliteStore, Store};
 use crate::{rpc, seed};
@@ -25,13 +27,26 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
     for (file, error) in &report.failed {
         tracing::error!(%file, %error, "seed logic not loaded");
     }
-    let module = rpc::module(library);
+    let engine = Engine::start(library.clone(), engine_settings(&config));
+    let module = rpc::module(rpc::Ctx { library, engine: Arc::clone(&engine) });
     tracing::info!(socket = %config.socket.display(), data_dir = %config.data_dir.display(), "hero_logic_server listening");
-    rpc::serve(&config.socket, module, shutdown_signal())
+    let served = rpc::serve(&config.socket, module, shutdown_signal())
         .await
-        .with_context(|| format!("serving JSON-RPC on {}", config.socket.display()))?;
+        .with_context(|| format!("serving JSON-RPC on {}", config.socket.display()));
+    tokio::task::block_in_place(|| engine.shutdown());
+    served?;
     tracing::info!("hero_logic_server stopped");
     Ok(())
+}
+
+fn engine_settings(config: &ServerConfig) -> EngineSettings {
+    EngineSettings {
+        data_dir: config.data_dir.clone(),
+        rpc_socket: config.socket.clone(),
+        pool_size: config.service.engine.pool_size as usize,
+        defaults: Budget::defaults(&config.service.sandbox),
+        env_allow: config.service.sandbox.env_allow.clone(),
+    }
 }
 
 async fn shutdown_signal() {

@@ -2,6 +2,8 @@
 
 pub mod config;
 pub mod daemon;
+mod embedded;
+pub mod engine;
 pub mod error;
 pub mod library;
 pub mod lock;

@@ -416,6 +416,26 @@ impl Library {
             .collect())
     }
 
+    /// The input values of one of `logic`'s examples, by sid or name.
+    pub fn example_inputs(&self, logic: &Logic, sid_or_name: &str) -> ServiceResult<serde_json::Map<String, serde_json::Value>> {
+        let by_sid = self.store.example_get(sid_or_name)?.filter(|e| e.logic_sid == logic.sid);
+        let example = match by_sid {
+            Some(example) => Some(example),
+            None => self
+                .store
+                .example_page(&PageQuery::first(1).filter("logic_sid", logic.sid.clone()).filter("name", sid_or_name))?
+                .items
+                .into_iter()
+                .next(),
+        };
+        example.map(|e| e.input_values).ok_or_else(|| {
+            ServiceError::not_found(
+                format!("logic {:?} has no example {sid_or_name:?}", logic.name),
+                "LogicService.logic_example_list shows its examples",
+            )
+        })
+    }
+
     /// The stored record for a client-given sid, checking its form first.
     fn existing<T>(
         &self,

@@ -13,7 +13,7 @@ use crate::library::Library;
 use crate::parse;
 use crate::store::PageQuery;
 
-include!(concat!(env!("OUT_DIR"), "/seeds.rs"));
+pub use crate::embedded::EMBEDDED_SEEDS;
 
 /// The tag every seeded Logic carries.
 pub const SEED_TAG: &str = "seed";

@@ -146,6 +146,28 @@ pub fn document() -> Value {
         methods::LOGIC_EXAMPLE_LIST,
         "Examples of a Logic (of one version and the version-less ones when a version is named).",
     );
+    doc.method::<PlayStartParams, Play>(
+        methods::PLAY_START,
+        "Validate inputs and queue a top-level Play of a Logic; returns it pending.",
+    );
+    doc.method::<PlayWaitParams, Play>(
+        methods::PLAY_WAIT,
+        "Wait until the Play is finished, or it or a descendant waits for a person, or the timeout.",
+    );
+    doc.method::<PlaySidParams, Play>(methods::PLAY_STATUS, "The Play as it is now.");
+    doc.method::<PlaySidParams, Play>(
+        methods::PLAY_CANCEL,
+        "Cancel a Play's top-level run: kill its process group, mark unfinished Plays cancelled.",
+    );
+    doc.method::<PlaySidParams, PlayTree>(methods::PLAY_TREE, "A Play with all its descendants, in one call.");
+    doc.method::<PlayListForLogicParams, Page<Play>>(
+        methods::PLAY_LIST_FOR_LOGIC,
+        "Plays of a Logic (any depth), newest first, paged.",
+    );
+    doc.method::<PlayListForVersionParams, Page<Play>>(
+        methods::PLAY_LIST_FOR_VERSION,
+        "Plays of one version (any depth), newest first, paged.",
+    );
     doc.finish()
 }
 

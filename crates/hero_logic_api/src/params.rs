@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::types::{Binding, Logic, LogicField};
+use crate::types::{Binding, Logic, LogicField, Play};
 
 /// `X.get`, `X.delete`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
@@ -145,4 +145,74 @@ pub struct ExampleListParams {
     pub logic: String,
     /// Sid or label of a version: lists its own examples and the version-less ones.
     pub version: String,
+}
+
+/// Per-Play sandbox limits; each one left out takes the `service.toml` default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Wall-clock budget of the whole top-level Play, in milliseconds.
+    pub wall_clock_ms: Option<u64>,
+    /// Address-space cap of the runner process, in MiB.
+    pub memory_mb: Option<u64>,
+    /// Highest number of open file descriptors.
+    pub max_open_files: Option<u64>,
+}
+
+/// `LogicService.play_start`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct PlayStartParams {
+    /// Name or sid of the Logic.
+    pub logic: String,
+    /// Input values by name; checked against the version's declared inputs, defaults applied.
+    pub inputs: serde_json::Map<String, Value>,
+    /// Sid or label of the version to run; the current one when left out.
+    pub version: Option<String>,
+    /// Sid or name of an example whose inputs fill what `inputs` leaves out.
+    pub example: Option<String>,
+    pub limits: Option<Limits>,
+}
+
+/// `LogicService.play_status`, `play_cancel`, `play_tree`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlaySidParams {
+    pub play_sid: String,
+}
+
+/// `LogicService.play_wait`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct PlayWaitParams {
+    pub play_sid: String,
+    /// Longest wait in milliseconds (default 30000, at most 600000). The Play is returned
+    /// as it is then, finished or not.
+    pub timeout_ms: Option<u64>,
+}
+
+/// `LogicService.play_tree` result: the Play and every descendant, in creation order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PlayTree {
+    pub play: Play,
+    pub descendants: Vec<Play>,
+}
+
+/// `LogicService.play_list_for_logic`: a Logic's top-level and child Plays, newest first.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct PlayListForLogicParams {
+    /// Name or sid of the Logic.
+    pub logic: String,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// `LogicService.play_list_for_version`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct PlayListForVersionParams {
+    pub version_sid: String,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
 }

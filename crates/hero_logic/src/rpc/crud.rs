@@ -7,7 +7,7 @@ use jsonrpsee::RpcModule;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::register;
+use super::{register, Ctx};
 use crate::error::{ServiceError, ServiceResult};
 use crate::library::Library;
 use crate::store::PageQuery;
@@ -21,7 +21,7 @@ struct CrudOps<T> {
     delete: Option<fn(&Library, &str) -> ServiceResult<bool>>,
 }
 
-pub fn register_all(module: &mut RpcModule<Library>) {
+pub fn register_all(module: &mut RpcModule<Ctx>) {
     register_crud(
         module,
         methods::LOGIC,
@@ -65,34 +65,34 @@ pub fn register_all(module: &mut RpcModule<Library>) {
     register_legacy_aliases(module);
 }
 
-fn register_crud<T>(module: &mut RpcModule<Library>, crud: Crud, ops: CrudOps<T>)
+fn register_crud<T>(module: &mut RpcModule<Ctx>, crud: Crud, ops: CrudOps<T>)
 where
     T: Serialize + DeserializeOwned + Clone + Send + 'static,
 {
     let kind = crud.object;
     let get = ops.get;
-    register(module, crud.get, move |lib, p: SidParams| {
-        get(lib, &p.sid)?.ok_or_else(|| {
+    register(module, crud.get, move |ctx, p: SidParams| {
+        get(&ctx.library, &p.sid)?.ok_or_else(|| {
             ServiceError::not_found(format!("{kind} {:?} not found", p.sid), format!("{kind}.list shows what exists"))
         })
     });
     if let Some(put) = ops.put {
-        register(module, crud.set, move |lib, p: SetParams<T>| put(lib, p.object));
+        register(module, crud.set, move |ctx, p: SetParams<T>| put(&ctx.library, p.object));
     }
     if let Some(delete) = ops.delete {
-        register(module, crud.delete, move |lib, p: SidParams| Ok(Deleted { deleted: delete(lib, &p.sid)? }));
+        register(module, crud.delete, move |ctx, p: SidParams| Ok(Deleted { deleted: delete(&ctx.library, &p.sid)? }));
     }
     let page = ops.page;
-    register(module, crud.list, move |lib, p: ListParams| {
-        page(lib, &PageQuery { filters: Vec::new(), limit: page_limit(p.limit)?, cursor: p.cursor })
+    register(module, crud.list, move |ctx, p: ListParams| {
+        page(&ctx.library, &PageQuery { filters: Vec::new(), limit: page_limit(p.limit)?, cursor: p.cursor })
     });
-    register(module, crud.find, move |lib, p: FindParams| {
+    register(module, crud.find, move |ctx, p: FindParams| {
         let filters = p.filters.into_iter().collect();
-        page(lib, &PageQuery { filters, limit: page_limit(p.limit)?, cursor: p.cursor })
+        page(&ctx.library, &PageQuery { filters, limit: page_limit(p.limit)?, cursor: p.cursor })
     });
 }
 
-fn page_limit(limit: Option<u32>) -> ServiceResult<u32> {
+pub(crate) fn page_limit(limit: Option<u32>) -> ServiceResult<u32> {
     match limit {
         None => Ok(DEFAULT_PAGE_LIMIT),
         Some(n) if (1..=MAX_PAGE_LIMIT).contains(&n) => Ok(n),
@@ -105,7 +105,7 @@ fn page_limit(limit: Option<u32>) -> ServiceResult<u32> {
 }
 
 /// Serves `workflow.*`, `workflowversion.*` and `example.*` for clients of the old names.
-fn register_legacy_aliases(module: &mut RpcModule<Library>) {
+fn register_legacy_aliases(module: &mut RpcModule<Ctx>) {
     for (prefix, crud) in methods::LEGACY_CRUD_ALIASES {
         for (verb, target) in
             [("get", crud.get), ("set", crud.set), ("delete", crud.delete), ("list", crud.list), ("find", crud.find)]

@@ -4,11 +4,12 @@ mod crud;
 mod error;
 mod logics;
 mod params;
+mod plays;
 
 use std::future::Future;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use hero_logic_api::{methods, openrpc};
 use jsonrpsee::server::{serve_with_graceful_shutdown, stop_channel, Server, ServerConfig};
@@ -18,33 +19,41 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::net::UnixListener;
 
+use crate::engine::Engine;
 use crate::error::ServiceResult;
 use crate::library::Library;
+
+/// What every method handler can reach.
+pub struct Ctx {
+    pub library: Library,
+    pub engine: Arc<Engine>,
+}
 
 /// Largest request accepted (sources and example inputs can be large).
 const MAX_REQUEST_BYTES: u32 = 32 * 1024 * 1024;
 
 /// Registers a method that decodes by-name params `P`, runs `handler` on a blocking thread
 /// (the store is synchronous) and answers its result.
-pub(crate) fn register<P, R, F>(module: &mut RpcModule<Library>, name: &'static str, handler: F)
+pub(crate) fn register<P, R, F>(module: &mut RpcModule<Ctx>, name: &'static str, handler: F)
 where
     P: DeserializeOwned,
     R: Serialize + Clone + 'static,
-    F: Fn(&Library, P) -> ServiceResult<R> + Clone + Send + Sync + 'static,
+    F: Fn(&Ctx, P) -> ServiceResult<R> + Clone + Send + Sync + 'static,
 {
     module
-        .register_blocking_method(name, move |raw, lib, _| -> Result<R, ErrorObjectOwned> {
+        .register_blocking_method(name, move |raw, ctx, _| -> Result<R, ErrorObjectOwned> {
             let p = params::decode::<P>(&raw)?;
-            Ok(handler(&lib, p)?)
+            Ok(handler(&ctx, p)?)
         })
         .unwrap_or_else(|e| panic!("method {name} registered twice: {e}"));
 }
 
 /// Every method the daemon serves.
-pub fn module(library: Library) -> RpcModule<Library> {
-    let mut module = RpcModule::new(library);
+pub fn module(ctx: Ctx) -> RpcModule<Ctx> {
+    let mut module = RpcModule::new(ctx);
     crud::register_all(&mut module);
     logics::register_all(&mut module);
+    plays::register_all(&mut module);
     module
         .register_method(methods::DISCOVER, |_, _, _| -> serde_json::Value { discover_document().clone() })
         .expect("rpc.discover is registered once");
@@ -59,7 +68,7 @@ fn discover_document() -> &'static serde_json::Value {
 /// Binds `socket` (mode 0600) and serves `module` until `shutdown` resolves.
 pub async fn serve(
     socket: &Path,
-    module: RpcModule<Library>,
+    module: RpcModule<Ctx>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     // A socket file left by a crashed daemon would make bind fail; the caller holds the

@@ -7,7 +7,7 @@ pub mod sid;
 pub mod sqlite;
 
 use hero_logic_api::params::Page;
-use hero_logic_api::{Logic, LogicExample, LogicVersion, Play};
+use hero_logic_api::{Logic, LogicExample, LogicVersion, Play, PlayStatus};
 use serde_json::Value;
 
 pub use sqlite::{SqliteStore, Synchronous};
@@ -91,6 +91,15 @@ pub trait Store: Send + Sync + 'static {
     fn play_append_child(&self, parent_sid: &str, child_sid: &str) -> StoreResult<()>;
     /// Writes one `step_outputs` entry of a Play, atomically (replaces an existing key).
     fn play_set_step_output(&self, play_sid: &str, step_key: &str, output: &Value) -> StoreResult<()>;
+    /// Inserts a child Play and appends it to its parent's `sub_play_sids`, in one transaction.
+    fn play_insert_child(&self, child: &Play) -> StoreResult<Play>;
+    /// Rewrites a finished child and, when it succeeded, memoizes its output under `step_key`
+    /// in the parent's `step_outputs`, in one transaction.
+    fn play_finish_child(&self, child: &Play, memoize: Option<(&str, &Value)>) -> StoreResult<()>;
+    /// A Play and all its descendants, in creation order, in one query.
+    fn play_tree(&self, sid: &str) -> StoreResult<Vec<Play>>;
+    /// Top-level Plays in one of `statuses`, oldest first (start-up recovery).
+    fn top_level_plays_with_status(&self, statuses: &[PlayStatus]) -> StoreResult<Vec<Play>>;
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use hero_logic_api::params::Page;
-use hero_logic_api::{Logic, LogicExample, LogicVersion, Play};
+use hero_logic_api::{Logic, LogicExample, LogicVersion, Play, PlayStatus};
 use rusqlite::types::Value as Sql;
 use rusqlite::{params, params_from_iter, Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
 use serde_json::Value;
@@ -456,24 +456,97 @@ impl Store for SqliteStore {
     }
 
     fn play_append_child(&self, parent_sid: &str, child_sid: &str) -> StoreResult<()> {
+        self.write(|tx| append_child(tx, parent_sid, child_sid))
+    }
+
+    fn play_set_step_output(&self, play_sid: &str, step_key: &str, output: &Value) -> StoreResult<()> {
+        self.write(|tx| set_step_output(tx, play_sid, step_key, output))
+    }
+
+    fn play_insert_child(&self, child: &Play) -> StoreResult<Play> {
         self.write(|tx| {
-            tx.execute(
-                "INSERT INTO play_children (parent_sid, seq, child_sid)
-                 SELECT ?1, COALESCE(MAX(seq) + 1, 0), ?2 FROM play_children WHERE parent_sid = ?1",
-                [parent_sid, child_sid],
-            )?;
+            let mut fresh = child.clone();
+            fresh.sid.clear();
+            let stored = insert_record(tx, &fresh)?;
+            append_child(tx, &stored.parent_play_sid, &stored.sid)?;
+            Ok(stored)
+        })
+    }
+
+    fn play_finish_child(&self, child: &Play, memoize: Option<(&str, &Value)>) -> StoreResult<()> {
+        self.write(|tx| {
+            if !update_record(tx, child)? {
+                return Err(StoreError::NotFound { kind: "Play", sid: child.sid.clone() });
+            }
+            if let Some((step_key, output)) = memoize {
+                set_step_output(tx, &child.parent_play_sid, step_key, output)?;
+            }
             Ok(())
         })
     }
 
-    fn play_set_step_output(&self, play_sid: &str, step_key: &str, output: &Value) -> StoreResult<()> {
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO play_steps (play_sid, step_key, output) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (play_sid, step_key) DO UPDATE SET output = excluded.output",
-                [play_sid, step_key, &output.to_string()],
-            )?;
-            Ok(())
+    fn play_tree(&self, sid: &str) -> StoreResult<Vec<Play>> {
+        self.read(|c| {
+            let columns: Vec<String> = Play::COLUMNS.iter().map(|col| format!("p.{col}")).collect();
+            // Children and steps come along as JSON aggregates, so the whole tree is one query.
+            let sql = format!(
+                "WITH RECURSIVE tree(sid) AS (
+                     SELECT sid FROM plays WHERE sid = ?1
+                     UNION ALL SELECT p.sid FROM plays p JOIN tree t ON p.parent_play_sid = t.sid
+                 )
+                 SELECT p.id, p.sid, {},
+                     (SELECT json_group_array(child_sid) FROM
+                         (SELECT child_sid FROM play_children WHERE parent_sid = p.sid ORDER BY seq)),
+                     (SELECT json_group_object(step_key, json(output)) FROM play_steps WHERE play_sid = p.sid)
+                 FROM plays p JOIN tree t ON p.sid = t.sid ORDER BY p.id",
+                columns.join(", ")
+            );
+            let extra = Play::COLUMNS.len() + 2;
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt.query_map([sid], |row| {
+                Ok((Play::from_row(row)?, row.get::<_, String>(extra)?, row.get::<_, String>(extra + 1)?))
+            })?;
+            let mut plays = Vec::new();
+            for row in rows {
+                let (mut play, children, steps) = row?;
+                let corrupt = |e: serde_json::Error| StoreError::Corrupt(format!("play {}: {e}", play.sid));
+                play.sub_play_sids = serde_json::from_str(&children).map_err(corrupt)?;
+                play.step_outputs = serde_json::from_str(&steps).map_err(corrupt)?;
+                plays.push(play);
+            }
+            Ok(plays)
         })
     }
+
+    fn top_level_plays_with_status(&self, statuses: &[PlayStatus]) -> StoreResult<Vec<Play>> {
+        self.read(|c| {
+            let mut found = Vec::new();
+            for status in statuses {
+                let sql = format!("{} WHERE status = ?1 AND parent_play_sid = '' ORDER BY id", select_sql::<Play>());
+                let mut stmt = c.prepare_cached(&sql)?;
+                let plays = stmt.query_map([status.as_str()], Play::from_row)?.collect::<Result<Vec<_>, _>>()?;
+                found.extend(plays);
+            }
+            found.sort_by_key(|p| sid::decode(&p.sid));
+            found.into_iter().map(|p| with_children_and_steps(c, p)).collect()
+        })
+    }
+}
+
+fn append_child(tx: &Transaction, parent_sid: &str, child_sid: &str) -> StoreResult<()> {
+    tx.prepare_cached(
+        "INSERT INTO play_children (parent_sid, seq, child_sid)
+         SELECT ?1, COALESCE(MAX(seq) + 1, 0), ?2 FROM play_children WHERE parent_sid = ?1",
+    )?
+    .execute([parent_sid, child_sid])?;
+    Ok(())
+}
+
+fn set_step_output(tx: &Transaction, play_sid: &str, step_key: &str, output: &Value) -> StoreResult<()> {
+    tx.prepare_cached(
+        "INSERT INTO play_steps (play_sid, step_key, output) VALUES (?1, ?2, ?3)
+         ON CONFLICT (play_sid, step_key) DO UPDATE SET output = excluded.output",
+    )?
+    .execute([play_sid, step_key, &output.to_string()])?;
+    Ok(())
 }

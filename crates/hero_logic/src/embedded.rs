@@ -1,0 +1,3 @@
+//! Files compiled into the daemon: the seed logics and the Python SDK.
+
+include!(concat!(env!("OUT_DIR"), "/embedded.rs"));

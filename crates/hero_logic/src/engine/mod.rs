@@ -1,0 +1,311 @@
+//! The execution engine: a FIFO queue of top-level Plays, a bounded pool of workers, and one
+//! sandboxed Python runner per running Play (DESIGN.md §6).
+
+mod executor;
+pub mod inputs;
+pub mod python;
+pub mod sandbox;
+mod session;
+pub mod step;
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use hero_logic_api::params::{PlayStartParams, PlayTree};
+use hero_logic_api::{Play, PlayStatus};
+use tokio::sync::Notify;
+
+use crate::error::{ServiceError, ServiceResult};
+use crate::library::Library;
+use crate::now_ms;
+use python::PythonRuntime;
+use sandbox::Budget;
+
+/// Longest `play_wait`.
+pub const MAX_WAIT_MS: u64 = 600_000;
+pub const DEFAULT_WAIT_MS: u64 = 30_000;
+
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    pub data_dir: PathBuf,
+    /// The daemon's JSON-RPC socket, handed to runners for `hero_tracing.client`.
+    pub rpc_socket: PathBuf,
+    pub pool_size: usize,
+    pub defaults: Budget,
+    pub env_allow: Vec<String>,
+}
+
+/// Messages to a running Play's watchdog.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Control {
+    Cancel,
+    /// The daemon is stopping: kill the runner but leave the Play `running` for the next start.
+    Shutdown,
+    Done,
+}
+
+struct Job {
+    play_sid: String,
+    budget: Budget,
+}
+
+/// What workers share.
+pub(crate) struct Core {
+    library: Library,
+    settings: EngineSettings,
+    python: Result<PythonRuntime, String>,
+    queue: Mutex<VecDeque<Job>>,
+    queued: Condvar,
+    running: Mutex<HashMap<String, Sender<Control>>>,
+    changes: Notify,
+}
+
+impl Core {
+    fn changed(&self) {
+        self.changes.notify_waiters();
+    }
+
+    fn register(&self, play_sid: &str, control: Sender<Control>) {
+        self.running.lock().unwrap_or_else(|p| p.into_inner()).insert(play_sid.to_string(), control);
+    }
+
+    fn unregister(&self, play_sid: &str) {
+        self.running.lock().unwrap_or_else(|p| p.into_inner()).remove(play_sid);
+    }
+
+    /// Fails a Play that never got a runner, with the reason as its message.
+    fn fail_unstarted(&self, mut play: Play, message: String) {
+        let now = now_ms();
+        play.status = PlayStatus::Failed;
+        play.error_message = message;
+        if play.started_at == 0 {
+            play.started_at = now;
+        }
+        play.completed_at = now;
+        play.duration_ms = now.saturating_sub(play.started_at);
+        if let Err(e) = self.library.store().play_update(&play) {
+            tracing::error!(sid = %play.sid, error = %e, "cannot record a Play's failure");
+        }
+        self.changed();
+    }
+
+    fn next_job(&self) -> Job {
+        let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(job) = queue.pop_front() {
+                return job;
+            }
+            queue = self.queued.wait(queue).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+pub struct Engine {
+    core: Arc<Core>,
+}
+
+impl Engine {
+    /// Resolves Python once, starts the worker pool and deals with Plays a previous daemon
+    /// left unfinished: queued ones run again, running ones are failed with a clear message.
+    pub fn start(library: Library, settings: EngineSettings) -> Arc<Engine> {
+        let python = PythonRuntime::prepare(&settings.data_dir);
+        match &python {
+            Ok(p) => tracing::info!(python = %p.interpreter.display(), version = %p.version, "Python runner ready"),
+            Err(e) => tracing::error!(error = %e, "Plays will fail until this is fixed"),
+        }
+        let pool_size = settings.pool_size.max(1);
+        let core = Arc::new(Core {
+            library,
+            settings,
+            python,
+            queue: Mutex::new(VecDeque::new()),
+            queued: Condvar::new(),
+            running: Mutex::new(HashMap::new()),
+            changes: Notify::new(),
+        });
+        for index in 0..pool_size {
+            let core = Arc::clone(&core);
+            std::thread::Builder::new()
+                .name(format!("play-worker-{index}"))
+                .spawn(move || loop {
+                    let job = core.next_job();
+                    executor::run(&core, &job.play_sid, job.budget);
+                })
+                .expect("the OS lets the daemon start its worker threads");
+        }
+        let engine = Arc::new(Engine { core });
+        engine.recover();
+        engine
+    }
+
+    fn recover(&self) {
+        let store = self.core.library.store();
+        let unfinished = match store.top_level_plays_with_status(&[PlayStatus::Pending, PlayStatus::Running]) {
+            Ok(plays) => plays,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot look for unfinished Plays");
+                return;
+            }
+        };
+        for play in unfinished {
+            if play.status == PlayStatus::Pending {
+                self.enqueue(&play.sid, self.core.settings.defaults);
+            } else {
+                self.fail_interrupted(&play.sid);
+            }
+        }
+    }
+
+    /// Fails a run the daemon lost (it stopped while the Play ran), root and open children.
+    fn fail_interrupted(&self, root_sid: &str) {
+        let store = self.core.library.store();
+        let Ok(tree) = store.play_tree(root_sid) else { return };
+        for mut play in tree.into_iter().filter(|p| !p.status.is_terminal()) {
+            session::close(
+                &mut play,
+                PlayStatus::Failed,
+                Default::default(),
+                "the daemon stopped while this Play was running; start it again".into(),
+            );
+            let _ = store.play_update(&play);
+        }
+        tracing::warn!(play = %root_sid, "a Play left running by a previous daemon was marked failed");
+    }
+
+    fn enqueue(&self, play_sid: &str, budget: Budget) {
+        let mut queue = self.core.queue.lock().unwrap_or_else(|p| p.into_inner());
+        queue.push_back(Job { play_sid: play_sid.to_string(), budget });
+        self.core.queued.notify_one();
+    }
+
+    /// Validates and queues a top-level Play; returns it `pending`.
+    pub fn start_play(&self, params: PlayStartParams) -> ServiceResult<Play> {
+        let library = &self.core.library;
+        let logic = library.resolve_logic(&params.logic)?;
+        let version = match params.version.as_deref().filter(|v| !v.is_empty()) {
+            Some(v) => library.resolve_version(&logic, v).map_err(|e| e.within("version"))?,
+            None => library.store().version_get(&logic.current_version_sid)?.ok_or_else(|| {
+                ServiceError::InvalidState {
+                    message: format!("logic {:?} has no current version", logic.name),
+                    hint: "create a version with LogicService.logic_create_version".into(),
+                }
+            })?,
+        };
+        if version.binding.is_some() {
+            return Err(ServiceError::InvalidState {
+                message: format!("version {} of {:?} is bound to another logic; running bound logics is not supported yet", version.version_label, logic.name),
+                hint: "run the target logic directly".into(),
+            });
+        }
+        let budget = self.core.settings.defaults.with(params.limits.as_ref()).map_err(|(field, message)| {
+            ServiceError::validation(field, message, "leave the limit out to use the service.toml default")
+        })?;
+        let mut given = match params.example.as_deref().filter(|e| !e.is_empty()) {
+            Some(example) => library.example_inputs(&logic, example)?,
+            None => Default::default(),
+        };
+        given.extend(params.inputs);
+        let input_data = inputs::check(&version.inputs, given)?;
+        let now = now_ms();
+        let play = library.store().play_insert(&Play {
+            logic_sid: logic.sid.clone(),
+            logic_version_sid: version.sid.clone(),
+            name: logic.name.clone(),
+            status: PlayStatus::Pending,
+            input_data,
+            created_at: now,
+            ..Default::default()
+        })?;
+        self.enqueue(&play.sid, budget);
+        Ok(play)
+    }
+
+    pub fn status(&self, play_sid: &str) -> ServiceResult<Play> {
+        self.core.library.store().play_get(play_sid)?.ok_or_else(|| unknown_play(play_sid))
+    }
+
+    /// Returns when the Play is finished or waits for a person, or when `timeout_ms` passes.
+    pub async fn wait(&self, play_sid: &str, timeout_ms: Option<u64>) -> ServiceResult<Play> {
+        let timeout = Duration::from_millis(timeout_ms.unwrap_or(DEFAULT_WAIT_MS).min(MAX_WAIT_MS));
+        let deadline = Instant::now() + timeout;
+        loop {
+            let changed = self.core.changes.notified();
+            let play = self.status(play_sid)?;
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if play.status.is_terminal() || play.status == PlayStatus::AwaitingResume || remaining.is_zero() {
+                return Ok(play);
+            }
+            // A bounded sleep as well, in case a change was made by another daemon process.
+            let _ = tokio::time::timeout(remaining.min(Duration::from_millis(500)), changed).await;
+        }
+    }
+
+    /// Cancels the run a Play belongs to: its process group is killed and every unfinished
+    /// Play of the run becomes `cancelled`.
+    pub fn cancel(&self, play_sid: &str) -> ServiceResult<Play> {
+        let store = self.core.library.store();
+        let play = self.status(play_sid)?;
+        let root = self.root_of(play)?;
+        if root.status.is_terminal() {
+            return Err(ServiceError::InvalidState {
+                message: format!("Play {} already ended ({})", root.sid, root.status.as_str()),
+                hint: "only pending, running or waiting Plays can be cancelled".into(),
+            });
+        }
+        let control = self.core.running.lock().unwrap_or_else(|p| p.into_inner()).get(&root.sid).cloned();
+        match control {
+            Some(control) => {
+                let _ = control.send(Control::Cancel);
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while self.core.running.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&root.sid)
+                    && Instant::now() < deadline
+                {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+            None => {
+                // Queued or waiting for a person: no process to kill.
+                for mut open in store.play_tree(&root.sid)?.into_iter().filter(|p| !p.status.is_terminal()) {
+                    session::close(&mut open, PlayStatus::Cancelled, Default::default(), "cancelled by play_cancel".into());
+                    store.play_update(&open)?;
+                }
+                self.core.changed();
+            }
+        }
+        self.status(play_sid)
+    }
+
+    fn root_of(&self, mut play: Play) -> ServiceResult<Play> {
+        while !play.parent_play_sid.is_empty() {
+            play = self.status(&play.parent_play_sid.clone())?;
+        }
+        Ok(play)
+    }
+
+    pub fn tree(&self, play_sid: &str) -> ServiceResult<PlayTree> {
+        let mut plays = self.core.library.store().play_tree(play_sid)?.into_iter();
+        let play = plays.next().ok_or_else(|| unknown_play(play_sid))?;
+        Ok(PlayTree { play, descendants: plays.collect() })
+    }
+
+    /// Kills every running runner (daemon shutdown); their Plays stay `running` so the next
+    /// start deals with them.
+    pub fn shutdown(&self) {
+        let running: Vec<Sender<Control>> =
+            self.core.running.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        for control in running {
+            let _ = control.send(Control::Shutdown);
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !self.core.running.lock().unwrap_or_else(|p| p.into_inner()).is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+fn unknown_play(sid: &str) -> ServiceError {
+    ServiceError::not_found(format!("Play {sid:?} not found"), "LogicService.play_list_for_logic lists a logic's Plays")
+}
