@@ -1,0 +1,20 @@
+"""hero_tracing: the SDK a hero_logic logic is written with (stdlib only).
+
+    from hero_tracing import logic, ask_user
+
+    @logic(name="greeting", inputs={"name": "string"}, outputs={"message": "string"})
+    def greeting(name: str) -> dict:
+        logic.log("greeting", name)
+        return {"message": f"Hello, {name}!"}
+
+Inside the daemon's runner, calling another `@logic` function or `logic.invoke("name", ...)`
+runs it as a child Play and returns its output dict; as a plain Python program the functions
+are ordinary functions. `hero_tracing.client` talks JSON-RPC to the daemon for scripts, and
+`hero_tracing.runner` is the process the daemon starts for each top-level Play.
+"""
+
+from .errors import ChildFailed, Failed
+from .sdk import ask_user, flow, logic
+
+__all__ = ["logic", "flow", "ask_user", "Failed", "ChildFailed"]
+__version__ = "0.1.0"

@@ -1,0 +1,104 @@
+"""The runner's end of the per-Play event socket: newline-delimited JSON (docs/protocol.md).
+
+Requests carry an `id` and block for the response line; notifications carry none. A broken
+connection is not something a logic can handle (the daemon is gone, or speaks nonsense), so
+it ends the process through `on_broken` (exit code 70 in the runner) instead of raising an
+exception a body could swallow.
+"""
+
+import _thread
+import socket
+
+from .jsonwire import decode, to_line
+
+# sysexits.h EX_SOFTWARE: the runner could not keep its side of the protocol.
+EXIT_PROTOCOL = 70
+_BUFFER = 1 << 16
+
+
+class DaemonError(Exception):
+    """The daemon answered a request with `ok: false`."""
+
+    def __init__(self, op, kind, message):
+        super().__init__(f"{op}: {kind}: {message}")
+        self.op = op
+        self.kind = kind
+        self.message = message
+
+
+class Channel:
+    """A blocking connection to the daemon; thread-safe, one request in flight at a time."""
+
+    def __init__(self, path, on_broken):
+        # on_broken(message) must not return; if it does, ConnectionError is raised.
+        self._on_broken = on_broken
+        self._lock = _thread.RLock()
+        self._next_id = 0
+        try:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.connect(path)
+        except OSError as exc:
+            self._broken(f"cannot connect to the event socket {path}: {exc}")
+        self._sock = sock
+        self._reader = sock.makefile("rb", buffering=_BUFFER)
+        self._writer = sock.makefile("wb", buffering=_BUFFER)
+
+    def request(self, op, fatal=False, **fields):
+        """Sends a request and returns the response (a dict with `ok: true`).
+
+        An `ok: false` answer raises DaemonError, or ends the process when `fatal` (for
+        messages a logic cannot recover from, like a refused `finish`).
+        """
+        with self._lock:
+            self._next_id += 1
+            request_id = self._next_id
+            message = {"id": request_id, "op": op}
+            message.update(fields)
+            self._send(message)
+            response = self._receive(op, request_id)
+        if response.get("ok") is True:
+            return response
+        error = response.get("error")
+        error = error if isinstance(error, dict) else {}
+        failure = DaemonError(op, str(error.get("kind", "")), str(error.get("message", "")))
+        if fatal:
+            self._broken(f"the daemon refused {op}: {failure.kind}: {failure.message}")
+        raise failure
+
+    def notify(self, op, **fields):
+        """Sends a notification; the daemon applies it before any later request."""
+        message = {"op": op}
+        message.update(fields)
+        with self._lock:
+            self._send(message)
+
+    def _send(self, message):
+        op = message.get("op")
+        try:
+            line = to_line(message)
+        except (TypeError, ValueError, RecursionError) as exc:
+            self._broken(f"cannot encode the {op} message: {exc}")
+        try:
+            self._writer.write(line)
+            self._writer.flush()
+        except OSError as exc:
+            self._broken(f"lost the daemon while sending {op}: {exc}")
+
+    def _receive(self, op, request_id):
+        try:
+            line = self._reader.readline()
+        except OSError as exc:
+            self._broken(f"lost the daemon while waiting for the answer to {op}: {exc}")
+        if not line:
+            self._broken(f"the daemon closed the event socket before answering {op}")
+        try:
+            response = decode(line.decode("utf-8"))
+        except ValueError:
+            self._broken(f"the daemon's answer to {op} is not JSON: {line[:200]!r}")
+        if not isinstance(response, dict) or response.get("id") != request_id:
+            self._broken(f"expected the answer to {op} (id {request_id}), got {line[:200]!r}")
+        return response
+
+    def _broken(self, message):
+        self._on_broken(message)
+        raise ConnectionError(message)

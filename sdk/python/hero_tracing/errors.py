@@ -1,0 +1,47 @@
+"""Exceptions a logic's body raises or catches.
+
+They live in their own module so that the SDK, the runner and user code all share one class
+object: `except hero_tracing.ChildFailed` must catch what the runner raises.
+"""
+
+
+class Failed(Exception):
+    """Fails the current Play with this message and no traceback.
+
+    `raise logic.Failed("n must be positive")` is how a logic reports a failure the caller can
+    understand on its own; a traceback would only point at the `raise` line.
+    """
+
+    def __init__(self, message=""):
+        super().__init__(message)
+        self.message = str(message)
+
+    def __str__(self):
+        return self.message
+
+
+class ChildFailed(Exception):
+    """A child Play (a `logic.invoke` or a call of another `@logic` function) failed.
+
+    Raised in the caller so it can decide: catch it to carry on, or let it go and fail too.
+    `kind` is `"failed"` when the child ran and failed, or the daemon's error kind
+    (`not_found`, `validation`) when the child could not start.
+    """
+
+    def __init__(self, logic_name, message, play_sid="", kind="failed"):
+        super().__init__(logic_name, message)
+        self.logic_name = logic_name
+        self.message = message
+        self.play_sid = play_sid
+        self.kind = kind
+
+    def __str__(self):
+        return f"child logic {self.logic_name!r} failed: {self.message}"
+
+
+class NotSerialisable(TypeError):
+    """A value that must cross to the daemon is not JSON; the message names the field.
+
+    A TypeError, because that is what a wrong-typed argument is in Python; its own class so
+    the runner can report it without a traceback into its own code.
+    """

@@ -1,0 +1,358 @@
+"""The process the daemon starts for one top-level Play (`hero_tracing.runner.main()`).
+
+It says `hello`, runs the Play's logic, runs every child Play the body calls in this same
+process (each child's result goes back with `invoke_end`), and ends with `finish`. See
+docs/protocol.md; exit codes: 0 after `finish`, 64 when not started by the daemon, 70 when
+the daemon connection breaks.
+"""
+
+import linecache
+import os
+import sys
+import types
+
+from . import context
+from .channel import EXIT_PROTOCOL, Channel, DaemonError
+from .context import PlayFrame, current_frame
+from .errors import ChildFailed, Failed, NotSerialisable
+from .importer import LogicFinder
+from .jsonwire import json_object
+from .results import declared_names, describe_failure, format_traceback, shape_output
+from .sdk import REGISTRY, bind_arguments, logic_meta
+from .streams import PlayStream, flush_partials
+
+EXIT_USAGE = 64
+_CO_VARKEYWORDS = 0x08
+# Kept free until a MemoryError, so reporting the failure has room to work.
+_RESERVE_BYTES = 1 << 20
+
+
+class Outcome:
+    """How one Play body ended, in the fields `invoke_end` and `finish` carry."""
+
+    __slots__ = ("status", "output", "error", "traceback")
+
+    def __init__(self, status, output, error="", traceback=""):
+        self.status = status
+        self.output = output
+        self.error = error
+        self.traceback = traceback
+
+    @property
+    def failed(self):
+        return self.status != "success"
+
+    def fields(self):
+        return {"status": self.status, "output": self.output,
+                "error": self.error, "traceback": self.traceback}
+
+
+class Runtime:
+    """Runs Play bodies and carries what they do (children, logs, outputs) to the daemon.
+
+    The SDK (`hero_tracing.sdk`) calls `invoke`, `call_function`, `log`, `output` and `stats`;
+    the importer calls `resolve`.
+    """
+
+    def __init__(self, channel, memory_mb=None):
+        self.channel = channel
+        self.memory_mb = memory_mb
+        # version_sid -> executed module: a version's source is compiled and run once.
+        self._modules = {}
+        self._reserve = bytearray(_RESERVE_BYTES)
+
+    # -- what a body calls -------------------------------------------------------------
+
+    def send_log(self, play_sid, text):
+        self.channel.notify("log", play_sid=play_sid, text=text)
+
+    def log(self, text):
+        self.send_log(current_frame().play_sid, text)
+
+    def output(self, values):
+        frame = current_frame()
+        frame.output.update(values)
+        self.channel.notify("output", play_sid=frame.play_sid, values=values)
+
+    def stats(self, prompt_tokens, completion_tokens, cost_usd):
+        self.channel.notify("stats", play_sid=current_frame().play_sid,
+                            prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+                            cost_usd=cost_usd)
+
+    def resolve(self, name):
+        """The current LogicSpec of the stored Logic `name`, or None if there is none."""
+        try:
+            return self.channel.request("resolve", logic=name).get("logic") or None
+        except DaemonError as exc:
+            if exc.kind == "not_found":
+                return None
+            raise ImportError(f"cannot import logic {name!r}: {exc.message}", name=name) from None
+
+    def invoke(self, name, kwargs):
+        """`logic.invoke(name, **kwargs)` and imported logics: the stored Logic, never local."""
+        return self._invoke(name, kwargs, None)
+
+    def call_function(self, meta, args, kwargs):
+        """A call of a `@logic` function.
+
+        Local (run this very function under the caller's LogicSpec) when it is defined in the
+        source the caller runs from and is not that source's own logic, which the daemon
+        resolves by name like any stored Logic.
+        """
+        frame = current_frame()
+        bound = bind_arguments(meta.function, args, kwargs, meta.name)
+        own_source = frame.namespace is not None and \
+            frame.namespace is getattr(meta.function, "__globals__", None)
+        local = own_source and meta.name != frame.home
+        return self._invoke(meta.name, bound, meta if local else None)
+
+    # -- running Plays -------------------------------------------------------------------
+
+    def run_top(self, play, spec):
+        """Runs the top-level Play and reports it with `finish`."""
+        frame = PlayFrame(str(play.get("sid", "")), spec.get("name") or play.get("name", ""), spec)
+        context.set_runtime(self, frame)
+        inputs = play.get("inputs")
+        outcome = self._execute(frame, self._entry_of, inputs if isinstance(inputs, dict) else {})
+        self.channel.request("finish", fatal=True, **outcome.fields())
+
+    def _invoke(self, name, kwargs, local):
+        """Starts a child Play, runs it here unless its step is memoized, and ends it."""
+        parent = current_frame()
+        args = json_object(kwargs, f"logic {name!r}", "argument")
+        try:
+            reply = self.channel.request("invoke_start", parent=parent.play_sid, logic=name,
+                                         args=args, local=local is not None)
+        except DaemonError as exc:
+            raise ChildFailed(name, exc.message or exc.kind, kind=exc.kind) from None
+        if reply.get("cached"):
+            output = reply.get("output")
+            return output if isinstance(output, dict) else {}
+        play_sid = str(reply.get("play_sid", ""))
+        spec = reply.get("logic") or {}
+        if isinstance(reply.get("args"), dict):
+            args = reply["args"]  # the inputs as the daemon recorded them (defaults applied)
+        if local is not None:
+            frame = PlayFrame(play_sid, name, spec, parent.namespace, parent.home,
+                              declared_names(local.outputs))
+            outcome = self._execute(frame, lambda _frame: local.function, args)
+        else:
+            frame = PlayFrame(play_sid, name, spec)
+            outcome = self._execute(frame, self._entry_of, args)
+        self.channel.request("invoke_end", fatal=True, play_sid=play_sid, **outcome.fields())
+        if outcome.failed:
+            raise ChildFailed(name, outcome.error, play_sid=play_sid)
+        return outcome.output
+
+    def _execute(self, frame, find_function, args):
+        """Runs one Play body in its frame and turns however it ended into an Outcome.
+
+        Catches BaseException: a body's sys.exit, KeyboardInterrupt or MemoryError fails its
+        Play, not the runner. The caller's sys.stdout/sys.stderr are put back afterwards, so a
+        body that replaces them cannot take the routing away from the rest of the run.
+        """
+        token = context.enter(frame)
+        saved_streams = sys.stdout, sys.stderr
+        try:
+            result = call_body(find_function(frame), args)
+        except BaseException as exc:  # noqa: B036 - every way a body can end is reported
+            return self._failure(frame, exc)
+        finally:
+            sys.stdout, sys.stderr = saved_streams
+            context.leave(token)
+            flush_partials(frame, self.send_log)
+        try:
+            return Outcome("success", shape_output(result, frame.output, frame.declared))
+        except NotSerialisable as exc:
+            return Outcome("failed", frame.output, str(exc))
+
+    def _failure(self, frame, exc):
+        if isinstance(exc, MemoryError):
+            self._reserve = None
+        error, traceback = describe_failure(exc, self.memory_mb)
+        try:
+            self._reserve = self._reserve or bytearray(_RESERVE_BYTES)
+        except MemoryError:
+            pass
+        return Outcome("failed", frame.output, error, traceback)
+
+    def _entry_of(self, frame):
+        """Loads the frame's LogicSpec (once per version) and returns its entry function."""
+        module = self._module(frame.spec)
+        frame.namespace = module.__dict__
+        function = pick_entry(module.__dict__, frame.spec)
+        meta = logic_meta(function)
+        frame.declared = declared_names(frame.spec.get("outputs")) or \
+            declared_names(meta.outputs if meta else None)
+        return meta.function if meta else function
+
+    def _module(self, spec):
+        version_sid = str(spec.get("version_sid") or "")
+        module = self._modules.get(version_sid)
+        if module is None:
+            module = load_module(spec)
+            if version_sid:
+                self._modules[version_sid] = module
+        return module
+
+
+def load_module(spec):
+    """Compiles and runs a LogicSpec's source as a fresh module named after the Logic.
+
+    The module is not put in sys.modules: a logic named like a stdlib module must not shadow
+    it, and two versions of one Logic may live side by side. Its source goes into linecache
+    so tracebacks show the lines.
+    """
+    name = str(spec.get("name") or "logic")
+    version_sid = str(spec.get("version_sid") or "")
+    source = spec.get("python_source")
+    if not isinstance(source, str) or not source.strip():
+        raise Failed(f"version {version_sid or '?'} of logic {name!r} has no Python source to run")
+    filename = f"{name}.py [version {version_sid}]" if version_sid else f"{name}.py"
+    code = compile(source, filename, "exec", dont_inherit=True)
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    module = types.ModuleType(name, spec.get("description") or None)
+    exec(code, module.__dict__)  # noqa: S102 - running the logic's source is the point
+    return module
+
+
+def pick_entry(namespace, spec):
+    """The function a LogicSpec runs.
+
+    `entry` when the daemon names one; else a decorator's `entry=`; else the decorated
+    function declaring the logic's name (or named like it); else the only decorated one;
+    else the last decorated one, as the daemon's static parse decides.
+    """
+    name = spec.get("name", "")
+    wanted = spec.get("entry")
+    if wanted:
+        return _named_function(namespace, wanted, name)
+    registered = [f for f in namespace.get(REGISTRY, ()) if logic_meta(f) is not None]
+    for function in registered:
+        marker = logic_meta(function).entry
+        if marker is True:
+            return function
+        if isinstance(marker, str) and marker:
+            return _named_function(namespace, marker, name)
+    named = [f for f in registered if logic_meta(f).name == name] or \
+        [f for f in registered if logic_meta(f).function.__name__ == name]
+    if named:
+        return named[-1]
+    if registered:
+        return registered[-1]
+    raise Failed(
+        f"the source of logic {name!r} has no @logic function: write "
+        f"`@logic(name={name!r})` above its entry function (from hero_tracing import logic)"
+    )
+
+
+def _named_function(namespace, function_name, logic_name):
+    function = namespace.get(function_name)
+    if not callable(function):
+        raise Failed(f"the source of logic {logic_name!r} defines no function {function_name!r} "
+                     f"(its entry)")
+    return function
+
+
+def call_body(function, args):
+    """Calls a Play body with the inputs it accepts; runs it to the end if it is async."""
+    result = function(**accepted_arguments(function, args))
+    if isinstance(result, types.CoroutineType):
+        import asyncio
+
+        result = asyncio.run(result)
+    return result
+
+
+def accepted_arguments(function, args):
+    """The inputs `function` takes by name: all of them if it has **kwargs.
+
+    Extra inputs (a newer caller, a declared field the function ignores) are dropped rather
+    than failing the Play with a TypeError about an unexpected keyword.
+    """
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return _accepted_by_signature(function, args)
+    if code.co_flags & _CO_VARKEYWORDS:
+        return dict(args)
+    names = code.co_varnames[code.co_posonlyargcount: code.co_argcount + code.co_kwonlyargcount]
+    return {key: value for key, value in args.items() if key in names}
+
+
+def _accepted_by_signature(function, args):
+    import inspect
+
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return dict(args)
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return dict(args)
+    by_name = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return {k: v for k, v in args.items() if k in parameters and parameters[k].kind in by_name}
+
+
+# -- process level ----------------------------------------------------------------------
+
+
+def _die(code, message):
+    """Last words on the real stderr (the daemon puts them in the Play's logs), then exit."""
+    play = os.environ.get("HERO_LOGIC_PLAY_SID", "?")
+    try:
+        os.write(2, f"hero_tracing runner (play {play}): {message}\n".encode("utf-8", "replace"))
+    finally:
+        os._exit(code)
+
+
+def _settings():
+    """The daemon's environment; the secret leaves os.environ before anything else runs."""
+    secret = os.environ.pop("HERO_LOGIC_PLAY_SECRET", None)
+    socket_path = os.environ.get("HERO_LOGIC_EVENT_SOCKET")
+    if not socket_path or secret is None:
+        _die(EXIT_USAGE, "HERO_LOGIC_EVENT_SOCKET and HERO_LOGIC_PLAY_SECRET are not set: "
+                         "the runner is started by the hero_logic daemon, not by hand")
+    try:
+        memory_mb = int(os.environ.get("HERO_LOGIC_MEMORY_MB", "")) or None
+    except ValueError:
+        memory_mb = None
+    return socket_path, secret, memory_mb
+
+
+def _install(runtime):
+    """Routes print/stderr to the current Play and lets sources import stored logics."""
+    sys.stdout = PlayStream("stdout", 1, runtime.send_log)
+    sys.stderr = PlayStream("stderr", 2, runtime.send_log)
+    sys.meta_path.append(LogicFinder(runtime))
+
+
+def _exit_cleanly():
+    """Exit 0 without waiting for threads a body left running or its atexit handlers."""
+    for stream in (sys.__stdout__, sys.__stderr__):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - nothing useful left to do with it
+            pass
+    os._exit(0)
+
+
+def main():
+    """Runs the Play the daemon started this process for, then exits."""
+    socket_path, secret, memory_mb = _settings()
+    try:
+        channel = Channel(socket_path, lambda message: _die(EXIT_PROTOCOL, message))
+        runtime = Runtime(channel, memory_mb)
+        version = "%d.%d.%d" % sys.version_info[:3]
+        hello = channel.request("hello", fatal=True, secret=secret, pid=os.getpid(), python=version)
+        del secret
+        play, spec = hello.get("play"), hello.get("logic")
+        if not isinstance(play, dict) or not isinstance(spec, dict):
+            _die(EXIT_PROTOCOL, f"the answer to hello lacks play or logic: {sorted(hello)}")
+        _install(runtime)
+        runtime.run_top(play, spec)
+    except BaseException as exc:  # noqa: B036 - a runner bug must still say what happened
+        _die(EXIT_PROTOCOL, "internal error: " + format_traceback(exc, trim=False))
+    _exit_cleanly()
+
+
+if __name__ == "__main__":
+    main()

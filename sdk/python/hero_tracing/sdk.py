@@ -1,0 +1,225 @@
+"""The `logic` object a logic's source imports: decorator, invoke, log, output, stats, pause.
+
+Every method asks `context.active_runtime()`: inside the runner it talks to the daemon for the
+current Play; in a plain `python file.py` there is no runtime and decorated functions are
+ordinary functions, so a logic can be tried locally without a daemon.
+"""
+
+import functools
+import math
+import sys
+
+from .context import active_runtime
+from .errors import ChildFailed, Failed
+from .jsonwire import json_object
+from .results import timestamp
+
+PAUSE_PENDING = "pause/resume lands with the pause issue"
+
+# Module-level list the decorator appends to, in the decorated function's own globals, so the
+# runner finds a source's logic functions in declaration order.
+REGISTRY = "__hero_logic_functions__"
+
+
+class LogicMeta:
+    """What `@logic(...)` declared about one function."""
+
+    __slots__ = ("name", "description", "inputs", "outputs", "entry", "function", "extra")
+
+    def __init__(self, function, name=None, description=None, inputs=None, outputs=None,
+                 entry=None, **extra):
+        self.function = function
+        self.name = name or function.__name__
+        self.description = description if description is not None else (function.__doc__ or "")
+        self.inputs = inputs
+        self.outputs = outputs
+        # True marks this function as the entry; a string names another function as the entry.
+        self.entry = entry
+        # Options this SDK does not use (older sources may pass some); kept for inspection.
+        self.extra = extra
+
+    def __repr__(self):
+        return f"<logic {self.name!r} ({self.function.__qualname__})>"
+
+
+def logic_meta(obj):
+    """The LogicMeta of a decorated function, or None."""
+    return getattr(obj, "__hero_logic__", None)
+
+
+def _decorate(function, options):
+    """Wraps `function` so that, inside a runner, calling it makes a child Play."""
+    if not callable(function):
+        raise TypeError(f"@logic decorates a function, not {type(function).__name__}")
+    meta = LogicMeta(function, **options)
+
+    @functools.wraps(function)
+    def logic_function(*args, **kwargs):
+        runtime = active_runtime()
+        if runtime is None:
+            return function(*args, **kwargs)
+        return runtime.call_function(meta, args, kwargs)
+
+    logic_function.__hero_logic__ = meta
+    namespace = getattr(function, "__globals__", None)
+    if isinstance(namespace, dict):
+        namespace.setdefault(REGISTRY, []).append(logic_function)
+    return logic_function
+
+
+def bind_arguments(function, args, kwargs, logic_name):
+    """A call's arguments as one by-name dict: a child Play's inputs are named.
+
+    Positional arguments take the names of the function's positional parameters.
+    """
+    if not args:
+        return dict(kwargs)
+    code = getattr(function, "__code__", None)
+    if code is None:
+        import inspect
+
+        return dict(inspect.signature(function).bind(*args, **kwargs).arguments)
+    names = code.co_varnames[: code.co_argcount]
+    if len(args) > len(names):
+        raise TypeError(
+            f"logic {logic_name!r} takes {len(names)} positional arguments but {len(args)} "
+            f"were given; pass a logic's inputs by name"
+        )
+    bound = dict(zip(names, args))
+    twice = sorted(bound.keys() & kwargs.keys())
+    if twice:
+        raise TypeError(f"logic {logic_name!r} got multiple values for argument {twice[0]!r}")
+    bound.update(kwargs)
+    return bound
+
+
+class Logic:
+    """`logic`: the decorator and the calls a body makes to the daemon.
+
+    `@logic(name=..., description=..., inputs=..., outputs=..., entry=...)`, `@logic("name")`
+    and bare `@logic` all work. Inside the runner, calling a decorated function or
+    `logic.invoke` returns the child Play's output dict.
+    """
+
+    Failed = Failed
+    ChildFailed = ChildFailed
+
+    def __call__(self, *args, **options):
+        if len(args) == 1 and callable(args[0]) and not options:
+            return _decorate(args[0], {})
+        if len(args) > 1 or (args and not isinstance(args[0], str)):
+            raise TypeError("@logic takes the logic's name as its only positional argument")
+        if args:
+            if "name" in options:
+                raise TypeError("@logic got the name twice (positional and name=)")
+            options["name"] = args[0]
+        return lambda function: _decorate(function, options)
+
+    def __repr__(self):
+        return "<hero_tracing.logic>"
+
+    def invoke(self, name, /, **kwargs):
+        """Runs the stored Logic `name` as a child Play of the current one; returns its output.
+
+        Raises ChildFailed when the child fails or cannot start (unknown name, bad inputs).
+        """
+        runtime = active_runtime()
+        if runtime is None:
+            raise RuntimeError(
+                f"logic.invoke({name!r}) needs the hero_logic runner: start the logic with "
+                "`hero_logic run` or play_start, or call its function directly when testing"
+            )
+        return runtime.invoke(name, kwargs)
+
+    def log(self, *args, sep=" "):
+        """Appends the line `[YYYY-MM-DDTHH:MM:SS.mmmZ] text` to the current Play's logs."""
+        line = f"[{timestamp()}] {sep.join(str(a) for a in args)}\n"
+        runtime = active_runtime()
+        if runtime is None:
+            sys.stderr.write(line)
+        else:
+            runtime.log(line)
+
+    def output(self, values=None, /, **more):
+        """Adds fields to the current Play's output (the return value is merged over them).
+
+        Raises TypeError (NotSerialisable) at once, naming the field, for a non-JSON value.
+        """
+        merged = {}
+        if values is not None:
+            if not isinstance(values, dict):
+                raise TypeError(
+                    f"logic.output takes a dict or keywords, not {type(values).__name__}")
+            merged.update(values)
+        merged.update(more)
+        checked = json_object(merged, "output")
+        runtime = active_runtime()
+        if runtime is not None and checked:
+            runtime.output(checked)
+
+    def record_stats(self, prompt_tokens=0, completion_tokens=0, cost_usd=0.0):
+        """Adds model usage to the current Play; ancestors see it rolled up on read."""
+        counts = (("prompt_tokens", prompt_tokens), ("completion_tokens", completion_tokens))
+        for name, value in counts:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be a whole number >= 0, got {value!r}")
+        if isinstance(cost_usd, bool) or not isinstance(cost_usd, (int, float)) \
+                or not math.isfinite(cost_usd) or cost_usd < 0:
+            raise ValueError(f"cost_usd must be a finite number >= 0, got {cost_usd!r}")
+        runtime = active_runtime()
+        if runtime is not None:
+            runtime.stats(prompt_tokens, completion_tokens, float(cost_usd))
+
+    def pause(self, name, *, ui=None, schema=None):
+        """Waits for a person to answer; returns the answer's payload.
+
+        The Play waits in `awaiting_resume` until `play_resume` answers `name`.
+        """
+        raise NotImplementedError(PAUSE_PENDING)
+
+
+class AskUser:
+    """`ask_user.*`: typed questions to a person, each a `logic.pause` with a form."""
+
+    def __init__(self, owner):
+        self._logic = owner
+
+    def _ask(self, kind, prompt, name, schema, **ui):
+        ui = {key: value for key, value in ui.items() if value is not None}
+        ui.update(kind=kind, prompt=prompt)
+        return self._logic.pause(name or prompt, ui=ui, schema=schema)
+
+    def text(self, prompt, *, default=None, placeholder=None, multiline=False, name=None):
+        """A free-text answer (str)."""
+        return self._ask("text", prompt, name, {"type": "string"},
+                         default=default, placeholder=placeholder, multiline=multiline)
+
+    def number(self, prompt, *, default=None, minimum=None, maximum=None, integer=False,
+               name=None):
+        """A number (int when `integer`), optionally bounded."""
+        schema = {"type": "integer" if integer else "number"}
+        return self._ask("number", prompt, name, schema,
+                         default=default, minimum=minimum, maximum=maximum, integer=integer)
+
+    def choice(self, prompt, options, *, default=None, name=None):
+        """One of `options` (the chosen string)."""
+        options = list(options)
+        return self._ask("choice", prompt, name, {"type": "string", "enum": options},
+                         options=options, default=default)
+
+    def multi_choice(self, prompt, options, *, default=None, min_choices=None, max_choices=None,
+                     name=None):
+        """Any subset of `options` (a list of strings)."""
+        options = list(options)
+        schema = {"type": "array", "items": {"type": "string", "enum": options}}
+        return self._ask("multi_choice", prompt, name, schema, options=options, default=default,
+                         min_choices=min_choices, max_choices=max_choices)
+
+    def confirm(self, prompt, *, default=None, name=None):
+        """Yes or no (bool)."""
+        return self._ask("confirm", prompt, name, {"type": "boolean"}, default=default)
+
+
+logic = Logic()
+flow = logic
+ask_user = AskUser(logic)

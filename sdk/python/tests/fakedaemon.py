@@ -1,0 +1,199 @@
+"""A scripted stand-in for the daemon's end of the runner protocol, for the runner tests.
+
+It spawns the runner exactly as docs/protocol.md says the daemon does (`python -I -c
+<bootstrap>` with the HERO_LOGIC_* environment), answers its requests from an in-memory table
+of logics, and records every line the runner sends so tests can check the SDK's half.
+"""
+
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+SDK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BOOTSTRAP = (
+    f"import sys; sys.path.insert(0, {SDK_DIR!r}); "
+    "import hero_tracing.runner as runner; runner.main()"
+)
+SECRET = "s3cret-for-tests"
+TOP_SID = "p0"
+
+
+def make_spec(name, source, outputs=(), inputs=(), entry="", version_sid=None):
+    """A LogicSpec as the daemon sends it; `source` is dedented for readable tests."""
+    return {
+        "name": name,
+        "logic_sid": f"l-{name}",
+        "version_sid": version_sid or f"v-{name}",
+        "entry": entry,
+        "python_source": textwrap.dedent(source),
+        "inputs": [{"name": n, "field_type": "any"} for n in inputs],
+        "outputs": [{"name": n, "field_type": "any"} for n in outputs],
+    }
+
+
+class Transcript:
+    """What one run produced: the runner's messages in order, its exit code and real output."""
+
+    def __init__(self, messages, returncode, stdout, stderr):
+        self.messages = messages
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+
+    def ops(self):
+        return [m.get("op") for m in self.messages]
+
+    def all(self, op):
+        return [m for m in self.messages if m.get("op") == op]
+
+    def one(self, op):
+        found = self.all(op)
+        if len(found) != 1:
+            raise AssertionError(f"expected one {op}, got {len(found)}: {self.ops()}")
+        return found[0]
+
+    @property
+    def finish(self):
+        return self.one("finish")
+
+    def logs(self, play_sid):
+        """The Play's logs as the daemon stores them: the texts appended in order."""
+        return "".join(m["text"] for m in self.all("log") if m["play_sid"] == play_sid)
+
+
+class FakeDaemon:
+    """Serves one runner process for one top-level Play."""
+
+    def __init__(self, logics, cached=None, errors=None, memory_mb="256", close_after=None,
+                 defaults=None):
+        self.logics = {spec["name"]: spec for spec in logics}
+        # step_key -> output: steps "already finished" by an earlier run.
+        self.cached = dict(cached or {})
+        # logic name -> (kind, message): invoke_start refusals.
+        self.errors = dict(errors or {})
+        self.memory_mb = memory_mb
+        # Drop the connection instead of answering this op (a daemon that went away).
+        self.close_after = close_after
+        # logic name -> inputs the daemon fills in; when given, invoke_start answers with the
+        # validated `args`, as the protocol allows.
+        self.defaults = dict(defaults or {})
+        self._specs = {}
+        self._calls = {}
+        self._next_sid = 0
+
+    def run(self, logic, inputs=None, timeout=30, env=None):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "play.sock")
+            server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            server.bind(path)
+            server.listen(1)
+            process = subprocess.Popen(
+                [sys.executable, "-I", "-c", BOOTSTRAP],
+                cwd=tmp,
+                env=self._environment(path, env),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            try:
+                messages = self._serve(server, process, logic, inputs or {}, timeout)
+                stdout, stderr = process.communicate(timeout=timeout)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.communicate()
+                server.close()
+        return Transcript(messages, process.returncode, stdout.decode(), stderr.decode())
+
+    def _environment(self, path, extra):
+        env = {"PATH": os.environ.get("PATH", ""),
+               "HERO_LOGIC_EVENT_SOCKET": path,
+               "HERO_LOGIC_PLAY_SECRET": SECRET,
+               "HERO_LOGIC_PLAY_SID": TOP_SID,
+               "HERO_LOGIC_MEMORY_MB": self.memory_mb}
+        env.update(extra or {})
+        return {k: v for k, v in env.items() if v is not None}
+
+    def _serve(self, server, process, logic, inputs, timeout):
+        messages = []
+        connection = _accept(server, process, timeout)
+        if connection is None:
+            return messages
+        connection.settimeout(timeout)
+        with connection, connection.makefile("rb") as reader:
+            for line in reader:
+                message = json.loads(line)
+                messages.append(message)
+                if "id" not in message:
+                    continue
+                if message["op"] == self.close_after:
+                    break
+                reply = self._answer(message, logic, inputs)
+                reply.setdefault("ok", True)
+                reply["id"] = message["id"]
+                connection.sendall((json.dumps(reply) + "\n").encode())
+                if message["op"] == "finish":
+                    break
+        return messages
+
+    def _answer(self, message, logic, inputs):
+        op = message["op"]
+        if op == "hello":
+            assert message["secret"] == SECRET, "wrong secret"
+            self._specs[TOP_SID] = self.logics[logic]
+            return {"play": {"sid": TOP_SID, "name": logic, "inputs": inputs},
+                    "logic": self.logics[logic]}
+        if op == "resolve":
+            if message["logic"] not in self.logics:
+                return _error("not_found", f"no logic named {message['logic']!r}")
+            return {"logic": self.logics[message["logic"]]}
+        if op == "invoke_start":
+            return self._invoke_start(message)
+        return {}
+
+    def _invoke_start(self, message):
+        name, parent = message["logic"], message["parent"]
+        if name in self.errors:
+            return _error(*self.errors[name])
+        if not message["local"] and name not in self.logics:
+            return _error("not_found", f"no logic named {name!r}")
+        n = self._calls.get(parent, 0)
+        self._calls[parent] = n + 1
+        canonical = json.dumps(message["args"], sort_keys=True, separators=(",", ":"))
+        key = f"{name}:{n}:{hashlib.sha256(canonical.encode()).hexdigest()[:16]}"
+        self._next_sid += 1
+        sid = f"c{self._next_sid}"
+        if key in self.cached:
+            return {"play_sid": "", "step_key": key, "cached": True, "output": self.cached[key]}
+        # As the daemon does: a local callee runs under the caller's spec, renamed.
+        spec = dict(self._specs[parent], name=name) if message["local"] else self.logics[name]
+        self._specs[sid] = spec
+        reply = {"play_sid": sid, "step_key": key, "cached": False, "logic": spec}
+        if name in self.defaults:
+            reply["args"] = dict(self.defaults[name], **message["args"])
+        return reply
+
+
+def _accept(server, process, timeout):
+    """The runner's connection, or None if it exits (or times out) without connecting."""
+    server.settimeout(0.05)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            connection, _ = server.accept()
+        except socket.timeout:
+            if process.poll() is not None:
+                return None
+            continue
+        connection.setblocking(True)
+        return connection
+    return None
+
+
+def _error(kind, message):
+    return {"ok": False, "error": {"kind": kind, "message": message}}
