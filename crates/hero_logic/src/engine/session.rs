@@ -197,7 +197,8 @@ impl Session {
             ..Default::default()
         };
         let child = self.library.store().play_insert_child(&child)?;
-        let response = json!({"play_sid": child.sid, "step_key": key, "cached": false, "logic": spec});
+        let response =
+            json!({"play_sid": child.sid, "step_key": key, "cached": false, "logic": spec, "args": child.input_data});
         self.open.insert(child.sid.clone(), OpenPlay { play: child, spec });
         Ok(response)
     }

@@ -28,11 +28,18 @@ impl Daemon {
     }
 
     pub async fn start_with(data_dir: &Path, args: &[&str]) -> Daemon {
+        Daemon::start_with_env(data_dir, args, &[]).await
+    }
+
+    /// Starts a daemon with extra environment variables (set on the daemon only, never on the
+    /// test process, whose other tests run side by side).
+    pub async fn start_with_env(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Daemon {
         let socket = data_dir.join("hero_logic.sock");
         let child = Command::new(SERVER)
             .arg("--data-dir")
             .arg(data_dir)
             .args(args)
+            .envs(env.iter().copied())
             .env_remove("HERO_LOGIC_SOCKET")
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
@@ -99,4 +106,30 @@ impl Drop for Daemon {
 /// Code and field path of an RPC error.
 pub fn code_and_field(error: &ClientError) -> (i32, String) {
     (error.code().unwrap_or(0), error.data().map(|d| d.field.clone()).unwrap_or_default())
+}
+
+impl Daemon {
+    /// Creates (or adds a version to) a Logic from Python source.
+    pub async fn define(&self, name: &str, source: &str) -> Value {
+        self.call("LogicService.logic_create", json!({"name": name, "python_source": source})).await
+    }
+
+    /// Starts a Play and waits until it ends (or waits for a person).
+    pub async fn run(&self, logic: &str, inputs: Value) -> Value {
+        self.run_with(json!({"logic": logic, "inputs": inputs})).await
+    }
+
+    pub async fn run_with(&self, params: Value) -> Value {
+        let play = self.call("LogicService.play_start", params).await;
+        assert_eq!(play["status"], "pending", "play_start returns the Play pending");
+        self.call("LogicService.play_wait", json!({"play_sid": play["sid"], "timeout_ms": 60000})).await
+    }
+}
+
+/// Whether a process with this PID still exists (zombies count as gone).
+pub fn process_alive(pid: i64) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat.rsplit(')').next().unwrap_or_default().trim_start().starts_with('Z'),
+        Err(_) => false,
+    }
 }

@@ -1,0 +1,322 @@
+//! The execution engine against a real daemon and real Python runners.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{process_alive, Daemon};
+use hero_logic_api::error::VALIDATION;
+use serde_json::{json, Value};
+
+const LEAF: &str = r#"
+from hero_tracing import logic
+
+@logic(name="leaf", inputs={"i": "integer"}, outputs={"double": "integer"})
+def leaf(i):
+    print(f"leaf {i} says hi")
+    return {"double": i * 2}
+"#;
+
+const WIDE: &str = r#"
+from hero_tracing import logic
+
+@logic(name="wide", inputs={"n": "integer"}, outputs={"total": "integer"})
+def wide(n):
+    print("wide starts")
+    total = 0
+    for i in range(n):
+        total += logic.invoke("leaf", i=i)["double"]
+    return {"total": total}
+"#;
+
+const CHAIN: &str = r#"
+from hero_tracing import logic
+
+@logic(name="chain", inputs={"depth": "integer"}, outputs={"depth": "integer"})
+def chain(depth):
+    if depth == 0:
+        return {"depth": 0}
+    return {"depth": logic.invoke("chain", depth=depth - 1)["depth"] + 1}
+"#;
+
+fn body(name: &str, inputs: &str, code: &str) -> String {
+    let indented: String = code.lines().map(|l| format!("    {l}\n")).collect();
+    format!(
+        "import os, sys, signal, time\nfrom hero_tracing import logic\n\n@logic(name=\"{name}\", inputs={inputs})\ndef {name}(**kw):\n{indented}"
+    )
+}
+
+async fn tree(daemon: &Daemon, sid: &Value) -> Value {
+    daemon.call("LogicService.play_tree", json!({"play_sid": sid})).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hundred_children_in_invocation_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path()).await;
+    daemon.define("leaf", LEAF).await;
+    daemon.define("wide", WIDE).await;
+    let play = daemon.run("wide", json!({"n": 100})).await;
+    assert_eq!(play["status"], "success", "{play}");
+    assert_eq!(play["output_data"], json!({"total": 9900}));
+    let children = play["sub_play_sids"].as_array().unwrap().clone();
+    assert_eq!(children.len(), 100);
+    let tree = tree(&daemon, &play["sid"]).await;
+    let descendants = tree["descendants"].as_array().unwrap();
+    assert_eq!(descendants.len(), 100);
+    for (i, child_sid) in children.iter().enumerate() {
+        let child = descendants.iter().find(|d| &d["sid"] == child_sid).unwrap();
+        assert_eq!(child["parent_play_sid"], play["sid"]);
+        assert_eq!(child["input_data"], json!({"i": i}), "children are listed in invocation order");
+        assert_eq!(child["status"], "success");
+        assert_eq!(child["output_data"], json!({"double": 2 * i}));
+        assert!(child["step_key"].as_str().unwrap().starts_with(&format!("leaf:{i}:")));
+        assert_eq!(child["logs"], json!(format!("leaf {i} says hi\n")), "a child's print lands on the child");
+    }
+    assert_eq!(play["logs"], "wide starts\n", "the parent's logs hold only its own output");
+    assert_eq!(play["step_outputs"].as_object().unwrap().len(), 100, "every finished step is memoized");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tree_four_deep() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path()).await;
+    daemon.define("chain", CHAIN).await;
+    let play = daemon.run("chain", json!({"depth": 4})).await;
+    assert_eq!(play["status"], "success", "{play}");
+    assert_eq!(play["output_data"], json!({"depth": 4}));
+    let tree = tree(&daemon, &play["sid"]).await;
+    let descendants = tree["descendants"].as_array().unwrap();
+    assert_eq!(descendants.len(), 4);
+    let mut parent = play.clone();
+    for level in (0..4).rev() {
+        let child = descendants.iter().find(|d| d["parent_play_sid"] == parent["sid"]).expect("one child per level");
+        assert_eq!(parent["sub_play_sids"], json!([child["sid"]]));
+        assert_eq!(child["input_data"], json!({"depth": level}));
+        parent = child.clone();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_runner_sees_only_allowed_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start_with_env(dir.path(), &["--no-seed"], &[("HERO_TEST_DAEMON_SECRET", "do-not-leak")]).await;
+    let source = body("envcheck", "{}", "return {'secret': os.environ.get('HERO_TEST_DAEMON_SECRET'), 'path': 'PATH' in os.environ, 'play_secret': os.environ.get('HERO_LOGIC_PLAY_SECRET'), 'cwd': os.getcwd()}");
+    daemon.define("envcheck", &source).await;
+    let play = daemon.run("envcheck", json!({})).await;
+    assert_eq!(play["status"], "success", "{play}");
+    assert_eq!(play["output_data"]["secret"], Value::Null, "a daemon variable off the allow-list is hidden");
+    assert_eq!(play["output_data"]["path"], json!(true), "allow-listed variables pass");
+    assert_eq!(play["output_data"]["play_secret"], Value::Null, "the runner drops its secret from the environment");
+    let cwd = play["output_data"]["cwd"].as_str().unwrap();
+    assert!(cwd.ends_with(&format!("work/{}", play["sid"].as_str().unwrap())), "a per-Play working dir: {cwd}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_allocation_over_the_cap_fails_with_the_memory_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path()).await;
+    daemon.define("hog", &body("hog", "{}", "block = bytearray(1024 * 1024 * 1024)\nreturn {'n': len(block)}")).await;
+    let play = daemon.run_with(json!({"logic": "hog", "inputs": {}, "limits": {"memory_mb": 128}})).await;
+    assert_eq!(play["status"], "failed", "{play}");
+    let message = play["error_message"].as_str().unwrap();
+    assert!(message.contains("memory limit") && message.contains("128"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endless_loop_times_out_and_leaves_no_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path()).await;
+    let pid_file = dir.path().join("pids");
+    let code = format!(
+        "import subprocess\nhelper = subprocess.Popen(['sleep', '600'])\nopen({:?}, 'w').write(f'{{os.getpid()}} {{helper.pid}}')\nwhile True:\n    pass",
+        pid_file.display().to_string()
+    );
+    daemon.define("spin", &body("spin", "{}", &code)).await;
+    let started = Instant::now();
+    let play = daemon.run_with(json!({"logic": "spin", "inputs": {}, "limits": {"wall_clock_ms": 1500}})).await;
+    assert_eq!(play["status"], "timed_out", "{play}");
+    assert!(play["error_message"].as_str().unwrap().contains("1500 ms"), "{play}");
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let pids: Vec<i64> = std::fs::read_to_string(&pid_file).unwrap().split_whitespace().map(|p| p.parse().unwrap()).collect();
+    assert_eq!(pids.len(), 2);
+    for pid in pids {
+        assert!(!process_alive(pid), "process {pid} of the timed-out Play is gone");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn opening_more_files_than_the_cap_fails_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path()).await;
+    daemon.define("fds", &body("fds", "{}", "files = [open(os.devnull) for _ in range(200)]\nreturn {'n': len(files)}")).await;
+    let play = daemon.run_with(json!({"logic": "fds", "inputs": {}, "limits": {"max_open_files": 64}})).await;
+    assert_eq!(play["status"], "failed", "{play}");
+    assert!(play["error_message"].as_str().unwrap().contains("Too many open files"), "{play}");
+    // The daemon is unaffected.
+    daemon.call("logic.list", json!({})).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_exits_fail_the_play_not_the_daemon() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path()).await;
+    daemon.define("quitter", &body("quitter", "{}", "os._exit(3)")).await;
+    let play = daemon.run("quitter", json!({})).await;
+    assert_eq!(play["status"], "failed", "{play}");
+    assert!(play["error_message"].as_str().unwrap().contains("exited with code 3"), "{play}");
+
+    daemon.define("crasher", &body("crasher", "{}", "os.kill(os.getpid(), signal.SIGSEGV)")).await;
+    let play = daemon.run("crasher", json!({})).await;
+    assert_eq!(play["status"], "failed", "{play}");
+    assert!(play["error_message"].as_str().unwrap().contains("SIGSEGV"), "{play}");
+
+    daemon.define("exiter", &body("exiter", "{}", "sys.exit(4)")).await;
+    let play = daemon.run("exiter", json!({})).await;
+    assert_eq!(play["status"], "failed", "{play}");
+    assert!(play["error_message"].as_str().unwrap().contains("4"), "{play}");
+    daemon.call("logic.list", json!({})).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failures_carry_clear_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path()).await;
+    daemon.define("refuses", &body("refuses", "{}", "raise logic.Failed('no thanks')")).await;
+    let play = daemon.run("refuses", json!({})).await;
+    assert_eq!(play["status"], "failed");
+    assert_eq!(play["error_message"], "no thanks", "logic.Failed carries no traceback");
+
+    daemon.define("breaks", &body("breaks", "{}", "return {'x': 1 / 0}")).await;
+    let play = daemon.run("breaks", json!({})).await;
+    let message = play["error_message"].as_str().unwrap();
+    assert!(message.contains("ZeroDivisionError") && message.contains("Traceback"), "{message}");
+
+    daemon.define("lost", &body("lost", "{}", "return logic.invoke('no_such_logic', x=1)")).await;
+    let play = daemon.run("lost", json!({})).await;
+    assert_eq!(play["status"], "failed");
+    assert!(play["error_message"].as_str().unwrap().contains("no_such_logic"), "{play}");
+
+    daemon.define("odd_output", &body("odd_output", "{}", "return {'fine': 1, 'when': object()}")).await;
+    let play = daemon.run("odd_output", json!({})).await;
+    assert_eq!(play["status"], "failed");
+    assert!(play["error_message"].as_str().unwrap().contains("when"), "names the field: {play}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_child_is_recorded_and_fails_its_parent() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path()).await;
+    daemon.define("refuses", &body("refuses", "{}", "print('about to refuse')\nraise logic.Failed('child says no')")).await;
+    daemon.define("asks", &body("asks", "{}", "return logic.invoke('refuses')")).await;
+    let play = daemon.run("asks", json!({})).await;
+    assert_eq!(play["status"], "failed");
+    assert!(play["error_message"].as_str().unwrap().contains("child says no"), "{play}");
+    let tree = tree(&daemon, &play["sid"]).await;
+    let child = &tree["descendants"][0];
+    assert_eq!(child["status"], "failed");
+    assert_eq!(child["error_message"], "child says no");
+    assert_eq!(child["logs"], "about to refuse\n");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fifty_plays_at_once_all_finish_correctly() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path()).await;
+    daemon.define("leaf", LEAF).await;
+    let mut sids = Vec::new();
+    for i in 0..50 {
+        let play = daemon.call("LogicService.play_start", json!({"logic": "leaf", "inputs": {"i": i}})).await;
+        sids.push((i, play["sid"].clone()));
+    }
+    for (i, sid) in sids {
+        let play = daemon.call("LogicService.play_wait", json!({"play_sid": sid, "timeout_ms": 120000})).await;
+        assert_eq!(play["status"], "success", "{play}");
+        assert_eq!(play["output_data"], json!({"double": 2 * i}));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cancel_kills_a_running_play() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path()).await;
+    daemon.define("sleeper", &body("sleeper", "{}", "time.sleep(600)")).await;
+    let play = daemon.call("LogicService.play_start", json!({"logic": "sleeper", "inputs": {}})).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while daemon.call("LogicService.play_status", json!({"play_sid": play["sid"]})).await["status"] != "running" {
+        assert!(Instant::now() < deadline, "the Play starts running");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let cancelled = daemon.call("LogicService.play_cancel", json!({"play_sid": play["sid"]})).await;
+    assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
+    let err = daemon.call_err("LogicService.play_cancel", json!({"play_sid": play["sid"]})).await;
+    assert_eq!(err.code(), Some(hero_logic_api::error::INVALID_STATE));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn play_start_checks_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path()).await;
+    daemon.define("leaf", LEAF).await;
+    let err = daemon.call_err("LogicService.play_start", json!({"logic": "leaf", "inputs": {"i": "three"}})).await;
+    assert_eq!(common::code_and_field(&err), (VALIDATION, "inputs.i".into()));
+    let err = daemon.call_err("LogicService.play_start", json!({"logic": "leaf", "inputs": {}})).await;
+    assert_eq!(common::code_and_field(&err), (VALIDATION, "inputs.i".into()));
+    let err = daemon.call_err("LogicService.play_start", json!({"logic": "nope", "inputs": {}})).await;
+    assert_eq!(err.code(), Some(hero_logic_api::error::NOT_FOUND));
+    let err = daemon.call_err("LogicService.play_start", json!({"logic": "leaf", "inputs": {"i": 1}, "limits": {"memory_mb": 1}})).await;
+    assert_eq!(common::code_and_field(&err), (VALIDATION, "limits.memory_mb".into()));
+    let listed = daemon.call("LogicService.play_list_for_logic", json!({"logic": "leaf"})).await;
+    assert!(listed["items"].as_array().unwrap().is_empty(), "a refused start stores nothing");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_interpreter_fails_the_play_saying_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start_with_env(dir.path(), &["--no-seed"], &[("HERO_LOGIC_PYTHON", "/nonexistent/python3")]).await;
+    daemon.define("leaf", LEAF).await;
+    let play = daemon.run("leaf", json!({"i": 1})).await;
+    assert_eq!(play["status"], "failed");
+    let message = play["error_message"].as_str().unwrap();
+    assert!(message.contains("/nonexistent/python3") && message.contains("HERO_LOGIC_PYTHON"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_seed_logics_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeds = common::repo_seed_dir();
+    let daemon = Daemon::start_with(dir.path(), &["--seed-dir", seeds.to_str().unwrap()]).await;
+    let play = daemon.run("greeting", json!({"name": "Ada"})).await;
+    assert_eq!(play["status"], "success", "{play}");
+    assert!(play["output_data"]["message"].as_str().unwrap().contains("Ada"));
+
+    let play = daemon.run("fib", json!({"n": 6})).await;
+    assert_eq!(play["status"], "success", "{play}");
+    assert_eq!(play["output_data"]["value"], json!(8));
+    let tree = tree(&daemon, &play["sid"]).await;
+    assert_eq!(tree["descendants"].as_array().unwrap().len(), 24, "fib(6) makes 24 child calls");
+
+    let play = daemon.run("text_pipeline", json!({"text": "the cat and the hat and the bat"})).await;
+    assert_eq!(play["status"], "success", "{play}");
+    assert_eq!(play["sub_play_sids"].as_array().unwrap().len(), 3, "{play}");
+
+    let play = daemon.run("always_fails", json!({})).await;
+    assert_eq!(play["status"], "failed");
+    assert!(!play["error_message"].as_str().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn play_lists_are_newest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path()).await;
+    let logic = daemon.define("leaf", LEAF).await;
+    let first = daemon.run("leaf", json!({"i": 1})).await;
+    let second = daemon.run("leaf", json!({"i": 2})).await;
+    let by_logic = daemon.call("LogicService.play_list_for_logic", json!({"logic": "leaf", "limit": 1})).await;
+    assert_eq!(by_logic["items"][0]["sid"], second["sid"]);
+    let next = daemon.call("LogicService.play_list_for_logic", json!({"logic": "leaf", "cursor": by_logic["next_cursor"]})).await;
+    assert_eq!(next["items"][0]["sid"], first["sid"]);
+    let by_version = daemon.call("LogicService.play_list_for_version", json!({"version_sid": logic["current_version_sid"]})).await;
+    assert_eq!(by_version["items"].as_array().unwrap().len(), 2);
+    assert_eq!(second["logic_version_sid"], logic["current_version_sid"], "a Play records the version it ran");
+}
