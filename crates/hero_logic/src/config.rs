@@ -53,6 +53,8 @@ pub enum SeedSource {
 pub enum ConfigError {
     #[error("unknown synchronous mode {0:?}; use `full` or `normal`")]
     Synchronous(String),
+    #[error("unknown engine.recover {0:?} in service.toml; use `replay` or `fail`")]
+    Recover(String),
 }
 
 impl ServerConfig {
@@ -63,6 +65,9 @@ impl ServerConfig {
         let database = data_dir.join(&service.paths.database);
         let mode = flags.synchronous.clone().unwrap_or_else(|| service.store.synchronous.clone());
         let synchronous = Synchronous::parse(&mode).ok_or(ConfigError::Synchronous(mode))?;
+        if !matches!(service.engine.recover.as_str(), "replay" | "fail") {
+            return Err(ConfigError::Recover(service.engine.recover.clone()));
+        }
         let seeds = match (&flags.seed_dir, flags.no_seed) {
             (_, true) => SeedSource::Off,
             (Some(dir), false) => SeedSource::Dir(dir.clone()),

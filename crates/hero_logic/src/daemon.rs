@@ -46,6 +46,7 @@ fn engine_settings(config: &ServerConfig) -> EngineSettings {
         pool_size: config.service.engine.pool_size as usize,
         defaults: Budget::defaults(&config.service.sandbox),
         env_allow: config.service.sandbox.env_allow.clone(),
+        recover_by_replay: config.service.engine.recover != "fail",
     }
 }
 

@@ -57,3 +57,4 @@ pub const PLAY_CANCEL: &str = "LogicService.play_cancel";
 pub const PLAY_TREE: &str = "LogicService.play_tree";
 pub const PLAY_LIST_FOR_LOGIC: &str = "LogicService.play_list_for_logic";
 pub const PLAY_LIST_FOR_VERSION: &str = "LogicService.play_list_for_version";
+pub const PLAY_RESUME: &str = "LogicService.play_resume";

@@ -155,6 +155,10 @@ pub fn document() -> Value {
         "Wait until the Play is finished, or it or a descendant waits for a person, or the timeout.",
     );
     doc.method::<PlaySidParams, Play>(methods::PLAY_STATUS, "The Play as it is now.");
+    doc.method::<PlayResumeParams, Play>(
+        methods::PLAY_RESUME,
+        "Answer a Play's question; the run continues by replay. Returns the Play that asked.",
+    );
     doc.method::<PlaySidParams, Play>(
         methods::PLAY_CANCEL,
         "Cancel a Play's top-level run: kill its process group, mark unfinished Plays cancelled.",

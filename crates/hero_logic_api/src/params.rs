@@ -216,3 +216,16 @@ pub struct PlayListForVersionParams {
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
+
+/// `LogicService.play_resume`: answer a question a Play asked.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlayResumeParams {
+    /// Any Play of the run: the one that asked, one of its ancestors, or the top-level Play.
+    pub play_sid: String,
+    /// The `id` of one of the asking Play's `pending_resumes`.
+    pub resume_id: String,
+    /// The answer, checked against the question's form (a choice must be one of its options,
+    /// a number must parse, ...).
+    pub payload: Value,
+}

@@ -15,7 +15,7 @@ use hero_logic_api::PlayStatus;
 use serde_json::Map;
 
 use super::sandbox::{self, Budget};
-use super::session::{self, Session};
+use super::session::{self, RunMode, Session};
 use super::{Control, Core};
 use crate::now_ms;
 
@@ -30,17 +30,23 @@ enum Stop {
     Shutdown,
 }
 
-/// Runs a pending top-level Play to its end. Never panics on anything the Play does.
-pub fn run(core: &Core, play_sid: &str, budget: Budget) {
+/// Runs a top-level Play until it ends or waits for a person. A fresh run takes a `pending`
+/// Play; a resumed or recovered one takes a `running` Play and replays its recorded tree.
+/// Never panics on anything the Play does.
+pub fn run(core: &Core, play_sid: &str, budget: Budget, mode: RunMode) {
     let store = core.library.store();
-    let mut play = match store.play_get(play_sid) {
-        Ok(Some(play)) if play.status == PlayStatus::Pending => play,
+    let expected = if mode == RunMode::Fresh { PlayStatus::Pending } else { PlayStatus::Running };
+    let (mut play, tree) = match load_run(core, play_sid, &mode) {
+        Ok(Some((play, tree))) if play.status == expected => (play, tree),
         Ok(_) => return, // cancelled while queued, or gone
         Err(e) => {
             tracing::error!(%play_sid, error = %e, "cannot load a queued Play");
             return;
         }
     };
+    if mode == RunMode::Recover {
+        kill_orphans(&core.settings.data_dir, play_sid);
+    }
     let version = match store.version_get(&play.logic_version_sid) {
         Ok(Some(v)) => v,
         _ => return core.fail_unstarted(play, "the Play's logic version no longer exists".into()),
@@ -49,13 +55,15 @@ pub fn run(core: &Core, play_sid: &str, budget: Budget) {
         Ok(python) => python.clone(),
         Err(message) => return core.fail_unstarted(play, message.clone()),
     };
-    play.status = PlayStatus::Running;
-    play.started_at = now_ms();
-    if let Err(e) = store.play_update(&play) {
-        tracing::error!(%play_sid, error = %e, "cannot mark a Play running");
-        return;
+    if mode == RunMode::Fresh {
+        play.status = PlayStatus::Running;
+        play.started_at = now_ms();
+        if let Err(e) = store.play_update(&play) {
+            tracing::error!(%play_sid, error = %e, "cannot mark a Play running");
+            return;
+        }
+        core.changed();
     }
-    core.changed();
 
     let paths = RunPaths::new(&core.settings.data_dir, play_sid);
     let secret = random_hex(16);
@@ -85,13 +93,15 @@ pub fn run(core: &Core, play_sid: &str, budget: Budget) {
         }
     };
     let pid = child.id();
+    let _ = std::fs::write(&paths.pid_file, pid.to_string());
     let (control_tx, control_rx) = mpsc::channel();
     core.register(play_sid, control_tx.clone());
     let output = capture_output(&mut child);
     let stop = Arc::new(Mutex::new(None));
     let watchdog = spawn_watchdog(pid, budget, control_rx, Arc::clone(&stop));
 
-    let mut session = Session::new(core.library.clone(), secret, play, &version, &logic_name(core, &version.logic_sid));
+    let name = logic_name(core, &version.logic_sid);
+    let mut session = Session::new(core, secret, play, &version, &name, mode, tree);
     if let Some(stream) = accept_runner(&listener, &mut child) {
         converse(&mut session, stream);
     }
@@ -110,6 +120,30 @@ pub fn run(core: &Core, play_sid: &str, budget: Budget) {
     core.changed();
 }
 
+/// The Play and, when it is resumed or recovered, its recorded descendants (one query).
+fn load_run(core: &Core, play_sid: &str, mode: &RunMode) -> crate::store::StoreResult<Option<(hero_logic_api::Play, Vec<hero_logic_api::Play>)>> {
+    let store = core.library.store();
+    if *mode == RunMode::Fresh {
+        return Ok(store.play_get(play_sid)?.map(|p| (p, Vec::new())));
+    }
+    let mut tree = store.play_tree(play_sid)?.into_iter();
+    Ok(tree.next().map(|root| (root, tree.collect())))
+}
+
+/// Kills what a crashed daemon's runner of this Play left behind (the runner dies with its
+/// daemon; processes its body started may not).
+fn kill_orphans(data_dir: &Path, play_sid: &str) {
+    let pid_file = RunPaths::new(data_dir, play_sid).pid_file;
+    let Ok(text) = std::fs::read_to_string(&pid_file) else { return };
+    let Ok(pid) = text.trim().parse::<u32>() else { return };
+    // Only a process group that still belongs to a hero_tracing runner of ours.
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    if String::from_utf8_lossy(&cmdline).contains("hero_tracing.runner") {
+        sandbox::kill_group(pid);
+    }
+    let _ = std::fs::remove_file(pid_file);
+}
+
 fn logic_name(core: &Core, logic_sid: &str) -> String {
     core.library.store().logic_get(logic_sid).ok().flatten().map(|l| l.name).unwrap_or_default()
 }
@@ -118,13 +152,19 @@ fn logic_name(core: &Core, logic_sid: &str) -> String {
 struct RunPaths {
     run_dir: PathBuf,
     socket: PathBuf,
+    pid_file: PathBuf,
     work_dir: PathBuf,
 }
 
 impl RunPaths {
     fn new(data_dir: &Path, play_sid: &str) -> RunPaths {
         let run_dir = data_dir.join("run");
-        RunPaths { socket: run_dir.join(format!("{play_sid}.sock")), work_dir: data_dir.join("work").join(play_sid), run_dir }
+        RunPaths {
+            socket: run_dir.join(format!("{play_sid}.sock")),
+            pid_file: run_dir.join(format!("{play_sid}.pid")),
+            work_dir: data_dir.join("work").join(play_sid),
+            run_dir,
+        }
     }
 
     fn prepare(&self) -> std::io::Result<()> {
@@ -140,6 +180,7 @@ impl RunPaths {
 
     fn clean(&self) {
         let _ = std::fs::remove_file(&self.socket);
+        let _ = std::fs::remove_file(&self.pid_file);
         let _ = std::fs::remove_dir_all(&self.work_dir);
     }
 }
@@ -260,8 +301,29 @@ fn read_tail(mut pipe: impl Read) -> Vec<u8> {
 
 /// Writes the verdict on the top-level Play and on every child the run left open.
 fn finalize(core: &Core, session: &mut Session, exit: Option<ExitStatus>, stop: Option<Stop>, budget: Budget, tail: String) {
+    let store = core.library.store();
+    let replayed = session.take_replayed();
+    if !replayed.is_empty() {
+        if let Err(e) = store.plays_update(&replayed, None) {
+            tracing::error!(error = %e, "cannot mark replayed steps");
+        }
+    }
     let (mut root, children) = session.take_open();
-    let (status, output, message) = match (stop, session.finish.take()) {
+    append_runner_output(&mut root, &tail);
+    if session.suspended.is_some() && stop.is_none() {
+        // Waiting for a person: the chain keeps its `awaiting_resume`, with the logs so far.
+        let mut chain = vec![root];
+        chain.extend(children);
+        if let Err(e) = store.plays_update(&chain, None) {
+            tracing::error!(error = %e, "cannot record a waiting Play");
+        }
+        return;
+    }
+    let finish = session.finish.take().map(|finish| match session.fatal.take() {
+        Some(fatal) => session::Finish { status: PlayStatus::Failed, output: finish.output, error: fatal },
+        None => finish,
+    });
+    let (status, output, message) = match (stop, finish) {
         (Some(Stop::Cancelled), _) => (PlayStatus::Cancelled, Map::new(), "cancelled by play_cancel".to_string()),
         (Some(Stop::Shutdown), _) => unreachable!("a run stopped by shutdown is left for the next start"),
         (Some(Stop::TimedOut), _) => (
@@ -272,13 +334,6 @@ fn finalize(core: &Core, session: &mut Session, exit: Option<ExitStatus>, stop: 
         (None, Some(finish)) => (finish.status, finish.output, finish.error),
         (None, None) => (PlayStatus::Failed, Map::new(), describe_exit(exit, &tail)),
     };
-    if !tail.trim().is_empty() {
-        root.logs.push_str(&format!("[runner output]\n{tail}"));
-        if !tail.ends_with('\n') {
-            root.logs.push('\n');
-        }
-    }
-    let store = core.library.store();
     for mut child in children {
         let child_status = if status == PlayStatus::Success { PlayStatus::Failed } else { status };
         let note = format!("the run ended before this step finished: {}", first_line(&message));
@@ -290,6 +345,17 @@ fn finalize(core: &Core, session: &mut Session, exit: Option<ExitStatus>, stop: 
     session::close(&mut root, status, output, message);
     if let Err(e) = store.play_update(&root) {
         tracing::error!(sid = %root.sid, error = %e, "cannot record a Play's result");
+    }
+}
+
+fn append_runner_output(root: &mut hero_logic_api::Play, tail: &str) {
+    if tail.trim().is_empty() {
+        return;
+    }
+    root.logs.push_str("[runner output]\n");
+    root.logs.push_str(tail);
+    if !tail.ends_with('\n') {
+        root.logs.push('\n');
     }
 }
 

@@ -2,10 +2,11 @@
 //! sandboxed Python runner per running Play (DESIGN.md §6).
 
 mod executor;
+pub mod forms;
 pub mod inputs;
 pub mod python;
 pub mod sandbox;
-mod session;
+pub(crate) mod session;
 pub mod step;
 
 use std::collections::{HashMap, VecDeque};
@@ -23,6 +24,7 @@ use crate::library::Library;
 use crate::now_ms;
 use python::PythonRuntime;
 use sandbox::Budget;
+use session::RunMode;
 
 /// Longest `play_wait`.
 pub const MAX_WAIT_MS: u64 = 600_000;
@@ -36,6 +38,8 @@ pub struct EngineSettings {
     pub pool_size: usize,
     pub defaults: Budget,
     pub env_allow: Vec<String>,
+    /// On start, resume Plays a crash left `running` by replay (else mark them failed).
+    pub recover_by_replay: bool,
 }
 
 /// Messages to a running Play's watchdog.
@@ -50,6 +54,7 @@ pub(crate) enum Control {
 struct Job {
     play_sid: String,
     budget: Budget,
+    mode: RunMode,
 }
 
 /// What workers share.
@@ -109,7 +114,8 @@ pub struct Engine {
 
 impl Engine {
     /// Resolves Python once, starts the worker pool and deals with Plays a previous daemon
-    /// left unfinished: queued ones run again, running ones are failed with a clear message.
+    /// left unfinished: queued ones run, running ones are resumed by replay (or failed, by
+    /// configuration).
     pub fn start(library: Library, settings: EngineSettings) -> Arc<Engine> {
         let python = PythonRuntime::prepare(&settings.data_dir);
         match &python {
@@ -132,7 +138,7 @@ impl Engine {
                 .name(format!("play-worker-{index}"))
                 .spawn(move || loop {
                     let job = core.next_job();
-                    executor::run(&core, &job.play_sid, job.budget);
+                    executor::run(&core, &job.play_sid, job.budget, job.mode);
                 })
                 .expect("the OS lets the daemon start its worker threads");
         }
@@ -151,8 +157,12 @@ impl Engine {
             }
         };
         for play in unfinished {
+            let defaults = self.core.settings.defaults;
             if play.status == PlayStatus::Pending {
-                self.enqueue(&play.sid, self.core.settings.defaults);
+                self.enqueue(&play.sid, defaults, RunMode::Fresh);
+            } else if self.core.settings.recover_by_replay {
+                tracing::info!(play = %play.sid, "resuming a Play left running by a previous daemon");
+                self.enqueue(&play.sid, defaults, RunMode::Recover);
             } else {
                 self.fail_interrupted(&play.sid);
             }
@@ -168,16 +178,16 @@ impl Engine {
                 &mut play,
                 PlayStatus::Failed,
                 Default::default(),
-                "the daemon stopped while this Play was running; start it again".into(),
+                "the daemon stopped while this Play was running (engine.recover = \"fail\"); start it again".into(),
             );
             let _ = store.play_update(&play);
         }
         tracing::warn!(play = %root_sid, "a Play left running by a previous daemon was marked failed");
     }
 
-    fn enqueue(&self, play_sid: &str, budget: Budget) {
+    fn enqueue(&self, play_sid: &str, budget: Budget, mode: RunMode) {
         let mut queue = self.core.queue.lock().unwrap_or_else(|p| p.into_inner());
-        queue.push_back(Job { play_sid: play_sid.to_string(), budget });
+        queue.push_back(Job { play_sid: play_sid.to_string(), budget, mode });
         self.core.queued.notify_one();
     }
 
@@ -219,8 +229,50 @@ impl Engine {
             created_at: now,
             ..Default::default()
         })?;
-        self.enqueue(&play.sid, budget);
+        self.enqueue(&play.sid, budget, RunMode::Fresh);
         Ok(play)
+    }
+
+    /// Answers a question a Play of the run asked, and resumes the run by replay. `play_sid`
+    /// may name any Play of the run. Of two racing answers exactly one wins.
+    pub fn resume(&self, play_sid: &str, resume_id: &str, payload: serde_json::Value) -> ServiceResult<Play> {
+        let store = self.core.library.store();
+        let root = self.root_of(self.status(play_sid)?)?;
+        let tree = store.play_tree(&root.sid)?;
+        let Some(asker) = tree.iter().find(|p| p.pending_resumes.iter().any(|r| r.id == resume_id)) else {
+            return Err(unknown_question(&tree, resume_id));
+        };
+        if root.status != PlayStatus::AwaitingResume {
+            return Err(ServiceError::InvalidState {
+                message: format!("Play {} is {}, not waiting for an answer", root.sid, root.status.as_str()),
+                hint: "play_wait returns when a Play waits for a person".into(),
+            });
+        }
+        let request = asker.pending_resumes.iter().find(|r| r.id == resume_id).expect("found above");
+        let answer = forms::check_answer(request, &payload)?;
+        let mut asker = asker.clone();
+        asker.pending_resumes.retain(|r| r.id != resume_id);
+        asker.received_resumes.insert(resume_id.to_string(), answer);
+        let mut updates: Vec<Play> = tree
+            .into_iter()
+            .filter(|p| p.status == PlayStatus::AwaitingResume && p.sid != asker.sid)
+            .collect();
+        updates.push(asker.clone());
+        for play in &mut updates {
+            if play.status == PlayStatus::AwaitingResume {
+                play.status = PlayStatus::Running;
+            }
+        }
+        if !store.plays_update(&updates, Some((&root.sid, PlayStatus::AwaitingResume)))? {
+            return Err(ServiceError::InvalidState {
+                message: format!("question {resume_id:?} of Play {} was answered by another call first", asker.sid),
+                hint: "read the Play again; it is running with the other answer".into(),
+            });
+        }
+        let mode = RunMode::Resume { play_sid: asker.sid.clone(), resume_id: resume_id.to_string() };
+        self.enqueue(&root.sid, self.core.settings.defaults, mode);
+        self.core.changed();
+        self.status(&asker.sid)
     }
 
     pub fn status(&self, play_sid: &str) -> ServiceResult<Play> {
@@ -303,6 +355,24 @@ impl Engine {
         while !self.core.running.lock().unwrap_or_else(|p| p.into_inner()).is_empty() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+}
+
+fn unknown_question(tree: &[Play], resume_id: &str) -> ServiceError {
+    if tree.iter().any(|p| p.received_resumes.contains_key(resume_id)) {
+        return ServiceError::InvalidState {
+            message: format!("question {resume_id:?} was already answered"),
+            hint: "each question takes one answer".into(),
+        };
+    }
+    let pending: Vec<&str> = tree.iter().flat_map(|p| p.pending_resumes.iter().map(|r| r.id.as_str())).collect();
+    ServiceError::InvalidState {
+        message: format!("no Play of this run waits for an answer to {resume_id:?}"),
+        hint: if pending.is_empty() {
+            "nothing in this run is waiting for a person".into()
+        } else {
+            format!("waiting questions: {}", pending.join(", "))
+        },
     }
 }
 

@@ -3,16 +3,21 @@
 //! The session keeps the Plays of its run that are still open in memory (logs, outputs and
 //! stats accumulate there) and writes each one when it finishes, so a child step costs one
 //! transaction to start and one to finish.
+//!
+//! A resumed run replays: the Plays recorded by earlier runs of the same top-level Play are
+//! prefetched in one query, a child call at a recorded position gets that child's stored
+//! result (it does not run again), an unfinished recorded child is re-entered under the same
+//! sid, and an answered pause returns its answer. A call that does not match what was
+//! recorded at its position fails the Play instead of silently diverging.
 
 use std::collections::HashMap;
 
-use hero_logic_api::{LogicField, LogicVersion, Play, PlayStatus};
+use hero_logic_api::{LogicField, LogicVersion, Play, PlayStatus, ResumeRequest, ResumeUi};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::{inputs, step};
+use super::{forms, inputs, step, Core};
 use crate::error::ServiceError;
-use crate::library::Library;
 use crate::now_ms;
 use crate::parse;
 
@@ -47,38 +52,102 @@ pub enum ProtocolError {
     NotGreeted(String),
 }
 
+/// Why a run of a top-level Play was started.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunMode {
+    /// The first run.
+    Fresh,
+    /// After `play_resume` answered `resume_id` of `play_sid`.
+    Resume { play_sid: String, resume_id: String },
+    /// After a daemon crash left the Play running.
+    Recover,
+}
+
 struct OpenPlay {
     play: Play,
     spec: LogicSpec,
+    /// Pauses asked so far by this Play in this run: the `n` of the resume id.
+    pauses: u32,
+    /// While a resumed Play replays up to where it stopped, its logs and stats were already
+    /// recorded by the earlier run and are not taken again.
+    quiet: bool,
 }
 
-pub struct Session {
-    library: Library,
+/// Why a request was refused; the kind tells the runner what to raise.
+enum Refusal {
+    Service(ServiceError),
+    ChildFailed(String),
+    Nondeterminism(String),
+}
+
+impl From<ServiceError> for Refusal {
+    fn from(error: ServiceError) -> Self {
+        Refusal::Service(error)
+    }
+}
+
+impl From<crate::store::StoreError> for Refusal {
+    fn from(error: crate::store::StoreError) -> Self {
+        Refusal::Service(error.into())
+    }
+}
+
+pub struct Session<'a> {
+    core: &'a Core,
     secret: String,
     root_sid: String,
     greeted: bool,
+    mode: RunMode,
     open: HashMap<String, OpenPlay>,
     /// Child calls made so far by each parent in this run: the `n` of the step key.
     calls: HashMap<String, u32>,
     specs: HashMap<String, LogicSpec>,
+    /// Children recorded by earlier runs, per parent, in invocation order.
+    recorded: HashMap<String, Vec<Play>>,
+    /// Recorded children whose stored result this run used instead of running them.
+    replayed: Vec<Play>,
     pub finish: Option<Finish>,
+    /// The resume id of the pause that suspended this run.
+    pub suspended: Option<String>,
+    /// Set when replay diverged from the recorded run; the Play fails with it.
+    pub fatal: Option<String>,
 }
 
-impl Session {
-    pub fn new(library: Library, secret: String, root: Play, version: &LogicVersion, logic_name: &str) -> Session {
+impl<'a> Session<'a> {
+    /// `tree` is the top-level Play's recorded descendants (empty for a fresh run).
+    pub fn new(
+        core: &'a Core,
+        secret: String,
+        root: Play,
+        version: &LogicVersion,
+        logic_name: &str,
+        mode: RunMode,
+        tree: Vec<Play>,
+    ) -> Session<'a> {
         let mut session = Session {
-            library,
+            core,
             secret,
             root_sid: root.sid.clone(),
             greeted: false,
             open: HashMap::new(),
             calls: HashMap::new(),
             specs: HashMap::new(),
+            recorded: HashMap::new(),
+            replayed: Vec::new(),
             finish: None,
+            suspended: None,
+            fatal: None,
+            mode,
         };
+        session.recorded = recorded_children(&root, tree);
         let spec = session.spec_of(version, logic_name);
-        session.open.insert(root.sid.clone(), OpenPlay { play: root, spec });
+        let quiet = session.replays_quietly();
+        session.open.insert(root.sid.clone(), OpenPlay { play: root, spec, pauses: 0, quiet });
         session
+    }
+
+    fn replays_quietly(&self) -> bool {
+        matches!(self.mode, RunMode::Resume { .. })
     }
 
     /// Handles one line; returns the response line for a request, `None` for a notification.
@@ -108,12 +177,12 @@ impl Session {
                 Value::Object(fields)
             }
             Ok(_) => json!({"id": id, "ok": true}),
-            Err(error) => json!({"id": id, "ok": false, "error": error_body(&error)}),
+            Err(refusal) => json!({"id": id, "ok": false, "error": refusal_body(&refusal)}),
         };
         Ok(Some(body.to_string()))
     }
 
-    fn request(&mut self, op: &str, message: &Map<String, Value>) -> Result<Value, ServiceError> {
+    fn request(&mut self, op: &str, message: &Map<String, Value>) -> Result<Value, Refusal> {
         match op {
             "hello" => Ok(self.hello()),
             "resolve" => {
@@ -122,7 +191,8 @@ impl Session {
                 Ok(json!({"logic": self.spec_of(&version, &logic_name)}))
             }
             "invoke_start" => self.invoke_start(message),
-            "invoke_end" => self.invoke_end(message),
+            "invoke_end" => Ok(self.invoke_end(message)?),
+            "pause" => self.pause(message),
             "finish" => {
                 self.finish = Some(Finish {
                     status: terminal_status(message),
@@ -131,7 +201,7 @@ impl Session {
                 });
                 Ok(json!({}))
             }
-            other => Err(ServiceError::validation("op", format!("unknown request op {other:?}"), "see docs/protocol.md")),
+            other => Err(ServiceError::validation("op", format!("unknown request op {other:?}"), "see docs/protocol.md").into()),
         }
     }
 
@@ -143,6 +213,7 @@ impl Session {
         };
         let play = &mut open.play;
         match op {
+            "log" | "stats" if open.quiet => {}
             "log" => play.logs.push_str(message.get("text").and_then(Value::as_str).unwrap_or_default()),
             "output" => play.output_data.extend(object(message, "values")),
             "stats" => {
@@ -162,7 +233,7 @@ impl Session {
         })
     }
 
-    fn invoke_start(&mut self, message: &Map<String, Value>) -> Result<Value, ServiceError> {
+    fn invoke_start(&mut self, message: &Map<String, Value>) -> Result<Value, Refusal> {
         let parent_sid = text(message, "parent");
         let name = text(message, "logic");
         let local = message.get("local").and_then(Value::as_bool).unwrap_or(false);
@@ -170,19 +241,21 @@ impl Session {
         let parent = self.open.get(&parent_sid).ok_or_else(|| {
             ServiceError::validation("parent", format!("Play {parent_sid:?} is not running in this run"), "")
         })?;
+        let parent_spec = parent.spec.clone();
+        let seq_slot = self.calls.entry(parent_sid.clone()).or_insert(0);
+        let seq = *seq_slot;
+        *seq_slot += 1;
+        if let Some(recorded) = self.recorded.get(&parent_sid).and_then(|c| c.get(seq as usize)).cloned() {
+            return self.replay_step(&parent_sid, &parent_spec, seq, &name, local, args, recorded);
+        }
         let (spec, args) = if local {
-            (LogicSpec { name: name.clone(), ..parent.spec.clone() }, args)
+            (LogicSpec { name: name.clone(), ..parent_spec }, args)
         } else {
             let (version, logic_name) = self.current_version(&name)?;
             let checked = inputs::check(&version.inputs, args).map_err(|e| e.within(&name))?;
             (self.spec_of(&version, &logic_name), checked)
         };
-        let seq = self.calls.entry(parent_sid.clone()).or_insert(0);
-        let key = step::step_key(&name, *seq, &Value::Object(args.clone()));
-        *seq += 1;
-        if let Some(output) = self.open[&parent_sid].play.step_outputs.get(&key) {
-            return Ok(json!({"play_sid": "", "step_key": key, "cached": true, "output": output}));
-        }
+        let key = step::step_key(&name, seq, &Value::Object(args.clone()));
         let now = now_ms();
         let child = Play {
             logic_sid: spec.logic_sid.clone(),
@@ -196,11 +269,133 @@ impl Session {
             created_at: now,
             ..Default::default()
         };
-        let child = self.library.store().play_insert_child(&child)?;
+        let child = self.core.library.store().play_insert_child(&child)?;
         let response =
             json!({"play_sid": child.sid, "step_key": key, "cached": false, "logic": spec, "args": child.input_data});
-        self.open.insert(child.sid.clone(), OpenPlay { play: child, spec });
+        self.open.insert(child.sid.clone(), OpenPlay { play: child, spec, pauses: 0, quiet: false });
         Ok(response)
+    }
+
+    /// A child call at a position an earlier run recorded: its stored result, or the same
+    /// child re-entered when it had not finished.
+    #[allow(clippy::too_many_arguments)]
+    fn replay_step(
+        &mut self,
+        parent_sid: &str,
+        parent_spec: &LogicSpec,
+        seq: u32,
+        name: &str,
+        local: bool,
+        args: Map<String, Value>,
+        recorded: Play,
+    ) -> Result<Value, Refusal> {
+        let args = if local || recorded.name != name {
+            args
+        } else {
+            let version = self.recorded_version(&recorded)?;
+            inputs::check(&version.inputs, args).map_err(|e| e.within(name))?
+        };
+        let key = step::step_key(name, seq, &Value::Object(args));
+        if key != recorded.step_key {
+            let message = format!(
+                "non-deterministic replay: step {seq} of Play {parent_sid} now calls {name:?} (step key {key}), \
+                 but the recorded run called {:?} (step key {}) there; a logic must make the same calls in the \
+                 same order with the same arguments until it reaches new work",
+                recorded.name, recorded.step_key
+            );
+            self.fatal = Some(message.clone());
+            return Err(Refusal::Nondeterminism(message));
+        }
+        if recorded.status == PlayStatus::Success {
+            let output = self.open[parent_sid]
+                .play
+                .step_outputs
+                .get(&key)
+                .cloned()
+                .unwrap_or_else(|| Value::Object(recorded.output_data.clone()));
+            let sid = recorded.sid.clone();
+            self.replayed.push(recorded);
+            return Ok(json!({"play_sid": sid, "step_key": key, "cached": true, "output": output}));
+        }
+        if recorded.status.is_terminal() {
+            let message = recorded.error_message.clone();
+            self.replayed.push(recorded);
+            return Err(Refusal::ChildFailed(message));
+        }
+        // Unfinished: the same child Play runs again from its start, replaying its own steps.
+        let spec = if local {
+            LogicSpec { name: name.to_string(), ..parent_spec.clone() }
+        } else {
+            let version = self.recorded_version(&recorded)?;
+            self.spec_of(&version, name)
+        };
+        if let Some(parent) = self.open.get_mut(parent_sid) {
+            parent.quiet = false;
+        }
+        let mut child = recorded;
+        child.status = PlayStatus::Running;
+        let response = json!({"play_sid": child.sid, "step_key": key, "cached": false, "logic": spec, "args": child.input_data});
+        let quiet = self.replays_quietly();
+        self.open.insert(child.sid.clone(), OpenPlay { play: child, spec, pauses: 0, quiet });
+        Ok(response)
+    }
+
+    fn recorded_version(&self, recorded: &Play) -> Result<LogicVersion, ServiceError> {
+        self.core.library.store().version_get(&recorded.logic_version_sid)?.ok_or_else(|| {
+            ServiceError::not_found(format!("the version Play {} ran no longer exists", recorded.sid), "")
+        })
+    }
+
+    fn pause(&mut self, message: &Map<String, Value>) -> Result<Value, Refusal> {
+        let sid = text(message, "play_sid");
+        let name = Some(text(message, "name")).filter(|n| !n.is_empty()).unwrap_or_else(|| "pause".into());
+        let ui_fields = object(message, "ui");
+        forms::check_form(&ui_fields).map_err(|m| ServiceError::validation("ui", m, "see ask_user in the SDK"))?;
+        let fresh = match &self.mode {
+            RunMode::Resume { play_sid, resume_id } => Some((play_sid.clone(), resume_id.clone())),
+            _ => None,
+        };
+        let open = self
+            .open
+            .get_mut(&sid)
+            .ok_or_else(|| ServiceError::validation("play_sid", format!("Play {sid:?} is not running in this run"), ""))?;
+        let resume_id = format!("{}:{name}:{}", open.play.name, open.pauses);
+        open.pauses += 1;
+        if let Some(answer) = open.play.received_resumes.get(&resume_id) {
+            if fresh.as_ref() == Some(&(sid.clone(), resume_id.clone())) {
+                open.quiet = false;
+            }
+            return Ok(json!({"answered": true, "payload": answer}));
+        }
+        let mut ui: ResumeUi = serde_json::from_value(Value::Object(ui_fields)).unwrap_or_default();
+        if ui.kind.is_empty() {
+            ui.kind = "text".into();
+        }
+        if !open.play.pending_resumes.iter().any(|r| r.id == resume_id) {
+            open.play.pending_resumes.push(ResumeRequest {
+                id: resume_id.clone(),
+                name,
+                schema: message.get("schema").cloned().unwrap_or_else(|| json!({})),
+                ui,
+                asked_at: now_ms(),
+                payload: Value::Null,
+                resumed_at: 0,
+            });
+        }
+        // Runs are sequential, so the open Plays are exactly the chain from the root down to
+        // the one that asks: all of them now wait for the person.
+        let chain: Vec<Play> = self
+            .open
+            .values_mut()
+            .map(|open| {
+                open.play.status = PlayStatus::AwaitingResume;
+                open.play.clone()
+            })
+            .collect();
+        self.core.library.store().plays_update(&chain, None)?;
+        self.suspended = Some(resume_id.clone());
+        self.core.changed();
+        Ok(json!({"answered": false, "resume_id": resume_id}))
     }
 
     fn invoke_end(&mut self, message: &Map<String, Value>) -> Result<Value, ServiceError> {
@@ -215,8 +410,9 @@ impl Session {
         let status = terminal_status(message);
         close(&mut play, status, object(message, "output"), failure_text(message));
         let memo = (status == PlayStatus::Success).then(|| Value::Object(play.output_data.clone()));
-        let store = self.library.store();
+        let store = self.core.library.store();
         store.play_finish_child(&play, memo.as_ref().map(|m| (play.step_key.as_str(), m)))?;
+        self.core.changed();
         if let (Some(memo), Some(parent)) = (memo, self.open.get_mut(&play.parent_play_sid)) {
             parent.play.step_outputs.insert(play.step_key.clone(), memo);
         }
@@ -224,10 +420,10 @@ impl Session {
     }
 
     fn current_version(&self, name: &str) -> Result<(LogicVersion, String), ServiceError> {
-        let logic = self.library.resolve_logic(name).map_err(|_| {
+        let logic = self.core.library.resolve_logic(name).map_err(|_| {
             ServiceError::not_found(format!("no logic named {name:?}"), "create it, or fix the name in logic.invoke")
         })?;
-        let version = self.library.store().version_get(&logic.current_version_sid)?.ok_or_else(|| {
+        let version = self.core.library.store().version_get(&logic.current_version_sid)?.ok_or_else(|| {
             ServiceError::not_found(format!("logic {name:?} has no current version"), "create a version of it")
         })?;
         if version.binding.is_some() {
@@ -266,6 +462,34 @@ impl Session {
         children.sort_by(|a, b| a.sid.cmp(&b.sid));
         (root, children)
     }
+
+    /// Recorded children whose stored result was used, marked `replayed` for the UI.
+    pub fn take_replayed(&mut self) -> Vec<Play> {
+        let mut plays = std::mem::take(&mut self.replayed);
+        plays.retain(|p| !p.replayed);
+        for play in &mut plays {
+            play.replayed = true;
+        }
+        plays
+    }
+}
+
+/// Children of every recorded Play, in invocation order, keyed by parent sid.
+fn recorded_children(root: &Play, tree: Vec<Play>) -> HashMap<String, Vec<Play>> {
+    let mut order: HashMap<String, Vec<String>> = HashMap::new();
+    order.insert(root.sid.clone(), root.sub_play_sids.clone());
+    let mut by_sid: HashMap<String, Play> = HashMap::new();
+    for play in tree {
+        order.insert(play.sid.clone(), play.sub_play_sids.clone());
+        by_sid.insert(play.sid.clone(), play);
+    }
+    order
+        .into_iter()
+        .filter_map(|(parent, children)| {
+            let plays: Vec<Play> = children.iter().filter_map(|sid| by_sid.get(sid).cloned()).collect();
+            (!plays.is_empty()).then_some((parent, plays))
+        })
+        .collect()
 }
 
 /// Finishes a Play in memory: status, output merged over what `logic.output` gave, times.
@@ -303,7 +527,12 @@ fn object(message: &Map<String, Value>, key: &str) -> Map<String, Value> {
     message.get(key).and_then(Value::as_object).cloned().unwrap_or_default()
 }
 
-fn error_body(error: &ServiceError) -> Value {
+fn refusal_body(refusal: &Refusal) -> Value {
+    let error = match refusal {
+        Refusal::ChildFailed(message) => return json!({"kind": "child_failed", "message": message}),
+        Refusal::Nondeterminism(message) => return json!({"kind": "nondeterminism", "message": message}),
+        Refusal::Service(error) => error,
+    };
     let kind = match error {
         ServiceError::NotFound { .. } => "not_found",
         ServiceError::Validation { .. } | ServiceError::InvalidParams { .. } => "validation",

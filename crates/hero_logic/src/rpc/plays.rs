@@ -1,7 +1,9 @@
 //! `LogicService.play_*`: starting, watching, cancelling and listing Plays.
 
 use hero_logic_api::methods;
-use hero_logic_api::params::{PlayListForLogicParams, PlayListForVersionParams, PlaySidParams, PlayStartParams, PlayWaitParams};
+use hero_logic_api::params::{
+    PlayListForLogicParams, PlayListForVersionParams, PlayResumeParams, PlaySidParams, PlayStartParams, PlayWaitParams,
+};
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::RpcModule;
 
@@ -12,6 +14,7 @@ use crate::store::PageQuery;
 pub fn register_all(module: &mut RpcModule<Ctx>) {
     register(module, methods::PLAY_START, |ctx, p: PlayStartParams| ctx.engine.start_play(p));
     register(module, methods::PLAY_STATUS, |ctx, p: PlaySidParams| ctx.engine.status(&p.play_sid));
+    register(module, methods::PLAY_RESUME, |ctx, p: PlayResumeParams| ctx.engine.resume(&p.play_sid, &p.resume_id, p.payload));
     register(module, methods::PLAY_CANCEL, |ctx, p: PlaySidParams| ctx.engine.cancel(&p.play_sid));
     register(module, methods::PLAY_TREE, |ctx, p: PlaySidParams| ctx.engine.tree(&p.play_sid));
     register(module, methods::PLAY_LIST_FOR_LOGIC, |ctx, p: PlayListForLogicParams| {

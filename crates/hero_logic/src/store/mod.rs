@@ -96,6 +96,10 @@ pub trait Store: Send + Sync + 'static {
     /// Rewrites a finished child and, when it succeeded, memoizes its output under `step_key`
     /// in the parent's `step_outputs`, in one transaction.
     fn play_finish_child(&self, child: &Play, memoize: Option<(&str, &Value)>) -> StoreResult<()>;
+    /// Rewrites several Plays in one transaction. With a guard `(sid, status)`, nothing is
+    /// written unless that Play has that status at the moment of writing; returns whether
+    /// the write happened (so that of two racing callers exactly one wins).
+    fn plays_update(&self, plays: &[Play], guard: Option<(&str, PlayStatus)>) -> StoreResult<bool>;
     /// A Play and all its descendants, in creation order, in one query.
     fn play_tree(&self, sid: &str) -> StoreResult<Vec<Play>>;
     /// Top-level Plays in one of `statuses`, oldest first (start-up recovery).

@@ -485,6 +485,24 @@ impl Store for SqliteStore {
         })
     }
 
+    fn plays_update(&self, plays: &[Play], guard: Option<(&str, PlayStatus)>) -> StoreResult<bool> {
+        self.write(|tx| {
+            if let Some((sid, status)) = guard {
+                let current: Option<String> =
+                    tx.query_row("SELECT status FROM plays WHERE sid = ?1", [sid], |r| r.get(0)).optional()?;
+                if current.as_deref() != Some(status.as_str()) {
+                    return Ok(false);
+                }
+            }
+            for play in plays {
+                if !update_record(tx, play)? {
+                    return Err(StoreError::NotFound { kind: "Play", sid: play.sid.clone() });
+                }
+            }
+            Ok(true)
+        })
+    }
+
     fn play_tree(&self, sid: &str) -> StoreResult<Vec<Play>> {
         self.read(|c| {
             let columns: Vec<String> = Play::COLUMNS.iter().map(|col| format!("p.{col}")).collect();
