@@ -511,6 +511,17 @@ fn docstring_type(hint: &str, scope: &Scope) -> TypeInfo {
 }
 
 /// Fills empty descriptions from a docstring.
+/// A declared input that says nothing about being optional takes the entry parameter's
+/// default: the function runs without it, so callers need not pass it.
+pub fn fill_optional_from_parameters(fields: &mut [LogicField], parameters: &[LogicField]) {
+    for field in fields.iter_mut().filter(|f| f.required && f.default.is_none()) {
+        if let Some(param) = parameters.iter().find(|p| p.name == field.name && !p.required) {
+            field.required = false;
+            field.default = param.default.clone();
+        }
+    }
+}
+
 pub fn fill_descriptions(fields: &mut [LogicField], docs: &[NameDoc]) {
     for field in fields.iter_mut().filter(|f| f.description.is_empty()) {
         if let Some(doc) = docs.iter().find(|d| d.name == field.name) {

@@ -321,6 +321,8 @@ fn build(entry: &Entry, scope: &Scope, source: &PySource) -> Result<Signature, P
         Some(expr) => {
             let mut inputs = fields::declared(expr, scope, "inputs")?;
             fields::fill_descriptions(&mut inputs, &param_docs);
+            let parameters = fields::from_parameters(&function.parameters, &param_docs, scope);
+            fields::fill_optional_from_parameters(&mut inputs, &parameters);
             inputs
         }
         None => fields::from_parameters(&function.parameters, &param_docs, scope),
@@ -404,6 +406,16 @@ def main(name, greeting="Hello"):
             (false, Some(json!("Hello")))
         );
         assert_eq!(s.outputs[0].field_type, FieldType::String);
+    }
+
+    #[test]
+    fn a_parameter_default_makes_a_declared_input_optional() {
+        let s = sig(
+            "from hero_tracing import logic\n\n@logic(inputs={\"exit\": \"boolean\", \"n\": \"integer\"})\ndef f(n, exit: bool = False):\n    return {}\n",
+        );
+        assert!(s.inputs[1].required, "n has no default");
+        assert!(!s.inputs[0].required);
+        assert_eq!(s.inputs[0].default, Some(serde_json::json!(false)));
     }
 
     #[test]

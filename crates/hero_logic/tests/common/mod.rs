@@ -68,6 +68,14 @@ impl Daemon {
         self.child.as_ref().map(|c| c.id()).unwrap_or(0)
     }
 
+    /// SIGKILL: the daemon dies without any chance to clean up.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// SIGTERM, then wait for a clean exit.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -117,6 +125,10 @@ impl Daemon {
     /// Starts a Play and waits until it ends (or waits for a person).
     pub async fn run(&self, logic: &str, inputs: Value) -> Value {
         self.run_with(json!({"logic": logic, "inputs": inputs})).await
+    }
+
+    pub async fn wait(&self, play_sid: &Value) -> Value {
+        self.call("LogicService.play_wait", json!({"play_sid": play_sid, "timeout_ms": 60000})).await
     }
 
     pub async fn run_with(&self, params: Value) -> Value {
