@@ -9,12 +9,16 @@
 
 Inside the daemon's runner, calling another `@logic` function or `logic.invoke("name", ...)`
 runs it as a child Play and returns its output dict; as a plain Python program the functions
-are ordinary functions. `hero_tracing.client` talks JSON-RPC to the daemon for scripts, and
-`hero_tracing.runner` is the process the daemon starts for each top-level Play.
+are ordinary functions. `ask_user.confirm("Send it?")` (and `.text`, `.number`, `.choice`,
+`.multi_choice`, or `logic.pause` for a form of your own) waits for a person: the Play waits
+in `awaiting_resume`, holding no process, and continues by replay once someone answers
+(outside a runner the question is asked on the terminal). `hero_tracing.client` talks
+JSON-RPC to the daemon for scripts, and `hero_tracing.runner` is the process the daemon
+starts for each top-level Play.
 """
 
-from .errors import ChildFailed, Failed
+from .errors import ChildFailed, Failed, PauseRefused
 from .sdk import ask_user, flow, logic
 
-__all__ = ["logic", "flow", "ask_user", "Failed", "ChildFailed"]
+__all__ = ["logic", "flow", "ask_user", "Failed", "ChildFailed", "PauseRefused"]
 __version__ = "0.1.0"

@@ -7,6 +7,7 @@ exception a body could swallow.
 """
 
 import _thread
+import os
 import socket
 
 from .jsonwire import decode, to_line
@@ -19,11 +20,13 @@ _BUFFER = 1 << 16
 class DaemonError(Exception):
     """The daemon answered a request with `ok: false`."""
 
-    def __init__(self, op, kind, message):
+    def __init__(self, op, kind, message, response=None):
         super().__init__(f"{op}: {kind}: {message}")
         self.op = op
         self.kind = kind
         self.message = message
+        # The whole answer line, for fields an error may carry besides kind and message.
+        self.response = response if isinstance(response, dict) else {}
 
 
 class Channel:
@@ -60,7 +63,8 @@ class Channel:
             return response
         error = response.get("error")
         error = error if isinstance(error, dict) else {}
-        failure = DaemonError(op, str(error.get("kind", "")), str(error.get("message", "")))
+        failure = DaemonError(op, str(error.get("kind", "")), str(error.get("message", "")),
+                              response)
         if fatal:
             self._broken(f"the daemon refused {op}: {failure.kind}: {failure.message}")
         raise failure
@@ -71,6 +75,20 @@ class Channel:
         message.update(fields)
         with self._lock:
             self._send(message)
+
+    def exit_holding(self, code, before=None):
+        """Ends the process with `code` while holding the connection.
+
+        Holding the lock keeps other threads from starting a line the exit would cut in half;
+        `before()` runs under it (to send the last notifications). Nothing unwinds: no
+        `finally`, no `atexit`, no buffered stdio of the body.
+        """
+        with self._lock:
+            try:
+                if before is not None:
+                    before()
+            finally:
+                os._exit(code)
 
     def _send(self, message):
         op = message.get("op")

@@ -24,8 +24,11 @@ class ChildFailed(Exception):
     """A child Play (a `logic.invoke` or a call of another `@logic` function) failed.
 
     Raised in the caller so it can decide: catch it to carry on, or let it go and fail too.
-    `kind` is `"failed"` when the child ran and failed, or the daemon's error kind
-    (`not_found`, `validation`) when the child could not start.
+    `kind` is `"failed"` when the child ran and failed, or the daemon's error kind when it
+    refused to start it: `not_found`, `validation`, `child_failed` (on a replay: the step
+    failed in an earlier run, `message` is its stored error, so the body takes the same path
+    again) or `nondeterminism` (the replay diverged from the earlier run; the daemon fails the
+    Play whatever the body does).
     """
 
     def __init__(self, logic_name, message, play_sid="", kind="failed"):
@@ -37,6 +40,21 @@ class ChildFailed(Exception):
 
     def __str__(self):
         return f"child logic {self.logic_name!r} failed: {self.message}"
+
+
+class PauseRefused(Exception):
+    """The daemon refused a `logic.pause` / `ask_user.*` question (e.g. kind `validation` for
+    a `ui` it cannot draw); raised in the body that asked.
+    """
+
+    def __init__(self, name, kind, message):
+        super().__init__(name, kind, message)
+        self.name = name
+        self.kind = kind
+        self.message = message
+
+    def __str__(self):
+        return f"pause {self.name!r} refused ({self.kind}): {self.message}"
 
 
 class NotSerialisable(TypeError):

@@ -3,7 +3,9 @@
 It says `hello`, runs the Play's logic, runs every child Play the body calls in this same
 process (each child's result goes back with `invoke_end`), and ends with `finish`. See
 docs/protocol.md; exit codes: 0 after `finish`, 64 when not started by the daemon, 70 when
-the daemon connection breaks.
+the daemon connection breaks, 75 when a body paused for a person (`pause` answered
+`answered: false`): the process ends at once, and the daemon replays the Play once the
+question is answered.
 """
 
 import linecache
@@ -14,7 +16,7 @@ import types
 from . import context
 from .channel import EXIT_PROTOCOL, Channel, DaemonError
 from .context import PlayFrame, current_frame
-from .errors import ChildFailed, Failed, NotSerialisable
+from .errors import ChildFailed, Failed, NotSerialisable, PauseRefused
 from .importer import LogicFinder
 from .jsonwire import json_object
 from .results import declared_names, describe_failure, format_traceback, shape_output
@@ -22,6 +24,8 @@ from .sdk import REGISTRY, bind_arguments, logic_meta
 from .streams import PlayStream, flush_partials
 
 EXIT_USAGE = 64
+# sysexits.h EX_TEMPFAIL: the Play waits for a person; the daemon starts it again later.
+EXIT_SUSPENDED = 75
 _CO_VARKEYWORDS = 0x08
 # Kept free until a MemoryError, so reporting the failure has room to work.
 _RESERVE_BYTES = 1 << 20
@@ -50,8 +54,8 @@ class Outcome:
 class Runtime:
     """Runs Play bodies and carries what they do (children, logs, outputs) to the daemon.
 
-    The SDK (`hero_tracing.sdk`) calls `invoke`, `call_function`, `log`, `output` and `stats`;
-    the importer calls `resolve`.
+    The SDK (`hero_tracing.sdk`) calls `invoke`, `call_function`, `log`, `output`, `stats`
+    and `pause`; the importer calls `resolve`.
     """
 
     def __init__(self, channel, memory_mb=None):
@@ -60,6 +64,8 @@ class Runtime:
         # version_sid -> executed module: a version's source is compiled and run once.
         self._modules = {}
         self._reserve = bytearray(_RESERVE_BYTES)
+        # Frames whose bodies run now (any thread): their unfinished lines go out on a pause.
+        self._running = []
 
     # -- what a body calls -------------------------------------------------------------
 
@@ -78,6 +84,36 @@ class Runtime:
         self.channel.notify("stats", play_sid=current_frame().play_sid,
                             prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
                             cost_usd=cost_usd)
+
+    def pause(self, name, ui, schema):
+        """Asks the daemon the question `name`; returns the stored answer, or suspends.
+
+        `answered: false` means the daemon recorded the question and marked the Play chain
+        `awaiting_resume`: the process sends what it still buffers and exits 75 at once, with
+        no unwinding. The answer arrives on a later run, which replays up to this call.
+        """
+        frame = current_frame()
+        try:
+            reply = self.channel.request("pause", play_sid=frame.play_sid, name=name, ui=ui,
+                                         schema=schema)
+        except DaemonError as exc:
+            raise PauseRefused(name, exc.kind, exc.message or exc.kind) from None
+        if reply.get("answered") is True:
+            return reply.get("payload")
+        self.suspend()
+
+    def suspend(self):
+        """Flushes every running body's partial lines, then exits 75 (never returns)."""
+        def last_words():
+            for frame in list(self._running):
+                flush_partials(frame, self.send_log)
+            for stream in (sys.__stdout__, sys.__stderr__):
+                try:
+                    stream.flush()
+                except Exception:  # noqa: BLE001 - nothing useful left to do with it
+                    pass
+
+        self.channel.exit_holding(EXIT_SUSPENDED, last_words)
 
     def resolve(self, name):
         """The current LogicSpec of the stored Logic `name`, or None if there is none."""
@@ -124,7 +160,13 @@ class Runtime:
             reply = self.channel.request("invoke_start", parent=parent.play_sid, logic=name,
                                          args=args, local=local is not None)
         except DaemonError as exc:
-            raise ChildFailed(name, exc.message or exc.kind, kind=exc.kind) from None
+            # child_failed (a replayed step that failed before) and nondeterminism (a replay
+            # that diverged) come this way too; the former may name the child's Play.
+            error = exc.response.get("error")
+            sid = error.get("play_sid") if isinstance(error, dict) else None
+            sid = sid or exc.response.get("play_sid") or ""
+            raise ChildFailed(name, exc.message or exc.kind, play_sid=str(sid),
+                              kind=exc.kind) from None
         if reply.get("cached"):
             output = reply.get("output")
             return output if isinstance(output, dict) else {}
@@ -153,6 +195,7 @@ class Runtime:
         """
         token = context.enter(frame)
         saved_streams = sys.stdout, sys.stderr
+        self._running.append(frame)
         try:
             result = call_body(find_function(frame), args)
         except BaseException as exc:  # noqa: B036 - every way a body can end is reported
@@ -160,6 +203,7 @@ class Runtime:
         finally:
             sys.stdout, sys.stderr = saved_streams
             context.leave(token)
+            self._running.remove(frame)
             flush_partials(frame, self.send_log)
         try:
             return Outcome("success", shape_output(result, frame.output, frame.declared))

@@ -9,12 +9,11 @@ import functools
 import math
 import sys
 
+from . import asking
 from .context import active_runtime
-from .errors import ChildFailed, Failed
+from .errors import ChildFailed, Failed, PauseRefused
 from .jsonwire import json_object
 from .results import timestamp
-
-PAUSE_PENDING = "pause/resume lands with the pause issue"
 
 # Module-level list the decorator appends to, in the decorated function's own globals, so the
 # runner finds a source's logic functions in declaration order.
@@ -103,6 +102,7 @@ class Logic:
 
     Failed = Failed
     ChildFailed = ChildFailed
+    PauseRefused = PauseRefused
 
     def __call__(self, *args, **options):
         if len(args) == 1 and callable(args[0]) and not options:
@@ -171,55 +171,29 @@ class Logic:
             runtime.stats(prompt_tokens, completion_tokens, float(cost_usd))
 
     def pause(self, name, *, ui=None, schema=None):
-        """Waits for a person to answer; returns the answer's payload.
+        """Waits for a person to answer the question `name`; returns the answer's payload.
 
-        The Play waits in `awaiting_resume` until `play_resume` answers `name`.
+        `ui` says how to draw the form: `{"kind": "text" | "number" | "choice" |
+        "multi_choice" | "confirm", "prompt": ..., "options": [...], ...hints}` (`kind`
+        defaults to "text", `prompt` to `name`, `options` to []); `schema` is the JSON schema
+        the answer must fit ({} for anything). `ask_user.*` build both for you.
+
+        Inside the runner: if the answer is stored already (a replay after `play_resume`) it
+        is returned at once; otherwise the Play waits in `awaiting_resume` and this process
+        ends here (exit 75, nothing unwinds), to be replayed up to this call once someone
+        answers. The daemon names the question by the Logic, `name` and how many pauses the
+        Play made before, so the same code asks the same questions in the same order.
+        Raises PauseRefused when the daemon rejects the question.
+
+        Outside a runner it asks on the terminal when stdin is one, else raises RuntimeError.
         """
-        raise NotImplementedError(PAUSE_PENDING)
-
-
-class AskUser:
-    """`ask_user.*`: typed questions to a person, each a `logic.pause` with a form."""
-
-    def __init__(self, owner):
-        self._logic = owner
-
-    def _ask(self, kind, prompt, name, schema, **ui):
-        ui = {key: value for key, value in ui.items() if value is not None}
-        ui.update(kind=kind, prompt=prompt)
-        return self._logic.pause(name or prompt, ui=ui, schema=schema)
-
-    def text(self, prompt, *, default=None, placeholder=None, multiline=False, name=None):
-        """A free-text answer (str)."""
-        return self._ask("text", prompt, name, {"type": "string"},
-                         default=default, placeholder=placeholder, multiline=multiline)
-
-    def number(self, prompt, *, default=None, minimum=None, maximum=None, integer=False,
-               name=None):
-        """A number (int when `integer`), optionally bounded."""
-        schema = {"type": "integer" if integer else "number"}
-        return self._ask("number", prompt, name, schema,
-                         default=default, minimum=minimum, maximum=maximum, integer=integer)
-
-    def choice(self, prompt, options, *, default=None, name=None):
-        """One of `options` (the chosen string)."""
-        options = list(options)
-        return self._ask("choice", prompt, name, {"type": "string", "enum": options},
-                         options=options, default=default)
-
-    def multi_choice(self, prompt, options, *, default=None, min_choices=None, max_choices=None,
-                     name=None):
-        """Any subset of `options` (a list of strings)."""
-        options = list(options)
-        schema = {"type": "array", "items": {"type": "string", "enum": options}}
-        return self._ask("multi_choice", prompt, name, schema, options=options, default=default,
-                         min_choices=min_choices, max_choices=max_choices)
-
-    def confirm(self, prompt, *, default=None, name=None):
-        """Yes or no (bool)."""
-        return self._ask("confirm", prompt, name, {"type": "boolean"}, default=default)
+        name, ui, schema = asking.pause_request(name, ui, schema)
+        runtime = active_runtime()
+        if runtime is None:
+            return asking.ask_on_terminal(name, ui, schema)
+        return runtime.pause(name, ui, schema)
 
 
 logic = Logic()
 flow = logic
-ask_user = AskUser(logic)
+ask_user = asking.AskUser(logic)

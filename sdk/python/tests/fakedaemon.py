@@ -71,12 +71,21 @@ class FakeDaemon:
     """Serves one runner process for one top-level Play."""
 
     def __init__(self, logics, cached=None, errors=None, memory_mb="256", close_after=None,
-                 defaults=None):
+                 defaults=None, answers=None, pause_errors=None):
         self.logics = {spec["name"]: spec for spec in logics}
         # step_key -> output: steps "already finished" by an earlier run.
         self.cached = dict(cached or {})
-        # logic name -> (kind, message): invoke_start refusals.
+        # logic name -> (kind, message) or (kind, message, play_sid): invoke_start refusals.
         self.errors = dict(errors or {})
+        # pause name -> the stored answer, or Answers([...]) for that name's 1st, 2nd, ...
+        # pause; a pause with no answer (left) is recorded and answered `answered: false`.
+        self.answers = {k: Answers(v) if isinstance(v, Answers) else v
+                        for k, v in (answers or {}).items()}
+        # pause name -> (kind, message): pause refusals.
+        self.pause_errors = dict(pause_errors or {})
+        # resume_ids handed out with `answered: false`, in order.
+        self.resume_ids = []
+        self._pauses = {}
         self.memory_mb = memory_mb
         # Drop the connection instead of answering this op (a daemon that went away).
         self.close_after = close_after
@@ -154,7 +163,25 @@ class FakeDaemon:
             return {"logic": self.logics[message["logic"]]}
         if op == "invoke_start":
             return self._invoke_start(message)
+        if op == "pause":
+            return self._pause(message)
         return {}
+
+    def _pause(self, message):
+        name, play = message["name"], message["play_sid"]
+        if name in self.pause_errors:
+            return _error(*self.pause_errors[name])
+        # As the daemon does: the logic's name, the pause's name, its place in the Play's pauses.
+        n = self._pauses.get(play, 0)
+        self._pauses[play] = n + 1
+        resume_id = f"{self._specs[play]['name']}:{name}:{n}"
+        answer = self.answers.get(name, _NO_ANSWER)
+        if isinstance(answer, Answers):
+            answer = answer.pop(0) if answer else _NO_ANSWER
+        if answer is _NO_ANSWER:
+            self.resume_ids.append(resume_id)
+            return {"answered": False, "resume_id": resume_id}
+        return {"answered": True, "payload": answer}
 
     def _invoke_start(self, message):
         name, parent = message["logic"], message["parent"]
@@ -195,5 +222,15 @@ def _accept(server, process, timeout):
     return None
 
 
-def _error(kind, message):
-    return {"ok": False, "error": {"kind": kind, "message": message}}
+class Answers(list):
+    """Answers for one pause name, consumed in order (a list payload is just `[...]`)."""
+
+
+_NO_ANSWER = object()
+
+
+def _error(kind, message, play_sid=None):
+    error = {"kind": kind, "message": message}
+    if play_sid is not None:
+        error["play_sid"] = play_sid
+    return {"ok": False, "error": error}

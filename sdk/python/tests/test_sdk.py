@@ -3,6 +3,7 @@
 import contextlib
 import io
 import unittest
+from unittest import mock
 
 from hero_tracing import ChildFailed, Failed, ask_user, flow, logic
 from hero_tracing.errors import NotSerialisable
@@ -102,15 +103,17 @@ class Calls(unittest.TestCase):
             with self.assertRaises(ValueError):
                 logic.record_stats(**bad)
 
-    def test_pause_and_ask_user_wait_for_the_pause_issue(self):
+    def test_pause_and_ask_user_need_a_runner_or_a_terminal(self):
         calls = [lambda: logic.pause("approve", ui={"kind": "confirm"}),
                  lambda: ask_user.text("Name?"), lambda: ask_user.number("How many?", integer=True),
                  lambda: ask_user.choice("Pick", ["a", "b"]),
                  lambda: ask_user.multi_choice("Pick some", ["a", "b"]),
                  lambda: ask_user.confirm("Sure?")]
-        for call in calls:
-            with self.assertRaisesRegex(NotImplementedError, "lands with the pause issue"):
-                call()
+        with mock.patch("sys.stdin", io.StringIO("")):
+            for call in calls:
+                with self.assertRaisesRegex(RuntimeError, "needs the hero_logic runner or a "
+                                                          "terminal"):
+                    call()
 
 
 class Binding(unittest.TestCase):
