@@ -35,6 +35,9 @@ enum Stop {
 /// Never panics on anything the Play does.
 pub fn run(core: &Core, play_sid: &str, budget: Budget, mode: RunMode) {
     let store = core.library.store();
+    // A runner that just asked a question may still be exiting when the answer comes in; two
+    // runs of one Play never overlap.
+    core.wait_until_not_running(play_sid);
     let expected = if mode == RunMode::Fresh { PlayStatus::Pending } else { PlayStatus::Running };
     let (mut play, tree) = match load_run(core, play_sid, &mode) {
         Ok(Some((play, tree))) if play.status == expected => (play, tree),
@@ -311,10 +314,12 @@ fn finalize(core: &Core, session: &mut Session, exit: Option<ExitStatus>, stop: 
     let (mut root, children) = session.take_open();
     append_runner_output(&mut root, &tail);
     if session.suspended.is_some() && stop.is_none() {
-        // Waiting for a person: the chain keeps its `awaiting_resume`, with the logs so far.
+        // Waiting for a person: the chain keeps its `awaiting_resume`, with the logs so far;
+        // unless an answer or a cancel already moved it on, which this must not undo.
+        let guard = (root.sid.clone(), PlayStatus::AwaitingResume);
         let mut chain = vec![root];
         chain.extend(children);
-        if let Err(e) = store.plays_update(&chain, None) {
+        if let Err(e) = store.plays_update(&chain, Some((&guard.0, guard.1))) {
             tracing::error!(error = %e, "cannot record a waiting Play");
         }
         return;

@@ -81,6 +81,17 @@ impl Core {
         self.running.lock().unwrap_or_else(|p| p.into_inner()).remove(play_sid);
     }
 
+    fn is_running(&self, play_sid: &str) -> bool {
+        self.running.lock().unwrap_or_else(|p| p.into_inner()).contains_key(play_sid)
+    }
+
+    fn wait_until_not_running(&self, play_sid: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.is_running(play_sid) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
     /// Fails a Play that never got a runner, with the reason as its message.
     fn fail_unstarted(&self, mut play: Play, message: String) {
         let now = now_ms();
@@ -309,20 +320,26 @@ impl Engine {
         }
         let control = self.core.running.lock().unwrap_or_else(|p| p.into_inner()).get(&root.sid).cloned();
         match control {
-            Some(control) => {
+            // A waiting Play holds no process (a runner that just asked may still be exiting:
+            // its last write is guarded and will not undo this).
+            Some(control) if root.status != PlayStatus::AwaitingResume => {
                 let _ = control.send(Control::Cancel);
                 let deadline = Instant::now() + Duration::from_secs(10);
-                while self.core.running.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&root.sid)
-                    && Instant::now() < deadline
-                {
+                while self.core.is_running(&root.sid) && Instant::now() < deadline {
                     std::thread::sleep(Duration::from_millis(5));
                 }
             }
-            None => {
-                // Queued or waiting for a person: no process to kill.
-                for mut open in store.play_tree(&root.sid)?.into_iter().filter(|p| !p.status.is_terminal()) {
-                    session::close(&mut open, PlayStatus::Cancelled, Default::default(), "cancelled by play_cancel".into());
-                    store.play_update(&open)?;
+            _ => {
+                let mut open: Vec<Play> =
+                    store.play_tree(&root.sid)?.into_iter().filter(|p| !p.status.is_terminal()).collect();
+                for play in &mut open {
+                    session::close(play, PlayStatus::Cancelled, Default::default(), "cancelled by play_cancel".into());
+                }
+                if !store.plays_update(&open, Some((&root.sid, root.status)))? {
+                    return Err(ServiceError::InvalidState {
+                        message: format!("Play {} changed state while being cancelled", root.sid),
+                        hint: "read it again and retry".into(),
+                    });
                 }
                 self.core.changed();
             }
