@@ -320,3 +320,26 @@ async fn play_lists_are_newest_first() {
     assert_eq!(by_version["items"].as_array().unwrap().len(), 2);
     assert_eq!(second["logic_version_sid"], logic["current_version_sid"], "a Play records the version it ran");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_child_shows_in_the_tree_while_it_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path()).await;
+    daemon.define("nap", &body("nap", "{}", "time.sleep(1.5)\nreturn {'slept': True}")).await;
+    daemon.define("outer", &body("outer", "{}", "return logic.invoke('nap')")).await;
+    let play = daemon.call("LogicService.play_start", json!({"logic": "outer", "inputs": {}})).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let running_child = loop {
+        let tree = tree(&daemon, &play["sid"]).await;
+        if let Some(child) = tree["descendants"].as_array().unwrap().first() {
+            break child.clone();
+        }
+        assert!(Instant::now() < deadline, "the running child appears in the tree");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(running_child["status"], "running", "{running_child}");
+    assert_eq!(running_child["name"], "nap");
+    let done = daemon.wait(&play["sid"]).await;
+    assert_eq!(done["status"], "success");
+    assert_eq!(done["sub_play_sids"], json!([running_child["sid"]]), "the child keeps its sid when it finishes");
+}

@@ -1,6 +1,6 @@
 //! Runs one top-level Play: socket, sandboxed runner, protocol session, and the verdict.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -209,21 +209,36 @@ fn accept_runner(listener: &UnixListener, child: &mut Child) -> Option<UnixStrea
     }
 }
 
+/// How long the runner may be silent before the run's unwritten child starts are written,
+/// so that a live view sees running children.
+const IDLE_FLUSH: Duration = Duration::from_millis(25);
+
 /// Serves the runner's requests until it closes the connection or breaks the protocol.
 fn converse(session: &mut Session, stream: UnixStream) {
     let Ok(write_half) = stream.try_clone() else { return };
+    if stream.set_read_timeout(Some(IDLE_FLUSH)).is_err() {
+        return;
+    }
     let mut writer = std::io::BufWriter::new(write_half);
-    let mut reader = BufReader::new(stream);
-    let mut line = String::new();
+    let mut lines = LineReader::new(stream);
     loop {
-        line.clear();
-        match reader.read_line(&mut line) {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {}
-        }
+        let line = match lines.next_line() {
+            Ok(Some(line)) => line,
+            Ok(None) => return,
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                if let Err(e) = session.flush() {
+                    tracing::error!(error = %e, "cannot write running children");
+                }
+                continue;
+            }
+            Err(_) => return,
+        };
         match session.handle_line(line.trim_end()) {
             Ok(Some(response)) => {
-                let sent = writer.write_all(response.as_bytes()).and_then(|_| writer.write_all(b"\n")).and_then(|_| writer.flush());
+                let sent = writer
+                    .write_all(response.as_bytes())
+                    .and_then(|_| writer.write_all(b"\n"))
+                    .and_then(|_| writer.flush());
                 if sent.is_err() {
                     return;
                 }
@@ -232,6 +247,35 @@ fn converse(session: &mut Session, stream: UnixStream) {
             Err(e) => {
                 tracing::warn!(error = %e, "runner broke the protocol; dropping it");
                 return;
+            }
+        }
+    }
+}
+
+/// Newline-delimited reading that survives read timeouts without losing partial lines.
+struct LineReader {
+    stream: UnixStream,
+    buffer: Vec<u8>,
+}
+
+impl LineReader {
+    fn new(stream: UnixStream) -> Self {
+        LineReader { stream, buffer: Vec::with_capacity(8192) }
+    }
+
+    /// The next complete line; `Ok(None)` at end of stream; a timeout as an error.
+    fn next_line(&mut self) -> std::io::Result<Option<String>> {
+        let mut chunk = [0u8; 16384];
+        loop {
+            if let Some(end) = self.buffer.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = self.buffer.drain(..=end).collect();
+                return Ok(Some(String::from_utf8_lossy(&line).into_owned()));
+            }
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return Ok(None),
+                Ok(n) => self.buffer.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
             }
         }
     }
@@ -305,6 +349,9 @@ fn read_tail(mut pipe: impl Read) -> Vec<u8> {
 /// Writes the verdict on the top-level Play and on every child the run left open.
 fn finalize(core: &Core, session: &mut Session, exit: Option<ExitStatus>, stop: Option<Stop>, budget: Budget, tail: String) {
     let store = core.library.store();
+    if let Err(e) = session.flush() {
+        tracing::error!(error = %e, "cannot write the run's open children");
+    }
     let replayed = session.take_replayed();
     if !replayed.is_empty() {
         if let Err(e) = store.plays_update(&replayed, None) {

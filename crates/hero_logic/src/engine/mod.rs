@@ -66,11 +66,26 @@ pub(crate) struct Core {
     queued: Condvar,
     running: Mutex<HashMap<String, Sender<Control>>>,
     changes: Notify,
+    /// Sids reserved from the store and not handed out yet: `(next, end)`.
+    sids: Mutex<(u64, u64)>,
 }
 
 impl Core {
     fn changed(&self) {
         self.changes.notify_waiters();
+    }
+
+    /// A fresh sid without a commit of its own: sids are reserved from the store in blocks.
+    fn next_sid(&self) -> crate::store::StoreResult<String> {
+        const BLOCK: u64 = 256;
+        let mut sids = self.sids.lock().unwrap_or_else(|p| p.into_inner());
+        if sids.0 == sids.1 {
+            let first = self.library.store().reserve_sids(BLOCK)?;
+            *sids = (first, first + BLOCK);
+        }
+        let id = sids.0;
+        sids.0 += 1;
+        Ok(crate::store::sid::encode(id))
     }
 
     fn register(&self, play_sid: &str, control: Sender<Control>) {
@@ -142,6 +157,7 @@ impl Engine {
             queued: Condvar::new(),
             running: Mutex::new(HashMap::new()),
             changes: Notify::new(),
+            sids: Mutex::new((0, 0)),
         });
         for index in 0..pool_size {
             let core = Arc::clone(&core);

@@ -20,6 +20,7 @@ use super::{forms, inputs, step, Core};
 use crate::error::ServiceError;
 use crate::now_ms;
 use crate::parse;
+use crate::store::PlayBatch;
 
 /// What the runner needs to run one version of a Logic.
 #[derive(Debug, Clone, Serialize)]
@@ -106,6 +107,10 @@ pub struct Session<'a> {
     recorded: HashMap<String, Vec<Play>>,
     /// Recorded children whose stored result this run used instead of running them.
     replayed: Vec<Play>,
+    /// Open children not written yet, in creation order. A child's start is written together
+    /// with the next write of the run (its own end, as a rule), so a child step costs one
+    /// commit; `flush` writes them for the live view when the run idles.
+    unsaved: Vec<String>,
     pub finish: Option<Finish>,
     /// The resume id of the pause that suspended this run.
     pub suspended: Option<String>,
@@ -134,6 +139,7 @@ impl<'a> Session<'a> {
             specs: HashMap::new(),
             recorded: HashMap::new(),
             replayed: Vec::new(),
+            unsaved: Vec::new(),
             finish: None,
             suspended: None,
             fatal: None,
@@ -269,7 +275,8 @@ impl<'a> Session<'a> {
             created_at: now,
             ..Default::default()
         };
-        let child = self.core.library.store().play_insert_child(&child)?;
+        let child = Play { sid: self.core.next_sid()?, ..child };
+        self.unsaved.push(child.sid.clone());
         let response =
             json!({"play_sid": child.sid, "step_key": key, "cached": false, "logic": spec, "args": child.input_data});
         self.open.insert(child.sid.clone(), OpenPlay { play: child, spec, pauses: 0, quiet: false });
@@ -384,15 +391,14 @@ impl<'a> Session<'a> {
         }
         // Runs are sequential, so the open Plays are exactly the chain from the root down to
         // the one that asks: all of them now wait for the person.
-        let chain: Vec<Play> = self
-            .open
-            .values_mut()
-            .map(|open| {
-                open.play.status = PlayStatus::AwaitingResume;
-                open.play.clone()
-            })
-            .collect();
-        self.core.library.store().plays_update(&chain, None)?;
+        for open in self.open.values_mut() {
+            open.play.status = PlayStatus::AwaitingResume;
+        }
+        let mut batch = self.unsaved_batch();
+        batch.updates =
+            self.open.values().filter(|o| !self.unsaved.contains(&o.play.sid)).map(|o| o.play.clone()).collect();
+        self.core.library.store().play_batch(&batch)?;
+        self.unsaved.clear();
         self.suspended = Some(resume_id.clone());
         self.core.changed();
         Ok(json!({"answered": false, "resume_id": resume_id}))
@@ -410,13 +416,41 @@ impl<'a> Session<'a> {
         let status = terminal_status(message);
         close(&mut play, status, object(message, "output"), failure_text(message));
         let memo = (status == PlayStatus::Success).then(|| Value::Object(play.output_data.clone()));
-        let store = self.core.library.store();
-        store.play_finish_child(&play, memo.as_ref().map(|m| (play.step_key.as_str(), m)))?;
-        self.core.changed();
+        // The child's ancestors that are not written yet go in the same commit, so a recorded
+        // result is always reachable from the top-level Play.
+        let mut batch = self.unsaved_batch();
+        if self.unsaved.contains(&play.sid) {
+            batch.new_children.push(play.clone());
+        } else {
+            batch.updates.push(play.clone());
+        }
+        if let Some(memo) = &memo {
+            batch.memos.push((play.parent_play_sid.clone(), play.step_key.clone(), memo.clone()));
+        }
+        self.core.library.store().play_batch(&batch)?;
+        self.unsaved.clear();
         if let (Some(memo), Some(parent)) = (memo, self.open.get_mut(&play.parent_play_sid)) {
             parent.play.step_outputs.insert(play.step_key.clone(), memo);
         }
+        self.core.changed();
         Ok(json!({}))
+    }
+
+    /// The unwritten open children, as new rows in creation order.
+    fn unsaved_batch(&self) -> PlayBatch {
+        let new_children = self.unsaved.iter().filter_map(|sid| self.open.get(sid).map(|o| o.play.clone())).collect();
+        PlayBatch { new_children, ..Default::default() }
+    }
+
+    /// Writes the open children that are not written yet, so that the tree shows them.
+    pub fn flush(&mut self) -> Result<(), crate::store::StoreError> {
+        if self.unsaved.is_empty() {
+            return Ok(());
+        }
+        self.core.library.store().play_batch(&self.unsaved_batch())?;
+        self.unsaved.clear();
+        self.core.changed();
+        Ok(())
     }
 
     fn current_version(&self, name: &str) -> Result<(LogicVersion, String), ServiceError> {

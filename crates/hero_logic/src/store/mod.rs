@@ -52,6 +52,22 @@ impl PageQuery {
     }
 }
 
+/// Play writes that belong together. Applied in this order: new children (inserted with
+/// the sid they carry and appended to their parent's `sub_play_sids`), updates of existing
+/// Plays, then memoized step outputs `(parent sid, step key, output)`.
+#[derive(Debug, Clone, Default)]
+pub struct PlayBatch {
+    pub new_children: Vec<Play>,
+    pub updates: Vec<Play>,
+    pub memos: Vec<(String, String, Value)>,
+}
+
+impl PlayBatch {
+    pub fn is_empty(&self) -> bool {
+        self.new_children.is_empty() && self.updates.is_empty() && self.memos.is_empty()
+    }
+}
+
 pub trait Store: Send + Sync + 'static {
     fn logic_get(&self, sid: &str) -> StoreResult<Option<Logic>>;
     fn logic_by_name(&self, name: &str) -> StoreResult<Option<Logic>>;
@@ -91,11 +107,11 @@ pub trait Store: Send + Sync + 'static {
     fn play_append_child(&self, parent_sid: &str, child_sid: &str) -> StoreResult<()>;
     /// Writes one `step_outputs` entry of a Play, atomically (replaces an existing key).
     fn play_set_step_output(&self, play_sid: &str, step_key: &str, output: &Value) -> StoreResult<()>;
-    /// Inserts a child Play and appends it to its parent's `sub_play_sids`, in one transaction.
-    fn play_insert_child(&self, child: &Play) -> StoreResult<Play>;
-    /// Rewrites a finished child and, when it succeeded, memoizes its output under `step_key`
-    /// in the parent's `step_outputs`, in one transaction.
-    fn play_finish_child(&self, child: &Play, memoize: Option<(&str, &Value)>) -> StoreResult<()>;
+    /// Writes a batch of Play changes in one transaction (one durable commit).
+    fn play_batch(&self, batch: &PlayBatch) -> StoreResult<()>;
+    /// Reserves `count` consecutive sids for the caller to hand out; returns the first one's
+    /// counter value.
+    fn reserve_sids(&self, count: u64) -> StoreResult<u64>;
     /// Rewrites several Plays in one transaction. With a guard `(sid, status)`, nothing is
     /// written unless that Play has that status at the moment of writing; returns whether
     /// the write happened (so that of two racing callers exactly one wins).

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::migrations::MIGRATIONS;
 use super::records::Record;
-use super::{sid, PageQuery, Store, StoreError, StoreResult};
+use super::{sid, PageQuery, PlayBatch, Store, StoreError, StoreResult};
 
 /// SQLite's `synchronous` pragma: `Full` makes every commit durable, `Normal` is WAL-safe and faster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -463,25 +463,35 @@ impl Store for SqliteStore {
         self.write(|tx| set_step_output(tx, play_sid, step_key, output))
     }
 
-    fn play_insert_child(&self, child: &Play) -> StoreResult<Play> {
+    fn play_batch(&self, batch: &PlayBatch) -> StoreResult<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
         self.write(|tx| {
-            let mut fresh = child.clone();
-            fresh.sid.clear();
-            let stored = insert_record(tx, &fresh)?;
-            append_child(tx, &stored.parent_play_sid, &stored.sid)?;
-            Ok(stored)
+            for child in &batch.new_children {
+                let stored = insert_record(tx, child)?;
+                append_child(tx, &stored.parent_play_sid, &stored.sid)?;
+            }
+            for play in &batch.updates {
+                if !update_record(tx, play)? {
+                    return Err(StoreError::NotFound { kind: "Play", sid: play.sid.clone() });
+                }
+            }
+            for (play_sid, step_key, output) in &batch.memos {
+                set_step_output(tx, play_sid, step_key, output)?;
+            }
+            Ok(())
         })
     }
 
-    fn play_finish_child(&self, child: &Play, memoize: Option<(&str, &Value)>) -> StoreResult<()> {
+    fn reserve_sids(&self, count: u64) -> StoreResult<u64> {
         self.write(|tx| {
-            if !update_record(tx, child)? {
-                return Err(StoreError::NotFound { kind: "Play", sid: child.sid.clone() });
-            }
-            if let Some((step_key, output)) = memoize {
-                set_step_output(tx, &child.parent_play_sid, step_key, output)?;
-            }
-            Ok(())
+            let last: i64 = tx.query_row(
+                "UPDATE counters SET value = value + ?1 WHERE name = 'sid' RETURNING value",
+                [count as i64],
+                |r| r.get(0),
+            )?;
+            Ok(last as u64 + 1 - count)
         })
     }
 
