@@ -343,3 +343,20 @@ async fn a_running_child_shows_in_the_tree_while_it_runs() {
     assert_eq!(done["status"], "success");
     assert_eq!(done["sub_play_sids"], json!([running_child["sid"]]), "the child keeps its sid when it finishes");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_play_with_default_limits_starts_in_a_warm_runner() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path()).await;
+    let code = "ticks = os.sysconf('SC_CLK_TCK')\nstart = int(open('/proc/self/stat').read().rsplit(')', 1)[1].split()[19]) / ticks\nuptime = float(open('/proc/uptime').read().split()[0])\nreturn {'age_s': uptime - start, 'sid': os.environ.get('HERO_LOGIC_PLAY_SID')}";
+    daemon.define("age", &body("age", "{}", code)).await;
+    // Give the pool time to fill, then the runner must be older than the Play.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let play = daemon.run("age", json!({})).await;
+    assert_eq!(play["status"], "success", "{play}");
+    let age = play["output_data"]["age_s"].as_f64().unwrap();
+    assert!(age > 0.8, "the runner was started before the Play (age {age} s)");
+    assert_eq!(play["output_data"]["sid"], play["sid"], "a warm runner learns its Play's sid");
+    let cold = daemon.run_with(json!({"logic": "age", "inputs": {}, "limits": {"memory_mb": 512}})).await;
+    assert!(cold["output_data"]["age_s"].as_f64().unwrap() < 0.8, "other limits start a fresh runner: {cold}");
+}

@@ -59,6 +59,7 @@ pub struct StoreSection {
 pub struct EngineSection {
     pub pool_size: u32,
     pub recover: String,
+    pub warm_runners: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

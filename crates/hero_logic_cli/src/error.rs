@@ -32,13 +32,14 @@ pub enum CliError {
     )]
     Unreachable { socket: PathBuf, source: std::io::Error },
 
-    /// The daemon answered with a JSON-RPC error.
-    #[error("{}", RpcDisplay { message, data: data.as_ref() })]
-    Rpc { method: String, code: i32, message: String, data: Option<ErrorData> },
+    /// The daemon answered with a JSON-RPC error. (Boxed, like `Transport`'s source, to
+    /// keep every `Result` of the crate small.)
+    #[error("{}", RpcDisplay { message, data: data.as_deref() })]
+    Rpc { method: String, code: i32, message: String, data: Option<Box<ErrorData>> },
 
     /// The daemon answered something that is not a well-formed JSON-RPC answer.
     #[error("{method}: {source}")]
-    Transport { method: String, source: ClientError },
+    Transport { method: String, source: Box<ClientError> },
 
     #[error("interrupted")]
     Interrupted,
@@ -64,9 +65,9 @@ impl CliError {
         match error {
             ClientError::Connect { path, source } => CliError::Unreachable { socket: path, source },
             ClientError::Rpc { code, message, data } => {
-                CliError::Rpc { method: method.to_string(), code, message, data }
+                CliError::Rpc { method: method.to_string(), code, message, data: data.map(Box::new) }
             }
-            other => CliError::Transport { method: method.to_string(), source: other },
+            other => CliError::Transport { method: method.to_string(), source: Box::new(other) },
         }
     }
 }
@@ -107,8 +108,14 @@ mod tests {
     use super::*;
 
     fn rpc(code: i32, field: &str, hint: &str) -> CliError {
-        let data = ErrorData { kind: "validation".into(), field: field.into(), hint: hint.into(), ..Default::default() };
-        CliError::Rpc { method: "m".into(), code, message: "input \"n\" must be an integer".into(), data: Some(data) }
+        let data =
+            ErrorData { kind: "validation".into(), field: field.into(), hint: hint.into(), ..Default::default() };
+        CliError::Rpc {
+            method: "m".into(),
+            code,
+            message: "input \"n\" must be an integer".into(),
+            data: Some(Box::new(data)),
+        }
     }
 
     #[test]

@@ -18,9 +18,8 @@ pub struct InputArg {
 /// Parses `key=value`. The value is JSON when it parses as JSON (`5`, `true`, `{"a": 1}`,
 /// `"quoted"`), else the text itself, so `-i name=Ada` needs no quoting.
 pub fn parse_input(text: &str) -> Result<InputArg, String> {
-    let (key, raw) = text
-        .split_once('=')
-        .ok_or_else(|| format!("{text:?} is not key=value; write e.g. -i name=Ada or -i n=5"))?;
+    let (key, raw) =
+        text.split_once('=').ok_or_else(|| format!("{text:?} is not key=value; write e.g. -i name=Ada or -i n=5"))?;
     let key = key.trim();
     if key.is_empty() {
         return Err(format!("{text:?} has no name before '='; write e.g. -i name=Ada"));

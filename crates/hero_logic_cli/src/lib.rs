@@ -1,5 +1,10 @@
 //! The `hero_logic` terminal tool. Each subcommand lives in `commands/`; `process` supervises
-//! the children `up` starts. Like every client, it talks to the daemon only over JSON-RPC.
+//! the daemons `up` and `bench` start; `connect` finds and calls a daemon; `render` turns
+//! Plays into text. Like every client, it talks to the daemon only over JSON-RPC.
 
 pub mod commands;
+pub mod connect;
+pub mod error;
+pub mod inputs;
 pub mod process;
+pub mod render;

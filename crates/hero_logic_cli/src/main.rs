@@ -1,9 +1,17 @@
 //! `hero_logic`: command-line parsing and exit codes; the work is in the library.
+//!
+//! Exit codes: 0 success; 1 the Play failed, timed out or was cancelled (or the command
+//! could not finish); 2 bad usage or inputs the daemon refused; 3 no daemon answers (for
+//! `up`: one already runs); 4 the Play waits for a person; 130 interrupted.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use hero_logic_cli::commands::bench::{self, BenchArgs};
+use hero_logic_cli::commands::plays::{self, PlaysArgs};
+use hero_logic_cli::commands::run::{self, RunArgs};
 use hero_logic_cli::commands::up::{self, UpArgs};
+use hero_logic_cli::error::CliError;
 
 /// The hero_logic terminal tool.
 #[derive(Debug, Parser)]
@@ -17,6 +25,12 @@ struct Cli {
 enum Command {
     /// Start the daemon and the web admin, and keep them running until Ctrl-C.
     Up(UpArgs),
+    /// Run a Logic: start a Play, show its tree live, print its output.
+    Run(RunArgs),
+    /// List a Logic's recent Plays, newest first.
+    Plays(PlaysArgs),
+    /// Measure child Plays/s, start latency and memory on a daemon of its own.
+    Bench(BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,5 +52,19 @@ fn main() -> ExitCode {
                 ExitCode::from(err.exit_code() as u8)
             }
         },
+        Command::Run(args) => finish("run", runtime.block_on(run::run(args))),
+        Command::Plays(args) => finish("plays", runtime.block_on(plays::run(args))),
+        Command::Bench(args) => finish("bench", runtime.block_on(bench::run(args))),
+    }
+}
+
+/// The exit code of a client command, after printing its error if it has one.
+fn finish(command: &str, result: Result<u8, CliError>) -> ExitCode {
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("hero_logic {command}: {err}");
+            ExitCode::from(err.exit_code())
+        }
     }
 }

@@ -62,8 +62,18 @@ impl Supervised {
     /// Starts `program args...`. Its stdout and stderr are copied to our stderr, each line
     /// prefixed with `[name]`, so our stdout stays for our own status lines.
     pub fn spawn(name: &str, program: &Path, args: &[&OsStr]) -> Result<Supervised, SpawnError> {
+        Supervised::spawn_with_env(name, program, args, &[])
+    }
+
+    /// Like [`Supervised::spawn`], with extra environment variables for the child only.
+    pub fn spawn_with_env(
+        name: &str,
+        program: &Path,
+        args: &[&OsStr],
+        env: &[(&str, &str)],
+    ) -> Result<Supervised, SpawnError> {
         let mut command = Command::new(program);
-        command.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        command.args(args).envs(env.iter().copied()).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         // Own process group: a Ctrl-C in the terminal reaches only us, and we stop the
         // children in order instead of racing them.
         command.process_group(0);

@@ -391,6 +391,8 @@ def main():
         play, spec = hello.get("play"), hello.get("logic")
         if not isinstance(play, dict) or not isinstance(spec, dict):
             _die(EXIT_PROTOCOL, f"the answer to hello lacks play or logic: {sorted(hello)}")
+        # A warm runner is started before its Play is known; the answer to hello names it.
+        os.environ["HERO_LOGIC_PLAY_SID"] = str(play.get("sid", ""))
         _install(runtime)
         runtime.run_top(play, spec)
     except BaseException as exc:  # noqa: B036 - a runner bug must still say what happened

@@ -1,12 +1,10 @@
 //! Runs one top-level Play: socket, sandboxed runner, protocol session, and the verdict.
 
 use std::io::{Read, Write};
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::net::UnixStream;
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, ExitStatus};
+use std::path::Path;
+use std::process::ExitStatus;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,13 +12,12 @@ use std::time::Duration;
 use hero_logic_api::PlayStatus;
 use serde_json::Map;
 
+use super::python::PythonRuntime;
+use super::runner::{CapturedOutput, RunPaths, Runner, RunnerEnv};
 use super::sandbox::{self, Budget};
 use super::session::{self, RunMode, Session};
 use super::{Control, Core};
 use crate::now_ms;
-
-/// Most bytes of the runner's own stdout/stderr kept for the Play's logs.
-const OUTPUT_TAIL_BYTES: usize = 64 * 1024;
 
 /// Why the daemon stopped a run before it ended by itself.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -33,7 +30,7 @@ enum Stop {
 /// Runs a top-level Play until it ends or waits for a person. A fresh run takes a `pending`
 /// Play; a resumed or recovered one takes a `running` Play and replays its recorded tree.
 /// Never panics on anything the Play does.
-pub fn run(core: &Core, play_sid: &str, budget: Budget, mode: RunMode) {
+pub fn run(core: &Arc<Core>, play_sid: &str, budget: Budget, mode: RunMode) {
     let store = core.library.store();
     // A runner that just asked a question may still be exiting when the answer comes in; two
     // runs of one Play never overlap.
@@ -68,59 +65,49 @@ pub fn run(core: &Core, play_sid: &str, budget: Budget, mode: RunMode) {
         core.changed();
     }
 
-    let paths = RunPaths::new(&core.settings.data_dir, play_sid);
-    let secret = random_hex(16);
-    let listener = match paths.prepare().and_then(|_| bind_private(&paths.socket)) {
-        Ok(listener) => listener,
-        Err(e) => return core.fail_unstarted(play, format!("cannot prepare the run under {}: {e}", paths.run_dir.display())),
+    let mut runner = match acquire_runner(core, &python, play_sid, budget) {
+        Ok(runner) => runner,
+        Err(message) => return core.fail_unstarted(play, message),
     };
-    let env = sandbox::runner_env(
-        &core.settings.env_allow,
-        vec![
-            ("HERO_LOGIC_EVENT_SOCKET".into(), paths.socket.display().to_string()),
-            ("HERO_LOGIC_PLAY_SECRET".into(), secret.clone()),
-            ("HERO_LOGIC_PLAY_SID".into(), play_sid.to_string()),
-            ("HERO_LOGIC_MEMORY_MB".into(), budget.memory_mb.to_string()),
-            ("HERO_LOGIC_SOCKET".into(), core.settings.rpc_socket.display().to_string()),
-        ],
-    );
-    let mut command = sandbox::runner_command(&python.interpreter, &python.bootstrap(), &paths.work_dir, &env, budget);
-    let mut child = match command.spawn() {
-        Ok(child) => child,
-        Err(e) => {
-            paths.clean();
-            return core.fail_unstarted(
-                play,
-                format!("cannot start the Python runner {}: {e}", python.interpreter.display()),
-            );
-        }
-    };
-    let pid = child.id();
-    let _ = std::fs::write(&paths.pid_file, pid.to_string());
+    runner.write_pid_file();
+    let pid = runner.pid;
     let (control_tx, control_rx) = mpsc::channel();
     core.register(play_sid, control_tx.clone());
-    let output = capture_output(&mut child);
     let stop = Arc::new(Mutex::new(None));
     let watchdog = spawn_watchdog(pid, budget, control_rx, Arc::clone(&stop));
 
     let name = logic_name(core, &version.logic_sid);
-    let mut session = Session::new(core, secret, play, &version, &name, mode, tree);
-    if let Some(stream) = accept_runner(&listener, &mut child) {
-        converse(&mut session, stream);
+    let mut session = Session::new(core, runner.secret.clone(), play, &version, &name, mode, tree);
+    if runner.connect() {
+        if let Some((stream, ahead)) = runner.take_connection() {
+            converse(&mut session, stream, ahead);
+        }
     }
-    let exit = child.wait();
+    let exit = runner.child.wait();
     let _ = control_tx.send(Control::Done);
     let _ = watchdog.join();
     // Whatever the body left behind in its process group goes with it.
     sandbox::kill_group(pid);
-    let tail = output.join();
+    let tail = std::mem::replace(&mut runner.output, CapturedOutput::none()).join();
     let stop = *stop.lock().unwrap_or_else(|p| p.into_inner());
     if stop != Some(Stop::Shutdown) {
         finalize(core, &mut session, exit.ok(), stop, budget, tail);
     }
     core.unregister(play_sid);
-    paths.clean();
+    runner.paths.clean();
     core.changed();
+}
+
+/// A warm runner when one fits the budget (and a replacement is started in the background),
+/// else a freshly spawned one.
+fn acquire_runner(core: &Arc<Core>, python: &PythonRuntime, play_sid: &str, budget: Budget) -> Result<Runner, String> {
+    let data_dir = &core.settings.data_dir;
+    if let Some(runner) = core.warm.take(data_dir, play_sid, budget) {
+        core.refill_warm();
+        return Ok(runner);
+    }
+    let env = RunnerEnv { python, env_allow: &core.settings.env_allow, rpc_socket: &core.settings.rpc_socket };
+    Runner::spawn(&env, data_dir, play_sid, budget)
 }
 
 /// The Play and, when it is resumed or recovered, its recorded descendants (one query).
@@ -151,76 +138,18 @@ fn logic_name(core: &Core, logic_sid: &str) -> String {
     core.library.store().logic_get(logic_sid).ok().flatten().map(|l| l.name).unwrap_or_default()
 }
 
-/// The per-Play paths: the event socket and the working directory.
-struct RunPaths {
-    run_dir: PathBuf,
-    socket: PathBuf,
-    pid_file: PathBuf,
-    work_dir: PathBuf,
-}
-
-impl RunPaths {
-    fn new(data_dir: &Path, play_sid: &str) -> RunPaths {
-        let run_dir = data_dir.join("run");
-        RunPaths {
-            socket: run_dir.join(format!("{play_sid}.sock")),
-            pid_file: run_dir.join(format!("{play_sid}.pid")),
-            work_dir: data_dir.join("work").join(play_sid),
-            run_dir,
-        }
-    }
-
-    fn prepare(&self) -> std::io::Result<()> {
-        std::fs::create_dir_all(&self.run_dir)?;
-        std::fs::set_permissions(&self.run_dir, std::fs::Permissions::from_mode(0o700))?;
-        std::fs::create_dir_all(&self.work_dir)?;
-        std::fs::set_permissions(&self.work_dir, std::fs::Permissions::from_mode(0o700))?;
-        match std::fs::remove_file(&self.socket) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        }
-    }
-
-    fn clean(&self) {
-        let _ = std::fs::remove_file(&self.socket);
-        let _ = std::fs::remove_file(&self.pid_file);
-        let _ = std::fs::remove_dir_all(&self.work_dir);
-    }
-}
-
-fn bind_private(path: &Path) -> std::io::Result<UnixListener> {
-    let listener = UnixListener::bind(path)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    Ok(listener)
-}
-
-/// Waits for the runner to connect; `None` when it exits (or is killed) first.
-fn accept_runner(listener: &UnixListener, child: &mut Child) -> Option<UnixStream> {
-    loop {
-        let mut fd = libc::pollfd { fd: listener.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-        // SAFETY: one pollfd that lives across the call.
-        let ready = unsafe { libc::poll(&mut fd, 1, 20) };
-        if ready > 0 {
-            return listener.accept().ok().map(|(stream, _)| stream);
-        }
-        if !matches!(child.try_wait(), Ok(None)) {
-            return None;
-        }
-    }
-}
-
 /// How long the runner may be silent before the run's unwritten child starts are written,
 /// so that a live view sees running children.
 const IDLE_FLUSH: Duration = Duration::from_millis(25);
 
 /// Serves the runner's requests until it closes the connection or breaks the protocol.
-fn converse(session: &mut Session, stream: UnixStream) {
+fn converse(session: &mut Session, stream: UnixStream, ahead: Vec<u8>) {
     let Ok(write_half) = stream.try_clone() else { return };
     if stream.set_read_timeout(Some(IDLE_FLUSH)).is_err() {
         return;
     }
     let mut writer = std::io::BufWriter::new(write_half);
-    let mut lines = LineReader::new(stream);
+    let mut lines = LineReader { stream, buffer: ahead };
     loop {
         let line = match lines.next_line() {
             Ok(Some(line)) => line,
@@ -259,10 +188,6 @@ struct LineReader {
 }
 
 impl LineReader {
-    fn new(stream: UnixStream) -> Self {
-        LineReader { stream, buffer: Vec::with_capacity(8192) }
-    }
-
     /// The next complete line; `Ok(None)` at end of stream; a timeout as an error.
     fn next_line(&mut self) -> std::io::Result<Option<String>> {
         let mut chunk = [0u8; 16384];
@@ -298,52 +223,6 @@ fn spawn_watchdog(
         *stop.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason);
         sandbox::kill_group(pid);
     })
-}
-
-/// The runner's own stdout and stderr, read on two threads so neither pipe fills up.
-struct CapturedOutput {
-    readers: Vec<std::thread::JoinHandle<Vec<u8>>>,
-}
-
-impl CapturedOutput {
-    fn join(self) -> String {
-        let mut text = String::new();
-        for reader in self.readers {
-            if let Ok(bytes) = reader.join() {
-                text.push_str(&String::from_utf8_lossy(&bytes));
-            }
-        }
-        text
-    }
-}
-
-fn capture_output(child: &mut Child) -> CapturedOutput {
-    let mut readers = Vec::new();
-    if let Some(out) = child.stdout.take() {
-        readers.push(std::thread::spawn(move || read_tail(out)));
-    }
-    if let Some(err) = child.stderr.take() {
-        readers.push(std::thread::spawn(move || read_tail(err)));
-    }
-    CapturedOutput { readers }
-}
-
-fn read_tail(mut pipe: impl Read) -> Vec<u8> {
-    let mut tail = Vec::new();
-    let mut chunk = [0u8; 8192];
-    while let Ok(n) = pipe.read(&mut chunk) {
-        if n == 0 {
-            break;
-        }
-        tail.extend_from_slice(&chunk[..n]);
-        if tail.len() > OUTPUT_TAIL_BYTES * 2 {
-            tail.drain(..tail.len() - OUTPUT_TAIL_BYTES);
-        }
-    }
-    if tail.len() > OUTPUT_TAIL_BYTES {
-        tail.drain(..tail.len() - OUTPUT_TAIL_BYTES);
-    }
-    tail
 }
 
 /// Writes the verdict on the top-level Play and on every child the run left open.
@@ -430,14 +309,4 @@ fn describe_exit(exit: Option<ExitStatus>, tail: &str) -> String {
 
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or_default()
-}
-
-fn random_hex(bytes: usize) -> String {
-    let mut buffer = vec![0u8; bytes];
-    if std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut buffer)).is_err() {
-        // No /dev/urandom (odd sandbox): fall back to time and address entropy, still per-Play.
-        let seed = now_ms() ^ (&buffer as *const _ as u64) ^ u64::from(std::process::id());
-        buffer.iter_mut().enumerate().for_each(|(i, b)| *b = (seed >> ((i % 8) * 8)) as u8 ^ i as u8);
-    }
-    buffer.iter().map(|b| format!("{b:02x}")).collect()
 }

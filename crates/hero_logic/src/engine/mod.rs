@@ -5,6 +5,7 @@ mod executor;
 pub mod forms;
 pub mod inputs;
 pub mod python;
+mod runner;
 pub mod sandbox;
 pub(crate) mod session;
 pub mod step;
@@ -38,6 +39,8 @@ pub struct EngineSettings {
     pub pool_size: usize,
     pub defaults: Budget,
     pub env_allow: Vec<String>,
+    /// Idle runners kept started, so Plays with the default limits start warm.
+    pub warm_runners: usize,
     /// On start, resume Plays a crash left `running` by replay (else mark them failed).
     pub recover_by_replay: bool,
 }
@@ -68,11 +71,48 @@ pub(crate) struct Core {
     changes: Notify,
     /// Sids reserved from the store and not handed out yet: `(next, end)`.
     sids: Mutex<(u64, u64)>,
+    warm: runner::WarmPool,
+    /// Wakes the thread that keeps the warm pool full.
+    warm_filler: Mutex<Option<Sender<()>>>,
 }
 
 impl Core {
     fn changed(&self) {
         self.changes.notify_waiters();
+    }
+
+    /// Asks the warm-pool filler to top the pool up.
+    fn refill_warm(&self) {
+        if let Some(filler) = &*self.warm_filler.lock().unwrap_or_else(|p| p.into_inner()) {
+            let _ = filler.send(());
+        }
+    }
+
+    /// Starts the thread that keeps the warm pool full. It lives as long as the daemon: a
+    /// runner dies with the thread that spawned it (PR_SET_PDEATHSIG), so no short-lived
+    /// thread may start one.
+    fn start_warm_filler(self: &Arc<Core>) {
+        let Ok(python) = self.python.clone() else { return };
+        if self.settings.warm_runners == 0 {
+            return;
+        }
+        let (requests, wakeups) = std::sync::mpsc::channel::<()>();
+        *self.warm_filler.lock().unwrap_or_else(|p| p.into_inner()) = Some(requests);
+        let core = Arc::clone(self);
+        let spawned = std::thread::Builder::new().name("warm-runners".into()).spawn(move || {
+            let env = runner::RunnerEnv {
+                python: &python,
+                env_allow: &core.settings.env_allow,
+                rpc_socket: &core.settings.rpc_socket,
+            };
+            while wakeups.recv().is_ok() {
+                while wakeups.try_recv().is_ok() {}
+                core.warm.fill(&env, &core.settings.data_dir, core.settings.defaults);
+            }
+        });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "no warm runners: Plays start cold");
+        }
     }
 
     /// A fresh sid without a commit of its own: sids are reserved from the store in blocks.
@@ -149,6 +189,7 @@ impl Engine {
             Err(e) => tracing::error!(error = %e, "Plays will fail until this is fixed"),
         }
         let pool_size = settings.pool_size.max(1);
+        let settings_warm = settings.warm_runners;
         let core = Arc::new(Core {
             library,
             settings,
@@ -158,6 +199,8 @@ impl Engine {
             running: Mutex::new(HashMap::new()),
             changes: Notify::new(),
             sids: Mutex::new((0, 0)),
+            warm: runner::WarmPool::new(settings_warm),
+            warm_filler: Mutex::new(None),
         });
         for index in 0..pool_size {
             let core = Arc::clone(&core);
@@ -171,6 +214,8 @@ impl Engine {
         }
         let engine = Arc::new(Engine { core });
         engine.recover();
+        engine.core.start_warm_filler();
+        engine.core.refill_warm();
         engine
     }
 
@@ -388,6 +433,7 @@ impl Engine {
         while !self.core.running.lock().unwrap_or_else(|p| p.into_inner()).is_empty() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
         }
+        self.core.warm.drain();
     }
 }
 

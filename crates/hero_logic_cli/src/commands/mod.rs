@@ -1,3 +1,6 @@
 //! One module per subcommand.
 
+pub mod bench;
+pub mod plays;
+pub mod run;
 pub mod up;

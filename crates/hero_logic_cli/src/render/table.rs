@@ -10,11 +10,7 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
         })
         .collect();
     let header: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
-    std::iter::once(&header)
-        .chain(rows)
-        .map(|row| line(row, &widths))
-        .collect::<Vec<_>>()
-        .join("\n")
+    std::iter::once(&header).chain(rows).map(|row| line(row, &widths)).collect::<Vec<_>>().join("\n")
 }
 
 fn line(row: &[String], widths: &[usize]) -> String {

@@ -1,0 +1,214 @@
+//! `hero_logic run <logic>`: starts a Play, shows its tree while it runs, then prints its
+//! output (or why it did not succeed). The exit code tells scripts how it went.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use hero_logic_api::params::{Limits, PlayStartParams, PlayTree, SidParams};
+use hero_logic_api::service::ServiceConfig;
+use hero_logic_api::{methods, LogicVersion, Play, PlayStatus};
+use tokio::signal::unix::{signal, Signal, SignalKind};
+
+use crate::commands::up::connectable;
+use crate::connect::{settled, Daemon, DaemonArgs};
+use crate::error::{CliError, EXIT_AWAITING, EXIT_FAILED, EXIT_INTERRUPTED};
+use crate::inputs::{self, parse_input, InputArg};
+use crate::render::tree::{terminal_size, LineView, TreeView, TtyView};
+use crate::render::{self, now_ms};
+
+/// The fastest the tree is polled: smooth enough to watch, light enough for the daemon.
+const MIN_POLL: Duration = Duration::from_millis(150);
+/// The slowest: a huge tree is fetched less often, so watching never loads the daemon more
+/// than the Play itself does.
+const MAX_POLL: Duration = Duration::from_secs(2);
+/// How long `--json` waits per call; the view is not drawn, so nothing needs a refresh.
+const QUIET_WAIT: Duration = Duration::from_secs(600);
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// The Logic to run, by name or sid
+    pub logic: String,
+    /// An input as KEY=VALUE (repeatable). VALUE is JSON when it parses as JSON (5, true,
+    /// {"a":1}, "quoted"), else plain text (-i name=Ada)
+    #[arg(short = 'i', long = "input", value_name = "KEY=VALUE", value_parser = parse_input)]
+    pub inputs: Vec<InputArg>,
+    /// Read the inputs from a JSON object in FILE (`-` for stdin); -i values override it
+    #[arg(long, value_name = "FILE")]
+    pub input_json: Option<PathBuf>,
+    /// Run this version (sid or label) instead of the current one
+    #[arg(long, value_name = "V")]
+    pub version: Option<String>,
+    /// Print only the final Play, as JSON (for scripts)
+    #[arg(long)]
+    pub json: bool,
+    /// Wall-clock budget of the Play in milliseconds; past it the Play ends `timed_out`
+    /// [default: the daemon's, 300000]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout_ms: Option<u64>,
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
+}
+
+/// How watching ended.
+enum Watched {
+    /// Boxed: a tree is large and `Interrupted` carries nothing.
+    Settled(Box<PlayTree>),
+    Interrupted,
+}
+
+/// Runs the command; the result is the exit code.
+pub async fn run(args: RunArgs) -> Result<u8, CliError> {
+    let inputs = inputs::collect(args.input_json.as_deref(), &args.inputs)?;
+    // Installed before the Play starts, so a Ctrl-C at any point cancels it.
+    let mut interrupt =
+        signal(SignalKind::interrupt()).map_err(|e| CliError::Failed(format!("cannot catch Ctrl-C: {e}")))?;
+    let daemon = Daemon::connect(&args.daemon);
+    let params = PlayStartParams {
+        logic: args.logic.clone(),
+        inputs,
+        version: args.version.clone(),
+        limits: args.timeout_ms.map(|ms| Limits { wall_clock_ms: Some(ms), ..Default::default() }),
+        ..Default::default()
+    };
+    let play: Play = daemon.call(methods::PLAY_START, params).await?;
+    let mut view = if args.json { None } else { Some(view_for_stdout()) };
+    match watch(&daemon, &play.sid, &mut view, &mut interrupt).await? {
+        Watched::Settled(tree) if args.json => print_json(&tree.play),
+        Watched::Settled(tree) => report(&daemon, &tree).await,
+        Watched::Interrupted => cancel(&daemon, &play.sid, args.json).await,
+    }
+}
+
+/// Redrawn in place on a terminal, one line per event anywhere else (pipes, CI logs).
+fn view_for_stdout() -> Box<dyn TreeView> {
+    let stdout = std::io::stdout();
+    if stdout.is_terminal() {
+        let color = std::env::var_os("NO_COLOR").is_none();
+        Box::new(TtyView::new(stdout, color, terminal_size()))
+    } else {
+        Box::new(LineView::new(stdout))
+    }
+}
+
+/// Follows the Play until it ends or asks a person, drawing the tree when there is a view.
+async fn watch(
+    daemon: &Daemon,
+    play_sid: &str,
+    view: &mut Option<Box<dyn TreeView>>,
+    interrupt: &mut Signal,
+) -> Result<Watched, CliError> {
+    loop {
+        let fetch = Instant::now();
+        let tree = daemon.tree(play_sid).await?;
+        if let Some(view) = view.as_mut() {
+            // A closed stdout must not stop the Play from being followed to its end.
+            let _ = view.update(&tree, now_ms());
+        }
+        if settled(&tree.play) {
+            return Ok(Watched::Settled(Box::new(tree)));
+        }
+        // play_wait returns as soon as the Play ends, so the last frame is never late.
+        let pause = if view.is_some() { (fetch.elapsed() * 2).clamp(MIN_POLL, MAX_POLL) } else { QUIET_WAIT };
+        tokio::select! {
+            waited = daemon.wait(play_sid, pause) => { waited?; }
+            _ = interrupt.recv() => return Ok(Watched::Interrupted),
+        }
+    }
+}
+
+fn print_json(play: &Play) -> Result<u8, CliError> {
+    let text = serde_json::to_string_pretty(play)
+        .map_err(|e| CliError::Failed(format!("cannot encode the Play as JSON: {e}")))?;
+    println!("{text}");
+    Ok(exit_code(play.status))
+}
+
+fn exit_code(status: PlayStatus) -> u8 {
+    match status {
+        PlayStatus::Success => 0,
+        PlayStatus::AwaitingResume => EXIT_AWAITING,
+        _ => EXIT_FAILED,
+    }
+}
+
+/// The output on success, the error (then its traceback) otherwise, the questions on a pause.
+async fn report(daemon: &Daemon, tree: &PlayTree) -> Result<u8, CliError> {
+    let play = &tree.play;
+    match play.status {
+        PlayStatus::Success => print_output(daemon, play).await,
+        PlayStatus::AwaitingResume => print_questions(tree),
+        _ => print_failure(play),
+    }
+    Ok(exit_code(play.status))
+}
+
+async fn print_output(daemon: &Daemon, play: &Play) {
+    // The declared outputs only order the lines; without them the output still prints.
+    let declared = daemon
+        .call::<LogicVersion>(methods::LOGIC_VERSION.get, SidParams { sid: play.logic_version_sid.clone() })
+        .await
+        .map(|v| v.outputs)
+        .unwrap_or_default();
+    let text = render::output_text(&play.output_data, &declared);
+    if text.is_empty() {
+        eprintln!("{} ({}) succeeded with no output", play.name, play.sid);
+    } else {
+        println!("{text}");
+    }
+}
+
+fn print_failure(play: &Play) {
+    let (message, traceback) = render::split_traceback(&play.error_message);
+    let message = if message.is_empty() { "no error message" } else { message };
+    eprintln!("{} ({}) {}: {message}", play.name, play.sid, render::ended(play.status));
+    if let Some(traceback) = traceback {
+        eprintln!("\n{traceback}");
+    }
+    let _ = std::io::stderr().flush();
+}
+
+fn print_questions(tree: &PlayTree) {
+    let play = &tree.play;
+    eprintln!("{} ({}) waits for a person:", play.name, play.sid);
+    for (asker, request) in render::open_questions(tree) {
+        eprintln!("  {}", render::question_line(asker, request));
+    }
+    // The admin's configured address: where it runs unless `up` was told otherwise.
+    let admin = ServiceConfig::defaults().admin_listen(None);
+    eprintln!(
+        "answer in the web admin (http://{}/logics/{}?play={}) or with LogicService.play_resume",
+        connectable(&admin),
+        play.logic_sid,
+        play.sid
+    );
+}
+
+/// Ctrl-C: the Play is ours, so it is cancelled rather than left running unwatched.
+async fn cancel(daemon: &Daemon, play_sid: &str, json: bool) -> Result<u8, CliError> {
+    let cancelled = daemon.cancel(play_sid).await;
+    match &cancelled {
+        Ok(play) => eprintln!("interrupted: cancelled Play {} ({})", play.sid, play.status.as_str()),
+        // It may have ended in the meantime; say so rather than fail.
+        Err(err) => eprintln!("interrupted: Play {play_sid} was not cancelled: {err}"),
+    }
+    if let (true, Ok(play)) = (json, cancelled) {
+        print_json(&play)?;
+    }
+    Ok(EXIT_INTERRUPTED)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_the_status() {
+        assert_eq!(exit_code(PlayStatus::Success), 0);
+        for status in [PlayStatus::Failed, PlayStatus::TimedOut, PlayStatus::Cancelled] {
+            assert_eq!(exit_code(status), EXIT_FAILED);
+        }
+        assert_eq!(exit_code(PlayStatus::AwaitingResume), EXIT_AWAITING);
+    }
+}
