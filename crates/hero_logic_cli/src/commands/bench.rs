@@ -377,7 +377,8 @@ async fn run_to_end(
 
 async fn child_rate(daemon: &Daemon, args: &BenchArgs, mode: Sync) -> Result<ChildRate, CliError> {
     let n = args.children;
-    progress(&format!("{} rounds of {n} sequential child Plays (synchronous={})", args.rounds, mode.flag()));
+    let rounds = if args.rounds == 1 { "1 round".to_string() } else { format!("{} rounds", args.rounds) };
+    progress(&format!("{rounds} of {n} sequential child Plays (synchronous={})", mode.flag()));
     let (mut engine, mut wall) = (Vec::new(), Vec::new());
     for _ in 0..args.rounds {
         let inputs = json!({"n": n}).as_object().cloned().unwrap_or_default();
