@@ -107,6 +107,8 @@ pub struct Session<'a> {
     recorded: HashMap<String, Vec<Play>>,
     /// Recorded children whose stored result this run used instead of running them.
     replayed: Vec<Play>,
+    /// Versions whose source the runner has already been sent.
+    sent_sources: std::collections::HashSet<String>,
     /// Open children not written yet, in creation order. A child's start is written together
     /// with the next write of the run (its own end, as a rule), so a child step costs one
     /// commit; `flush` writes them for the live view when the run idles.
@@ -140,6 +142,7 @@ impl<'a> Session<'a> {
             recorded: HashMap::new(),
             replayed: Vec::new(),
             unsaved: Vec::new(),
+            sent_sources: Default::default(),
             finish: None,
             suspended: None,
             fatal: None,
@@ -194,6 +197,8 @@ impl<'a> Session<'a> {
             "resolve" => {
                 let name = text(message, "logic");
                 let (version, logic_name) = self.current_version(&name)?;
+                // The importer only wraps the Logic in a callable; its source is compiled at
+                // the first call, so this answer does not count as having sent it.
                 Ok(json!({"logic": self.spec_of(&version, &logic_name)}))
             }
             "invoke_start" => self.invoke_start(message),
@@ -231,12 +236,11 @@ impl<'a> Session<'a> {
         }
     }
 
-    fn hello(&self) -> Value {
+    fn hello(&mut self) -> Value {
         let root = &self.open[&self.root_sid];
-        json!({
-            "play": {"sid": root.play.sid, "name": root.play.name, "inputs": root.play.input_data},
-            "logic": root.spec,
-        })
+        let play = json!({"sid": root.play.sid, "name": root.play.name, "inputs": root.play.input_data});
+        let spec = root.spec.clone();
+        json!({"play": play, "logic": self.wire(&spec)})
     }
 
     fn invoke_start(&mut self, message: &Map<String, Value>) -> Result<Value, Refusal> {
@@ -278,7 +282,7 @@ impl<'a> Session<'a> {
         let child = Play { sid: self.core.next_sid()?, ..child };
         self.unsaved.push(child.sid.clone());
         let response =
-            json!({"play_sid": child.sid, "step_key": key, "cached": false, "logic": spec, "args": child.input_data});
+            json!({"play_sid": child.sid, "step_key": key, "cached": false, "logic": self.wire(&spec), "args": child.input_data});
         self.open.insert(child.sid.clone(), OpenPlay { play: child, spec, pauses: 0, quiet: false });
         Ok(response)
     }
@@ -341,7 +345,8 @@ impl<'a> Session<'a> {
         }
         let mut child = recorded;
         child.status = PlayStatus::Running;
-        let response = json!({"play_sid": child.sid, "step_key": key, "cached": false, "logic": spec, "args": child.input_data});
+        let response =
+            json!({"play_sid": child.sid, "step_key": key, "cached": false, "logic": self.wire(&spec), "args": child.input_data});
         let quiet = self.replays_quietly();
         self.open.insert(child.sid.clone(), OpenPlay { play: child, spec, pauses: 0, quiet });
         Ok(response)
@@ -454,19 +459,41 @@ impl<'a> Session<'a> {
     }
 
     fn current_version(&self, name: &str) -> Result<(LogicVersion, String), ServiceError> {
-        let logic = self.core.library.resolve_logic(name).map_err(|_| {
-            ServiceError::not_found(format!("no logic named {name:?}"), "create it, or fix the name in logic.invoke")
-        })?;
-        let version = self.core.library.store().version_get(&logic.current_version_sid)?.ok_or_else(|| {
-            ServiceError::not_found(format!("logic {name:?} has no current version"), "create a version of it")
-        })?;
+        let store = self.core.library.store();
+        let version = match store.current_version_by_name(name)? {
+            Some(version) => version,
+            None => {
+                // Not a name: a sid, or a Logic without a current version.
+                let logic = self.core.library.resolve_logic(name).map_err(|_| {
+                    ServiceError::not_found(format!("no logic named {name:?}"), "create it, or fix the name in logic.invoke")
+                })?;
+                let version = store.version_get(&logic.current_version_sid)?.ok_or_else(|| {
+                    ServiceError::not_found(format!("logic {name:?} has no current version"), "create a version of it")
+                })?;
+                return self.runnable(version, logic.name);
+            }
+        };
+        self.runnable(version, name.to_string())
+    }
+
+    fn runnable(&self, version: LogicVersion, name: String) -> Result<(LogicVersion, String), ServiceError> {
         if version.binding.is_some() {
             return Err(ServiceError::InvalidState {
                 message: format!("logic {name:?} is bound to another logic; running bound logics is not supported yet"),
                 hint: String::new(),
             });
         }
-        Ok((version, logic.name))
+        Ok((version, name))
+    }
+
+    /// A spec as sent to the runner: the source only the first time its version is sent,
+    /// since the runner compiles each version once (large sources are not resent per call).
+    fn wire(&mut self, spec: &LogicSpec) -> Value {
+        let mut value = serde_json::to_value(spec).expect("specs always serialize");
+        if !self.sent_sources.insert(spec.version_sid.clone()) {
+            value["python_source"] = Value::String(String::new());
+        }
+        value
     }
 
     fn spec_of(&mut self, version: &LogicVersion, logic_name: &str) -> LogicSpec {

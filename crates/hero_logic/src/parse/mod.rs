@@ -1,19 +1,31 @@
 //! Static parse of logic sources (DESIGN.md §9), in Rust, without running Python.
 //!
-//! This first cut reads the `@logic(...)` decorator and the entry function's signature, to fill
-//! a version's declared inputs/outputs when they are not given. The flow graph (invocations,
-//! pauses, loops, ...) will walk the same `source::PySource` tree.
+//! Two readers share one syntax tree (`source::PySource`): the signature (`@logic(...)` and the
+//! entry function's parameters, to fill a version's declared inputs/outputs when they are not
+//! given), and the flow graph (invocations, RPC/HTTP calls, pauses, loops, branches, try
+//! blocks and returns of the entry function, with helpers followed where they are called).
 //!
 //! Parsing uses ruff's parser, which accepts current syntax (PEP 701 f-strings, `match`,
 //! `type X = ...`, generic functions, `except*`) regardless of the target version.
 
+mod calls;
 mod docstring;
 mod fields;
+mod graph;
 mod literal;
+mod names;
 mod scope;
 mod signature;
 mod source;
+mod stdlib;
+mod text;
 
+#[cfg(test)]
+mod golden_tests;
+#[cfg(test)]
+mod fuzz_tests;
+
+pub use graph::{binding_graph, flow_graph, MAX_HELPER_DEPTH, MAX_NODES};
 pub use signature::{read_signature, read_signature_named, Signature};
 pub use source::{MAX_NESTING, MAX_SOURCE_BYTES};
 

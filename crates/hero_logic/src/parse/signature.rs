@@ -56,6 +56,41 @@ fn read(text: &str, wanted: Option<&str>) -> Result<Signature, ParseError> {
     build(&entry, &scope, &source).map_err(|p| declaration_error(&source, p))
 }
 
+/// The entry function of a parsed source and the Logic name it declares, for the flow graph.
+pub(super) struct EntryPoint<'a> {
+    pub function: &'a StmtFunctionDef,
+    pub logic_name: String,
+}
+
+/// Chooses the entry as [`read_signature_named`] does, without reading the declared fields:
+/// a graph is still worth drawing when the decorator's `inputs=` cannot be read.
+pub(super) fn entry_point<'a>(
+    source: &PySource,
+    scope: &Scope<'a>,
+    wanted: Option<&str>,
+) -> Result<EntryPoint<'a>, ParseError> {
+    let candidates = candidates(scope);
+    let entry = choose_entry(&candidates, scope, wanted).map_err(|e| e.into_error(source))?;
+    let logic_name = entry
+        .meta
+        .declared_name()
+        .unwrap_or(entry.function.name.as_str())
+        .to_owned();
+    Ok(EntryPoint {
+        function: entry.function,
+        logic_name,
+    })
+}
+
+/// Every `@logic` function of the module, by function name, with the Logic name it declares:
+/// calling one runs that Logic as a child Play.
+pub(super) fn logic_functions<'a>(scope: &Scope<'a>) -> Vec<(&'a str, String)> {
+    candidates(scope)
+        .iter()
+        .map(|c| (c.function.name.as_str(), c.logic_name().to_owned()))
+        .collect()
+}
+
 /// A function carrying the decorator.
 struct Candidate<'a> {
     function: &'a StmtFunctionDef,
@@ -257,10 +292,8 @@ impl<'a> SourceOrderVisitor<'a> for Calls<'a> {
                     self.functions.insert(name.id.as_str());
                 }
                 Expr::Attribute(attr) if attr.attr.as_str() == "invoke" => {
-                    if let Some(target) = call
-                        .arguments
-                        .find_argument_value("name", 0)
-                        .and_then(literal::string)
+                    // The name is positional-only: `name=` would be an input of the child.
+                    if let Some(target) = call.arguments.args.first().and_then(literal::string)
                     {
                         self.invoked.insert(target);
                     }

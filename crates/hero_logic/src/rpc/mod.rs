@@ -2,6 +2,7 @@
 
 mod crud;
 mod error;
+mod graph;
 mod logics;
 mod params;
 mod plays;
@@ -53,6 +54,7 @@ pub fn module(ctx: Ctx) -> RpcModule<Ctx> {
     let mut module = RpcModule::new(ctx);
     crud::register_all(&mut module);
     logics::register_all(&mut module);
+    graph::register_all(&mut module);
     plays::register_all(&mut module);
     module
         .register_method(methods::DISCOVER, |_, _, _| -> serde_json::Value { discover_document().clone() })

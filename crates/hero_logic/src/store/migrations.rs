@@ -93,4 +93,12 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (play_sid, step_key)
     ) WITHOUT ROWID;
     "#,
+    // 2: the static flow graph of each version (LogicService.logic_parse_graph), computed once;
+    // versions never change, so a row is valid for as long as its version exists.
+    r#"
+    CREATE TABLE version_graphs (
+        version_sid TEXT PRIMARY KEY,
+        graph TEXT NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];

@@ -82,6 +82,8 @@ pub trait Store: Send + Sync + 'static {
     fn logic_create(&self, logic: &Logic, version: &LogicVersion) -> StoreResult<(Logic, LogicVersion)>;
 
     fn version_get(&self, sid: &str) -> StoreResult<Option<LogicVersion>>;
+    /// The current version of the Logic named `name`, in one query (the hot path of a child call).
+    fn current_version_by_name(&self, name: &str) -> StoreResult<Option<LogicVersion>>;
     fn version_by_label(&self, logic_sid: &str, label: &str) -> StoreResult<Option<LogicVersion>>;
     fn version_put(&self, version: &LogicVersion) -> StoreResult<LogicVersion>;
     /// Inserts a new version and, when `make_current`, points its Logic at it, atomically.
@@ -90,6 +92,11 @@ pub trait Store: Send + Sync + 'static {
     fn version_page(&self, query: &PageQuery) -> StoreResult<Page<LogicVersion>>;
     fn version_count(&self, logic_sid: &str) -> StoreResult<u64>;
     fn set_current_version(&self, logic_sid: &str, version_sid: &str) -> StoreResult<Logic>;
+    /// The cached flow graph of a version (`LogicService.logic_parse_graph`), as stored.
+    fn graph_get(&self, version_sid: &str) -> StoreResult<Option<Value>>;
+    /// Caches a version's flow graph, replacing any earlier one. Deleting the version (or its
+    /// Logic) deletes it too.
+    fn graph_put(&self, version_sid: &str, graph: &Value) -> StoreResult<()>;
 
     fn example_get(&self, sid: &str) -> StoreResult<Option<LogicExample>>;
     fn example_put(&self, example: &LogicExample) -> StoreResult<LogicExample>;

@@ -316,6 +316,10 @@ impl Store for SqliteStore {
 
     fn logic_delete(&self, sid: &str) -> StoreResult<bool> {
         self.write(|tx| {
+            tx.execute(
+                "DELETE FROM version_graphs WHERE version_sid IN (SELECT sid FROM logic_versions WHERE logic_sid = ?1)",
+                [sid],
+            )?;
             tx.execute("DELETE FROM logic_versions WHERE logic_sid = ?1", [sid])?;
             tx.execute("DELETE FROM logic_examples WHERE logic_sid = ?1", [sid])?;
             tx.execute(
@@ -356,6 +360,17 @@ impl Store for SqliteStore {
         self.read(|c| get_record(c, sid))
     }
 
+    fn current_version_by_name(&self, name: &str) -> StoreResult<Option<LogicVersion>> {
+        self.read(|c| {
+            let columns: Vec<String> = LogicVersion::COLUMNS.iter().map(|col| format!("v.{col}")).collect();
+            let sql = format!(
+                "SELECT v.id, v.sid, {} FROM logics l JOIN logic_versions v ON v.sid = l.current_version_sid WHERE l.name = ?1",
+                columns.join(", ")
+            );
+            Ok(c.prepare_cached(&sql)?.query_row([name], LogicVersion::from_row).optional()?)
+        })
+    }
+
     fn version_by_label(&self, logic_sid: &str, label: &str) -> StoreResult<Option<LogicVersion>> {
         self.read(|c| {
             let sql = format!("{} WHERE logic_sid = ?1 AND version_label = ?2", select_sql::<LogicVersion>());
@@ -383,7 +398,10 @@ impl Store for SqliteStore {
     }
 
     fn version_delete(&self, sid: &str) -> StoreResult<bool> {
-        self.write(|tx| delete_record::<LogicVersion>(tx, sid))
+        self.write(|tx| {
+            tx.execute("DELETE FROM version_graphs WHERE version_sid = ?1", [sid])?;
+            delete_record::<LogicVersion>(tx, sid)
+        })
     }
 
     fn version_page(&self, query: &PageQuery) -> StoreResult<Page<LogicVersion>> {
@@ -406,6 +424,28 @@ impl Store for SqliteStore {
             let logic = get_record::<Logic>(tx, logic_sid)?
                 .ok_or_else(|| StoreError::NotFound { kind: "Logic", sid: logic_sid.to_string() })?;
             with_versions(tx, logic)
+        })
+    }
+
+    fn graph_get(&self, version_sid: &str) -> StoreResult<Option<Value>> {
+        self.read(|c| {
+            let text: Option<String> = c
+                .query_row("SELECT graph FROM version_graphs WHERE version_sid = ?1", [version_sid], |r| r.get(0))
+                .optional()?;
+            text.map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("graph of {version_sid}: {e}"))))
+                .transpose()
+        })
+    }
+
+    fn graph_put(&self, version_sid: &str, graph: &Value) -> StoreResult<()> {
+        let text = graph.to_string();
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO version_graphs (version_sid, graph) VALUES (?1, ?2) \
+                 ON CONFLICT (version_sid) DO UPDATE SET graph = excluded.graph",
+                params![version_sid, text],
+            )?;
+            Ok(())
         })
     }
 
