@@ -360,3 +360,13 @@ async fn a_play_with_default_limits_starts_in_a_warm_runner() {
     let cold = daemon.run_with(json!({"logic": "age", "inputs": {}, "limits": {"memory_mb": 512}})).await;
     assert!(cold["output_data"]["age_s"].as_f64().unwrap() < 0.8, "other limits start a fresh runner: {cold}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn installed_packages_import_in_a_logic() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path()).await;
+    daemon.define("uses_pip", &body("uses_pip", "{}", "import pip\nreturn {'where': pip.__file__}")).await;
+    let play = daemon.run("uses_pip", json!({})).await;
+    assert_eq!(play["status"], "success", "site-packages are on the runner's path: {play}");
+    assert!(play["output_data"]["where"].as_str().unwrap().contains("-packages"), "{play}");
+}

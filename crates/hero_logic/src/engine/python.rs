@@ -17,30 +17,38 @@ pub struct PythonRuntime {
     pub version: String,
     /// Directory holding the `hero_tracing` package.
     pub sdk_dir: PathBuf,
+    /// What `site` would add to `sys.path` (site-packages). Runners start with `-S`, which
+    /// skips running `site` (tens of milliseconds on some installs), and add these instead.
+    pub site_paths: Vec<String>,
 }
 
 impl PythonRuntime {
     /// Resolves the interpreter and installs the SDK under `data_dir/sdk/<hash>`.
     /// The error says what is missing and how to fix it; Plays fail with it.
     pub fn prepare(data_dir: &Path) -> Result<PythonRuntime, String> {
-        let (interpreter, version) = resolve_interpreter()?;
+        let (interpreter, version, site_paths) = resolve_interpreter()?;
         let sdk_dir = install_sdk(data_dir)?;
-        Ok(PythonRuntime { interpreter, version, sdk_dir })
+        Ok(PythonRuntime { interpreter, version, sdk_dir, site_paths })
     }
 
-    /// The `-c` program that puts the SDK first on `sys.path` and hands over to the runner.
+    /// The `-c` program that puts the SDK first and the site directories last on `sys.path`
+    /// and hands over to the runner.
     pub fn bootstrap(&self) -> String {
+        let site = serde_json::to_string(&self.site_paths).expect("strings serialize");
         format!(
-            "import sys; sys.path.insert(0, {:?}); import hero_tracing.runner as r; r.main()",
+            "import sys; sys.path.insert(0, {:?}); sys.path.extend(p for p in {site} if p not in sys.path); \
+             import hero_tracing.runner as r; r.main()",
             self.sdk_dir.display().to_string()
         )
     }
 }
 
-fn resolve_interpreter() -> Result<(PathBuf, String), String> {
+fn resolve_interpreter() -> Result<(PathBuf, String, Vec<String>), String> {
     let candidate = std::env::var(ENV_PYTHON).ok().filter(|p| !p.is_empty()).unwrap_or_else(|| "python3".into());
+    let probe = "import sys, json; print(sys.executable); print('%d.%d.%d' % sys.version_info[:3]); \
+                 print(json.dumps([p for p in sys.path if p]))";
     let output = Command::new(&candidate)
-        .args(["-I", "-c", "import sys; print(sys.executable); print('%d.%d.%d' % sys.version_info[:3])"])
+        .args(["-I", "-c", probe])
         .output()
         .map_err(|e| {
             format!("cannot start the Python runner: `{candidate}` did not run ({e}); install python3 (3.9 or newer) or set {ENV_PYTHON} to an interpreter")
@@ -56,11 +64,12 @@ fn resolve_interpreter() -> Result<(PathBuf, String), String> {
     let mut lines = text.lines();
     let executable = lines.next().unwrap_or_default().trim().to_string();
     let version = lines.next().unwrap_or_default().trim().to_string();
+    let site_paths: Vec<String> = serde_json::from_str(lines.next().unwrap_or("[]")).unwrap_or_default();
     if executable.is_empty() {
         return Err(format!("cannot start the Python runner: `{candidate}` did not report its executable"));
     }
     let real = std::fs::canonicalize(&executable).unwrap_or_else(|_| PathBuf::from(&executable));
-    Ok((real, version))
+    Ok((real, version, site_paths))
 }
 
 /// Writes the embedded SDK once per content hash, so runners of different daemon builds

@@ -60,6 +60,7 @@ pub fn runner_command(
     let mut command = Command::new(interpreter);
     command
         .arg("-I")
+        .arg("-S")
         .arg("-c")
         .arg(bootstrap)
         .current_dir(work_dir)

@@ -489,6 +489,48 @@ async def add_up(self, values: list[int], mode: Literal["sum", "max"] = "sum", *
         );
     }
 
+    /// Issue 5, item 2: every annotation mapping, one parameter each.
+    #[test]
+    fn every_parameter_mapping() {
+        let s = sig(r#"
+from typing import Literal, Optional, TypedDict
+
+class Point(TypedDict):
+    x: int
+
+@logic
+def f(s: str, i: int, n: float, b: bool, d: dict, td: Point, l: list[int],
+      o: Optional[int], u: str | None, lit: Literal["a", "b"], dflt: int = 7):
+    """F.
+
+    Args:
+        s: A string.
+    """
+"#);
+        let expected = [
+            ("s", FieldType::String, true),
+            ("i", FieldType::Integer, true),
+            ("n", FieldType::Number, true),
+            ("b", FieldType::Boolean, true),
+            ("d", FieldType::Object, true),
+            ("td", FieldType::Object, true),
+            ("l", FieldType::Array, true),
+            ("o", FieldType::Integer, false),
+            ("u", FieldType::String, false),
+            ("lit", FieldType::String, true),
+            ("dflt", FieldType::Integer, false),
+        ];
+        let got: Vec<(&str, FieldType, bool)> = s
+            .inputs
+            .iter()
+            .map(|f| (f.name.as_str(), f.field_type, f.required))
+            .collect();
+        assert_eq!(got, expected);
+        assert_eq!(s.inputs[9].options, ["a", "b"]);
+        assert_eq!(s.inputs[10].default, Some(json!(7)));
+        assert_eq!(s.inputs[0].description, "A string.");
+    }
+
     #[test]
     fn no_outputs_without_record_return() {
         assert!(sig("@logic\ndef f(x: int) -> dict:\n    return {}\n")
