@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod error;
+pub mod graph;
 pub mod methods;
 pub mod openrpc;
 pub mod params;
@@ -9,4 +10,5 @@ pub mod service;
 pub mod types;
 
 pub use client::{ClientError, RpcClient};
+pub use graph::*;
 pub use types::*;

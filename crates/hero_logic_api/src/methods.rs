@@ -45,6 +45,7 @@ pub const LOGIC_CREATE: &str = "LogicService.logic_create";
 pub const LOGIC_CREATE_VERSION: &str = "LogicService.logic_create_version";
 pub const LOGIC_SET_CURRENT_VERSION: &str = "LogicService.logic_set_current_version";
 pub const LOGIC_LIBRARY_SEARCH: &str = "LogicService.logic_library_search";
+pub const LOGIC_PARSE_GRAPH: &str = "LogicService.logic_parse_graph";
 pub const LOGIC_EXAMPLE_CREATE: &str = "LogicService.logic_example_create";
 pub const LOGIC_EXAMPLE_GET: &str = "LogicService.logic_example_get";
 pub const LOGIC_EXAMPLE_UPDATE: &str = "LogicService.logic_example_update";

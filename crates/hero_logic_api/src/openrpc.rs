@@ -5,6 +5,7 @@ use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{json, Map, Value};
 
+use crate::graph::FlowGraph;
 use crate::methods::{self, Crud};
 use crate::params::*;
 use crate::types::*;
@@ -131,6 +132,12 @@ pub fn document() -> Value {
     doc.method::<LibrarySearchParams, Vec<LibraryHit>>(
         methods::LOGIC_LIBRARY_SEARCH,
         "Search Logics by name, description and tags, best match first.",
+    );
+    doc.method::<ParseGraphParams, FlowGraph>(
+        methods::LOGIC_PARSE_GRAPH,
+        "The static flow graph of a version: its entry function and the invocations, RPC/HTTP calls, \
+         pauses, loops, branches, try blocks and returns in it, each with line and column. \
+         Computed once per version; a source that does not parse gives a graph with `error`.",
     );
     doc.method::<ExampleCreateParams, LogicExample>(
         methods::LOGIC_EXAMPLE_CREATE,

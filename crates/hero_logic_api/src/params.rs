@@ -229,3 +229,10 @@ pub struct PlayResumeParams {
     /// a number must parse, ...).
     pub payload: Value,
 }
+
+/// `LogicService.logic_parse_graph`: the static flow graph of one version.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ParseGraphParams {
+    pub version_sid: String,
+}
