@@ -514,8 +514,14 @@ fn docstring_type(hint: &str, scope: &Scope) -> TypeInfo {
 /// A declared input that says nothing about being optional takes the entry parameter's
 /// default: the function runs without it, so callers need not pass it.
 pub fn fill_optional_from_parameters(fields: &mut [LogicField], parameters: &[LogicField]) {
-    for field in fields.iter_mut().filter(|f| f.required && f.default.is_none()) {
-        if let Some(param) = parameters.iter().find(|p| p.name == field.name && !p.required) {
+    for field in fields
+        .iter_mut()
+        .filter(|f| f.required && f.default.is_none())
+    {
+        if let Some(param) = parameters
+            .iter()
+            .find(|p| p.name == field.name && !p.required)
+        {
             field.required = false;
             field.default = param.default.clone();
         }

@@ -16,13 +16,58 @@ const PER_CASE_LIMIT: Duration = Duration::from_secs(10);
 
 /// Fragments that make mutations interesting to a Python parser and to the graph walker.
 const FRAGMENTS: &[&str] = &[
-    "(", ")", "[", "]", "{", "}", ":", ",", "\n", "    ", "\t", "\\\n", "#", "\"", "'", "\"\"\"",
-    "f\"{", "}\"", "f'{x[\"a\"]}'", "if x:\n", "elif y:\n", "else:\n", "for i in x:\n",
-    "while True:\n", "try:\n", "except* E:\n", "finally:\n", "match x:\n    case _:\n",
-    "return ", "lambda: ", "def h():\n    ", "h()", "await ", "async ", "yield ", "@logic\n",
-    "logic.invoke(", "logic.invoke(\"x\")", "ask_user.confirm(\"?\")", "logic.pause(\"p\", ui=",
-    "requests.get(\"https://h/x\")", "Client().call(\"m\")", "[a for a in b]", ":=", "->",
-    "type T = int\n", "def f[T](x: T): ...\n", "1_000", "\u{feff}", "é", "\0", "\r\n",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    ":",
+    ",",
+    "\n",
+    "    ",
+    "\t",
+    "\\\n",
+    "#",
+    "\"",
+    "'",
+    "\"\"\"",
+    "f\"{",
+    "}\"",
+    "f'{x[\"a\"]}'",
+    "if x:\n",
+    "elif y:\n",
+    "else:\n",
+    "for i in x:\n",
+    "while True:\n",
+    "try:\n",
+    "except* E:\n",
+    "finally:\n",
+    "match x:\n    case _:\n",
+    "return ",
+    "lambda: ",
+    "def h():\n    ",
+    "h()",
+    "await ",
+    "async ",
+    "yield ",
+    "@logic\n",
+    "logic.invoke(",
+    "logic.invoke(\"x\")",
+    "ask_user.confirm(\"?\")",
+    "logic.pause(\"p\", ui=",
+    "requests.get(\"https://h/x\")",
+    "Client().call(\"m\")",
+    "[a for a in b]",
+    ":=",
+    "->",
+    "type T = int\n",
+    "def f[T](x: T): ...\n",
+    "1_000",
+    "\u{feff}",
+    "é",
+    "\0",
+    "\r\n",
 ];
 
 fn seeds() -> Vec<String> {
@@ -47,7 +92,8 @@ enum Mutation {
 
 fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
-        (0.0..1.0f64, 0..FRAGMENTS.len()).prop_map(|(at, fragment)| Mutation::Insert { at, fragment }),
+        (0.0..1.0f64, 0..FRAGMENTS.len())
+            .prop_map(|(at, fragment)| Mutation::Insert { at, fragment }),
         (0.0..1.0f64, 1..40usize).prop_map(|(at, len)| Mutation::Delete { at, len }),
         (0.0..1.0f64, 1..200usize).prop_map(|(at, len)| Mutation::Duplicate { at, len }),
     ]
@@ -71,12 +117,18 @@ fn apply(text: &mut String, mutation: &Mutation) {
         }
         Mutation::Delete { at, len } => {
             let start = boundary(text, at);
-            let end = boundary(text, ((start + len) as f64 / text.len().max(1) as f64).min(1.0));
+            let end = boundary(
+                text,
+                ((start + len) as f64 / text.len().max(1) as f64).min(1.0),
+            );
             text.replace_range(start..end.max(start), "");
         }
         Mutation::Duplicate { at, len } => {
             let start = boundary(text, at);
-            let end = boundary(text, ((start + len) as f64 / text.len().max(1) as f64).min(1.0));
+            let end = boundary(
+                text,
+                ((start + len) as f64 / text.len().max(1) as f64).min(1.0),
+            );
             let copy = text[start..end.max(start)].to_owned();
             text.insert_str(start, &copy);
         }
@@ -88,7 +140,11 @@ fn check(text: &str) -> Result<(), TestCaseError> {
     let started = Instant::now();
     let graph = flow_graph(text, None);
     let _ = read_signature(text);
-    prop_assert!(started.elapsed() < PER_CASE_LIMIT, "took {:?}", started.elapsed());
+    prop_assert!(
+        started.elapsed() < PER_CASE_LIMIT,
+        "took {:?}",
+        started.elapsed()
+    );
     prop_assert!(
         graph.error.is_some() != graph.entry.is_some(),
         "an error or an entry, never both or neither: {graph:?}"
@@ -96,22 +152,35 @@ fn check(text: &str) -> Result<(), TestCaseError> {
     if graph.error.is_some() {
         prop_assert!(graph.nodes.is_empty());
     }
-    let lines = u32::try_from(text.lines().count()).unwrap_or(u32::MAX).saturating_add(1);
+    let lines = u32::try_from(text.lines().count())
+        .unwrap_or(u32::MAX)
+        .saturating_add(1);
     for node in &graph.nodes {
         check_node(node, lines)?;
     }
     let json = serde_json::to_value(&graph).map_err(|e| TestCaseError::fail(e.to_string()))?;
-    let back: FlowGraph = serde_json::from_value(json).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let back: FlowGraph =
+        serde_json::from_value(json).map_err(|e| TestCaseError::fail(e.to_string()))?;
     prop_assert_eq!(back, graph, "the cache's round trip keeps the graph");
     Ok(())
 }
 
 fn check_node(node: &FlowNode, lines: u32) -> Result<(), TestCaseError> {
-    prop_assert!(node.line >= 1 && node.line <= lines && node.column >= 1, "{node:?}");
+    prop_assert!(
+        node.line >= 1 && node.line <= lines && node.column >= 1,
+        "{node:?}"
+    );
     let children: Vec<&FlowNode> = match &node.step {
-        FlowStep::Loop { children, orelse, .. } => children.iter().chain(orelse).collect(),
+        FlowStep::Loop {
+            children, orelse, ..
+        } => children.iter().chain(orelse).collect(),
         FlowStep::If { branches } => branches.iter().flat_map(|b| &b.children).collect(),
-        FlowStep::Try { body, handlers, orelse, finalbody } => body
+        FlowStep::Try {
+            body,
+            handlers,
+            orelse,
+            finalbody,
+        } => body
             .iter()
             .chain(handlers.iter().flat_map(|h| &h.children))
             .chain(orelse)

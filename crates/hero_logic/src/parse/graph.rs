@@ -373,10 +373,7 @@ impl<'m, 'a> Walker<'m, 'a> {
         self.visit_expr(&stmt.subject);
         let mut branches = Vec::with_capacity(stmt.cases.len());
         for case in &stmt.cases {
-            let head_end = case
-                .guard
-                .as_ref()
-                .map_or(case.pattern.end(), |g| g.end());
+            let head_end = case.guard.as_ref().map_or(case.pattern.end(), |g| g.end());
             let (line, column) = self.position(case.start());
             let condition = Some(self.snippet(TextRange::new(case.start(), head_end)));
             let children = self.collect(|w| {
@@ -552,7 +549,12 @@ impl<'m, 'a> Walker<'m, 'a> {
             _ => self.module.clients.clone(),
         };
         inherited.extend(self.argument_clients(call, function));
-        self.enter(function, &inherited, Some(function.name.to_string()), nested);
+        self.enter(
+            function,
+            &inherited,
+            Some(function.name.to_string()),
+            nested,
+        );
         self.body(&function.body);
         self.frames.pop();
     }
@@ -723,7 +725,8 @@ mod tests {
 
     #[test]
     fn mutual_recursion_terminates() {
-        let source = "def a():\n    logic.invoke('a')\n    b()\ndef b():\n    logic.invoke('b')\n    a()\n\
+        let source =
+            "def a():\n    logic.invoke('a')\n    b()\ndef b():\n    logic.invoke('b')\n    a()\n\
                       @logic\ndef main():\n    a()\n";
         let graph = flow_graph(source, None);
         let helpers: Vec<Option<&str>> = graph.nodes.iter().map(|n| n.helper.as_deref()).collect();

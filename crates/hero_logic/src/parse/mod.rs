@@ -21,9 +21,9 @@ mod stdlib;
 mod text;
 
 #[cfg(test)]
-mod golden_tests;
-#[cfg(test)]
 mod fuzz_tests;
+#[cfg(test)]
+mod golden_tests;
 
 pub use graph::{binding_graph, flow_graph, MAX_HELPER_DEPTH, MAX_NODES};
 pub use signature::{read_signature, read_signature_named, Signature};

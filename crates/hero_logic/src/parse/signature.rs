@@ -293,8 +293,7 @@ impl<'a> SourceOrderVisitor<'a> for Calls<'a> {
                 }
                 Expr::Attribute(attr) if attr.attr.as_str() == "invoke" => {
                     // The name is positional-only: `name=` would be an input of the child.
-                    if let Some(target) = call.arguments.args.first().and_then(literal::string)
-                    {
+                    if let Some(target) = call.arguments.args.first().and_then(literal::string) {
                         self.invoked.insert(target);
                     }
                 }

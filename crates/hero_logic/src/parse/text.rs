@@ -9,7 +9,9 @@ pub const MAX_SNIPPET_CHARS: usize = 120;
 /// The text of `range` on one line: line breaks (with the indentation after them and any
 /// backslash before them) become single spaces, and long text is cut with `…`.
 pub fn snippet(source: &str, range: TextRange) -> String {
-    let raw = source.get(range.start().to_usize()..range.end().to_usize()).unwrap_or("");
+    let raw = source
+        .get(range.start().to_usize()..range.end().to_usize())
+        .unwrap_or("");
     one_line(raw, MAX_SNIPPET_CHARS)
 }
 
@@ -18,8 +20,16 @@ fn one_line(raw: &str, limit: usize) -> String {
     let mut chars = 0;
     let mut pending_space = false;
     for line in raw.lines() {
-        let line = line.trim_end().strip_suffix('\\').unwrap_or(line).trim_end();
-        let piece = if out.is_empty() { line } else { line.trim_start() };
+        let line = line
+            .trim_end()
+            .strip_suffix('\\')
+            .unwrap_or(line)
+            .trim_end();
+        let piece = if out.is_empty() {
+            line
+        } else {
+            line.trim_start()
+        };
         if piece.is_empty() {
             continue;
         }
