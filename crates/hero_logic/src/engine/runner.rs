@@ -155,16 +155,18 @@ impl Runner {
     }
 
     /// Hands a warm runner to Play `play_sid`: its working dir and pid file take the Play's
-    /// name (the process's cwd follows the renamed directory).
-    fn assign(mut self, data_dir: &Path, play_sid: &str) -> Result<Runner, Runner> {
+    /// name (the process's cwd follows the renamed directory). A runner that cannot be
+    /// handed over is killed.
+    fn assign(mut self, data_dir: &Path, play_sid: &str) -> Option<Runner> {
         let target = RunPaths::new(data_dir, play_sid);
         let _ = std::fs::remove_dir_all(&target.work_dir);
         if std::fs::rename(&self.paths.work_dir, &target.work_dir).is_err() {
-            return Err(self);
+            self.kill();
+            return None;
         }
         let _ = std::fs::remove_file(&self.paths.socket);
         self.paths = target;
-        Ok(self)
+        Some(self)
     }
 
     pub fn write_pid_file(&self) {
@@ -203,9 +205,8 @@ impl WarmPool {
                 runner.paths.clean();
                 continue;
             }
-            match runner.assign(data_dir, play_sid) {
-                Ok(runner) => return Some(runner),
-                Err(runner) => runner.kill(),
+            if let Some(runner) = runner.assign(data_dir, play_sid) {
+                return Some(runner);
             }
         }
     }
