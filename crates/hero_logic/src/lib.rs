@@ -7,9 +7,11 @@ pub mod engine;
 pub mod error;
 pub mod library;
 pub mod lock;
+pub mod mapping;
 pub mod parse;
 pub mod rpc;
 pub mod seed;
+pub mod stats;
 pub mod store;
 pub mod validate;
 

@@ -59,3 +59,5 @@ pub const PLAY_TREE: &str = "LogicService.play_tree";
 pub const PLAY_LIST_FOR_LOGIC: &str = "LogicService.play_list_for_logic";
 pub const PLAY_LIST_FOR_VERSION: &str = "LogicService.play_list_for_version";
 pub const PLAY_RESUME: &str = "LogicService.play_resume";
+pub const LOGIC_STATS: &str = "LogicService.logic_stats";
+pub const LOGIC_DASHBOARD: &str = "LogicService.logic_dashboard";

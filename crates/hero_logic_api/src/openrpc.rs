@@ -179,6 +179,14 @@ pub fn document() -> Value {
         methods::PLAY_LIST_FOR_VERSION,
         "Plays of one version (any depth), newest first, paged.",
     );
+    doc.method::<LogicStatsParams, LogicStats>(
+        methods::LOGIC_STATS,
+        "Runs, status counts, success rate, p50/p95/max duration and rolled-up tokens and cost over the last N Plays of a version.",
+    );
+    doc.method::<DashboardParams, Vec<DashboardRow>>(
+        methods::LOGIC_DASHBOARD,
+        "Every Logic with its latest run and success rate over its last 50 Plays, in one call.",
+    );
     doc.finish()
 }
 

@@ -236,3 +236,73 @@ pub struct PlayResumeParams {
 pub struct ParseGraphParams {
     pub version_sid: String,
 }
+
+/// `LogicService.logic_stats`: figures over the last N Plays of one version (any depth).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogicStatsParams {
+    /// Name or sid of the Logic.
+    pub logic: String,
+    /// Sid or label of the version; the current one when left out.
+    pub version: Option<String>,
+    /// How many of the latest Plays to look at (default 50, at most 10000).
+    pub last_n: Option<u32>,
+}
+
+/// Figures derived from Plays; nothing is stored for them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LogicStats {
+    pub logic_sid: String,
+    pub version_sid: String,
+    pub version_label: String,
+    pub last_n: u32,
+    /// Plays looked at (at most `last_n`).
+    pub runs: u64,
+    /// Plays per status.
+    pub status_counts: std::collections::BTreeMap<String, u64>,
+    /// Successes over finished Plays (0 when none finished).
+    pub success_rate: f64,
+    /// Durations of finished Plays, in milliseconds.
+    pub p50_duration_ms: u64,
+    pub p95_duration_ms: u64,
+    pub max_duration_ms: u64,
+    /// Per Play, each with its descendants rolled up.
+    pub avg_tokens_prompt: f64,
+    pub avg_tokens_completion: f64,
+    pub avg_cost_usd: f64,
+    pub total_tokens_prompt: u64,
+    pub total_tokens_completion: u64,
+    pub total_cost_usd: f64,
+    /// When the latest Play was created, and its status ("" when there is none).
+    pub latest_run_at: u64,
+    pub latest_status: String,
+    /// Durations of the looked-at Plays, newest first, with their status (for a chart).
+    pub recent: Vec<RecentRun>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RecentRun {
+    pub play_sid: String,
+    pub status: String,
+    pub duration_ms: u64,
+    pub created_at: u64,
+}
+
+/// `LogicService.logic_dashboard`: no params.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DashboardParams {}
+
+/// One row of the dashboard: a Logic with its latest run and recent success rate.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DashboardRow {
+    pub logic: Logic,
+    pub current_version_label: String,
+    /// Latest Play of the Logic (any depth): when, and its status ("" when none).
+    pub latest_run_at: u64,
+    pub latest_status: String,
+    /// Successes over finished Plays among its last 50.
+    pub success_rate: f64,
+    /// Plays among its last 50 (50 means "50 or more").
+    pub recent_runs: u64,
+}

@@ -184,6 +184,20 @@ pub struct Play {
     /// True when the Play's output came from a memoized step during replay.
     pub replayed: bool,
     pub created_at: Millis,
+    /// This Play's totals with all its descendants' added (computed on read, never stored),
+    /// so a root never shows $0 when its children spent.
+    pub subtree: PlayTotals,
+}
+
+/// Tokens and cost of a Play and its descendants.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct PlayTotals {
+    pub tokens_prompt: u64,
+    pub tokens_completion: u64,
+    pub cost_usd: f64,
+    /// Descendant Plays (children, grandchildren, ...).
+    pub descendants: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]

@@ -292,7 +292,10 @@ impl Engine {
         given.extend(params.inputs);
         let input_data = inputs::check(&version.inputs, given)?;
         let now = now_ms();
+        // Top-level and child Plays take sids from one allocator, so sids grow in the order
+        // Plays are created.
         let play = library.store().play_insert(&Play {
+            sid: self.core.next_sid()?,
             logic_sid: logic.sid.clone(),
             logic_version_sid: version.sid.clone(),
             name: logic.name.clone(),
@@ -347,8 +350,13 @@ impl Engine {
         self.status(&asker.sid)
     }
 
+    /// The Play as it is now, with its subtree totals.
     pub fn status(&self, play_sid: &str) -> ServiceResult<Play> {
-        self.core.library.store().play_get(play_sid)?.ok_or_else(|| unknown_play(play_sid))
+        let play = self.core.library.store().play_get(play_sid)?.ok_or_else(|| unknown_play(play_sid))?;
+        let mut plays = [play];
+        crate::stats::with_subtrees(&self.core.library, &mut plays)?;
+        let [play] = plays;
+        Ok(play)
     }
 
     /// Returns when the Play is finished or waits for a person, or when `timeout_ms` passes.
@@ -409,16 +417,20 @@ impl Engine {
     }
 
     fn root_of(&self, mut play: Play) -> ServiceResult<Play> {
+        let store = self.core.library.store();
         while !play.parent_play_sid.is_empty() {
-            play = self.status(&play.parent_play_sid.clone())?;
+            let parent = play.parent_play_sid.clone();
+            play = store.play_get(&parent)?.ok_or_else(|| unknown_play(&parent))?;
         }
         Ok(play)
     }
 
     pub fn tree(&self, play_sid: &str) -> ServiceResult<PlayTree> {
         let mut plays = self.core.library.store().play_tree(play_sid)?.into_iter();
-        let play = plays.next().ok_or_else(|| unknown_play(play_sid))?;
-        Ok(PlayTree { play, descendants: plays.collect() })
+        let mut play = plays.next().ok_or_else(|| unknown_play(play_sid))?;
+        let mut descendants: Vec<Play> = plays.collect();
+        crate::stats::tree_subtrees(&mut play, &mut descendants);
+        Ok(PlayTree { play, descendants })
     }
 
     /// Kills every running runner (daemon shutdown); their Plays stay `running` so the next

@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::{register, Ctx};
 use crate::error::{ServiceError, ServiceResult};
 use crate::library::Library;
+use crate::stats;
 use crate::store::PageQuery;
 
 /// What one rootobject's CRUD methods call.
@@ -56,8 +57,18 @@ pub fn register_all(module: &mut RpcModule<Ctx>) {
         module,
         methods::PLAY,
         CrudOps::<Play> {
-            get: |l, sid| Ok(l.store().play_get(sid)?),
-            page: |l, q| Ok(l.store().play_page(q)?),
+            get: |l, sid| {
+                let Some(play) = l.store().play_get(sid)? else { return Ok(None) };
+                let mut plays = [play];
+                stats::with_subtrees(l, &mut plays)?;
+                let [play] = plays;
+                Ok(Some(play))
+            },
+            page: |l, q| {
+                let mut page = l.store().play_page(q)?;
+                stats::with_subtrees(l, &mut page.items)?;
+                Ok(page)
+            },
             put: None,
             delete: None,
         },

@@ -1,15 +1,25 @@
-//! `LogicService.play_*`: starting, watching, cancelling and listing Plays.
+//! `LogicService.play_*`: starting, watching, cancelling and listing Plays; and the figures
+//! derived from them (`logic_stats`, `logic_dashboard`).
 
 use hero_logic_api::methods;
 use hero_logic_api::params::{
-    PlayListForLogicParams, PlayListForVersionParams, PlayResumeParams, PlaySidParams, PlayStartParams, PlayWaitParams,
+    DashboardParams, LogicStatsParams, Page, PlayListForLogicParams, PlayListForVersionParams, PlayResumeParams, PlaySidParams, PlayStartParams, PlayWaitParams,
 };
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::RpcModule;
 
 use super::crud::page_limit;
 use super::{params, register, Ctx};
+use crate::error::ServiceResult;
+use crate::stats;
 use crate::store::PageQuery;
+use hero_logic_api::Play;
+
+fn play_page(ctx: &Ctx, query: &PageQuery) -> ServiceResult<Page<Play>> {
+    let mut page = ctx.library.store().play_page(query)?;
+    stats::with_subtrees(&ctx.library, &mut page.items)?;
+    Ok(page)
+}
 
 pub fn register_all(module: &mut RpcModule<Ctx>) {
     register(module, methods::PLAY_START, |ctx, p: PlayStartParams| ctx.engine.start_play(p));
@@ -20,12 +30,14 @@ pub fn register_all(module: &mut RpcModule<Ctx>) {
     register(module, methods::PLAY_LIST_FOR_LOGIC, |ctx, p: PlayListForLogicParams| {
         let logic = ctx.library.resolve_logic(&p.logic)?;
         let query = PageQuery { filters: vec![], limit: page_limit(p.limit)?, cursor: p.cursor };
-        Ok(ctx.library.store().play_page(&query.filter("logic_sid", logic.sid))?)
+        play_page(ctx, &query.filter("logic_sid", logic.sid))
     });
     register(module, methods::PLAY_LIST_FOR_VERSION, |ctx, p: PlayListForVersionParams| {
         let query = PageQuery { filters: vec![], limit: page_limit(p.limit)?, cursor: p.cursor };
-        Ok(ctx.library.store().play_page(&query.filter("logic_version_sid", p.version_sid))?)
+        play_page(ctx, &query.filter("logic_version_sid", p.version_sid))
     });
+    register(module, methods::LOGIC_STATS, |ctx, p: LogicStatsParams| stats::logic_stats(&ctx.library, p));
+    register(module, methods::LOGIC_DASHBOARD, |ctx, _: DashboardParams| stats::dashboard(&ctx.library));
     // Waiting must not hold a blocking thread for up to ten minutes.
     module
         .register_async_method(methods::PLAY_WAIT, |raw, ctx, _| async move {

@@ -6,8 +6,10 @@ mod records;
 pub mod sid;
 pub mod sqlite;
 
-use hero_logic_api::params::Page;
-use hero_logic_api::{Logic, LogicExample, LogicVersion, Play, PlayStatus};
+use std::collections::HashMap;
+
+use hero_logic_api::params::{Page, RecentRun};
+use hero_logic_api::{Logic, LogicExample, LogicVersion, Play, PlayStatus, PlayTotals};
 use serde_json::Value;
 
 pub use sqlite::{SqliteStore, Synchronous};
@@ -50,6 +52,13 @@ impl PageQuery {
         self.filters.push((field.to_string(), value.into()));
         self
     }
+}
+
+/// Which Plays `recent_runs` looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunScope {
+    Logic,
+    Version,
 }
 
 /// Play writes that belong together. Applied in this order: new children (inserted with
@@ -104,7 +113,8 @@ pub trait Store: Send + Sync + 'static {
     fn example_page(&self, query: &PageQuery) -> StoreResult<Page<LogicExample>>;
 
     fn play_get(&self, sid: &str) -> StoreResult<Option<Play>>;
-    /// Inserts a new Play (the engine's only way to create one); returns it with its sid.
+    /// Inserts a new Play (the engine's only way to create one); returns it with its sid
+    /// (the one it carries, or a fresh one when empty).
     fn play_insert(&self, play: &Play) -> StoreResult<Play>;
     /// Rewrites a Play's own columns; children and steps are untouched.
     fn play_update(&self, play: &Play) -> StoreResult<()>;
@@ -123,8 +133,13 @@ pub trait Store: Send + Sync + 'static {
     /// written unless that Play has that status at the moment of writing; returns whether
     /// the write happened (so that of two racing callers exactly one wins).
     fn plays_update(&self, plays: &[Play], guard: Option<(&str, PlayStatus)>) -> StoreResult<bool>;
-    /// A Play and all its descendants, in creation order, in one query.
+    /// A Play and then all its descendants, in creation order, in one query.
     fn play_tree(&self, sid: &str) -> StoreResult<Vec<Play>>;
+    /// Each Play's totals with its descendants', for many Plays in one query.
+    fn play_subtree_totals(&self, sids: &[String]) -> StoreResult<HashMap<String, PlayTotals>>;
+    /// The latest `n` Plays (any depth) of a Logic or of a version, newest first, as light
+    /// rows; served from the `(logic_sid, id)` / `(logic_version_sid, id)` indexes.
+    fn recent_runs(&self, scope: RunScope, key: &str, n: u32) -> StoreResult<Vec<RecentRun>>;
     /// Top-level Plays in one of `statuses`, oldest first (start-up recovery).
     fn top_level_plays_with_status(&self, statuses: &[PlayStatus]) -> StoreResult<Vec<Play>>;
 }

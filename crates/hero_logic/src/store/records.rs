@@ -285,6 +285,7 @@ impl Record for Play {
             total_cost_usd: row.get(19)?,
             replayed: row.get::<_, i64>(20)? != 0,
             created_at: get_u64(row, 21)?,
+            subtree: Default::default(),
         })
     }
 }

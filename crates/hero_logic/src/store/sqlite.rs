@@ -3,15 +3,17 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use hero_logic_api::params::Page;
-use hero_logic_api::{Logic, LogicExample, LogicVersion, Play, PlayStatus};
+use std::collections::HashMap;
+
+use hero_logic_api::params::{Page, RecentRun};
+use hero_logic_api::{Logic, LogicExample, LogicVersion, Play, PlayStatus, PlayTotals};
 use rusqlite::types::Value as Sql;
 use rusqlite::{params, params_from_iter, Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
 use serde_json::Value;
 
 use super::migrations::MIGRATIONS;
 use super::records::Record;
-use super::{sid, PageQuery, PlayBatch, Store, StoreError, StoreResult};
+use super::{sid, PageQuery, PlayBatch, RunScope, Store, StoreError, StoreResult};
 
 /// SQLite's `synchronous` pragma: `Full` makes every commit durable, `Normal` is WAL-safe and faster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -470,11 +472,7 @@ impl Store for SqliteStore {
     }
 
     fn play_insert(&self, play: &Play) -> StoreResult<Play> {
-        self.write(|tx| {
-            let mut fresh = play.clone();
-            fresh.sid.clear();
-            insert_record(tx, &fresh)
-        })
+        self.write(|tx| insert_record(tx, play))
     }
 
     fn play_update(&self, play: &Play) -> StoreResult<()> {
@@ -566,7 +564,7 @@ impl Store for SqliteStore {
                      (SELECT json_group_array(child_sid) FROM
                          (SELECT child_sid FROM play_children WHERE parent_sid = p.sid ORDER BY seq)),
                      (SELECT json_group_object(step_key, json(output)) FROM play_steps WHERE play_sid = p.sid)
-                 FROM plays p JOIN tree t ON p.sid = t.sid ORDER BY p.id",
+                 FROM plays p JOIN tree t ON p.sid = t.sid ORDER BY p.sid = ?1 DESC, p.id",
                 columns.join(", ")
             );
             let extra = Play::COLUMNS.len() + 2;
@@ -583,6 +581,60 @@ impl Store for SqliteStore {
                 plays.push(play);
             }
             Ok(plays)
+        })
+    }
+
+    fn play_subtree_totals(&self, sids: &[String]) -> StoreResult<HashMap<String, PlayTotals>> {
+        if sids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        self.read(|c| {
+            let placeholders: Vec<String> = (1..=sids.len()).map(|i| format!("?{i}")).collect();
+            let sql = format!(
+                "WITH RECURSIVE sub(root, sid) AS (
+                     SELECT sid, sid FROM plays WHERE sid IN ({})
+                     UNION ALL SELECT sub.root, p.sid FROM plays p JOIN sub ON p.parent_play_sid = sub.sid
+                 )
+                 SELECT sub.root, SUM(p.total_tokens_prompt), SUM(p.total_tokens_completion),
+                        SUM(p.total_cost_usd), COUNT(*) - 1
+                 FROM sub JOIN plays p ON p.sid = sub.sid GROUP BY sub.root",
+                placeholders.join(", ")
+            );
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt.query_map(params_from_iter(sids.iter()), |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    PlayTotals {
+                        tokens_prompt: r.get::<_, i64>(1)?.max(0) as u64,
+                        tokens_completion: r.get::<_, i64>(2)?.max(0) as u64,
+                        cost_usd: r.get(3)?,
+                        descendants: r.get::<_, i64>(4)?.max(0) as u64,
+                    },
+                ))
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn recent_runs(&self, scope: RunScope, key: &str, n: u32) -> StoreResult<Vec<RecentRun>> {
+        let column = match scope {
+            RunScope::Logic => "logic_sid",
+            RunScope::Version => "logic_version_sid",
+        };
+        self.read(|c| {
+            let sql = format!(
+                "SELECT sid, status, duration_ms, created_at FROM plays WHERE {column} = ?1 ORDER BY id DESC LIMIT ?2"
+            );
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params![key, i64::from(n)], |r| {
+                Ok(RecentRun {
+                    play_sid: r.get(0)?,
+                    status: r.get(1)?,
+                    duration_ms: r.get::<_, i64>(2)?.max(0) as u64,
+                    created_at: r.get::<_, i64>(3)?.max(0) as u64,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
         })
     }
 

@@ -126,3 +126,43 @@ fn reopening_keeps_data_and_does_not_rerun_migrations() {
     let store = SqliteStore::open(&path, Synchronous::Full).unwrap();
     assert!(store.logic_by_name("kept").unwrap().is_some());
 }
+
+fn plan(store: &SqliteStore, sql: &str) -> String {
+    let conn = rusqlite::Connection::open(store.path()).unwrap();
+    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+    let rows = stmt.query_map([], |r| r.get::<_, String>(3)).unwrap();
+    rows.map(|r| r.unwrap()).collect::<Vec<_>>().join(" | ")
+}
+
+#[test]
+fn play_lists_and_stats_use_the_indexes() {
+    let (_d, store) = open();
+    for (sql, index) in [
+        ("SELECT sid, status FROM plays WHERE logic_sid = 'x' ORDER BY id DESC LIMIT 50", "plays_by_logic"),
+        ("SELECT sid, status FROM plays WHERE logic_version_sid = 'x' ORDER BY id DESC LIMIT 50", "plays_by_version"),
+        ("SELECT sid FROM plays WHERE parent_play_sid = 'x'", "plays_by_parent"),
+        ("SELECT sid FROM plays WHERE status = 'running' AND parent_play_sid = '' ORDER BY id", "plays_by_status"),
+    ] {
+        let plan = plan(&store, sql);
+        assert!(plan.contains(index), "{sql}: {plan}");
+        assert!(!plan.contains("SCAN plays"), "no full scan of plays: {sql}: {plan}");
+    }
+}
+
+#[test]
+fn recent_runs_and_subtree_totals() {
+    let (_d, store) = open();
+    let root = store.play_insert(&Play { logic_version_sid: "v".into(), ..Default::default() }).unwrap();
+    let child = Play { parent_play_sid: root.sid.clone(), total_cost_usd: 0.5, total_tokens_prompt: 7, ..Default::default() };
+    let child = store.play_insert(&child).unwrap();
+    let grandchild = Play { parent_play_sid: child.sid.clone(), total_cost_usd: 0.25, ..Default::default() };
+    store.play_insert(&grandchild).unwrap();
+    let totals = store.play_subtree_totals(&[root.sid.clone(), child.sid.clone()]).unwrap();
+    assert_eq!(totals[&root.sid].descendants, 2);
+    assert!((totals[&root.sid].cost_usd - 0.75).abs() < 1e-9, "a root's cost includes its children's");
+    assert_eq!(totals[&root.sid].tokens_prompt, 7);
+    assert_eq!(totals[&child.sid].descendants, 1);
+    let runs = store.recent_runs(RunScope::Version, "v", 10).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].play_sid, root.sid);
+}
