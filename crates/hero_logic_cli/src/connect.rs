@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
-use hero_logic_api::params::{PlaySidParams, PlayTree, PlayWaitParams};
+use hero_logic_api::params::{PlayResumeParams, PlaySidParams, PlayTree, PlayWaitParams};
 use hero_logic_api::service::ServiceConfig;
 use hero_logic_api::{methods, Play, RpcClient};
 use serde::de::DeserializeOwned;
@@ -78,6 +78,25 @@ impl Daemon {
                 return Ok(play);
             }
         }
+    }
+
+    pub async fn status(&self, play_sid: &str) -> Result<Play, CliError> {
+        self.call(methods::PLAY_STATUS, PlaySidParams { play_sid: play_sid.to_string() }).await
+    }
+
+    /// The top-level Play of the run `play_sid` belongs to.
+    pub async fn root_of(&self, play_sid: &str) -> Result<Play, CliError> {
+        let mut play = self.status(play_sid).await?;
+        while !play.parent_play_sid.is_empty() {
+            play = self.status(&play.parent_play_sid).await?;
+        }
+        Ok(play)
+    }
+
+    /// Answers question `resume_id` of the run `play_sid` belongs to; returns the Play that asked.
+    pub async fn resume(&self, play_sid: &str, resume_id: &str, payload: serde_json::Value) -> Result<Play, CliError> {
+        let params = PlayResumeParams { play_sid: play_sid.to_string(), resume_id: resume_id.to_string(), payload };
+        self.call(methods::PLAY_RESUME, params).await
     }
 
     pub async fn cancel(&self, play_sid: &str) -> Result<Play, CliError> {

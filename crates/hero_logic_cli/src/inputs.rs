@@ -1,5 +1,5 @@
 //! A Play's inputs from the command line: `-i key=value` pairs over an optional JSON object
-//! read from a file or stdin (`--input-json`).
+//! read from a file or stdin (`--input-json`); and the values of answers (`--answer`, `resume`).
 
 use std::io::Read;
 use std::path::Path;
@@ -24,8 +24,13 @@ pub fn parse_input(text: &str) -> Result<InputArg, String> {
     if key.is_empty() {
         return Err(format!("{text:?} has no name before '='; write e.g. -i name=Ada"));
     }
-    let value = serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()));
-    Ok(InputArg { key: key.to_string(), value })
+    Ok(InputArg { key: key.to_string(), value: parse_value(raw) })
+}
+
+/// A value from the command line (`-i`, `--answer`, `resume`): JSON when it parses as JSON
+/// (`5`, `true`, `["a", "b"]`, `"quoted"`), else the text itself.
+pub fn parse_value(raw: &str) -> Value {
+    serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()))
 }
 
 /// The inputs object: the JSON file's object (if any), then each `-i` over it in order.

@@ -1,14 +1,15 @@
 //! `hero_logic`: command-line parsing and exit codes; the work is in the library.
 //!
 //! Exit codes: 0 success; 1 the Play failed, timed out or was cancelled (or the command
-//! could not finish); 2 bad usage or inputs the daemon refused; 3 no daemon answers (for
-//! `up`: one already runs); 4 the Play waits for a person; 130 interrupted.
+//! could not finish); 2 bad usage, or inputs or answers the daemon refused; 3 no daemon
+//! answers (for `up`: one already runs); 4 the Play waits for a person; 130 interrupted.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use hero_logic_cli::commands::bench::{self, BenchArgs};
 use hero_logic_cli::commands::plays::{self, PlaysArgs};
+use hero_logic_cli::commands::resume::{self, ResumeArgs};
 use hero_logic_cli::commands::run::{self, RunArgs};
 use hero_logic_cli::commands::up::{self, UpArgs};
 use hero_logic_cli::error::CliError;
@@ -25,8 +26,10 @@ struct Cli {
 enum Command {
     /// Start the daemon and the web admin, and keep them running until Ctrl-C.
     Up(UpArgs),
-    /// Run a Logic: start a Play, show its tree live, print its output.
+    /// Run a Logic: start a Play, show its tree live, ask its questions, print its output.
     Run(RunArgs),
+    /// Answer a question a waiting Play asks; without a question id, list them.
+    Resume(ResumeArgs),
     /// List a Logic's recent Plays, newest first.
     Plays(PlaysArgs),
     /// Measure child Plays/s, start latency and memory on a daemon of its own.
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
             }
         },
         Command::Run(args) => finish("run", runtime.block_on(run::run(args))),
+        Command::Resume(args) => finish("resume", runtime.block_on(resume::run(args))),
         Command::Plays(args) => finish("plays", runtime.block_on(plays::run(args))),
         Command::Bench(args) => finish("bench", runtime.block_on(bench::run(args))),
     }

@@ -4,131 +4,12 @@
 //! Needs `hero_logic_server` built next to `hero_logic`:
 //! `cargo build -p hero_logic --bin hero_logic_server` (or `cargo build --workspace`).
 
-use std::io::Write;
-use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
+
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
-
-const CLI: &str = env!("CARGO_BIN_EXE_hero_logic");
-
-fn server_binary() -> PathBuf {
-    let path = Path::new(CLI).parent().expect("the CLI binary has a parent dir").join("hero_logic_server");
-    assert!(
-        path.is_file(),
-        "{} does not exist yet; run `cargo build -p hero_logic --bin hero_logic_server`",
-        path.display()
-    );
-    path
-}
-
-fn seed_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../seed_logics")
-}
-
-/// A daemon with the repository's seed logics on a temp data dir, stopped by PID on drop,
-/// so a failed assertion leaves nothing running.
-struct TestDaemon {
-    child: Child,
-    dir: tempfile::TempDir,
-}
-
-impl TestDaemon {
-    fn start() -> TestDaemon {
-        let dir = tempfile::tempdir().expect("temp data dir");
-        let child = Command::new(server_binary())
-            .arg("--data-dir")
-            .arg(dir.path())
-            .arg("--seed-dir")
-            .arg(seed_dir())
-            .env_remove("HERO_LOGIC_SOCKET")
-            .env_remove("HERO_LOGIC_SEED_DIR")
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("start hero_logic_server");
-        let mut daemon = TestDaemon { child, dir };
-        daemon.wait_ready();
-        daemon
-    }
-
-    fn socket(&self) -> PathBuf {
-        self.dir.path().join("hero_logic.sock")
-    }
-
-    /// The daemon binds its socket only after loading the seeds, so a connection means ready.
-    fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while UnixStream::connect(self.socket()).is_err() {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("the daemon exited before answering: {status}");
-            }
-            assert!(Instant::now() < deadline, "the daemon did not answer within 60 s");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// `hero_logic <args> --data-dir <ours>`.
-    fn cli(&self, args: &[&str]) -> Output {
-        cli(&[args, &["--data-dir", &self.dir.path().display().to_string()]].concat(), None)
-    }
-
-    /// Defines a Logic from Python source over JSON-RPC, as any client would.
-    fn define(&self, name: &str, source: &str) {
-        let client = hero_logic_api::RpcClient::new(self.socket());
-        let params = json!({"name": name, "description": "test", "python_source": source});
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        runtime
-            .block_on(client.call::<Value>("LogicService.logic_create", params))
-            .unwrap_or_else(|e| panic!("defining {name}: {e}"));
-    }
-}
-
-impl Drop for TestDaemon {
-    fn drop(&mut self) {
-        // SAFETY: kill(2) on our own, not yet reaped, child.
-        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Runs the CLI with `stdin` (or none) and an environment that cannot point elsewhere.
-fn cli(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(CLI)
-        .args(args)
-        .env_remove("HERO_LOGIC_HOME")
-        .env_remove("HERO_LOGIC_SOCKET")
-        .env("NO_COLOR", "1")
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn hero_logic");
-    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        pipe.write_all(text.as_bytes()).expect("write stdin");
-    }
-    child.wait_with_output().expect("hero_logic runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// Exit code and both streams, for assertion messages.
-fn describe(output: &Output) -> String {
-    format!("exit {:?}\n--- stdout\n{}--- stderr\n{}", output.status.code(), stdout(output), stderr(output))
-}
+use common::{cli, describe, server_binary, stderr, stdout, TestDaemon};
+use serde_json::Value;
 
 #[test]
 fn run_prints_the_tree_and_the_output_and_exits_0() {
@@ -195,6 +76,7 @@ fn a_play_waiting_for_a_person_exits_4_and_shows_the_question() {
     let text = stderr(&output);
     assert!(text.contains("waits for a person") && text.contains("Approve 'lunch'"), "{text}");
     assert!(text.contains("resume_id") && text.contains("play_resume"), "{text}");
+    assert!(text.contains("hero_logic resume "), "says how to answer from the CLI: {text}");
 }
 
 #[test]
@@ -300,8 +182,22 @@ fn bench_runs_small_and_reports_every_figure() {
     server_binary();
     let scratch = tempfile::tempdir().expect("temp dir");
     let scratch_arg = scratch.path().display().to_string();
-    let output =
-        cli(&["bench", "--children", "50", "--starts", "3", "--rounds", "1", "--data-dir", &scratch_arg], None);
+    let args = [
+        "bench",
+        "--children",
+        "50",
+        "--starts",
+        "3",
+        "--rounds",
+        "1",
+        "--resume-steps",
+        "0,5",
+        "--resumes",
+        "2",
+        "--data-dir",
+        &scratch_arg,
+    ];
+    let output = cli(&args, None);
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
     let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", describe(&output)));
     for mode in ["full", "normal"] {
@@ -319,6 +215,16 @@ fn bench_runs_small_and_reports_every_figure() {
         assert!(report["baseline"].get(key).is_some(), "{key}: {report}");
     }
     assert!(report["ratios"].is_object() && report["targets"]["start_median_ms"] == 3, "{report}");
+    assert_eq!(report["resume_steps"], serde_json::json!([0, 5]), "{report}");
+    for steps in ["0", "5"] {
+        let latency = &report["resume_latency_ms"][steps];
+        assert_eq!(latency["runs"], 2, "{steps}: {report}");
+        assert!(latency["median"].as_f64().is_some_and(|m| m > 0.0), "{steps}: {report}");
+    }
+    assert!(report["replay_cost_per_step_ms"].is_number(), "{report}");
+    assert_eq!(report["targets"]["resume_after_500_steps_ms"], 15, "{report}");
+    assert_eq!(report["peers"]["resume_after_50_steps_ms"]["langgraph"], 17, "{report}");
+    assert!(stderr(&output).contains("play_resume->success, 5 memoized steps"), "{}", describe(&output));
     assert!(stderr(&output).contains("target"), "the human table: {}", describe(&output));
     // Its daemons are gone and its data dirs removed.
     let left: Vec<_> = std::fs::read_dir(scratch.path()).expect("read scratch").collect();

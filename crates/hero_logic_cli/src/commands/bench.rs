@@ -53,6 +53,25 @@ def bench_parent(n):
     return {"children": n}
 "#;
 
+/// Invokes the trivial child `n` times, then asks a person: answering it replays `n`
+/// memoized steps before the run goes on.
+const RESUME_SOURCE: &str = r#"from hero_tracing import ask_user, logic
+
+
+@logic(name="bench_resume", inputs={"n": "integer"}, outputs={"ok": "boolean", "children": "integer"})
+def bench_resume(n):
+    for i in range(n):
+        logic.invoke("bench_child", i=i)
+    return {"ok": ask_user.confirm("Go on?"), "children": n}
+"#;
+
+/// DESIGN.md §12: `play_resume` to success after 50 and 500 memoized steps, our targets and
+/// the peers measured there (LangGraph's functional API replays tasks; DBOS replays a
+/// workflow after a crash).
+const RESUME_TARGETS_MS: [(u32, f64); 2] = [(50, 5.0), (500, 15.0)];
+const RESUME_PEERS_MS: [(u32, &str); 2] =
+    [(50, "LangGraph 17 ms, DBOS 66 ms (§12)"), (500, "LangGraph 180 ms, DBOS 334 ms (§12)")];
+
 const NOOP_SOURCE: &str = r#"from hero_tracing import logic
 
 
@@ -101,6 +120,12 @@ pub struct BenchArgs {
     /// Rounds of the child-Play figure per durability mode; the median is reported
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     pub rounds: u32,
+    /// Memoized steps before the question in the resume-latency runs, comma-separated
+    #[arg(long, value_name = "N,N,...", value_delimiter = ',', default_value = "0,50,500")]
+    pub resume_steps: Vec<u32>,
+    /// Runs per step count of the resume latency (play_resume to success); the median is reported
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub resumes: u32,
     /// Where to create the temporary data dirs, deleted afterwards [default: the system temp dir]
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -148,10 +173,30 @@ struct Latency {
     runs: usize,
 }
 
+/// `play_resume` to success, per number of memoized steps replayed first.
+struct ResumeRun {
+    by_steps: Vec<(u32, Latency)>,
+}
+
+impl ResumeRun {
+    /// What one memoized step adds to a resume: the slope between the fewest and the most
+    /// steps measured, from their medians.
+    fn cost_per_step(&self) -> Option<f64> {
+        let (first, last) = (self.by_steps.first()?, self.by_steps.last()?);
+        (last.0 > first.0).then(|| (last.1.median - first.1.median) / f64::from(last.0 - first.0))
+    }
+
+    fn json(&self) -> Value {
+        let by_steps: Map<String, Value> = self.by_steps.iter().map(|(n, l)| (n.to_string(), json!(l))).collect();
+        Value::Object(by_steps)
+    }
+}
+
 /// What the FULL daemon measured besides its child-Play rate.
 struct FullRun {
     children: ChildRate,
     start: Latency,
+    resume: ResumeRun,
     idle_rss_kib: u64,
     peak_rss_kib: u64,
     runner_rss_kib: u64,
@@ -316,6 +361,7 @@ async fn full_run(d: &BenchDaemon, args: &BenchArgs) -> Result<FullRun, CliError
     let children = child_rate(&d.daemon, args, Sync::Full).await?;
     progress(&format!("{} trivial top-level Plays, play_start to success", args.starts));
     let start = start_latency(&d.daemon, args.starts).await?;
+    let resume = resume_latency(&d.daemon, args).await?;
     let (rss_play, _) = run_to_end(&d.daemon, "bench_rss", Map::new(), None).await?;
     let runner_rss_kib = rss_play.output_data.get("maxrss_kib").and_then(Value::as_u64).ok_or_else(|| {
         CliError::Failed(format!(
@@ -324,7 +370,7 @@ async fn full_run(d: &BenchDaemon, args: &BenchArgs) -> Result<FullRun, CliError
         ))
     })?;
     let peak_rss_kib = proc_status_kib(d.pid, "VmHWM")?;
-    Ok(FullRun { children, start, idle_rss_kib, peak_rss_kib, runner_rss_kib })
+    Ok(FullRun { children, start, resume, idle_rss_kib, peak_rss_kib, runner_rss_kib })
 }
 
 async fn normal_run(d: &BenchDaemon, args: &BenchArgs) -> Result<ChildRate, CliError> {
@@ -339,6 +385,7 @@ async fn prepare(daemon: &Daemon) -> Result<(), CliError> {
         ("bench_child", CHILD_SOURCE),
         ("bench_parent", PARENT_SOURCE),
         ("bench_noop", NOOP_SOURCE),
+        ("bench_resume", RESUME_SOURCE),
         ("bench_rss", RSS_SOURCE),
     ] {
         let params = LogicCreateParams {
@@ -411,6 +458,57 @@ async fn start_latency(daemon: &Daemon, starts: u32) -> Result<Latency, CliError
         samples.push(took.as_secs_f64() * 1000.0);
     }
     Ok(latency(&samples))
+}
+
+/// For each step count: run `bench_resume` up to its question, then time `play_resume` until
+/// `play_wait` returns the Play succeeded.
+async fn resume_latency(daemon: &Daemon, args: &BenchArgs) -> Result<ResumeRun, CliError> {
+    let mut steps = args.resume_steps.clone();
+    steps.sort_unstable();
+    steps.dedup();
+    let mut by_steps = Vec::with_capacity(steps.len());
+    for n in steps {
+        progress(&format!("{} resumes after {n} memoized steps, play_resume to success", args.resumes));
+        let mut samples = Vec::with_capacity(args.resumes as usize);
+        for _ in 0..args.resumes {
+            samples.push(one_resume(daemon, n).await?.as_secs_f64() * 1000.0);
+        }
+        by_steps.push((n, latency(&samples)));
+    }
+    Ok(ResumeRun { by_steps })
+}
+
+async fn one_resume(daemon: &Daemon, n: u32) -> Result<Duration, CliError> {
+    let inputs = json!({"n": n}).as_object().cloned().unwrap_or_default();
+    let limits = Limits { wall_clock_ms: Some(PARENT_BUDGET_MS), ..Default::default() };
+    let params = PlayStartParams { logic: "bench_resume".into(), inputs, limits: Some(limits), ..Default::default() };
+    let play: Play = daemon.call(methods::PLAY_START, params).await?;
+    let waiting = daemon.wait_settled(&play.sid).await?;
+    let question = match (waiting.status, waiting.pending_resumes.first()) {
+        (PlayStatus::AwaitingResume, Some(question)) => question.id.clone(),
+        _ => {
+            return Err(CliError::Failed(format!(
+                "bench Play {} (bench_resume) ended {} instead of asking: {}",
+                waiting.sid,
+                waiting.status.as_str(),
+                waiting.error_message
+            )))
+        }
+    };
+    let started = Instant::now();
+    daemon.resume(&play.sid, &question, Value::Bool(true)).await?;
+    let done = daemon.wait_settled(&play.sid).await?;
+    let took = started.elapsed();
+    if done.status != PlayStatus::Success || done.sub_play_sids.len() != n as usize {
+        return Err(CliError::Failed(format!(
+            "bench Play {} (bench_resume, {n} steps) ended {} with {} child Plays after its answer: {}",
+            done.sid,
+            done.status.as_str(),
+            done.sub_play_sids.len(),
+            done.error_message
+        )));
+    }
+    Ok(took)
 }
 
 /// A field of /proc/<pid>/status in KiB (`VmRSS`, `VmHWM`).
@@ -559,8 +657,12 @@ fn report(args: &BenchArgs, server: &Path, full: &FullRun, normal: &ChildRate, b
         "children": args.children,
         "rounds": args.rounds,
         "starts": args.starts,
+        "resume_steps": full.resume.by_steps.iter().map(|(n, _)| *n).collect::<Vec<u32>>(),
+        "resumes": args.resumes,
         "child_plays_per_s": {"full": full.children, "normal": normal},
         "start_latency_ms": full.start,
+        "resume_latency_ms": full.resume.json(),
+        "replay_cost_per_step_ms": full.resume.cost_per_step(),
         "memory_mib": {
             "daemon_idle_rss": mib(full.idle_rss_kib),
             "daemon_peak_rss": mib(full.peak_rss_kib),
@@ -578,6 +680,13 @@ fn report(args: &BenchArgs, server: &Path, full: &FullRun, normal: &ChildRate, b
             "start_median_ms": 3,
             "daemon_idle_rss_mib": 30,
             "runner_rss_mib": 20,
+            "resume_after_50_steps_ms": 5,
+            "resume_after_500_steps_ms": 15,
+        },
+        "peers": {
+            "resume_after_50_steps_ms": {"langgraph": 17, "dbos": 66},
+            "resume_after_500_steps_ms": {"langgraph": 180, "dbos": 334},
+            "source": "DESIGN.md §12; LangGraph functional API (replays tasks), DBOS crash replay",
         },
     })
 }
@@ -612,7 +721,7 @@ fn human_table(full: &FullRun, normal: &ChildRate, baseline: &Baseline) -> Strin
     let row = |figure: &str, measured: String, target: &str, base: String| {
         vec![figure.to_string(), measured, target.to_string(), base]
     };
-    let rows = vec![
+    let mut rows = vec![
         row(
             "child Plays/s, sequential, FULL",
             rate(full.children.engine_median),
@@ -629,10 +738,30 @@ fn human_table(full: &FullRun, normal: &ChildRate, baseline: &Baseline) -> Strin
         row("  same, client wall clock", rate(normal.wall_median), "", String::new()),
         row("trivial Play start->success, median", format!("{:.1} ms", full.start.median), "<= 3 ms", spawn),
         row("trivial Play start->success, p95", format!("{:.1} ms", full.start.p95), "", String::new()),
+    ];
+    for (n, latency) in &full.resume.by_steps {
+        let target = RESUME_TARGETS_MS.iter().find(|(m, _)| m == n).map(|(_, t)| format!("<= {t:.0} ms"));
+        let peers = RESUME_PEERS_MS.iter().find(|(m, _)| m == n).map(|(_, p)| p.to_string());
+        rows.push(row(
+            &format!("play_resume->success, {n} memoized steps"),
+            format!("{:.1} ms", latency.median),
+            &target.unwrap_or_default(),
+            peers.unwrap_or_default(),
+        ));
+    }
+    if let Some(cost) = full.resume.cost_per_step() {
+        rows.push(row(
+            "replay cost per memoized step",
+            format!("{cost:.3} ms"),
+            "",
+            "LangGraph 0.36 ms, DBOS 0.60 ms (§12, 50->500)".to_string(),
+        ));
+    }
+    rows.extend([
         row("daemon RSS, idle", format!("{:.1} MiB", mib(full.idle_rss_kib)), "<= 30 MiB", String::new()),
         row("daemon RSS, peak", format!("{:.1} MiB", mib(full.peak_rss_kib)), "", String::new()),
         row("runner peak RSS", format!("{:.1} MiB", mib(full.runner_rss_kib)), "<= 20 MiB", String::new()),
-    ];
+    ]);
     let mut text = table(&["figure", "median", "target", "baseline, same run"], &rows);
     for note in &baseline.notes {
         text.push_str(&format!("\nnote: {note}"));

@@ -2,5 +2,6 @@
 
 pub mod bench;
 pub mod plays;
+pub mod resume;
 pub mod run;
 pub mod up;

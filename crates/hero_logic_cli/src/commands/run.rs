@@ -1,20 +1,25 @@
-//! `hero_logic run <logic>`: starts a Play, shows its tree while it runs, then prints its
-//! output (or why it did not succeed). The exit code tells scripts how it went.
+//! `hero_logic run <logic>`: starts a Play, shows its tree while it runs, answers its
+//! questions (from `--answer` values, then by asking in the terminal when stdin is one), then
+//! prints its output (or why it did not succeed). The exit code tells scripts how it went.
 
+use std::collections::VecDeque;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Args;
+use hero_logic_api::error as codes;
 use hero_logic_api::params::{Limits, PlayStartParams, PlayTree, SidParams};
 use hero_logic_api::service::ServiceConfig;
-use hero_logic_api::{methods, LogicVersion, Play, PlayStatus};
+use hero_logic_api::{methods, LogicVersion, Play, PlayStatus, ResumeRequest};
+use serde_json::Value;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
+use crate::ask::{self, Asked, Terminal};
 use crate::commands::up::connectable;
 use crate::connect::{settled, Daemon, DaemonArgs};
-use crate::error::{CliError, EXIT_AWAITING, EXIT_FAILED, EXIT_INTERRUPTED};
-use crate::inputs::{self, parse_input, InputArg};
+use crate::error::{CliError, EXIT_AWAITING, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE};
+use crate::inputs::{self, parse_input, parse_value, InputArg};
 use crate::render::tree::{terminal_size, LineView, TreeView, TtyView};
 use crate::render::{self, now_ms};
 
@@ -47,6 +52,11 @@ pub struct RunArgs {
     /// [default: the daemon's, 300000]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout_ms: Option<u64>,
+    /// Answer the Play's questions in order, without asking (repeatable). VALUE is JSON when
+    /// it parses (true, 3, ["a","b"]), else text. Once they run out, questions are asked in
+    /// the terminal, or `run` exits 4 when stdin is not one
+    #[arg(long = "answer", value_name = "VALUE", value_parser = parse_answer, allow_hyphen_values = true)]
+    pub answers: Vec<Value>,
     #[command(flatten)]
     pub daemon: DaemonArgs,
 }
@@ -74,11 +84,89 @@ pub async fn run(args: RunArgs) -> Result<u8, CliError> {
     };
     let play: Play = daemon.call(methods::PLAY_START, params).await?;
     let mut view = if args.json { None } else { Some(view_for_stdout()) };
-    match watch(&daemon, &play.sid, &mut view, &mut interrupt).await? {
-        Watched::Settled(tree) if args.json => print_json(&tree.play),
-        Watched::Settled(tree) => report(&daemon, &tree).await,
-        Watched::Interrupted => cancel(&daemon, &play.sid, args.json).await,
+    let mut answers: VecDeque<Value> = args.answers.iter().cloned().collect();
+    // Questions are asked in the terminal only when a person can type at it.
+    let interactive = std::io::stdin().is_terminal();
+    let mut terminal: Option<Terminal> = None;
+    loop {
+        let tree = match watch(&daemon, &play.sid, &mut view, &mut interrupt).await? {
+            Watched::Settled(tree) => tree,
+            Watched::Interrupted => return cancel(&daemon, &play.sid, args.json).await,
+        };
+        let open = render::open_questions(&tree);
+        let Some(&(asker, request)) = open.first().filter(|_| tree.play.status == PlayStatus::AwaitingResume) else {
+            if !answers.is_empty() {
+                eprintln!("note: {} --answer value(s) were not needed", answers.len());
+            }
+            return finish(&daemon, &tree, args.json).await;
+        };
+        if let Some(answer) = answers.pop_front() {
+            if let Err(err) = daemon.resume(&asker.sid, &request.id, answer.clone()).await {
+                return refused(&tree, asker, request, &answer, err, args.json);
+            }
+            if let Some(view) = view.as_mut() {
+                view.resumed();
+            }
+            continue;
+        }
+        if !interactive {
+            return finish(&daemon, &tree, args.json).await;
+        }
+        if let Some(view) = view.as_mut() {
+            view.detach();
+        }
+        let terminal = terminal.get_or_insert_with(Terminal::new);
+        match ask::ask(&daemon, asker, request, terminal, &mut interrupt).await? {
+            Asked::Answered => {
+                if let Some(view) = view.as_mut() {
+                    view.resumed();
+                }
+            }
+            Asked::Closed => return finish(&daemon, &tree, args.json).await,
+            // A waiting Play holds no process and can be answered later: it is not cancelled.
+            Asked::Interrupted => {
+                finish(&daemon, &tree, args.json).await?;
+                return Ok(EXIT_INTERRUPTED);
+            }
+        }
     }
+}
+
+/// How the run stands once watching stops: the final Play as JSON, or the output, the
+/// failure or the questions still open.
+async fn finish(daemon: &Daemon, tree: &PlayTree, json: bool) -> Result<u8, CliError> {
+    if json {
+        print_json(&tree.play)
+    } else {
+        report(daemon, tree).await
+    }
+}
+
+/// An `--answer` the daemon did not take: say why, and leave the Play waiting.
+fn refused(
+    tree: &PlayTree,
+    asker: &Play,
+    request: &ResumeRequest,
+    answer: &Value,
+    err: CliError,
+    json: bool,
+) -> Result<u8, CliError> {
+    let CliError::Rpc { code, .. } = &err else { return Err(err) };
+    if !matches!(*code, codes::VALIDATION | codes::INVALID_STATE) {
+        return Err(err);
+    }
+    let prompt = if request.ui.prompt.is_empty() { &request.name } else { &request.ui.prompt };
+    eprintln!("--answer {answer} was not accepted for {prompt:?} ({}, asked by {}): {err}", request.id, asker.sid);
+    if json {
+        print_json(&tree.play)?;
+    } else {
+        print_questions(tree);
+    }
+    Ok(EXIT_USAGE)
+}
+
+fn parse_answer(text: &str) -> Result<Value, String> {
+    Ok(parse_value(text))
 }
 
 /// Redrawn in place on a terminal, one line per event anywhere else (pipes, CI logs).
@@ -118,7 +206,7 @@ async fn watch(
     }
 }
 
-fn print_json(play: &Play) -> Result<u8, CliError> {
+pub fn print_json(play: &Play) -> Result<u8, CliError> {
     let text = serde_json::to_string_pretty(play)
         .map_err(|e| CliError::Failed(format!("cannot encode the Play as JSON: {e}")))?;
     println!("{text}");
@@ -134,7 +222,7 @@ fn exit_code(status: PlayStatus) -> u8 {
 }
 
 /// The output on success, the error (then its traceback) otherwise, the questions on a pause.
-async fn report(daemon: &Daemon, tree: &PlayTree) -> Result<u8, CliError> {
+pub async fn report(daemon: &Daemon, tree: &PlayTree) -> Result<u8, CliError> {
     let play = &tree.play;
     match play.status {
         PlayStatus::Success => print_output(daemon, play).await,
@@ -178,7 +266,9 @@ fn print_questions(tree: &PlayTree) {
     // The admin's configured address: where it runs unless `up` was told otherwise.
     let admin = ServiceConfig::defaults().admin_listen(None);
     eprintln!(
-        "answer in the web admin (http://{}/logics/{}?play={}) or with LogicService.play_resume",
+        "answer with `hero_logic resume {} <resume_id> <value>`, in the web admin \
+         (http://{}/logics/{}?play={}) or with LogicService.play_resume",
+        play.sid,
         connectable(&admin),
         play.logic_sid,
         play.sid

@@ -15,6 +15,14 @@ use super::{duration, elapsed, first_line};
 /// Something that shows successive snapshots of one Play tree.
 pub trait TreeView {
     fn update(&mut self, tree: &PlayTree, now_ms: u64) -> std::io::Result<()>;
+
+    /// Something else is about to be written below the last frame (a question asked in the
+    /// terminal): the next update starts afresh below it instead of drawing over it.
+    fn detach(&mut self) {}
+
+    /// The Plays that waited were answered: their next pause or end is news again, even
+    /// with the same status as the last one shown.
+    fn resumed(&mut self) {}
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,11 +68,13 @@ pub struct LineView<W: Write> {
     started: HashSet<String>,
     /// The end status last printed per node, so a pause and the later end both show.
     ended: HashMap<String, PlayStatus>,
+    /// Plays whose wait was answered since the last update, shown as resumed by the next.
+    answered: HashSet<String>,
 }
 
 impl<W: Write> LineView<W> {
     pub fn new(out: W) -> Self {
-        LineView { out, started: HashSet::new(), ended: HashMap::new() }
+        LineView { out, started: HashSet::new(), ended: HashMap::new(), answered: HashSet::new() }
     }
 
     fn end_line(play: &Play, now_ms: u64) -> String {
@@ -85,6 +95,9 @@ impl<W: Write> TreeView for LineView<W> {
                 Visit::Enter if play.status != PlayStatus::Pending && self.started.insert(play.sid.clone()) => {
                     writeln!(self.out, "{indent}{} started", label(play))?;
                 }
+                Visit::Enter if self.answered.remove(&play.sid) => {
+                    writeln!(self.out, "{indent}{} resumed", label(play))?;
+                }
                 Visit::Leave if has_ended(play.status) && self.ended.get(&play.sid) != Some(&play.status) => {
                     self.ended.insert(play.sid.clone(), play.status);
                     writeln!(self.out, "{indent}{}", Self::end_line(play, now_ms))?;
@@ -93,6 +106,15 @@ impl<W: Write> TreeView for LineView<W> {
             }
         }
         self.out.flush()
+    }
+
+    fn resumed(&mut self) {
+        let waited: Vec<String> =
+            self.ended.iter().filter(|(_, s)| **s == PlayStatus::AwaitingResume).map(|(sid, _)| sid.clone()).collect();
+        for sid in waited {
+            self.ended.remove(&sid);
+            self.answered.insert(sid);
+        }
     }
 }
 
@@ -159,6 +181,10 @@ impl<W: Write> TreeView for TtyView<W> {
         self.drawn = lines.len();
         self.out.write_all(buffer.as_bytes())?;
         self.out.flush()
+    }
+
+    fn detach(&mut self) {
+        self.drawn = 0;
     }
 }
 
@@ -294,6 +320,45 @@ na (a) success in 5 ms
         let second = text.split("\x1b[4A\r").nth(1).expect("moves up over the 4 lines drawn first");
         assert_eq!(second, "\x1b[J✓ na (a)  success  5 ms\n  ✓ nb (b)  success  5 ms\n    ✓ nc (c)  success  5 ms\n  ✓ nd (d)  success  5 ms\n");
         assert!(text.starts_with("\x1b[J▸ na (a)  running  250 ms\n"), "{text:?}");
+    }
+
+    #[test]
+    fn line_view_shows_a_resume_and_the_next_pause() {
+        use PlayStatus::*;
+        let mut out = Vec::new();
+        {
+            let mut view = LineView::new(&mut out);
+            view.update(&tree([AwaitingResume, AwaitingResume, AwaitingResume, Pending]), 2_000).expect("write");
+            view.resumed();
+            // Answered and already waiting again before the next look: both still show.
+            view.update(&tree([AwaitingResume, AwaitingResume, AwaitingResume, Pending]), 3_000).expect("write");
+            view.resumed();
+            view.update(&tree([Success, Success, Success, Success]), 4_000).expect("write");
+        }
+        let text = String::from_utf8(out).expect("utf8");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[3], "    nc (c) awaiting_resume after 1.00 s", "{text}");
+        assert_eq!(lines[6], "na (a) resumed", "{text}");
+        assert_eq!(lines[7], "  nb (b) resumed", "{text}");
+        assert_eq!(lines[8], "    nc (c) resumed", "{text}");
+        assert_eq!(lines[9], "    nc (c) awaiting_resume after 2.00 s", "{text}");
+        assert_eq!(lines.iter().filter(|l| l.ends_with("resumed")).count(), 6, "{text}");
+        assert!(lines.last().is_some_and(|l| l.starts_with("na (a) success")), "{text}");
+    }
+
+    #[test]
+    fn tty_view_draws_below_a_question_after_detach() {
+        use PlayStatus::*;
+        let mut out = Vec::new();
+        {
+            let mut view = TtyView::new(&mut out, false, (80, 24));
+            view.update(&tree([AwaitingResume, AwaitingResume, AwaitingResume, Pending]), 1_250).expect("write");
+            view.detach();
+            view.update(&tree([Success; 4]), 1_250).expect("write");
+        }
+        let text = String::from_utf8(out).expect("utf8");
+        assert!(!text.contains("\x1b[4A"), "nothing is drawn over: {text:?}");
+        assert_eq!(text.matches("\x1b[J").count(), 2, "{text:?}");
     }
 
     #[test]
