@@ -9,6 +9,7 @@ use hero_logic_api::params::{
 use hero_logic_api::{Binding, Logic, LogicExample, LogicField, LogicVersion};
 
 use crate::error::{ServiceError, ServiceResult};
+use crate::mapping::{self, Side};
 use crate::parse::{self, ParseError};
 use crate::store::{sid, PageQuery, Store};
 use crate::{now_ms, validate};
@@ -121,10 +122,10 @@ impl Library {
     /// Validates a draft and turns it into a version of `logic` (not yet stored).
     fn build_version(&self, logic: &Logic, draft: VersionDraft, now: u64) -> ServiceResult<LogicVersion> {
         validate::body(&draft.python_source, draft.binding.as_ref())?;
-        if let Some(binding) = &draft.binding {
-            self.resolve_logic(&binding.target).map_err(|e| e.within("binding.target"))?;
-        }
-        let (inputs, outputs) = declared_fields(&logic.name, &draft)?;
+        let (inputs, outputs) = match &draft.binding {
+            Some(binding) => self.bound_fields(logic, binding, &draft)?,
+            None => declared_fields(&logic.name, &draft)?,
+        };
         validate::fields("inputs", &inputs)?;
         validate::fields("outputs", &outputs)?;
         let version_label = match draft.version_label.filter(|l| !l.is_empty()) {
@@ -152,6 +153,56 @@ impl Library {
             created_at: now,
             updated_at: now,
             ..Default::default()
+        })
+    }
+
+    /// Checks a binding (its target exists, its tables parse) and gives the bound version's
+    /// declared fields: what the client gave, else the target's (identity tables) or the
+    /// names the tables use.
+    fn bound_fields(
+        &self,
+        logic: &Logic,
+        binding: &Binding,
+        draft: &VersionDraft,
+    ) -> ServiceResult<(Vec<LogicField>, Vec<LogicField>)> {
+        let target = self.resolve_logic(&binding.target).map_err(|_| {
+            ServiceError::validation(
+                "binding.target",
+                format!("no logic named or with sid {:?} to bind to", binding.target),
+                "pick an existing logic as the target",
+            )
+        })?;
+        if target.name == logic.name {
+            return Err(ServiceError::validation("binding.target", "a logic cannot be bound to itself", "pick another target"));
+        }
+        for (side, rows) in [(Side::Input, &binding.input_mappings), (Side::Output, &binding.output_mappings)] {
+            mapping::validate(side, rows).map_err(|e| {
+                ServiceError::validation(format!("binding.{}", e.field_path(side)), e.to_string(), e.hint.clone())
+            })?;
+        }
+        let target_version = self.store.version_get(&target.current_version_sid)?.unwrap_or_default();
+        let inputs = match &draft.inputs {
+            Some(fields) => fields.clone(),
+            None if binding.input_mappings.is_empty() => target_version.inputs.clone(),
+            None => mapping::source_fields(&binding.input_mappings, "inputs"),
+        };
+        let outputs = match &draft.outputs {
+            Some(fields) => fields.clone(),
+            None if binding.output_mappings.is_empty() => target_version.outputs.clone(),
+            None => mapping::target_fields(&binding.output_mappings),
+        };
+        Ok((inputs, outputs))
+    }
+
+    /// The identity tables for binding to `target`: one row per declared field of its current
+    /// version (the UI pre-fills the mapping editor with them).
+    pub fn binding_identity(&self, target: &str) -> ServiceResult<Binding> {
+        let logic = self.resolve_logic(target)?;
+        let version = self.store.version_get(&logic.current_version_sid)?.unwrap_or_default();
+        Ok(Binding {
+            target: logic.name,
+            input_mappings: mapping::identity(&version.inputs),
+            output_mappings: mapping::identity_outputs(&version.outputs),
         })
     }
 

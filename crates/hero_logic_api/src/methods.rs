@@ -61,3 +61,4 @@ pub const PLAY_LIST_FOR_VERSION: &str = "LogicService.play_list_for_version";
 pub const PLAY_RESUME: &str = "LogicService.play_resume";
 pub const LOGIC_STATS: &str = "LogicService.logic_stats";
 pub const LOGIC_DASHBOARD: &str = "LogicService.logic_dashboard";
+pub const LOGIC_BINDING_IDENTITY: &str = "LogicService.logic_binding_identity";

@@ -179,6 +179,10 @@ pub fn document() -> Value {
         methods::PLAY_LIST_FOR_VERSION,
         "Plays of one version (any depth), newest first, paged.",
     );
+    doc.method::<BindingIdentityParams, Binding>(
+        methods::LOGIC_BINDING_IDENTITY,
+        "Identity mapping tables (one row per declared field) for binding a version to a target logic.",
+    );
     doc.method::<LogicStatsParams, LogicStats>(
         methods::LOGIC_STATS,
         "Runs, status counts, success rate, p50/p95/max duration and rolled-up tokens and cost over the last N Plays of a version.",

@@ -306,3 +306,11 @@ pub struct DashboardRow {
     /// Plays among its last 50 (50 means "50 or more").
     pub recent_runs: u64,
 }
+
+/// `LogicService.logic_binding_identity`: identity mapping tables for binding to a target.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BindingIdentityParams {
+    /// Name or sid of the target Logic.
+    pub target: String,
+}

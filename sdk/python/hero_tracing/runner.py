@@ -181,7 +181,11 @@ class Runtime:
         else:
             frame = PlayFrame(play_sid, name, spec)
             outcome = self._execute(frame, self._entry_of, args)
-        self.channel.request("invoke_end", fatal=True, play_sid=play_sid, **outcome.fields())
+        answer = self.channel.request("invoke_end", fatal=True, play_sid=play_sid, **outcome.fields())
+        # The daemon may have the last word on a child's result (a bound logic's output
+        # mappings, a mapping that failed): its answer then carries status/output/error.
+        if isinstance(answer, dict) and answer.get("status") in ("success", "failed"):
+            outcome = Outcome(answer["status"], answer.get("output") or {}, answer.get("error", ""))
         if outcome.failed:
             raise ChildFailed(name, outcome.error, play_sid=play_sid)
         return outcome.output

@@ -276,12 +276,6 @@ impl Engine {
                 }
             })?,
         };
-        if version.binding.is_some() {
-            return Err(ServiceError::InvalidState {
-                message: format!("version {} of {:?} is bound to another logic; running bound logics is not supported yet", version.version_label, logic.name),
-                hint: "run the target logic directly".into(),
-            });
-        }
         let budget = self.core.settings.defaults.with(params.limits.as_ref()).map_err(|(field, message)| {
             ServiceError::validation(field, message, "leave the limit out to use the service.toml default")
         })?;

@@ -12,12 +12,13 @@
 
 use std::collections::HashMap;
 
-use hero_logic_api::{LogicField, LogicVersion, Play, PlayStatus, ResumeRequest, ResumeUi};
+use hero_logic_api::{Binding, LogicField, LogicVersion, Play, PlayStatus, ResumeRequest, ResumeUi};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::{forms, inputs, step, Core};
 use crate::error::ServiceError;
+use crate::mapping::{self, Side};
 use crate::now_ms;
 use crate::parse;
 use crate::store::PlayBatch;
@@ -32,6 +33,28 @@ pub struct LogicSpec {
     pub python_source: String,
     pub inputs: Vec<LogicField>,
     pub outputs: Vec<LogicField>,
+    /// For a bound version: its mapping tables. The runner only sees the generated body
+    /// that calls the target; the daemon maps inputs and outputs around that call.
+    #[serde(skip)]
+    pub binding: Option<Binding>,
+}
+
+/// The body run for a bound version: one call of its target with the Play's inputs, which
+/// the daemon replaces by the input mappings' result.
+fn bound_body(target: &str) -> String {
+    let target = serde_json::to_string(target).expect("strings serialize");
+    format!("from hero_tracing import logic\n\n\ndef __bound__(**inputs):\n    return logic.invoke({target}, **inputs)\n")
+}
+
+const BOUND_ENTRY: &str = "__bound__";
+
+/// Runs one side of a bound version's mappings; a failure names the row.
+fn map_side(side: Side, binding: &Binding, inputs: &Map<String, Value>, outputs: Option<&Map<String, Value>>) -> Result<Map<String, Value>, String> {
+    let rows = match side {
+        Side::Input => &binding.input_mappings,
+        Side::Output => &binding.output_mappings,
+    };
+    mapping::evaluate(side, rows, inputs, outputs).map_err(|e| format!("{} of the binding to {:?}: {e}", side.table(), binding.target))
 }
 
 /// The top-level Play's result as the runner reported it.
@@ -205,11 +228,9 @@ impl<'a> Session<'a> {
             "invoke_end" => Ok(self.invoke_end(message)?),
             "pause" => self.pause(message),
             "finish" => {
-                self.finish = Some(Finish {
-                    status: terminal_status(message),
-                    output: object(message, "output"),
-                    error: failure_text(message),
-                });
+                let root = &self.open[&self.root_sid];
+                let (status, output, error) = self.bound_result(root, terminal_status(message), object(message, "output"), failure_text(message));
+                self.finish = Some(Finish { status, output, error });
                 Ok(json!({}))
             }
             other => Err(ServiceError::validation("op", format!("unknown request op {other:?}"), "see docs/protocol.md").into()),
@@ -252,6 +273,11 @@ impl<'a> Session<'a> {
             ServiceError::validation("parent", format!("Play {parent_sid:?} is not running in this run"), "")
         })?;
         let parent_spec = parent.spec.clone();
+        let args = match &parent_spec.binding {
+            Some(binding) => map_side(Side::Input, binding, &parent.play.input_data, None)
+                .map_err(|m| ServiceError::validation("args", m, "fix the bound version's input mappings"))?,
+            None => args,
+        };
         let seq_slot = self.calls.entry(parent_sid.clone()).or_insert(0);
         let seq = *seq_slot;
         *seq_slot += 1;
@@ -414,12 +440,19 @@ impl<'a> Session<'a> {
         if sid == self.root_sid {
             return Err(ServiceError::validation("play_sid", "the top-level Play ends with finish", ""));
         }
-        let OpenPlay { mut play, .. } = self
+        let closing = self
             .open
             .remove(&sid)
             .ok_or_else(|| ServiceError::validation("play_sid", format!("Play {sid:?} is not open"), ""))?;
-        let status = terminal_status(message);
-        close(&mut play, status, object(message, "output"), failure_text(message));
+        let (status, output, error) =
+            self.bound_result(&closing, terminal_status(message), object(message, "output"), failure_text(message));
+        let bound = closing.spec.binding.is_some();
+        let mut play = closing.play;
+        if bound {
+            // A bound Play's output is exactly what its output mappings produce.
+            play.output_data.clear();
+        }
+        close(&mut play, status, output, error);
         let memo = (status == PlayStatus::Success).then(|| Value::Object(play.output_data.clone()));
         // The child's ancestors that are not written yet go in the same commit, so a recorded
         // result is always reachable from the top-level Play.
@@ -438,6 +471,10 @@ impl<'a> Session<'a> {
             parent.play.step_outputs.insert(play.step_key.clone(), memo);
         }
         self.core.changed();
+        if bound {
+            // The caller gets the mapped result, not what the generated body returned.
+            return Ok(json!({"status": play.status.as_str(), "output": play.output_data, "error": play.error_message}));
+        }
         Ok(json!({}))
     }
 
@@ -458,6 +495,24 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
+    /// A Play's result as reported, or, for a bound version that succeeded, its output
+    /// mappings applied (a mapping that fails fails the Play, naming the row).
+    fn bound_result(
+        &self,
+        open: &OpenPlay,
+        status: PlayStatus,
+        output: Map<String, Value>,
+        error: String,
+    ) -> (PlayStatus, Map<String, Value>, String) {
+        match (&open.spec.binding, status) {
+            (Some(binding), PlayStatus::Success) => match map_side(Side::Output, binding, &open.play.input_data, Some(&output)) {
+                Ok(mapped) => (PlayStatus::Success, mapped, error),
+                Err(message) => (PlayStatus::Failed, Map::new(), message),
+            },
+            _ => (status, output, error),
+        }
+    }
+
     fn current_version(&self, name: &str) -> Result<(LogicVersion, String), ServiceError> {
         let store = self.core.library.store();
         let version = match store.current_version_by_name(name)? {
@@ -470,20 +525,10 @@ impl<'a> Session<'a> {
                 let version = store.version_get(&logic.current_version_sid)?.ok_or_else(|| {
                     ServiceError::not_found(format!("logic {name:?} has no current version"), "create a version of it")
                 })?;
-                return self.runnable(version, logic.name);
+                return Ok((version, logic.name));
             }
         };
-        self.runnable(version, name.to_string())
-    }
-
-    fn runnable(&self, version: LogicVersion, name: String) -> Result<(LogicVersion, String), ServiceError> {
-        if version.binding.is_some() {
-            return Err(ServiceError::InvalidState {
-                message: format!("logic {name:?} is bound to another logic; running bound logics is not supported yet"),
-                hint: String::new(),
-            });
-        }
-        Ok((version, name))
+        Ok((version, name.to_string()))
     }
 
     /// A spec as sent to the runner: the source only the first time its version is sent,
@@ -500,17 +545,25 @@ impl<'a> Session<'a> {
         if let Some(spec) = self.specs.get(&version.sid) {
             return spec.clone();
         }
-        let entry = parse::read_signature_named(&version.python_source, logic_name)
-            .map(|s| s.entry)
-            .unwrap_or_default();
+        let (entry, python_source) = match &version.binding {
+            Some(binding) => {
+                let target = self.core.library.resolve_logic(&binding.target).map(|l| l.name).unwrap_or_else(|_| binding.target.clone());
+                (BOUND_ENTRY.to_string(), bound_body(&target))
+            }
+            None => {
+                let entry = parse::read_signature_named(&version.python_source, logic_name).map(|s| s.entry).unwrap_or_default();
+                (entry, version.python_source.clone())
+            }
+        };
         let spec = LogicSpec {
             name: logic_name.to_string(),
             logic_sid: version.logic_sid.clone(),
             version_sid: version.sid.clone(),
             entry,
-            python_source: version.python_source.clone(),
+            python_source,
             inputs: version.inputs.clone(),
             outputs: version.outputs.clone(),
+            binding: version.binding.clone(),
         };
         self.specs.insert(version.sid.clone(), spec.clone());
         spec

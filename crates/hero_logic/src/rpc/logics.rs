@@ -2,6 +2,7 @@
 
 use hero_logic_api::methods;
 use hero_logic_api::params::{
+    BindingIdentityParams,
     Deleted, ExampleCreateParams, ExampleListParams, LibrarySearchParams, LogicCreateParams,
     LogicCreateVersionParams, LogicSetCurrentVersionParams, SetParams, SidParams,
 };
@@ -17,6 +18,7 @@ pub fn register_all(module: &mut RpcModule<Ctx>) {
     register(module, methods::LOGIC_SET_CURRENT_VERSION, |ctx, p: LogicSetCurrentVersionParams| {
         ctx.library.set_current_version(p)
     });
+    register(module, methods::LOGIC_BINDING_IDENTITY, |ctx, p: BindingIdentityParams| ctx.library.binding_identity(&p.target));
     register(module, methods::LOGIC_LIBRARY_SEARCH, |ctx, p: LibrarySearchParams| ctx.library.search(p));
     register(module, methods::LOGIC_EXAMPLE_CREATE, |ctx, p: ExampleCreateParams| ctx.library.create_example(p));
     register(module, methods::LOGIC_EXAMPLE_GET, |ctx, p: SidParams| {
