@@ -370,3 +370,29 @@ async fn installed_packages_import_in_a_logic() {
     assert_eq!(play["status"], "success", "site-packages are on the runner's path: {play}");
     assert!(play["output_data"]["where"].as_str().unwrap().contains("-packages"), "{play}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_returns_at_each_change_until_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path()).await;
+    daemon.define("nap", &body("nap", "{}", "time.sleep(0.3)\nreturn {'slept': True}")).await;
+    daemon.define("outer", &body("outer", "{}", "logic.invoke('nap')\nreturn logic.invoke('nap')")).await;
+    let play = daemon.call("LogicService.play_start", json!({"logic": "outer", "inputs": {}})).await;
+    let first = daemon.call("LogicService.play_watch", json!({"play_sid": play["sid"], "since": 0, "timeout_ms": 5000})).await;
+    let mut version = first["version"].as_u64().unwrap();
+    let mut seen_children = 0;
+    let started = Instant::now();
+    loop {
+        let started_wait = Instant::now();
+        let next = daemon.call("LogicService.play_watch", json!({"play_sid": play["sid"], "since": version, "timeout_ms": 20000})).await;
+        assert!(next["version"].as_u64().unwrap() > version, "an answer before the timeout means a newer version");
+        assert!(started_wait.elapsed() < Duration::from_secs(15), "changes wake the watcher");
+        version = next["version"].as_u64().unwrap();
+        seen_children = seen_children.max(next["tree"]["descendants"].as_array().unwrap().len());
+        if next["tree"]["play"]["status"] == "success" {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30));
+    }
+    assert_eq!(seen_children, 2);
+}

@@ -62,3 +62,4 @@ pub const PLAY_RESUME: &str = "LogicService.play_resume";
 pub const LOGIC_STATS: &str = "LogicService.logic_stats";
 pub const LOGIC_DASHBOARD: &str = "LogicService.logic_dashboard";
 pub const LOGIC_BINDING_IDENTITY: &str = "LogicService.logic_binding_identity";
+pub const PLAY_WATCH: &str = "LogicService.play_watch";

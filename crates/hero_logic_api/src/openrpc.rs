@@ -170,6 +170,10 @@ pub fn document() -> Value {
         methods::PLAY_CANCEL,
         "Cancel a Play's top-level run: kill its process group, mark unfinished Plays cancelled.",
     );
+    doc.method::<PlayWatchParams, PlayWatch>(
+        methods::PLAY_WATCH,
+        "The Play's tree after the next change (at once if something changed since `since`); for live views.",
+    );
     doc.method::<PlaySidParams, PlayTree>(methods::PLAY_TREE, "A Play with all its descendants, in one call.");
     doc.method::<PlayListForLogicParams, Page<Play>>(
         methods::PLAY_LIST_FOR_LOGIC,

@@ -314,3 +314,23 @@ pub struct BindingIdentityParams {
     /// Name or sid of the target Logic.
     pub target: String,
 }
+
+/// `LogicService.play_watch`: wait for the next change, for live views.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct PlayWatchParams {
+    pub play_sid: String,
+    /// The `version` of the last answer (0 the first time): the call returns at once when the
+    /// daemon changed anything since, else at the next change.
+    pub since: u64,
+    /// Longest wait in milliseconds (default 30000, at most 600000).
+    pub timeout_ms: Option<u64>,
+}
+
+/// `LogicService.play_watch` result.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PlayWatch {
+    /// Pass it back as `since` to wait for the next change.
+    pub version: u64,
+    pub tree: PlayTree,
+}

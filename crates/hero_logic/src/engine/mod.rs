@@ -16,7 +16,7 @@ use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use hero_logic_api::params::{PlayStartParams, PlayTree};
+use hero_logic_api::params::{PlayStartParams, PlayTree, PlayWatch};
 use hero_logic_api::{Play, PlayStatus};
 use tokio::sync::Notify;
 
@@ -69,6 +69,8 @@ pub(crate) struct Core {
     queued: Condvar,
     running: Mutex<HashMap<String, Sender<Control>>>,
     changes: Notify,
+    /// Counts changes to Plays, so watchers can tell whether they saw the latest state.
+    change_count: std::sync::atomic::AtomicU64,
     /// Sids reserved from the store and not handed out yet: `(next, end)`.
     sids: Mutex<(u64, u64)>,
     warm: runner::WarmPool,
@@ -78,6 +80,7 @@ pub(crate) struct Core {
 
 impl Core {
     fn changed(&self) {
+        self.change_count.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         self.changes.notify_waiters();
     }
 
@@ -198,6 +201,7 @@ impl Engine {
             queued: Condvar::new(),
             running: Mutex::new(HashMap::new()),
             changes: Notify::new(),
+            change_count: std::sync::atomic::AtomicU64::new(1),
             sids: Mutex::new((0, 0)),
             warm: runner::WarmPool::new(settings_warm),
             warm_filler: Mutex::new(None),
@@ -366,6 +370,24 @@ impl Engine {
             }
             // A bounded sleep as well, in case a change was made by another daemon process.
             let _ = tokio::time::timeout(remaining.min(Duration::from_millis(500)), changed).await;
+        }
+    }
+
+    /// The Play's tree as soon as anything changed after change `since` (at once when it
+    /// already has), or when `timeout_ms` passes. A live view loops on it with the version it
+    /// got last, so it never polls.
+    pub async fn watch(&self, play_sid: &str, since: u64, timeout_ms: Option<u64>) -> ServiceResult<PlayWatch> {
+        use std::sync::atomic::Ordering;
+        let timeout = Duration::from_millis(timeout_ms.unwrap_or(DEFAULT_WAIT_MS).min(MAX_WAIT_MS));
+        let deadline = Instant::now() + timeout;
+        loop {
+            let changed = self.core.changes.notified();
+            let version = self.core.change_count.load(Ordering::Acquire);
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if version > since || remaining.is_zero() {
+                return Ok(PlayWatch { version, tree: self.tree(play_sid)? });
+            }
+            let _ = tokio::time::timeout(remaining, changed).await;
         }
     }
 

@@ -3,7 +3,7 @@
 
 use hero_logic_api::methods;
 use hero_logic_api::params::{
-    DashboardParams, LogicStatsParams, Page, PlayListForLogicParams, PlayListForVersionParams, PlayResumeParams, PlaySidParams, PlayStartParams, PlayWaitParams,
+    DashboardParams, LogicStatsParams, Page, PlayListForLogicParams, PlayListForVersionParams, PlayResumeParams, PlaySidParams, PlayStartParams, PlayWaitParams, PlayWatchParams,
 };
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::RpcModule;
@@ -45,4 +45,10 @@ pub fn register_all(module: &mut RpcModule<Ctx>) {
             ctx.engine.wait(&p.play_sid, p.timeout_ms).await.map_err(ErrorObjectOwned::from)
         })
         .expect("play_wait is registered once");
+    module
+        .register_async_method(methods::PLAY_WATCH, |raw, ctx, _| async move {
+            let p: PlayWatchParams = params::decode(&raw)?;
+            ctx.engine.watch(&p.play_sid, p.since, p.timeout_ms).await.map_err(ErrorObjectOwned::from)
+        })
+        .expect("play_watch is registered once");
 }
