@@ -8,6 +8,7 @@ use crate::config::ServerConfig;
 use crate::engine::sandbox::Budget;
 use crate::engine::{Engine, EngineSettings};
 use crate::library::Library;
+use crate::models::ModelSettings;
 use crate::store::{SqliteStore, Store};
 use crate::{rpc, seed};
 
@@ -27,8 +28,11 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
     for (file, error) in &report.failed {
         tracing::error!(%file, %error, "seed logic not loaded");
     }
-    let engine = Engine::start(library.clone(), engine_settings(&config));
-    let module = rpc::module(rpc::Ctx { library, engine: Arc::clone(&engine) });
+    let models = ModelSettings::resolve(&config.service, &config.data_dir).context("reading the models table")?;
+    let mut settings = engine_settings(&config);
+    settings.runner_vars = models.runner_vars();
+    let engine = Engine::start(library.clone(), settings);
+    let module = rpc::module(rpc::Ctx { library, engine: Arc::clone(&engine), models: Arc::new(models.config) });
     tracing::info!(socket = %config.socket.display(), data_dir = %config.data_dir.display(), "hero_logic_server listening");
     let served = rpc::serve(&config.socket, module, shutdown_signal())
         .await
@@ -48,6 +52,7 @@ fn engine_settings(config: &ServerConfig) -> EngineSettings {
         env_allow: config.service.sandbox.env_allow.clone(),
         recover_by_replay: config.service.engine.recover != "fail",
         warm_runners: config.service.engine.warm_runners as usize,
+        runner_vars: Vec::new(),
     }
 }
 

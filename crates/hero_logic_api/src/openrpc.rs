@@ -195,6 +195,11 @@ pub fn document() -> Value {
         methods::LOGIC_DASHBOARD,
         "Every Logic with its latest run and success rate over its last 50 Plays, in one call.",
     );
+    doc.method::<ModelsConfigParams, ModelsConfig>(
+        methods::MODELS_CONFIG,
+        "The models table (prices per million tokens and aliases; shipped models.toml merged with \
+         <data dir>/models.toml) and the model endpoint settings, without the API key.",
+    );
     doc.finish()
 }
 

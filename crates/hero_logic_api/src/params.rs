@@ -334,3 +334,49 @@ pub struct PlayWatch {
     pub version: u64,
     pub tree: PlayTree,
 }
+
+/// `LogicService.models_config`: no params.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModelsConfigParams {}
+
+/// `LogicService.models_config` result: the models table (shipped `models.toml` merged with
+/// `<data dir>/models.toml`) and the model endpoint settings. The API key is never included.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct ModelsConfig {
+    /// Prices by model name.
+    pub models: std::collections::BTreeMap<String, ModelPrice>,
+    /// Every alias (lowercase) and the model name it stands for.
+    pub aliases: std::collections::BTreeMap<String, String>,
+    /// Where the user's override is read from, and whether that file exists.
+    pub override_path: String,
+    pub override_found: bool,
+    pub endpoint: ModelEndpoint,
+}
+
+/// What one model costs, in US dollars per million tokens.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct ModelPrice {
+    pub prompt_per_million: f64,
+    pub completion_per_million: f64,
+    /// Other names the model answers to (a provider prefix, a `-latest` name, ...).
+    pub aliases: Vec<String>,
+    /// `shipped` (models.toml in the release) or `user` (the data dir's models.toml).
+    pub source: String,
+}
+
+/// The OpenAI-compatible endpoint `model_call` uses (`[models]` in service.toml).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct ModelEndpoint {
+    /// Base URL up to `/v1`; "" when none is configured.
+    pub base_url: String,
+    /// The environment variable the daemon reads the API key from.
+    pub api_key_env: String,
+    /// Whether that variable was set (non-empty) when the daemon started.
+    pub key_set: bool,
+    /// The model used when a caller names none ("" = none).
+    pub default_model: String,
+}

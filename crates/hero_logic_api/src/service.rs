@@ -13,6 +13,13 @@ pub const SERVICE_TOML: &str = include_str!("../../../service.toml");
 pub const ENV_HOME: &str = "HERO_LOGIC_HOME";
 pub const ENV_SOCKET: &str = "HERO_LOGIC_SOCKET";
 pub const ENV_ADMIN_ADDR: &str = "HERO_LOGIC_ADMIN_ADDR";
+/// Overrides `[models] base_url` (the daemon's environment; runners get the resolved value
+/// under the same name).
+pub const ENV_MODEL_BASE_URL: &str = "HERO_LOGIC_MODEL_BASE_URL";
+/// Overrides `[models] default_model`.
+pub const ENV_MODEL_DEFAULT: &str = "HERO_LOGIC_MODEL_DEFAULT";
+/// Overrides `[catalog] sockets`: paths separated by `:`.
+pub const ENV_CATALOG_SOCKETS: &str = "HERO_LOGIC_CATALOG_SOCKETS";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServiceConfig {
@@ -23,6 +30,10 @@ pub struct ServiceConfig {
     pub store: StoreSection,
     pub engine: EngineSection,
     pub sandbox: SandboxSection,
+    #[serde(default)]
+    pub models: ModelsSection,
+    #[serde(default)]
+    pub catalog: CatalogSection,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,6 +79,33 @@ pub struct SandboxSection {
     pub memory_mb: u64,
     pub max_open_files: u64,
     pub env_allow: Vec<String>,
+}
+
+/// The OpenAI-compatible endpoint the `model_call` logic and `hero_tracing.llm` talk to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ModelsSection {
+    /// Base URL up to `/v1` (e.g. `https://api.openai.com/v1`); "" = no endpoint configured.
+    pub base_url: String,
+    /// Name of the environment variable the daemon reads the API key from. The key itself is
+    /// never written to a file, a Play, a log or this descriptor.
+    pub api_key_env: String,
+    /// Model used when a caller names none; "" = callers must name one.
+    pub default_model: String,
+}
+
+impl Default for ModelsSection {
+    fn default() -> Self {
+        ModelsSection { base_url: String::new(), api_key_env: "OPENAI_API_KEY".into(), default_model: String::new() }
+    }
+}
+
+/// JSON-RPC services the `fetch_catalog` logic describes, besides the daemon itself.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CatalogSection {
+    /// Unix socket paths of services that answer `rpc.discover` (JSON-RPC over HTTP).
+    pub sockets: Vec<String>,
 }
 
 impl ServiceConfig {
@@ -126,6 +164,19 @@ mod tests {
         let config = ServiceConfig::defaults();
         assert_eq!(config.admin.listen, "127.0.0.1:9820");
         assert_eq!(config.binaries.server, "hero_logic_server");
+        assert_eq!(config.models.api_key_env, "OPENAI_API_KEY");
+    }
+
+    #[test]
+    fn a_descriptor_without_models_or_catalog_still_loads() {
+        let text: String = SERVICE_TOML
+            .split("\n[models]")
+            .next()
+            .unwrap()
+            .to_string();
+        let config: ServiceConfig = toml::from_str(&text).unwrap();
+        assert_eq!(config.models, ModelsSection::default());
+        assert!(config.catalog.sockets.is_empty());
     }
 
     #[test]

@@ -106,7 +106,12 @@ fn acquire_runner(core: &Arc<Core>, python: &PythonRuntime, play_sid: &str, budg
         core.refill_warm();
         return Ok(runner);
     }
-    let env = RunnerEnv { python, env_allow: &core.settings.env_allow, rpc_socket: &core.settings.rpc_socket };
+    let env = RunnerEnv {
+        python,
+        env_allow: &core.settings.env_allow,
+        rpc_socket: &core.settings.rpc_socket,
+        extra: &core.settings.runner_vars,
+    };
     Runner::spawn(&env, data_dir, play_sid, budget)
 }
 

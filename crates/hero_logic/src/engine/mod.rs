@@ -43,6 +43,9 @@ pub struct EngineSettings {
     pub warm_runners: usize,
     /// On start, resume Plays a crash left `running` by replay (else mark them failed).
     pub recover_by_replay: bool,
+    /// More `HERO_LOGIC_*` variables for every runner: the model endpoint, its key and the
+    /// models table (crate::models).
+    pub runner_vars: Vec<(String, String)>,
 }
 
 /// Messages to a running Play's watchdog.
@@ -107,6 +110,7 @@ impl Core {
                 python: &python,
                 env_allow: &core.settings.env_allow,
                 rpc_socket: &core.settings.rpc_socket,
+                extra: &core.settings.runner_vars,
             };
             while wakeups.recv().is_ok() {
                 while wakeups.try_recv().is_ok() {}

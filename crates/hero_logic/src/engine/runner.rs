@@ -76,6 +76,8 @@ pub struct RunnerEnv<'a> {
     pub python: &'a PythonRuntime,
     pub env_allow: &'a [String],
     pub rpc_socket: &'a Path,
+    /// More variables (the model endpoint and table; see crate::models).
+    pub extra: &'a [(String, String)],
 }
 
 impl Runner {
@@ -87,16 +89,15 @@ impl Runner {
             .and_then(|_| bind_private(&paths.socket))
             .map_err(|e| format!("cannot prepare the run under {}: {e}", paths.run_dir.display()))?;
         let secret = random_hex(16);
-        let variables = sandbox::runner_env(
-            env.env_allow,
-            vec![
-                ("HERO_LOGIC_EVENT_SOCKET".into(), paths.socket.display().to_string()),
-                ("HERO_LOGIC_PLAY_SECRET".into(), secret.clone()),
-                ("HERO_LOGIC_PLAY_SID".into(), name.to_string()),
-                ("HERO_LOGIC_MEMORY_MB".into(), budget.memory_mb.to_string()),
-                ("HERO_LOGIC_SOCKET".into(), env.rpc_socket.display().to_string()),
-            ],
-        );
+        let mut own: Vec<(String, String)> = vec![
+            ("HERO_LOGIC_EVENT_SOCKET".into(), paths.socket.display().to_string()),
+            ("HERO_LOGIC_PLAY_SECRET".into(), secret.clone()),
+            ("HERO_LOGIC_PLAY_SID".into(), name.to_string()),
+            ("HERO_LOGIC_MEMORY_MB".into(), budget.memory_mb.to_string()),
+            ("HERO_LOGIC_SOCKET".into(), env.rpc_socket.display().to_string()),
+        ];
+        own.extend(env.extra.iter().cloned());
+        let variables = sandbox::runner_env(env.env_allow, own);
         let mut command =
             sandbox::runner_command(&env.python.interpreter, &env.python.bootstrap(), &paths.work_dir, &variables, budget);
         let mut child = command.spawn().map_err(|e| {

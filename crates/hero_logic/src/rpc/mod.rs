@@ -4,6 +4,7 @@ mod crud;
 mod error;
 mod graph;
 mod logics;
+mod models;
 mod params;
 mod plays;
 
@@ -28,6 +29,8 @@ use crate::library::Library;
 pub struct Ctx {
     pub library: Library,
     pub engine: Arc<Engine>,
+    /// The models table and endpoint settings (`LogicService.models_config`).
+    pub models: Arc<hero_logic_api::params::ModelsConfig>,
 }
 
 /// Largest request accepted (sources and example inputs can be large).
@@ -56,6 +59,7 @@ pub fn module(ctx: Ctx) -> RpcModule<Ctx> {
     logics::register_all(&mut module);
     graph::register_all(&mut module);
     plays::register_all(&mut module);
+    models::register_all(&mut module);
     module
         .register_method(methods::DISCOVER, |_, _, _| -> serde_json::Value { discover_document().clone() })
         .expect("rpc.discover is registered once");

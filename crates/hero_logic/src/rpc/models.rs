@@ -1,0 +1,11 @@
+//! `LogicService.models_config`: the models table and the endpoint settings, without the key.
+
+use hero_logic_api::methods;
+use hero_logic_api::params::ModelsConfigParams;
+use jsonrpsee::RpcModule;
+
+use super::{register, Ctx};
+
+pub fn register_all(module: &mut RpcModule<Ctx>) {
+    register(module, methods::MODELS_CONFIG, |ctx, _: ModelsConfigParams| Ok(ctx.models.as_ref().clone()));
+}
