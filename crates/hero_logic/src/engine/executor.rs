@@ -32,6 +32,7 @@ enum Stop {
 /// Never panics on anything the Play does.
 pub fn run(core: &Arc<Core>, play_sid: &str, budget: Budget, mode: RunMode) {
     let store = core.library.store();
+    let clock = std::time::Instant::now();
     // A runner that just asked a question may still be exiting when the answer comes in; two
     // runs of one Play never overlap.
     core.wait_until_not_running(play_sid);
@@ -69,6 +70,7 @@ pub fn run(core: &Arc<Core>, play_sid: &str, budget: Budget, mode: RunMode) {
         Ok(runner) => runner,
         Err(message) => return core.fail_unstarted(play, message),
     };
+    tracing::debug!(%play_sid, us = clock.elapsed().as_micros() as u64, "runner acquired");
     runner.write_pid_file();
     let pid = runner.pid;
     let (control_tx, control_rx) = mpsc::channel();
@@ -83,6 +85,14 @@ pub fn run(core: &Arc<Core>, play_sid: &str, budget: Budget, mode: RunMode) {
             converse(&mut session, stream, ahead);
         }
     }
+    // A runner that reported `finish` has said all it will: record the result now, so that
+    // waiters do not wait for the process to exit and be reaped.
+    let reported = session.finish.is_some() && stop.lock().unwrap_or_else(|p| p.into_inner()).is_none();
+    if reported {
+        finalize(core, &mut session, None, None, budget, String::new());
+        core.changed();
+    }
+    tracing::debug!(%play_sid, us = clock.elapsed().as_micros() as u64, "runner done");
     let exit = runner.child.wait();
     let _ = control_tx.send(Control::Done);
     let _ = watchdog.join();
@@ -90,12 +100,15 @@ pub fn run(core: &Arc<Core>, play_sid: &str, budget: Budget, mode: RunMode) {
     sandbox::kill_group(pid);
     let tail = std::mem::replace(&mut runner.output, CapturedOutput::none()).join();
     let stop = *stop.lock().unwrap_or_else(|p| p.into_inner());
-    if stop != Some(Stop::Shutdown) {
+    if reported {
+        append_late_output(core, play_sid, &tail);
+    } else if stop != Some(Stop::Shutdown) {
         finalize(core, &mut session, exit.ok(), stop, budget, tail);
     }
     core.unregister(play_sid);
     runner.paths.clean();
     core.changed();
+    tracing::debug!(%play_sid, us = clock.elapsed().as_micros() as u64, "run recorded");
 }
 
 /// A warm runner when one fits the budget (and a replacement is started in the background),
@@ -167,13 +180,14 @@ fn converse(session: &mut Session, stream: UnixStream, ahead: Vec<u8>) {
             }
             Err(_) => return,
         };
+        tracing::trace!(line = %line.chars().take(60).collect::<String>(), "runner said");
         match session.handle_line(line.trim_end()) {
             Ok(Some(response)) => {
                 let sent = writer
                     .write_all(response.as_bytes())
                     .and_then(|_| writer.write_all(b"\n"))
                     .and_then(|_| writer.flush());
-                if sent.is_err() {
+                if sent.is_err() || session.finish.is_some() {
                     return;
                 }
             }
@@ -281,6 +295,21 @@ fn finalize(core: &Core, session: &mut Session, exit: Option<ExitStatus>, stop: 
     session::close(&mut root, status, output, message);
     if let Err(e) = store.play_update(&root) {
         tracing::error!(sid = %root.sid, error = %e, "cannot record a Play's result");
+    }
+}
+
+/// What the runner wrote to its real stdout/stderr after a Play was recorded (rare: an
+/// interpreter warning at exit) joins the top-level Play's logs.
+fn append_late_output(core: &Core, play_sid: &str, tail: &str) {
+    if tail.trim().is_empty() {
+        return;
+    }
+    let store = core.library.store();
+    if let Ok(Some(mut root)) = store.play_get(play_sid) {
+        append_runner_output(&mut root, tail);
+        if let Err(e) = store.play_update(&root) {
+            tracing::error!(%play_sid, error = %e, "cannot add the runner's last output");
+        }
     }
 }
 
