@@ -13,8 +13,11 @@ are ordinary functions. `ask_user.confirm("Send it?")` (and `.text`, `.number`, 
 `.multi_choice`, or `logic.pause` for a form of your own) waits for a person: the Play waits
 in `awaiting_resume`, holding no process, and continues by replay once someone answers
 (outside a runner the question is asked on the terminal). `hero_tracing.client` talks
-JSON-RPC to the daemon for scripts, and `hero_tracing.runner` is the process the daemon
-starts for each top-level Play.
+JSON-RPC to the daemon (`Client`) or to any service (`RpcClient`, `http_json`),
+`hero_tracing.llm.chat` asks an OpenAI-compatible model endpoint, and the `usage` in any
+response they get is priced from the models table and added to the Play that made the call
+(`hero_tracing.pricing`). `hero_tracing.runner` is the process the daemon starts for each
+top-level Play.
 """
 
 from .errors import ChildFailed, Failed, PauseRefused

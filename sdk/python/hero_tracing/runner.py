@@ -13,7 +13,7 @@ import os
 import sys
 import types
 
-from . import context
+from . import context, settings
 from .channel import EXIT_PROTOCOL, Channel, DaemonError
 from .context import PlayFrame, current_frame
 from .errors import ChildFailed, Failed, NotSerialisable, PauseRefused
@@ -355,6 +355,8 @@ def _die(code, message):
 def _settings():
     """The daemon's environment; the secret leaves os.environ before anything else runs."""
     secret = os.environ.pop("HERO_LOGIC_PLAY_SECRET", None)
+    # The model endpoint's key leaves os.environ too; the SDK keeps it for model requests.
+    settings.take_from_environ()
     socket_path = os.environ.get("HERO_LOGIC_EVENT_SOCKET")
     if not socket_path or secret is None:
         _die(EXIT_USAGE, "HERO_LOGIC_EVENT_SOCKET and HERO_LOGIC_PLAY_SECRET are not set: "
