@@ -367,10 +367,12 @@ impl Engine {
         let deadline = Instant::now() + timeout;
         loop {
             let changed = self.core.changes.notified();
-            let play = self.status(play_sid)?;
+            // Every child step of every run wakes waiters: look at the status alone, and read
+            // the whole Play only to answer.
+            let status = self.core.library.store().play_status(play_sid)?.ok_or_else(|| unknown_play(play_sid))?;
             let remaining = deadline.saturating_duration_since(Instant::now());
-            if play.status.is_terminal() || play.status == PlayStatus::AwaitingResume || remaining.is_zero() {
-                return Ok(play);
+            if status.is_terminal() || status == PlayStatus::AwaitingResume || remaining.is_zero() {
+                return self.status(play_sid);
             }
             // A bounded sleep as well, in case a change was made by another daemon process.
             let _ = tokio::time::timeout(remaining.min(Duration::from_millis(500)), changed).await;

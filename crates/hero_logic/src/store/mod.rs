@@ -113,6 +113,8 @@ pub trait Store: Send + Sync + 'static {
     fn example_page(&self, query: &PageQuery) -> StoreResult<Page<LogicExample>>;
 
     fn play_get(&self, sid: &str) -> StoreResult<Option<Play>>;
+    /// Just a Play's status (one indexed row read; waiters check it on every change).
+    fn play_status(&self, sid: &str) -> StoreResult<Option<PlayStatus>>;
     /// Inserts a new Play (the engine's only way to create one); returns it with its sid
     /// (the one it carries, or a fresh one when empty).
     fn play_insert(&self, play: &Play) -> StoreResult<Play>;

@@ -471,6 +471,14 @@ impl Store for SqliteStore {
         self.read(|c| get_record::<Play>(c, sid)?.map(|p| with_children_and_steps(c, p)).transpose())
     }
 
+    fn play_status(&self, sid: &str) -> StoreResult<Option<PlayStatus>> {
+        self.read(|c| {
+            let status: Option<String> =
+                c.prepare_cached("SELECT status FROM plays WHERE sid = ?1")?.query_row([sid], |r| r.get(0)).optional()?;
+            Ok(status.and_then(|s| PlayStatus::parse(&s)))
+        })
+    }
+
     fn play_insert(&self, play: &Play) -> StoreResult<Play> {
         self.write(|tx| insert_record(tx, play))
     }
