@@ -133,7 +133,7 @@ def exchange(method, target, body=None, *, headers=None, timeout=None, redact=()
             status, raw = _over_unix(method, target, body, headers, timeout)
     except HttpError as exc:
         raise _scrubbed(exc, redact) from None
-    except TimeoutError as exc:
+    except (TimeoutError, socket.timeout) as exc:  # socket.timeout: Python < 3.10
         raise TimeoutError(_scrub(f"{target} did not answer in time: {exc}", redact)) from None
     except OSError as exc:
         text = _scrub(f"cannot reach {target}: {exc}", redact)

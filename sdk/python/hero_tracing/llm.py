@@ -70,11 +70,11 @@ def chat(model, messages, *, temperature=None, max_tokens=None, base_url=None, a
     """
     if not isinstance(messages, list) or not messages:
         raise TypeError("messages must be a non-empty list of {'role': ..., 'content': ...}")
-    model = pick_model(model)
     if base_url is None:
         base_url, key = endpoint()
     else:
         key = settings.model_key()
+    model = pick_model(model)
     key = api_key if api_key is not None else key
     body = dict(options, model=model, messages=messages)
     if temperature is not None:

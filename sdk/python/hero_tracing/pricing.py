@@ -132,13 +132,10 @@ def _count(value):
     return max(0, int(value))
 
 
-def trace(document, requested_model=""):
-    """Adds the usage a response carries to the current Play; returns what was added.
-
-    The result is None when the response has no usage, else `{"prompt_tokens",
-    "completion_tokens", "cost_usd", "model", "priced"}`. The price is looked up by the
-    response's model, then by `requested_model`. Outside a runner nothing is sent anywhere.
-    """
+def price(document, requested_model=""):
+    """What a response's usage costs, without recording it: None when it has no usage, else
+    `{"prompt_tokens", "completion_tokens", "cost_usd", "model", "priced"}`. The price is
+    looked up by the response's model, then by `requested_model`."""
     found = usage_of(document)
     if found is None:
         return None
@@ -149,13 +146,26 @@ def trace(document, requested_model=""):
         if spent is not None:
             name = candidate
             break
-    record = {"prompt_tokens": prompt, "completion_tokens": completion,
-              "cost_usd": spent or 0.0, "model": name, "priced": spent is not None}
+    return {"prompt_tokens": prompt, "completion_tokens": completion,
+            "cost_usd": spent or 0.0, "model": name, "priced": spent is not None}
+
+
+def trace(document, requested_model=""):
+    """Adds the usage a response carries to the current Play; returns what was added.
+
+    The result is what `price` says (None when the response has no usage). Outside a runner
+    nothing is sent anywhere.
+    """
+    record = price(document, requested_model)
+    if record is None:
+        return None
     runtime = active_runtime()
     if runtime is not None:
-        runtime.stats(prompt, completion, float(spent or 0.0))
-        if spent is None:
-            _warn_unpriced(runtime, name, prompt, completion)
+        runtime.stats(record["prompt_tokens"], record["completion_tokens"],
+                      float(record["cost_usd"]))
+        if not record["priced"]:
+            _warn_unpriced(runtime, record["model"], record["prompt_tokens"],
+                           record["completion_tokens"])
     return record
 
 
