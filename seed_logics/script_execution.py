@@ -1,15 +1,16 @@
 """Runs a generated script in a child process with a time and a memory limit.
 
 The stubs are put before the script in one file under this Play's working directory; the
-child is a fresh `python -I` in its own session, with `RLIMIT_AS` set to `memory_mb`, an
-environment of PATH, LANG and the daemon's socket only (never the model key), and no stdin.
-Past `timeout_s` its whole process group is killed. Its stdout and stderr come back (at most
-`MAX_OUTPUT` characters each); a failing script does not fail this Play: `ok` says how it went.
+child is a fresh `python -I` with `RLIMIT_AS` set to `memory_mb`, an environment of PATH, LANG
+and the daemon's socket only (never the model key), and no stdin. It stays in the runner's
+process group, so cancelling the Play or its wall-clock budget kills it too, and whatever it
+leaves running dies when the Play ends. Past `timeout_s` it is killed. Its stdout and stderr
+come back (at most `MAX_OUTPUT` characters each); a failing script does not fail this Play:
+`ok` says how it went.
 """
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -85,17 +86,14 @@ def run(path: str, workdir: str, timeout_s: float, memory_mb: int) -> dict:
     child = subprocess.Popen(
         [sys.executable, "-I", "-c", bootstrap], cwd=workdir, env=env,
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        start_new_session=True,
     )
     timed_out = False
     try:
         out, err = child.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
         timed_out = True
-        kill_group(child.pid)
-        out, err = child.communicate()
-    finally:
-        kill_group(child.pid)  # whatever the script left running
+        child.kill()
+        out, err = collect(child)
     return {
         "ok": child.returncode == 0 and not timed_out,
         "exit_code": child.returncode,
@@ -106,11 +104,13 @@ def run(path: str, workdir: str, timeout_s: float, memory_mb: int) -> dict:
     }
 
 
-def kill_group(pid: int) -> None:
+def collect(child) -> tuple:
+    """What a killed script had written. Processes it started may hold its pipes open, so
+    the wait is bounded."""
     try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+        return child.communicate(timeout=5)
+    except subprocess.TimeoutExpired:
+        return b"", b"(the script's output was lost: processes it started kept it open)"
 
 
 def clip(data: bytes) -> str:

@@ -406,3 +406,32 @@ async fn fetch_catalog_describes_the_daemon_and_the_configured_services() {
     assert_eq!(dashboard["params"][0], json!({"name": "last_n", "required": false}));
     assert!(play["logs"].as_str().unwrap().contains("skipped /nonexistent/hero.sock"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn script_execution_limits_time_and_memory_and_hands_the_script_no_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeOpenAi::start();
+    let daemon = agent_daemon(dir.path(), &fake, &[]).await;
+
+    let env = daemon.run("script_execution", json!({"code": "import os, sys\nprint(sorted(os.environ))\nprint(answer(), file=sys.stderr)\n", "stubs": "def answer():\n    return 42\n"})).await;
+    assert_eq!(env["status"], "success", "{env}");
+    assert_eq!(env["output_data"]["ok"], true);
+    assert_eq!(env["output_data"]["stdout"], "['HERO_LOGIC_SOCKET', 'LANG', 'PATH']\n", "the stubs come first; the script sees no key");
+    assert_eq!(env["output_data"]["stderr"], "42\n");
+
+    let slow = daemon.run("script_execution", json!({"code": "import time\nprint('started', flush=True)\ntime.sleep(60)\n", "timeout_s": 1})).await;
+    assert_eq!(slow["status"], "success", "{slow}");
+    let out = &slow["output_data"];
+    assert_eq!((out["ok"].clone(), out["timed_out"].clone(), out["exit_code"].clone()), (json!(false), json!(true), json!(-9)));
+    assert_eq!(out["stdout"], "started\n", "output written before the kill is kept");
+    assert!(out["duration_ms"].as_u64().unwrap() < 10_000);
+    assert!(slow["logs"].as_str().unwrap().contains("ran out of time"));
+
+    let greedy = daemon.run("script_execution", json!({"code": "blob = bytearray(1024 * 1024 * 1024)\n", "memory_mb": 128})).await;
+    assert_eq!(greedy["output_data"]["ok"], false, "{greedy}");
+    assert!(greedy["output_data"]["stderr"].as_str().unwrap().contains("MemoryError"), "{greedy}");
+
+    let bad = daemon.run("script_execution", json!({"code": "pass", "timeout_s": 0})).await;
+    assert_eq!(bad["status"], "failed");
+    assert!(bad["error_message"].as_str().unwrap().contains("timeout_s"));
+}
