@@ -33,12 +33,20 @@ impl AppState {
 
     /// Calls a daemon method for a page, bounded by [`PAGE_CALL_TIMEOUT`].
     pub async fn call<T: DeserializeOwned>(&self, method: &str, params: Value) -> Result<T, AdminError> {
-        match tokio::time::timeout(PAGE_CALL_TIMEOUT, self.rpc.call(method, params)).await {
+        self.call_within(PAGE_CALL_TIMEOUT, method, params).await
+    }
+
+    /// Calls a daemon method, giving up after `limit` (for calls that wait on purpose, such
+    /// as `play_watch`).
+    pub async fn call_within<T: DeserializeOwned>(
+        &self,
+        limit: Duration,
+        method: &str,
+        params: Value,
+    ) -> Result<T, AdminError> {
+        match tokio::time::timeout(limit, self.rpc.call(method, params)).await {
             Ok(result) => result.map_err(AdminError::from),
-            Err(_) => Err(AdminError::DaemonTimeout {
-                socket: self.socket().to_path_buf(),
-                secs: PAGE_CALL_TIMEOUT.as_secs(),
-            }),
+            Err(_) => Err(AdminError::DaemonTimeout { socket: self.socket().to_path_buf(), secs: limit.as_secs() }),
         }
     }
 

@@ -22,6 +22,11 @@ pub fn logic_href(sid: &str) -> String {
     format!("/logics/{}", encode_component(sid))
 }
 
+/// `/logics/{logic_sid}?play={play_sid}`: the logic view with a Play overlaid.
+pub fn play_href(logic_sid: &str, play_sid: &str) -> String {
+    format!("{}?play={}", logic_href(logic_sid), encode_component(play_sid))
+}
+
 /// The dashboard URL for a search text and an optional tag; empty parts are left out.
 pub fn dashboard_href(query: &str, tag: &str) -> String {
     let mut parts = Vec::new();
@@ -47,6 +52,68 @@ pub fn format_time(millis: Millis) -> String {
     let (year, month, day) = civil_from_days((secs / 86_400) as i64);
     let minute_of_day = (secs % 86_400) / 60;
     format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", minute_of_day / 60, minute_of_day % 60)
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_millis() -> Millis {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as Millis).unwrap_or(0)
+}
+
+/// `just now`, `42 s ago`, `5 min ago`, `3 h ago`, `2 d ago`, then the date; `never` for 0.
+pub fn relative_time(millis: Millis, now: Millis) -> String {
+    if millis == 0 {
+        return "never".to_string();
+    }
+    let secs = now.saturating_sub(millis) / 1000;
+    match secs {
+        0..=9 => "just now".to_string(),
+        10..=59 => format!("{secs} s ago"),
+        60..=3_599 => format!("{} min ago", secs / 60),
+        3_600..=86_399 => format!("{} h ago", secs / 3_600),
+        86_400..=2_591_999 => format!("{} d ago", secs / 86_400),
+        _ => format_time(millis).chars().take(10).collect(),
+    }
+}
+
+/// `63 ms`, `5.06 s`, `2 min 3 s`, `1 h 2 min`.
+pub fn format_duration(ms: u64) -> String {
+    match ms {
+        0..=999 => format!("{ms} ms"),
+        1_000..=59_999 => {
+            let secs = ms as f64 / 1000.0;
+            if secs < 10.0 {
+                format!("{secs:.2} s")
+            } else {
+                format!("{secs:.1} s")
+            }
+        }
+        60_000..=3_599_999 => format!("{} min {} s", ms / 60_000, (ms % 60_000) / 1000),
+        _ => format!("{} h {} min", ms / 3_600_000, (ms % 3_600_000) / 60_000),
+    }
+}
+
+/// A rate in 0..=1 as a whole percentage, `87%`.
+pub fn percent(rate: f64) -> String {
+    format!("{:.0}%", (rate.clamp(0.0, 1.0) * 100.0).round())
+}
+
+/// JSON that can sit inside `<script type="application/json">`: `<`, `>`, `&` and the two
+/// line separators JavaScript once treated as newlines are written as `\u` escapes, so no
+/// string in the data can close the element.
+pub fn script_json(value: &impl serde::Serialize) -> String {
+    let text = serde_json::to_string(value).unwrap_or_else(|_| "null".to_string());
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            _ => out.push(ch),
+        }
+    }
+    out
 }
 
 /// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
@@ -81,6 +148,39 @@ mod tests {
         assert_eq!(dashboard_href("a b", ""), "/?q=a%20b");
         assert_eq!(dashboard_href("", "llm"), "/?tag=llm");
         assert_eq!(dashboard_href("x", "y&z"), "/?q=x&tag=y%26z");
+    }
+
+    #[test]
+    fn relative_times_read_naturally() {
+        let now = 1_709_251_170_000;
+        assert_eq!(relative_time(0, now), "never");
+        assert_eq!(relative_time(now - 3_000, now), "just now");
+        assert_eq!(relative_time(now - 42_000, now), "42 s ago");
+        assert_eq!(relative_time(now - 5 * 60_000 - 10, now), "5 min ago");
+        assert_eq!(relative_time(now - 3 * 3_600_000, now), "3 h ago");
+        assert_eq!(relative_time(now - 2 * 86_400_000, now), "2 d ago");
+        assert_eq!(relative_time(now - 90 * 86_400_000, now), "2023-12-01");
+        assert_eq!(relative_time(now + 5_000, now), "just now", "a clock a little ahead is not the future");
+    }
+
+    #[test]
+    fn durations_and_percentages() {
+        assert_eq!(format_duration(63), "63 ms");
+        assert_eq!(format_duration(5_057), "5.06 s");
+        assert_eq!(format_duration(12_345), "12.3 s");
+        assert_eq!(format_duration(123_000), "2 min 3 s");
+        assert_eq!(format_duration(3_720_000), "1 h 2 min");
+        assert_eq!(percent(0.874), "87%");
+        assert_eq!(percent(1.0), "100%");
+        assert_eq!(percent(f64::NAN.max(0.0)), "0%");
+    }
+
+    #[test]
+    fn script_json_cannot_close_its_element() {
+        let text = script_json(&serde_json::json!({"s": "</script><!-- & \u{2028}"}));
+        assert!(!text.contains('<') && !text.contains('>') && !text.contains('&'), "{text}");
+        let back: serde_json::Value = serde_json::from_str(&text).expect("still JSON");
+        assert_eq!(back["s"], "</script><!-- & \u{2028}");
     }
 
     #[test]

@@ -15,53 +15,98 @@ fn hit(logic: Value, label: &str) -> Value {
     json!({"logic": logic, "score": 1.0, "current_version_label": label})
 }
 
+fn board_row(logic: Value, label: &str, latest_at: u64, status: &str, rate: f64, runs: u64) -> Value {
+    json!({"logic": logic, "current_version_label": label, "latest_run_at": latest_at,
+           "latest_status": status, "success_rate": rate, "recent_runs": runs})
+}
+
+fn now_millis() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as u64
+}
+
 #[tokio::test]
-async fn dashboard_lists_logics_with_links_versions_and_tags() {
-    let daemon = FakeDaemon::start(|_, _| {
-        json!([
-            hit(logic("0001", "model_call", "Calls a model", &["llm", "core"]), "v3"),
-            hit(logic("0002", "service_agent", "Answers customers", &[]), "v1"),
-        ])
+async fn dashboard_lists_logics_with_latest_run_success_rate_and_runs_from_one_call() {
+    let five_min_ago = now_millis() - 5 * 60_000 - 500;
+    let daemon = FakeDaemon::start(move |method, _| match method {
+        "LogicService.logic_dashboard" => json!([
+            board_row(
+                logic("0001", "model_call", "Calls a model", &["llm", "core"]),
+                "v3",
+                five_min_ago,
+                "failed",
+                0.874,
+                50
+            ),
+            board_row(logic("0002", "service_agent", "Answers customers", &[]), "v1", 0, "", 0.0, 0),
+        ]),
+        other => panic!("unexpected method {other}"),
     })
     .await;
     let reply = get(&daemon.socket, "/").await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert!(reply.body.contains(r#"<a href="/logics/0001">model_call</a>"#), "{}", reply.body);
-    assert!(reply.body.contains("Calls a model"));
-    assert!(reply.body.contains("v3"));
-    assert!(reply.body.contains(r#"href="/?tag=llm""#), "tags link to a filtered dashboard");
-    assert!(reply.body.contains("service_agent"));
-    assert!(reply.body.contains(r#"<form class="search" method="get""#));
+    assert_eq!(daemon.requests().len(), 1, "one daemon call for the whole table");
+    let body = reply.body;
+    assert!(body.contains(r#"<a href="/logics/0001">model_call</a>"#), "{body}");
+    assert!(body.contains("Calls a model"));
+    assert!(body.contains("v3"));
+    assert!(body.contains("5 min ago"), "latest run as relative time: {body}");
+    assert!(body.contains("status-failed"), "latest status");
+    assert!(body.contains("87%"), "success rate");
+    assert!(body.contains("50+"), "runs capped at the window");
+    assert!(body.contains("never run"), "a Logic without Plays");
+    assert!(body.contains(r#"href="/?tag=llm""#), "tags link to a filtered dashboard");
+    assert!(body.contains(r#"href="/logics/new""#), "+ New Logic");
+    assert!(body.contains(r#"<form class="search" method="get""#));
 }
 
 #[tokio::test]
-async fn dashboard_passes_search_text_and_tag_to_the_daemon() {
-    let daemon = FakeDaemon::start(|_, _| json!([])).await;
+async fn dashboard_search_keeps_the_search_order_and_the_dashboard_figures() {
+    let daemon = FakeDaemon::start(|method, _| match method {
+        "LogicService.logic_dashboard" => json!([
+            board_row(logic("0001", "alpha", "", &["llm"]), "v1", 0, "", 0.0, 0),
+            board_row(logic("0002", "beta", "", &["llm"]), "v2", 0, "", 0.0, 3),
+            board_row(logic("0003", "gamma", "", &[]), "v1", 0, "", 0.0, 0),
+        ]),
+        "LogicService.logic_library_search" => {
+            json!([hit(logic("0002", "beta", "", &["llm"]), "v2"), hit(logic("0001", "alpha", "", &["llm"]), "v1"),])
+        }
+        other => panic!("unexpected method {other}"),
+    })
+    .await;
     let reply = get(&daemon.socket, "/?q=model%20call&tag=llm").await;
     assert_eq!(reply.status, StatusCode::OK);
-    let requests = daemon.requests();
-    assert_eq!(requests.len(), 1);
-    assert_eq!(requests[0]["method"], "LogicService.logic_library_search");
-    assert_eq!(requests[0]["params"]["query"], "model call");
-    assert_eq!(requests[0]["params"]["tags"], json!(["llm"]));
-    assert!(reply.body.contains("No Logic matches this search."));
-    assert!(reply.body.contains(r#"href="/?q=model%20call">clear filter</a>"#), "{}", reply.body);
+    let search =
+        daemon.requests().into_iter().find(|r| r["method"] == "LogicService.logic_library_search").expect("searched");
+    assert_eq!(search["params"]["query"], "model call");
+    assert_eq!(search["params"]["tags"], json!(["llm"]));
+    let body = reply.body;
+    let beta = body.find(">beta</a>").expect("beta listed");
+    let alpha = body.find(">alpha</a>").expect("alpha listed");
+    assert!(beta < alpha, "search order kept");
+    assert!(!body.contains(">gamma</a>"), "not a hit");
+    assert!(body.contains("2 of 3 Logics match"), "{body}");
+    assert!(body.contains(r#"href="/?q=model%20call">clear filter</a>"#), "{body}");
 }
 
 #[tokio::test]
-async fn dashboard_without_filters_asks_for_every_logic() {
+async fn dashboard_without_logics_offers_to_create_one() {
     let daemon = FakeDaemon::start(|_, _| json!([])).await;
     let reply = get(&daemon.socket, "/").await;
-    let requests = daemon.requests();
-    assert_eq!(requests[0]["params"]["query"], "");
-    assert_eq!(requests[0]["params"]["tags"], json!([]));
+    assert_eq!(daemon.requests()[0]["method"], "LogicService.logic_dashboard");
     assert!(reply.body.contains("No Logics yet."));
+    let daemon = FakeDaemon::start(|_, _| json!([])).await;
+    let reply = get(&daemon.socket, "/?q=zzz").await;
+    assert!(reply.body.contains("No Logic matches this search."));
 }
 
 #[tokio::test]
 async fn dashboard_escapes_html_in_daemon_data() {
-    let daemon = FakeDaemon::start(|_, _| {
-        json!([hit(logic("0001", "<script>alert(1)</script>", "a & b <b>bold</b>", &["<i>t</i>"]), "<v1>")])
+    let daemon = FakeDaemon::start(|method, _| {
+        let l = logic("0001", "<script>alert(1)</script>", "a & b <b>bold</b>", &["<i>t</i>"]);
+        match method {
+            "LogicService.logic_dashboard" => json!([board_row(l, "<v1>", 0, "", 0.0, 0)]),
+            _ => json!([hit(l, "<v1>")]),
+        }
     })
     .await;
     let reply = get(&daemon.socket, "/?q=%22%3E%3Cscript%3E").await;
@@ -147,10 +192,10 @@ async fn rpc_proxy_error_has_null_id_for_unparsable_body() {
 }
 
 #[tokio::test]
-async fn legacy_workflow_urls_redirect_permanently() {
+async fn legacy_urls_redirect_with_301() {
     let (_dir, socket) = absent_socket();
     let reply = get(&socket, "/workflows/00ab").await;
-    assert_eq!(reply.status, StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(reply.status, StatusCode::MOVED_PERMANENTLY);
     assert_eq!(reply.headers[header::LOCATION], "/logics/00ab");
 
     let reply = get(&socket, "/workflows/00ab?play=0100").await;
@@ -159,76 +204,62 @@ async fn legacy_workflow_urls_redirect_permanently() {
     let reply = get(&socket, "/workflows/a%2Fb").await;
     assert_eq!(reply.headers[header::LOCATION], "/logics/a%2Fb", "sid stays one path segment");
 
-    let reply = get(&socket, "/workflows").await;
-    assert_eq!(reply.status, StatusCode::PERMANENT_REDIRECT);
-    assert_eq!(reply.headers[header::LOCATION], "/");
+    for old in ["/workflows", "/plays", "/examples"] {
+        let reply = get(&socket, old).await;
+        assert_eq!(reply.status, StatusCode::MOVED_PERMANENTLY, "{old}");
+        assert_eq!(reply.headers[header::LOCATION], "/");
+    }
 }
 
 #[tokio::test]
-async fn logic_page_shows_versions_and_current_signature() {
+async fn play_urls_redirect_to_the_logic_view_with_the_play_overlaid() {
     let daemon = FakeDaemon::start(|method, params| match method {
-        "logic.get" => json!({
-            "sid": params["sid"], "name": "model_call", "description": "Calls <a> model",
-            "current_version_sid": "0003", "versions": ["0003", "0002"], "tags": ["llm"],
-            "created_at": 1_709_251_170_000u64,
-        }),
-        "logicversion.find" => json!({"items": [
-            {"sid": "0003", "logic_sid": "0001", "version_label": "v2", "notes": "faster",
-             "inputs": [{"name": "prompt", "field_type": "string", "required": true}],
-             "outputs": [{"name": "text", "field_type": "string"}],
-             "python_source": "def main(prompt):\n    return {'text': prompt + '<'}\n"},
-            {"sid": "0002", "logic_sid": "0001", "version_label": "v1",
-             "binding": {"target": "echo"}},
-        ], "next_cursor": ""}),
-        other => panic!("unexpected method {other}"),
+        "play.get" if params["sid"] == "0100" => json!({"sid": "0100", "logic_sid": "0007", "name": "greeting"}),
+        _ => json!({"__error": {"code": hero_logic_api::error::NOT_FOUND, "message": "no Play with sid 0999"}}),
     })
     .await;
-    let reply = get(&daemon.socket, "/logics/0001").await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    let requests = daemon.requests();
-    assert_eq!(requests[1]["params"]["logic_sid"], "0001", "versions are looked up by the logic's sid");
-    let body = reply.body;
-    assert!(body.contains("<h1>model_call</h1>"));
-    assert!(body.contains("Calls &#60;a&#62; model"));
-    assert!(body.contains("v2") && body.contains("v1"));
-    assert!(body.contains(r#"class="badge">current"#));
-    assert!(body.contains("bound to echo"));
-    assert!(body.contains("<code>prompt</code>"));
-    assert!(body.contains("2024-02-29 23:59 UTC"));
-    assert!(body.contains("prompt + &#39;&#60;&#39;"), "source is escaped: {body}");
-}
-
-#[tokio::test]
-async fn logic_page_is_404_for_unknown_sid() {
-    let daemon = FakeDaemon::start(
-        |_, _| json!({"__error": {"code": hero_logic_api::error::NOT_FOUND, "message": "no Logic with sid zzzz"}}),
-    )
-    .await;
-    let reply = get(&daemon.socket, "/logics/zzzz").await;
+    let reply = get(&daemon.socket, "/plays/0100").await;
+    assert_eq!(reply.status, StatusCode::MOVED_PERMANENTLY);
+    assert_eq!(reply.headers[header::LOCATION], "/logics/0007?play=0100");
+    let reply = get(&daemon.socket, "/plays/0999").await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
-    assert!(reply.body.contains("no Logic with sid zzzz"));
+    assert!(reply.body.contains("no Play with sid 0999"));
 }
 
 #[tokio::test]
-async fn logic_page_is_503_when_daemon_is_absent() {
-    let (_dir, socket) = absent_socket();
-    let reply = get(&socket, "/logics/0001").await;
-    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
-}
-
-#[tokio::test]
-async fn stylesheet_is_served_from_the_binary() {
+async fn assets_are_served_from_the_binary() {
     let (_dir, socket) = absent_socket();
     let reply = get(&socket, "/static/admin.css").await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.headers[header::CONTENT_TYPE], "text/css; charset=utf-8");
     assert!(reply.body.contains("--accent"));
+    let reply = get(&socket, "/static/logic.js").await;
+    assert_eq!(reply.headers[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
+    assert!(reply.body.contains("'use strict'"));
+    assert!(reply.body.contains("/api/plays/"), "the view's script talks to the overlay and event endpoints");
+    assert_eq!(get(&socket, "/static/new_logic.js").await.status, StatusCode::OK);
+    let icon = get(&socket, "/favicon.ico").await;
+    assert_eq!(icon.status, StatusCode::OK, "no 404 in the browser console for the icon");
+    assert_eq!(icon.headers[header::CONTENT_TYPE], "image/svg+xml");
     assert_eq!(get(&socket, "/static/nope.js").await.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
-async fn pages_load_nothing_from_the_internet() {
-    let daemon = FakeDaemon::start(|_, _| json!([hit(logic("0001", "a", "", &[]), "v1")])).await;
+async fn assets_load_nothing_from_the_internet() {
+    let (_dir, socket) = absent_socket();
+    for asset in ["admin.css", "logic.js", "new_logic.js"] {
+        let reply = get(&socket, &format!("/static/{asset}")).await;
+        // The SVG namespace is a name, not a download.
+        let body = reply.body.replace("http://www.w3.org/2000/svg", "");
+        assert!(!body.contains("http://") && !body.contains("https://"), "{asset} links out");
+    }
+    let reply = get(&socket, "/logics/new").await;
+    assert!(!reply.body.contains("http://") && !reply.body.contains("https://"), "{}", reply.body);
+}
+
+#[tokio::test]
+async fn dashboard_loads_nothing_from_the_internet() {
+    let daemon = FakeDaemon::start(|_, _| json!([board_row(logic("0001", "a", "", &[]), "v1", 0, "", 0.0, 0)])).await;
     let reply = get(&daemon.socket, "/").await;
     assert!(!reply.body.contains("http://") && !reply.body.contains("https://"), "{}", reply.body);
 }

@@ -4,15 +4,27 @@ use axum::extract::Path;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-const ADMIN_CSS: &str = include_str!("../../static/admin.css");
+/// `(name, content type, body)` of every asset.
+const ASSETS: [(&str, &str, &str); 4] = [
+    ("admin.css", "text/css; charset=utf-8", include_str!("../../static/admin.css")),
+    ("logic.js", "text/javascript; charset=utf-8", include_str!("../../static/logic.js")),
+    ("new_logic.js", "text/javascript; charset=utf-8", include_str!("../../static/new_logic.js")),
+    ("favicon.svg", "image/svg+xml", include_str!("../../static/favicon.svg")),
+];
 
-/// Short enough that a rebuilt binary's styles show up soon after a restart.
+/// Short enough that a rebuilt binary's assets show up soon after a restart.
 const CACHE: &str = "public, max-age=300";
 
 pub async fn asset(Path(name): Path<String>) -> Response {
-    match name.as_str() {
-        "admin.css" => ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, CACHE)], ADMIN_CSS)
-            .into_response(),
-        _ => (StatusCode::NOT_FOUND, format!("no static asset named {name:?}")).into_response(),
+    match ASSETS.iter().find(|(n, _, _)| *n == name) {
+        Some((_, content_type, body)) => {
+            ([(header::CONTENT_TYPE, *content_type), (header::CACHE_CONTROL, CACHE)], *body).into_response()
+        }
+        None => (StatusCode::NOT_FOUND, format!("no static asset named {name:?}")).into_response(),
     }
+}
+
+/// Browsers ask for `/favicon.ico` on their own; answer with the SVG icon rather than a 404.
+pub async fn favicon() -> Response {
+    asset(Path("favicon.svg".to_string())).await
 }

@@ -1,0 +1,194 @@
+//! JSON and event-stream endpoints of the logic view:
+//!
+//! - `GET /api/plays/{sid}/overlay`: the Play, its descendants and its ancestors in one JSON,
+//!   for the first paint of an overlay.
+//! - `GET /api/plays/{sid}/events`: Server-Sent Events, one `tree` event (`{play,
+//!   descendants}`) per change of the Play's tree, fed by the daemon's `play_watch`; an `end`
+//!   event after the tree of a finished Play, then the stream closes. The page never polls.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures_util::stream::{self, Stream};
+use hero_logic_api::error::METHOD_NOT_FOUND;
+use hero_logic_api::methods::{PLAY, PLAY_TREE};
+use hero_logic_api::params::PlayTree;
+use hero_logic_api::Play;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::error::AdminError;
+use crate::state::AppState;
+
+/// `LogicService.play_watch`: answers at the daemon's next change (or at once when there was
+/// one since `since`).
+const PLAY_WATCH: &str = "LogicService.play_watch";
+/// How long one `play_watch` waits before answering with the tree as it is.
+const WATCH_TIMEOUT_MS: u64 = 20_000;
+/// The admin's own limit on one watch call: the daemon's wait plus slack.
+const WATCH_CALL_LIMIT: Duration = Duration::from_millis(WATCH_TIMEOUT_MS + 10_000);
+/// Only for a daemon without `play_watch`: how often the admin (never the page) re-reads the tree.
+const FALLBACK_INTERVAL: Duration = Duration::from_millis(300);
+/// The longest parent chain walked for a breadcrumb.
+const MAX_ANCESTORS: usize = 64;
+/// A comment line this often keeps proxies from closing a quiet stream and notices a gone client.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// One ancestor of an overlaid Play, root first.
+#[derive(Debug, Serialize)]
+pub struct Ancestor {
+    pub sid: String,
+    pub logic_sid: String,
+    pub name: String,
+    pub status: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Overlay {
+    pub play: Play,
+    pub descendants: Vec<Play>,
+    /// From the top-level Play down to the parent; empty for a top-level Play.
+    pub ancestors: Vec<Ancestor>,
+}
+
+/// An error as JSON, with the status a browser should see.
+fn json_error(err: AdminError) -> Response {
+    let status = err.status();
+    if status.is_server_error() {
+        tracing::warn!("{err}");
+    }
+    (status, Json(json!({"error": err.to_string(), "hint": err.hint()}))).into_response()
+}
+
+pub async fn overlay(State(state): State<AppState>, Path(sid): Path<String>) -> Response {
+    match load_overlay(&state, &sid).await {
+        Ok(overlay) => ([(header::CACHE_CONTROL, "no-store")], Json(overlay)).into_response(),
+        Err(err) => json_error(err),
+    }
+}
+
+async fn load_overlay(state: &AppState, sid: &str) -> Result<Overlay, AdminError> {
+    let tree: PlayTree = state.call(PLAY_TREE, json!({"play_sid": sid})).await?;
+    let mut ancestors = Vec::new();
+    let mut parent = tree.play.parent_play_sid.clone();
+    while !parent.is_empty() && ancestors.len() < MAX_ANCESTORS {
+        let play: Play = state.call(PLAY.get, json!({"sid": parent})).await?;
+        parent = play.parent_play_sid.clone();
+        ancestors.push(Ancestor {
+            status: play.status.as_str().to_string(),
+            sid: play.sid,
+            logic_sid: play.logic_sid,
+            name: play.name,
+        });
+    }
+    ancestors.reverse();
+    Ok(Overlay { play: tree.play, descendants: tree.descendants, ancestors })
+}
+
+#[derive(Debug, Deserialize)]
+struct WatchAnswer {
+    version: u64,
+    tree: PlayTree,
+}
+
+/// Where one event stream is.
+struct Watcher {
+    state: AppState,
+    play_sid: String,
+    since: u64,
+    /// The last tree sent, as sent, so an unrelated change of the daemon sends nothing.
+    last_sent: String,
+    /// The daemon has `play_watch`; false makes the admin re-read the tree on a timer.
+    watch: bool,
+    first: bool,
+    /// The last tree sent was final: send `end` next.
+    end_next: bool,
+    done: bool,
+}
+
+impl Watcher {
+    async fn next_tree(&mut self) -> Result<(u64, PlayTree), AdminError> {
+        if self.watch {
+            let params = json!({"play_sid": self.play_sid, "since": self.since, "timeout_ms": WATCH_TIMEOUT_MS});
+            match self.state.call_within::<WatchAnswer>(WATCH_CALL_LIMIT, PLAY_WATCH, params).await {
+                Ok(answer) => return Ok((answer.version, answer.tree)),
+                Err(AdminError::Daemon(err)) if err.code() == Some(METHOD_NOT_FOUND) => {
+                    tracing::info!(
+                        "the daemon has no {PLAY_WATCH}; the admin re-reads Play trees every {FALLBACK_INTERVAL:?}"
+                    );
+                    self.watch = false;
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        if !self.first {
+            tokio::time::sleep(FALLBACK_INTERVAL).await;
+        }
+        let tree: PlayTree = self.state.call(PLAY_TREE, json!({"play_sid": self.play_sid})).await?;
+        Ok((self.since + 1, tree))
+    }
+
+    /// The next event to send, or `None` when the stream is over.
+    async fn next_event(&mut self) -> Option<Event> {
+        loop {
+            if self.done {
+                return None;
+            }
+            if self.end_next {
+                self.done = true;
+                return Some(Event::default().event("end").data("{}"));
+            }
+            let result = self.next_tree().await;
+            self.first = false;
+            match result {
+                Ok((version, tree)) => {
+                    self.since = version;
+                    let text = serde_json::to_string(&tree).unwrap_or_default();
+                    if text == self.last_sent {
+                        continue;
+                    }
+                    self.end_next = tree.play.status.is_terminal();
+                    self.last_sent = text;
+                    return Some(Event::default().event("tree").id(version.to_string()).data(&self.last_sent));
+                }
+                Err(err) => {
+                    self.done = true;
+                    let data = json!({"error": err.to_string(), "hint": err.hint()}).to_string();
+                    return Some(Event::default().event("failure").data(data));
+                }
+            }
+        }
+    }
+}
+
+fn play_stream(state: AppState, play_sid: String) -> impl Stream<Item = Result<Event, Infallible>> {
+    let watcher = Watcher {
+        state,
+        play_sid,
+        since: 0,
+        last_sent: String::new(),
+        watch: true,
+        first: true,
+        end_next: false,
+        done: false,
+    };
+    stream::unfold(watcher, |mut w| async move { w.next_event().await.map(|event| (Ok(event), w)) })
+}
+
+pub async fn events(State(state): State<AppState>, Path(sid): Path<String>) -> Response {
+    // Refuse an unknown Play with a plain 404 rather than an endless stream of nothing.
+    if let Err(err) = state.call::<Play>(PLAY.get, json!({"sid": sid})).await {
+        return match err {
+            AdminError::NotFound(_) => (StatusCode::NOT_FOUND, err.to_string()).into_response(),
+            other => json_error(other),
+        };
+    }
+    let sse = Sse::new(play_stream(state, sid)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE));
+    ([(header::CACHE_CONTROL, "no-store"), (header::HeaderName::from_static("x-accel-buffering"), "no")], sse)
+        .into_response()
+}

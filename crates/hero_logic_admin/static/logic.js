@@ -1,0 +1,1177 @@
+// The logic view: play bar (typed inputs, examples, recent Plays, Run), live trace with pause
+// forms, output cards, the Play tree and the stats sidebar. Everything starts from the JSON
+// the page carries (#boot); an overlaid Play comes from /api/plays/{sid}/overlay and stays
+// live through the Server-Sent Events of /api/plays/{sid}/events. No framework, no globals.
+(function () {
+  'use strict';
+
+  var TERMINAL = { success: true, failed: true, cancelled: true, timed_out: true };
+  var STATUS_LABEL = {
+    pending: 'pending', running: 'running', awaiting_resume: 'waiting for an answer',
+    success: 'success', failed: 'failed', cancelled: 'cancelled', timed_out: 'timed out'
+  };
+  var MAX_TREE_NODES = 1500;
+  var MAX_TRACE_ROWS = 3000;
+  var MULTILINE_NAMES = /^(text|prompt|body|content|message|source|code|notes|document|query|instructions|description)$/;
+
+  // ---------------------------------------------------------------- small helpers
+
+  function byId(id) { return document.getElementById(id); }
+
+  // el('div', {class: 'x', text: 'hi', onclick: fn, 'aria-label': '...'}, [children])
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    if (attrs) {
+      Object.keys(attrs).forEach(function (key) {
+        var value = attrs[key];
+        if (value === undefined || value === null || value === false) return;
+        if (key === 'text') node.textContent = value;
+        else if (key === 'class') node.className = value;
+        else if (key.slice(0, 2) === 'on' && typeof value === 'function') node.addEventListener(key.slice(2), value);
+        else if (key === 'value') node.value = value;
+        else if (key === 'checked') node.checked = !!value;
+        else node.setAttribute(key, value === true ? '' : String(value));
+      });
+    }
+    (children || []).forEach(function (child) {
+      if (child === null || child === undefined || child === false) return;
+      node.appendChild(typeof child === 'string' ? document.createTextNode(child) : child);
+    });
+    return node;
+  }
+
+  function svgEl(tag, attrs) {
+    var node = document.createElementNS('http://www.w3.org/2000/svg', tag);
+    Object.keys(attrs || {}).forEach(function (key) { node.setAttribute(key, String(attrs[key])); });
+    return node;
+  }
+
+  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); return node; }
+
+  function isTerminal(status) { return TERMINAL[status] === true; }
+
+  function fmtDuration(ms) {
+    ms = Math.max(0, Math.round(ms || 0));
+    if (ms < 1000) return ms + ' ms';
+    if (ms < 60000) { var s = ms / 1000; return (s < 10 ? s.toFixed(2) : s.toFixed(1)) + ' s'; }
+    if (ms < 3600000) return Math.floor(ms / 60000) + ' min ' + Math.floor((ms % 60000) / 1000) + ' s';
+    return Math.floor(ms / 3600000) + ' h ' + Math.floor((ms % 3600000) / 60000) + ' min';
+  }
+
+  function relTime(ms) {
+    if (!ms) return 'never';
+    var secs = Math.max(0, Math.floor((Date.now() - ms) / 1000));
+    if (secs < 10) return 'just now';
+    if (secs < 60) return secs + ' s ago';
+    if (secs < 3600) return Math.floor(secs / 60) + ' min ago';
+    if (secs < 86400) return Math.floor(secs / 3600) + ' h ago';
+    if (secs < 30 * 86400) return Math.floor(secs / 86400) + ' d ago';
+    return new Date(ms).toISOString().slice(0, 10);
+  }
+
+  function pad(n, width) { var s = String(n); while (s.length < width) s = '0' + s; return s; }
+
+  function clock(ms) {
+    if (!ms) return '';
+    var d = new Date(ms);
+    return pad(d.getHours(), 2) + ':' + pad(d.getMinutes(), 2) + ':' + pad(d.getSeconds(), 2) + '.' + pad(d.getMilliseconds(), 3);
+  }
+
+  function fullTime(ms) { return ms ? new Date(ms).toLocaleString() : ''; }
+
+  function fmtCost(usd) {
+    usd = usd || 0;
+    if (usd === 0) return '$0';
+    if (usd < 0.01) return '$' + usd.toFixed(4);
+    return '$' + usd.toFixed(usd < 1 ? 3 : 2);
+  }
+
+  function fmtInt(n) { return (n || 0).toLocaleString('en-US'); }
+
+  function percent(rate) { return Math.round(Math.max(0, Math.min(1, rate || 0)) * 100) + '%'; }
+
+  function statusLabel(status) { return STATUS_LABEL[status] || status || ''; }
+
+  function dot(status) { return el('span', { class: 'dot', 'aria-hidden': 'true' }); }
+
+  function pauseIcon() { return el('span', { class: 'i-pause', 'aria-hidden': 'true' }); }
+
+  function statusPill(status) {
+    return el('span', { class: 'pill status status-' + status }, [dot(status), statusLabel(status)]);
+  }
+
+  function playDuration(play) {
+    if (isTerminal(play.status)) return play.duration_ms || Math.max(0, (play.completed_at || 0) - (play.started_at || 0));
+    if (play.started_at) return Date.now() - play.started_at;
+    return 0;
+  }
+
+  // A duration element that keeps counting while its Play runs (see tick()).
+  function durationNode(play, cls) {
+    var running = !isTerminal(play.status) && play.started_at && play.status !== 'awaiting_resume';
+    var node = el('span', { class: cls, text: play.started_at || isTerminal(play.status) ? fmtDuration(playDuration(play)) : '' });
+    if (running) node.setAttribute('data-since', String(play.started_at));
+    return node;
+  }
+
+  function logicHref(logicSid, playSid) {
+    return '/logics/' + encodeURIComponent(logicSid) + (playSid ? '?play=' + encodeURIComponent(playSid) : '');
+  }
+
+  // JSON-RPC through the admin's /rpc proxy. Rejects with {code, message, data}.
+  var rpcId = 0;
+  function rpc(method, params) {
+    rpcId += 1;
+    return fetch('/rpc', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: rpcId, method: method, params: params || {} })
+    }).then(function (response) {
+      return response.json().catch(function () {
+        throw { code: 0, message: 'the admin answered HTTP ' + response.status + ' without JSON', data: {} };
+      });
+    }, function (err) {
+      throw { code: 0, message: 'cannot reach the admin: ' + err, data: {} };
+    }).then(function (answer) {
+      if (answer.error) throw { code: answer.error.code, message: answer.error.message, data: answer.error.data || {} };
+      return answer.result;
+    });
+  }
+
+  function getJSON(url) {
+    return fetch(url, { headers: { accept: 'application/json' } }).then(function (response) {
+      return response.json().then(function (body) {
+        if (!response.ok) throw { message: body.error || ('HTTP ' + response.status), data: { hint: body.hint || '' } };
+        return body;
+      });
+    });
+  }
+
+  function errorText(err) {
+    if (!err) return 'unknown error';
+    var text = err.message || String(err);
+    if (err.data && err.data.hint) text += ' — ' + err.data.hint;
+    return text;
+  }
+
+  // ---------------------------------------------------------------- page state
+
+  var boot = JSON.parse(byId('boot').textContent);
+  var logic = boot.logic;
+  var versions = boot.versions || [];
+  var versionsBySid = {};
+  versions.forEach(function (v) { versionsBySid[v.sid] = v; });
+  var currentVersion = versions.filter(function (v) { return v.current; })[0] || versions[0] || { inputs: [], outputs: [], label: '' };
+
+  var state = {
+    stats: boot.stats,
+    examples: boot.examples || [],
+    plays: boot.plays || [],
+    overlaySid: '',
+    root: null,          // the overlaid Play
+    descendants: [],
+    ancestors: [],
+    stream: null,
+    ticker: 0,
+    overlayLoad: 0,      // increments per overlay, so late answers for an old one are dropped
+    pauseForms: {}       // key -> form element, kept across live updates
+  };
+
+  // ---------------------------------------------------------------- input widgets
+
+  var fieldsBox = byId('input-fields');
+  var runForm = byId('run-form');
+  var runButton = byId('run-button');
+  var runMsg = byId('run-msg');
+
+  function inputId(name) { return 'in-' + name.replace(/[^A-Za-z0-9_-]/g, '_'); }
+
+  function isMultiline(field) {
+    if (field.field_type !== 'string') return false;
+    if (typeof field['default'] === 'string' && field['default'].indexOf('\n') >= 0) return true;
+    return MULTILINE_NAMES.test(field.name);
+  }
+
+  function widgetKind(field) {
+    if (field.options && field.options.length) return 'select';
+    switch (field.field_type) {
+      case 'boolean': return 'checkbox';
+      case 'integer': case 'number': return 'number';
+      case 'object': case 'array': case 'any': return 'json';
+      default: return isMultiline(field) ? 'textarea' : 'text';
+    }
+  }
+
+  function isRequired(field) { return !!field.required && field['default'] === undefined; }
+
+  function renderInputs() {
+    clear(fieldsBox);
+    var fields = currentVersion.inputs || [];
+    if (!fields.length) {
+      fieldsBox.appendChild(el('p', { class: 'no-inputs', text: 'This Logic takes no inputs. Press Run.' }));
+      return;
+    }
+    fields.forEach(function (field) {
+      var id = inputId(field.name);
+      var kind = widgetKind(field);
+      var required = isRequired(field);
+      var described = [];
+      if (field.description) described.push(id + '-help');
+      described.push(id + '-err');
+      var common = {
+        id: id, name: field.name, 'data-field': field.name, 'data-kind': kind,
+        'aria-describedby': described.join(' '), 'aria-required': required ? 'true' : null
+      };
+      var widget;
+      if (kind === 'select') {
+        var options = [];
+        if (!required) options.push(el('option', { value: '', text: '— not set —' }));
+        else if (field['default'] === undefined) options.push(el('option', { value: '', text: 'Choose…' }));
+        field.options.forEach(function (o) { options.push(el('option', { value: o, text: o })); });
+        widget = el('select', common, options);
+      } else if (kind === 'checkbox') {
+        common.type = 'checkbox';
+        widget = el('input', common);
+      } else if (kind === 'number') {
+        common.type = 'number';
+        common.step = field.field_type === 'integer' ? '1' : 'any';
+        common.inputmode = field.field_type === 'integer' ? 'numeric' : 'decimal';
+        widget = el('input', common);
+      } else if (kind === 'json') {
+        common['class'] = 'code';
+        common.rows = field.field_type === 'any' ? 2 : 3;
+        common.spellcheck = 'false';
+        common.placeholder = field.field_type === 'array' ? '[ ]  JSON array' : field.field_type === 'object' ? '{ }  JSON object' : 'JSON, or plain text';
+        widget = el('textarea', common);
+      } else if (kind === 'textarea') {
+        common.rows = 3;
+        widget = el('textarea', common);
+      } else {
+        common.type = 'text';
+        common.autocomplete = 'off';
+        widget = el('input', common);
+      }
+      var label = el('label', { class: 'flabel', 'for': id }, [
+        field.name,
+        required ? el('span', { class: 'req', 'aria-hidden': 'true', text: '*' }) : null,
+        required ? el('span', { class: 'sr-only', text: '(required)' }) : null,
+        el('span', { class: 'ftype', text: field.field_type + (field.options && field.options.length ? ' · choice' : '') })
+      ]);
+      var body = kind === 'checkbox'
+        ? el('div', { class: 'check' }, [widget, el('span', { class: 'muted', text: 'true when checked' })])
+        : widget;
+      fieldsBox.appendChild(el('div', { class: 'field', 'data-name': field.name }, [
+        label,
+        body,
+        field.description ? el('p', { class: 'help', id: id + '-help', text: field.description }) : null,
+        el('p', { class: 'field-error', id: id + '-err', hidden: true })
+      ]));
+      if (field['default'] !== undefined) setWidget(field, widget, field['default']);
+    });
+  }
+
+  function setWidget(field, widget, value) {
+    var kind = widget.getAttribute('data-kind');
+    if (kind === 'checkbox') { widget.checked = value === true || value === 'true'; return; }
+    if (value === undefined || value === null) { widget.value = ''; return; }
+    if (kind === 'json') {
+      if (field.field_type === 'any' && typeof value === 'string' && !parsesAsJson(value)) widget.value = value;
+      else widget.value = JSON.stringify(value, null, 2);
+      return;
+    }
+    widget.value = typeof value === 'string' ? value : String(value);
+  }
+
+  function parsesAsJson(text) { try { JSON.parse(text); return true; } catch (e) { return false; } }
+
+  function widgetFor(name) { return fieldsBox.querySelector('[data-field="' + CSS.escape(name) + '"]'); }
+
+  // Fills the form from saved or past inputs; fields the values leave out keep their default.
+  function fillInputs(values) {
+    renderInputs();
+    (currentVersion.inputs || []).forEach(function (field) {
+      if (values && Object.prototype.hasOwnProperty.call(values, field.name)) {
+        var widget = widgetFor(field.name);
+        if (widget) setWidget(field, widget, values[field.name]);
+      }
+    });
+  }
+
+  function setFieldError(name, message) {
+    var widget = widgetFor(name);
+    if (!widget) return false;
+    var box = byId(widget.id + '-err');
+    widget.setAttribute('aria-invalid', message ? 'true' : 'false');
+    if (box) { box.textContent = message || ''; box.hidden = !message; }
+    return true;
+  }
+
+  function clearFieldErrors() {
+    (currentVersion.inputs || []).forEach(function (field) { setFieldError(field.name, ''); });
+  }
+
+  // Reads and checks every field: {values, errors: [[name, message]]}.
+  function readInputs() {
+    var values = {};
+    var errors = [];
+    (currentVersion.inputs || []).forEach(function (field) {
+      var widget = widgetFor(field.name);
+      if (!widget) return;
+      var kind = widget.getAttribute('data-kind');
+      var required = isRequired(field);
+      if (kind === 'checkbox') { values[field.name] = widget.checked; return; }
+      var raw = widget.value;
+      var text = kind === 'textarea' || kind === 'text' ? raw : raw.trim();
+      if (text === '' || (kind === 'text' && raw.trim() === '' && required)) {
+        if (required) errors.push([field.name, field.name + ' is required']);
+        return;
+      }
+      if (kind === 'number') {
+        var n = Number(text);
+        if (!isFinite(n)) { errors.push([field.name, 'enter a number']); return; }
+        if (field.field_type === 'integer' && Math.floor(n) !== n) { errors.push([field.name, 'enter a whole number']); return; }
+        values[field.name] = n;
+      } else if (kind === 'json') {
+        var parsed;
+        try { parsed = JSON.parse(text); } catch (e) {
+          if (field.field_type === 'any') { values[field.name] = raw; return; }
+          errors.push([field.name, 'not valid JSON: ' + e.message]);
+          return;
+        }
+        if (field.field_type === 'array' && !Array.isArray(parsed)) { errors.push([field.name, 'enter a JSON array, e.g. ["a", "b"]']); return; }
+        if (field.field_type === 'object' && (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))) {
+          errors.push([field.name, 'enter a JSON object, e.g. {"key": "value"}']);
+          return;
+        }
+        values[field.name] = parsed;
+      } else {
+        values[field.name] = raw;
+      }
+    });
+    return { values: values, errors: errors };
+  }
+
+  function setRunMessage(text, isError) {
+    runMsg.textContent = text || '';
+    runMsg.className = 'run-msg' + (isError ? ' error' : '');
+  }
+
+  function startRun(event) {
+    if (event) event.preventDefault();
+    clearFieldErrors();
+    var read = readInputs();
+    if (read.errors.length) {
+      read.errors.forEach(function (e) { setFieldError(e[0], e[1]); });
+      setRunMessage('Fix ' + (read.errors.length === 1 ? 'the marked field' : 'the ' + read.errors.length + ' marked fields') + ' first.', true);
+      var first = widgetFor(read.errors[0][0]);
+      if (first) first.focus();
+      return;
+    }
+    runButton.disabled = true;
+    setRunMessage('Starting…');
+    rpc('LogicService.play_start', { logic: logic.sid, inputs: read.values }).then(function (play) {
+      setRunMessage('Started Play ' + play.sid + '.');
+      rememberPlay(play);
+      showOverlay(play.sid, 'push', { play: play, descendants: [], ancestors: [] });
+    }, function (err) {
+      var field = err.data && err.data.field ? String(err.data.field) : '';
+      var shown = field.indexOf('inputs.') === 0 && setFieldError(field.slice(7).split(/[.[]/)[0], err.message + (err.data.hint ? ' (' + err.data.hint + ')' : ''));
+      setRunMessage(shown ? 'The daemon refused an input; see the marked field.' : 'Could not start: ' + errorText(err), true);
+    }).then(function () { runButton.disabled = false; });
+  }
+
+  runForm.addEventListener('submit', startRun);
+  runForm.addEventListener('keydown', function (event) {
+    if (event.key !== 'Enter' || event.isComposing) return;
+    var target = event.target;
+    if (target.closest && target.closest('.menu')) return;
+    if (event.ctrlKey || event.metaKey) { event.preventDefault(); runForm.requestSubmit(runButton); return; }
+    var tag = target.tagName;
+    // Enter in a field runs, as in any form; in a text area it stays a new line.
+    if (tag === 'SELECT' || (tag === 'INPUT' && target.type === 'checkbox')) {
+      event.preventDefault();
+      runForm.requestSubmit(runButton);
+    }
+  });
+
+  // ---------------------------------------------------------------- menus: examples, plays
+
+  var examplesMenu = byId('examples-menu');
+  var playsMenu = byId('plays-menu');
+
+  function closeMenus(except) {
+    [examplesMenu, playsMenu].forEach(function (menu) { if (menu !== except) menu.open = false; });
+  }
+
+  [examplesMenu, playsMenu].forEach(function (menu) {
+    menu.addEventListener('toggle', function () { if (menu.open) closeMenus(menu); });
+    menu.addEventListener('keydown', function (event) {
+      if (event.key === 'Escape' && menu.open) { menu.open = false; menu.querySelector('summary').focus(); }
+    });
+  });
+  document.addEventListener('click', function (event) {
+    if (!event.target.closest || !event.target.closest('.menu')) closeMenus(null);
+  });
+
+  function renderExamples() {
+    var pop = clear(byId('examples-pop'));
+    byId('examples-count').textContent = state.examples.length ? '(' + state.examples.length + ')' : '';
+    if (!state.examples.length) pop.appendChild(el('p', { class: 'menu-empty', text: 'No saved examples yet.' }));
+    state.examples.forEach(function (example) {
+      var keys = Object.keys(example.input_values || {});
+      pop.appendChild(el('button', {
+        type: 'button', class: 'menu-item', 'data-example': example.name,
+        onclick: function () {
+          fillInputs(example.input_values || {});
+          examplesMenu.open = false;
+          setRunMessage('Filled from example “' + example.name + '”.');
+          var first = fieldsBox.querySelector('input, select, textarea');
+          if (first) first.focus();
+        }
+      }, [el('span', { class: 'mi-main' }, [
+        el('span', { class: 'mi-title', text: example.name }),
+        el('span', { class: 'mi-sub', text: example.description || keys.map(function (k) { return k + '=' + JSON.stringify(example.input_values[k]); }).join(', ') || 'no inputs' })
+      ])]));
+    });
+    pop.appendChild(el('hr', { class: 'menu-sep' }));
+    pop.appendChild(el('p', { class: 'menu-label', text: 'Save current inputs as an example' }));
+    var nameInput = el('input', { type: 'text', id: 'example-name', placeholder: 'Example name', 'aria-label': 'Example name', autocomplete: 'off' });
+    var error = el('p', { class: 'menu-error', role: 'alert', hidden: true });
+    var save = el('button', { type: 'button', class: 'btn btn-small btn-primary', id: 'save-example', text: 'Save current as example' });
+    function doSave() {
+      var name = nameInput.value.trim();
+      error.hidden = true;
+      if (!name) { error.textContent = 'Give the example a name.'; error.hidden = false; nameInput.focus(); return; }
+      var read = readInputs();
+      if (read.errors.length) {
+        read.errors.forEach(function (e) { setFieldError(e[0], e[1]); });
+        error.textContent = 'Fix the marked inputs first.'; error.hidden = false;
+        return;
+      }
+      save.disabled = true;
+      rpc('LogicService.logic_example_create', { logic: logic.sid, name: name, input_values: read.values }).then(function (example) {
+        state.examples = state.examples.filter(function (e) { return e.sid !== example.sid; }).concat([example]);
+        renderExamples();
+        setRunMessage('Saved example “' + example.name + '”.');
+        examplesMenu.open = false;
+      }, function (err) {
+        save.disabled = false;
+        error.textContent = errorText(err); error.hidden = false;
+      });
+    }
+    save.addEventListener('click', doSave);
+    nameInput.addEventListener('keydown', function (event) {
+      if (event.key === 'Enter') { event.preventDefault(); event.stopPropagation(); doSave(); }
+    });
+    pop.appendChild(el('div', { class: 'save-example' }, [nameInput, save]));
+    pop.appendChild(error);
+  }
+
+  // Top-level Plays first: those are the runs started from here; child Plays show when
+  // this Logic only ever ran inside others.
+  function listedPlays() {
+    var top = state.plays.filter(function (p) { return !p.parent_play_sid; });
+    return (top.length ? top : state.plays).slice(0, 25);
+  }
+
+  function renderPlays() {
+    var pop = clear(byId('plays-pop'));
+    var shown = listedPlays();
+    byId('plays-count').textContent = shown.length ? '(' + shown.length + (state.plays.length >= 50 ? '+' : '') + ')' : '';
+    if (!shown.length) { pop.appendChild(el('p', { class: 'menu-empty', text: 'No Plays yet. Run it.' })); return; }
+    pop.appendChild(el('p', { class: 'menu-label', text: 'Recent Plays — click to overlay' }));
+    shown.forEach(function (play) {
+      pop.appendChild(el('button', {
+        type: 'button', class: 'menu-item status-' + play.status + (play.sid === state.overlaySid ? ' selected' : ''),
+        'data-play': play.sid, 'aria-label': 'Play ' + play.sid + ', ' + statusLabel(play.status) + ', ' + relTime(play.created_at),
+        onclick: function () { playsMenu.open = false; showOverlay(play.sid, 'push'); }
+      }, [
+        dot(play.status),
+        el('span', { class: 'mi-main' }, [
+          el('span', { class: 'mi-title' }, [el('code', { text: play.sid }), ' ', el('span', { class: 'muted', text: statusLabel(play.status) })]),
+          el('span', { class: 'mi-sub', text: relTime(play.created_at) + (play.parent_play_sid ? ' · inside Play ' + play.parent_play_sid : '') })
+        ]),
+        el('span', { class: 'mi-right', text: isTerminal(play.status) ? fmtDuration(play.duration_ms) : '' })
+      ]));
+    });
+  }
+
+  function rememberPlay(play) {
+    var summary = {
+      sid: play.sid, name: play.name, logic_sid: play.logic_sid, logic_version_sid: play.logic_version_sid,
+      parent_play_sid: play.parent_play_sid, status: play.status, created_at: play.created_at,
+      started_at: play.started_at, completed_at: play.completed_at, duration_ms: play.duration_ms
+    };
+    var found = false;
+    state.plays = state.plays.map(function (p) { if (p.sid === play.sid) { found = true; return summary; } return p; });
+    if (!found && play.logic_sid === logic.sid) state.plays.unshift(summary);
+    renderPlays();
+  }
+
+  function refreshSideData() {
+    rpc('LogicService.logic_stats', { logic: logic.sid }).then(function (stats) { state.stats = stats; renderStats(); }, function () {});
+    rpc('LogicService.play_list_for_logic', { logic: logic.sid, limit: 50 }).then(function (page) {
+      state.plays = page.items || [];
+      renderPlays();
+    }, function () {});
+  }
+
+  // ---------------------------------------------------------------- overlay and live updates
+
+  function allPlays() { return state.root ? [state.root].concat(state.descendants) : []; }
+
+  function closeStream() {
+    if (state.stream) { state.stream.close(); state.stream = null; }
+  }
+
+  function openStream(sid) {
+    closeStream();
+    if (typeof EventSource === 'undefined') return;
+    var source = new EventSource('/api/plays/' + encodeURIComponent(sid) + '/events');
+    state.stream = source;
+    source.addEventListener('tree', function (event) {
+      if (state.overlaySid !== sid) return;
+      var tree;
+      try { tree = JSON.parse(event.data); } catch (e) { return; }
+      applyTree(tree.play, tree.descendants || []);
+    });
+    source.addEventListener('end', function () {
+      if (state.stream === source) closeStream();
+      if (state.overlaySid === sid) refreshSideData();
+    });
+    source.addEventListener('failure', function (event) {
+      if (state.stream === source) closeStream();
+      var info = {};
+      try { info = JSON.parse(event.data); } catch (e) { info = {}; }
+      byId('trace-meta').textContent = 'Live updates stopped: ' + (info.error || 'the daemon did not answer');
+    });
+  }
+
+  // Overlays a Play (or none, with sid ''). how: 'push' adds a history entry, 'replace'
+  // rewrites the current one, 'none' leaves the URL (back/forward, first load).
+  function showOverlay(sid, how, preloaded) {
+    closeStream();
+    state.overlayLoad += 1;
+    var load = state.overlayLoad;
+    state.overlaySid = sid;
+    state.pauseForms = {};
+    clear(byId('pause-forms'));
+    if (how === 'push' || how === 'replace') {
+      var url = logicHref(logic.sid, sid);
+      if (how === 'push') history.pushState({ play: sid }, '', url);
+      else history.replaceState({ play: sid }, '', url);
+    }
+    if (!sid) {
+      state.root = null; state.descendants = []; state.ancestors = [];
+      renderAll();
+      return;
+    }
+    if (preloaded) {
+      state.ancestors = preloaded.ancestors || [];
+      applyTree(preloaded.play, preloaded.descendants || []);
+      if (!isTerminal(preloaded.play.status)) openStream(sid);
+      return;
+    }
+    state.root = null;
+    renderLoading();
+    getJSON('/api/plays/' + encodeURIComponent(sid) + '/overlay').then(function (overlay) {
+      if (load !== state.overlayLoad) return;
+      if (overlay.play.logic_sid !== logic.sid) {
+        // A Play of another Logic: its own view is where it belongs.
+        location.replace(logicHref(overlay.play.logic_sid, sid));
+        return;
+      }
+      state.ancestors = overlay.ancestors || [];
+      fillInputs(overlay.play.input_data || {});
+      applyTree(overlay.play, overlay.descendants || []);
+      if (!isTerminal(overlay.play.status)) openStream(sid);
+    }, function (err) {
+      if (load !== state.overlayLoad) return;
+      state.root = null;
+      renderAll();
+      var panel = clear(byId('panel-tree'));
+      panel.appendChild(el('div', { class: 'empty-state', role: 'alert' }, [
+        el('p', {}, [el('strong', { text: 'Play ' + sid + ' could not be shown.' })]),
+        el('p', { text: errorText(err) }),
+        el('p', {}, [el('a', { href: logicHref(logic.sid, ''), text: 'Back to ' + logic.name })])
+      ]));
+    });
+  }
+
+  function applyTree(play, descendants) {
+    state.root = play;
+    state.descendants = descendants;
+    if (play.sid === state.overlaySid) rememberPlay(play);
+    renderAll();
+  }
+
+  window.addEventListener('popstate', function () {
+    var sid = new URLSearchParams(location.search).get('play') || '';
+    if (sid !== state.overlaySid) showOverlay(sid, 'none');
+  });
+
+  // Running durations count up once a second in place; nothing is fetched for it.
+  function tick() {
+    var nodes = document.querySelectorAll('[data-since]');
+    for (var i = 0; i < nodes.length; i++) {
+      nodes[i].textContent = fmtDuration(Date.now() - Number(nodes[i].getAttribute('data-since')));
+    }
+  }
+
+  function updateTicker() {
+    var live = state.root && !isTerminal(state.root.status);
+    if (live && !state.ticker) state.ticker = window.setInterval(tick, 1000);
+    if (!live && state.ticker) { window.clearInterval(state.ticker); state.ticker = 0; }
+  }
+
+  // ---------------------------------------------------------------- rendering
+
+  function renderAll() {
+    renderBreadcrumb();
+    renderTree();
+    renderLogs();
+    renderTrace();
+    renderPauseForms();
+    renderOutput();
+    renderStats();
+    renderPlays();
+    updateTicker();
+  }
+
+  function renderLoading() {
+    clear(byId('panel-tree')).appendChild(el('div', { class: 'empty-state' }, [el('p', { text: 'Loading Play ' + state.overlaySid + '…' })]));
+    clear(byId('trace'));
+    clear(byId('output'));
+    byId('trace-meta').textContent = '';
+    byId('center-meta').textContent = '';
+  }
+
+  function renderBreadcrumb() {
+    var nav = clear(byId('breadcrumb'));
+    nav.appendChild(el('a', { href: '/', text: 'Logics' }));
+    state.ancestors.forEach(function (a) {
+      nav.appendChild(el('span', { 'aria-hidden': 'true', text: '/' }));
+      nav.appendChild(el('a', { href: logicHref(a.logic_sid, a.sid), title: 'Play ' + a.sid, text: a.name }));
+    });
+    nav.appendChild(el('span', { 'aria-hidden': 'true', text: '/' }));
+    nav.appendChild(el('span', { 'aria-current': 'page', text: logic.name }));
+    if (state.root) {
+      nav.appendChild(el('span', { 'aria-hidden': 'true', text: '·' }));
+      nav.appendChild(el('span', { class: 'muted' }, ['Play ', el('code', { text: state.root.sid })]));
+    }
+  }
+
+  function childrenIndex() {
+    var index = {};
+    var bySid = {};
+    state.descendants.forEach(function (p) { bySid[p.sid] = p; });
+    allPlays().forEach(function (parent) {
+      var kids = [];
+      (parent.sub_play_sids || []).forEach(function (sid) { if (bySid[sid]) kids.push(bySid[sid]); });
+      // Children the parent's list does not name yet (a live tree mid-write) go last.
+      state.descendants.forEach(function (p) {
+        if (p.parent_play_sid === parent.sid && kids.indexOf(p) < 0) kids.push(p);
+      });
+      index[parent.sid] = kids;
+    });
+    return index;
+  }
+
+  function renderTree() {
+    var panel = clear(byId('panel-tree'));
+    var meta = clear(byId('center-meta'));
+    var root = state.root;
+    if (!root) {
+      var latest = listedPlays()[0];
+      panel.appendChild(el('div', { class: 'empty-state' }, [
+        el('p', {}, [el('strong', { text: 'No Play overlaid.' })]),
+        el('p', { text: 'Fill the inputs below and press ▶ Run, or open one of the recent Plays.' }),
+        latest ? el('p', {}, [el('button', {
+          type: 'button', class: 'btn', id: 'show-latest',
+          onclick: function () { showOverlay(latest.sid, 'push'); }
+        }, [dot(latest.status), 'Show the latest Play, ' + latest.sid + ' (' + statusLabel(latest.status) + ', ' + relTime(latest.created_at) + ')'])]) : null
+      ]));
+      return;
+    }
+    var index = childrenIndex();
+    meta.appendChild(el('span', {}, [fmtInt(state.descendants.length) + ' sub-Play' + (state.descendants.length === 1 ? '' : 's')]));
+    var count = 0;
+    function node(play, depth, isRoot) {
+      count += 1;
+      var kids = index[play.sid] || [];
+      var asks = (play.pending_resumes || []).length;
+      var nameNode = isRoot
+        ? el('span', { class: 'node-name', text: play.name })
+        : el('a', {
+          class: 'node-name', href: logicHref(play.logic_sid, play.sid), title: 'Open ' + play.name + ' with this Play',
+          onclick: function (event) {
+            if (play.logic_sid === logic.sid && !event.ctrlKey && !event.metaKey && !event.shiftKey) {
+              event.preventDefault();
+              showOverlay(play.sid, 'push');
+            }
+          }
+        }, [play.name]);
+      var row = el('div', { class: 'node-row status-' + play.status }, [
+        dot(play.status),
+        nameNode,
+        el('span', { class: 'node-sid', text: play.sid }),
+        play.replayed ? el('span', { class: 'node-flag replayed', title: 'Output came from the recorded step on replay', text: '↻ replayed' }) : null,
+        asks ? el('span', { class: 'node-flag asks' }, [pauseIcon(), 'asks ' + (asks === 1 ? '1 question' : asks + ' questions')]) : null,
+        el('span', { class: 'node-status', text: statusLabel(play.status) }),
+        durationNode(play, 'node-dur')
+      ]);
+      var li = el('li', { class: 'node' + (isRoot ? ' node-root' : '') + (play.replayed ? ' node-replayed' : ''), 'data-play': play.sid }, [row]);
+      if ((play.status === 'failed' || play.status === 'timed_out') && play.error_message) {
+        li.appendChild(el('div', { class: 'node-error', text: splitError(play.error_message).message }));
+      }
+      if (kids.length && depth < 64) {
+        var ul = el('ul', { role: 'group' });
+        for (var i = 0; i < kids.length; i++) {
+          if (count >= MAX_TREE_NODES) {
+            ul.appendChild(el('li', { class: 'tree-more', text: '… ' + (kids.length - i) + ' more sub-Plays not drawn' }));
+            break;
+          }
+          ul.appendChild(node(kids[i], depth + 1, false));
+        }
+        li.appendChild(ul);
+      }
+      return li;
+    }
+    var card = el('div', { class: 'tree-card' }, [el('ul', { class: 'tree', role: 'tree', 'aria-label': 'Play tree' }, [node(root, 0, true)])]);
+    panel.appendChild(card);
+  }
+
+  function renderLogs() {
+    var pre = byId('logs');
+    if (!state.root) { pre.textContent = 'Logs of the overlaid Play appear here.'; return; }
+    pre.textContent = state.root.logs || 'Play ' + state.root.sid + ' wrote no logs.';
+  }
+
+  function depthMap() {
+    var depth = {};
+    var bySid = {};
+    allPlays().forEach(function (p) { bySid[p.sid] = p; });
+    function of(p) {
+      if (depth[p.sid] !== undefined) return depth[p.sid];
+      var parent = p === state.root ? null : bySid[p.parent_play_sid];
+      depth[p.sid] = 0;
+      depth[p.sid] = parent ? of(parent) + 1 : 0;
+      return depth[p.sid];
+    }
+    allPlays().forEach(of);
+    return depth;
+  }
+
+  var LOG_LINE = /^\[(\d{4}-\d\d-\d\dT[^\]]+)\]\s?(.*)$/;
+
+  function traceRows() {
+    var rows = [];
+    var depth = depthMap();
+    allPlays().forEach(function (p) {
+      var d = depth[p.sid] || 0;
+      var start = p.started_at || p.created_at;
+      rows.push({ t: start, kind: 'start', play: p, depth: d });
+      var lastT = start;
+      (p.logs || '').split('\n').forEach(function (line) {
+        if (!line) return;
+        var m = LOG_LINE.exec(line);
+        var t = m ? Date.parse(m[1]) : NaN;
+        if (isFinite(t)) lastT = t;
+        rows.push({ t: lastT, kind: 'log', play: p, depth: d, text: m ? m[2] : line });
+      });
+      (p.pending_resumes || []).forEach(function (r) {
+        rows.push({ t: r.asked_at || lastT, kind: 'ask', play: p, depth: d, text: (r.ui && r.ui.prompt) || r.name || r.id });
+      });
+      if (isTerminal(p.status)) rows.push({ t: p.completed_at || lastT, kind: 'end', play: p, depth: d });
+    });
+    rows.forEach(function (r, i) { r.i = i; });
+    rows.sort(function (a, b) { return (a.t - b.t) || (a.i - b.i); });
+    return rows.length > MAX_TRACE_ROWS ? rows.slice(rows.length - MAX_TRACE_ROWS) : rows;
+  }
+
+  function renderTrace() {
+    var list = byId('trace');
+    var scroller = byId('trace-scroll');
+    var atBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 24;
+    clear(list);
+    var meta = clear(byId('trace-meta'));
+    var root = state.root;
+    if (!root) {
+      list.appendChild(el('li', { class: 'trace-empty', text: 'The live trace of a run shows here: one row per Play started or finished, its logs and its questions.' }));
+      return;
+    }
+    meta.appendChild(el('span', { class: 'status status-' + root.status }, [dot(root.status), 'Play ' + root.sid + ' · ' + statusLabel(root.status)]));
+    meta.appendChild(durationNode(root, 'muted'));
+    traceRows().forEach(function (row) {
+      var p = row.play;
+      var what;
+      var status = row.kind === 'end' ? p.status : row.kind === 'start' ? 'running' : p.status;
+      if (row.kind === 'start') what = p.replayed ? 'replayed' : 'started';
+      else if (row.kind === 'end') what = statusLabel(p.status) + (p.status !== 'success' && p.error_message ? ': ' + splitError(p.error_message).message : '');
+      else if (row.kind === 'ask') what = 'asks: ' + row.text;
+      else what = row.text;
+      list.appendChild(el('li', { class: 'tr tr-' + row.kind + ' status-' + status, style: '--depth: ' + row.depth }, [
+        el('span', { class: 'tr-time', title: fullTime(row.t), text: clock(row.t) }),
+        el('span', { class: 'tr-main' }, [
+          row.kind === 'log' ? el('span', { class: 'dot dot-none', 'aria-hidden': 'true' }) : dot(status),
+          el('span', { class: 'tr-name', text: p.name }),
+          el('span', { class: 'tr-what', title: what }, [row.kind === 'ask' ? pauseIcon() : null, what])
+        ]),
+        el('span', { class: 'tr-dur', text: row.kind === 'end' ? fmtDuration(p.duration_ms) : '' })
+      ]));
+    });
+    if (atBottom || !isTerminal(root.status)) scroller.scrollTop = scroller.scrollHeight;
+  }
+
+  // ---------------------------------------------------------------- pause forms
+
+  function renderPauseForms() {
+    var box = byId('pause-forms');
+    var wanted = {};
+    var order = [];
+    allPlays().forEach(function (p) {
+      if (p.status !== 'awaiting_resume') return;
+      (p.pending_resumes || []).forEach(function (r) {
+        var key = p.sid + '|' + r.id;
+        wanted[key] = { play: p, request: r };
+        order.push(key);
+      });
+    });
+    Object.keys(state.pauseForms).forEach(function (key) {
+      if (!wanted[key]) { state.pauseForms[key].remove(); delete state.pauseForms[key]; }
+    });
+    order.forEach(function (key) {
+      if (state.pauseForms[key]) return;
+      var form = pauseForm(wanted[key].play, wanted[key].request);
+      state.pauseForms[key] = form;
+      box.appendChild(form);
+    });
+  }
+
+  var pauseCounter = 0;
+
+  function pauseForm(play, request) {
+    pauseCounter += 1;
+    var ui = request.ui || {};
+    var kind = ui.kind || 'text';
+    var base = 'pause-' + pauseCounter;
+    var prompt = ui.prompt || request.name || 'Answer needed';
+    var form = el('form', { class: 'pause-form', 'data-play': play.sid, 'data-resume': request.id, 'data-kind': kind, 'aria-labelledby': base + '-prompt', novalidate: true });
+    form.appendChild(el('p', { class: 'pause-head' }, [
+      pauseIcon(), play.name + ' asks', el('span', { class: 'node-sid', text: 'Play ' + play.sid })
+    ]));
+    form.appendChild(el('p', { class: 'pause-prompt', id: base + '-prompt', text: prompt }));
+    var error = el('p', { class: 'pause-error', id: base + '-error', role: 'alert', hidden: true });
+    var read;
+    var dflt = ui['default'];
+    var actions = el('div', { class: 'pause-actions' });
+    if (kind === 'confirm') {
+      var yes = el('button', { type: 'submit', class: 'btn ' + (dflt === false ? '' : 'btn-primary'), value: 'yes', 'data-answer': 'yes', text: 'Yes' });
+      var no = el('button', { type: 'submit', class: 'btn ' + (dflt === false ? 'btn-primary' : ''), value: 'no', 'data-answer': 'no', text: 'No' });
+      actions.appendChild(yes);
+      actions.appendChild(no);
+      read = function (submitter) { return submitter && submitter.getAttribute('data-answer') === 'no' ? false : true; };
+    } else if (kind === 'choice' || kind === 'multi_choice') {
+      var multi = kind === 'multi_choice';
+      var set = el('fieldset', { 'aria-labelledby': base + '-prompt', 'aria-describedby': base + '-error' });
+      (ui.options || []).forEach(function (option, i) {
+        var id = base + '-o' + i;
+        set.appendChild(el('label', { class: 'opt', 'for': id }, [
+          el('input', { type: multi ? 'checkbox' : 'radio', name: base, id: id, value: option, checked: multi ? false : dflt === option }),
+          option
+        ]));
+      });
+      form.appendChild(set);
+      if (multi && (ui.min != null || ui.max != null)) {
+        var bounds = [];
+        if (ui.min != null) bounds.push('at least ' + ui.min);
+        if (ui.max != null) bounds.push('at most ' + ui.max);
+        actions.appendChild(el('span', { class: 'pause-hint', text: 'Pick ' + bounds.join(' and ') + '.' }));
+      }
+      read = function () {
+        var picked = Array.prototype.map.call(set.querySelectorAll('input:checked'), function (i) { return i.value; });
+        if (multi) return picked;
+        if (!picked.length) throw new Error('pick one of the options');
+        return picked[0];
+      };
+      actions.insertBefore(el('button', { type: 'submit', class: 'btn btn-primary', text: 'Submit answer' }), actions.firstChild);
+    } else if (kind === 'number') {
+      var num = el('input', {
+        type: 'number', id: base + '-input', step: ui.integer ? '1' : 'any', min: ui.min, max: ui.max,
+        value: dflt != null ? String(dflt) : '', placeholder: ui.placeholder || '',
+        'aria-labelledby': base + '-prompt', 'aria-describedby': base + '-error'
+      });
+      form.appendChild(num);
+      if (ui.min != null || ui.max != null) {
+        actions.appendChild(el('span', { class: 'pause-hint', text: (ui.integer ? 'A whole number' : 'A number') +
+          (ui.min != null ? ' from ' + ui.min : '') + (ui.max != null ? ' to ' + ui.max : '') + '.' }));
+      }
+      read = function () {
+        if (num.value.trim() === '') throw new Error('enter a number');
+        var n = Number(num.value);
+        if (!isFinite(n)) throw new Error('enter a number');
+        return n;
+      };
+      actions.insertBefore(el('button', { type: 'submit', class: 'btn btn-primary', text: 'Submit answer' }), actions.firstChild);
+    } else {
+      var attrs = {
+        id: base + '-input', placeholder: ui.placeholder || '', 'aria-labelledby': base + '-prompt', 'aria-describedby': base + '-error',
+        value: typeof dflt === 'string' ? dflt : ''
+      };
+      var text;
+      if (ui.multiline) { attrs.rows = 3; text = el('textarea', attrs); } else { attrs.type = 'text'; attrs.autocomplete = 'off'; text = el('input', attrs); }
+      form.appendChild(text);
+      read = function () { return text.value; };
+      actions.insertBefore(el('button', { type: 'submit', class: 'btn btn-primary', text: 'Submit answer' }), actions.firstChild);
+    }
+    form.appendChild(actions);
+    form.appendChild(error);
+    form.addEventListener('submit', function (event) {
+      event.preventDefault();
+      var payload;
+      error.hidden = true;
+      try { payload = read(event.submitter); } catch (e) {
+        error.textContent = e.message; error.hidden = false;
+        return;
+      }
+      var buttons = form.querySelectorAll('button');
+      Array.prototype.forEach.call(buttons, function (b) { b.disabled = true; });
+      rpc('LogicService.play_resume', { play_sid: play.sid, resume_id: request.id, payload: payload }).then(function () {
+        form.classList.add('sent');
+        actions.appendChild(el('span', { class: 'pause-sent', role: 'status', text: 'Answer sent; the run continues…' }));
+      }, function (err) {
+        Array.prototype.forEach.call(buttons, function (b) { b.disabled = false; });
+        error.textContent = errorText(err);
+        error.hidden = false;
+      });
+    });
+    return form;
+  }
+
+  // ---------------------------------------------------------------- output
+
+  // "message\n\ntraceback" -> {message, traceback}
+  function splitError(text) {
+    var at = text.indexOf('\n\n');
+    if (at < 0) return { message: text, traceback: '' };
+    return { message: text.slice(0, at), traceback: text.slice(at + 2) };
+  }
+
+  function valueNode(value) {
+    if (typeof value === 'string') return el('div', { class: 'out-value', text: value });
+    if (typeof value === 'number' || typeof value === 'boolean' || value === null) {
+      return el('div', { class: 'out-value out-scalar', text: JSON.stringify(value) });
+    }
+    return el('pre', { class: 'out-value out-json', text: JSON.stringify(value, null, 2) });
+  }
+
+  function renderOutput() {
+    var box = clear(byId('output'));
+    var meta = clear(byId('output-meta'));
+    var root = state.root;
+    var version = root ? (versionsBySid[root.logic_version_sid] || currentVersion) : currentVersion;
+    var declared = version.outputs || [];
+    if (!root) {
+      var idle = el('div', { class: 'output-empty' }, [
+        declared.length ? 'Run it to see ' + (declared.length === 1 ? 'its output' : 'its ' + declared.length + ' outputs') + ' here:' : 'Run it to see its output here.'
+      ]);
+      if (declared.length) {
+        idle.appendChild(el('ul', {}, declared.map(function (f) {
+          return el('li', {}, [el('code', { class: 'fname', text: f.name }), ' ', el('span', { class: 'ftype', text: f.field_type })]);
+        })));
+      }
+      box.appendChild(idle);
+      return;
+    }
+    if (version !== currentVersion && version.label) meta.textContent = 'version ' + version.label;
+    if (root.error_message && (root.status === 'failed' || root.status === 'timed_out' || root.status === 'cancelled')) {
+      var parts = splitError(root.error_message);
+      var title = root.status === 'timed_out' ? 'Timed out' : root.status === 'cancelled' ? 'Cancelled' : 'Failed';
+      box.appendChild(el('div', { class: 'error-card status-' + root.status, role: 'alert' }, [
+        el('p', { class: 'error-title', text: title }),
+        el('p', { class: 'error-message', text: parts.message }),
+        parts.traceback ? el('details', {}, [el('summary', { text: 'Traceback' }), el('pre', { text: parts.traceback })]) : null
+      ]));
+    } else if (root.status === 'cancelled') {
+      box.appendChild(el('div', { class: 'error-card status-cancelled' }, [el('p', { class: 'error-title', text: 'Cancelled' })]));
+    }
+    var data = root.output_data || {};
+    var keys = Object.keys(data);
+    var finished = isTerminal(root.status);
+    if (!declared.length) {
+      if (keys.length) box.appendChild(el('pre', { class: 'out-raw', 'aria-label': 'Output JSON', text: JSON.stringify(data, null, 2) }));
+      else if (!finished) box.appendChild(el('p', { class: 'output-empty', text: root.status === 'awaiting_resume' ? 'Waiting for an answer (see the trace).' : 'Waiting for output…' }));
+      else if (root.status === 'success') box.appendChild(el('p', { class: 'output-empty', text: 'No output.' }));
+      return;
+    }
+    if (root.status === 'failed' || root.status === 'timed_out') {
+      if (!keys.length) return;
+    }
+    var seen = {};
+    declared.forEach(function (field) {
+      seen[field.name] = true;
+      var has = Object.prototype.hasOwnProperty.call(data, field.name);
+      box.appendChild(el('section', { class: 'out-card', 'data-output': field.name, 'aria-label': 'Output ' + field.name }, [
+        el('div', { class: 'out-head' }, [
+          el('code', { class: 'fname', text: field.name }),
+          el('span', { class: 'ftype', text: field.field_type }),
+          field.description ? el('span', { class: 'out-desc', title: field.description, text: field.description }) : null
+        ]),
+        has ? valueNode(data[field.name]) : el('div', { class: 'out-value out-missing', text: finished ? 'not produced' : 'waiting…' })
+      ]));
+    });
+    keys.forEach(function (key) {
+      if (seen[key]) return;
+      box.appendChild(el('section', { class: 'out-card', 'data-output': key, 'aria-label': 'Output ' + key }, [
+        el('div', { class: 'out-head' }, [el('code', { class: 'fname', text: key }), el('span', { class: 'out-desc', text: 'not declared' })]),
+        valueNode(data[key])
+      ]));
+    });
+  }
+
+  // ---------------------------------------------------------------- stats sidebar
+
+  function kpi(label, value) { return el('div', {}, [el('dt', { text: label }), el('dd', { text: value })]); }
+
+  function chart(recent) {
+    var runs = (recent || []).slice(0, 50).reverse();   // oldest first, newest at the right
+    var width = 260, height = 84, gap = 2;
+    var svg = svgEl('svg', { viewBox: '0 0 ' + width + ' ' + height, preserveAspectRatio: 'none', role: 'img', 'aria-label': 'Durations of the last ' + runs.length + ' Plays, coloured by status' });
+    if (!runs.length) return svg;
+    var max = Math.max.apply(null, runs.map(function (r) { return r.duration_ms || 0; })) || 1;
+    var slot = width / Math.max(runs.length, 12);
+    runs.forEach(function (r, i) {
+      var h = Math.max(3, Math.round(((r.duration_ms || 0) / max) * (height - 8)));
+      var rect = svgEl('rect', {
+        x: (i * slot + gap / 2).toFixed(2), y: height - h, width: Math.max(1, slot - gap).toFixed(2), height: h, rx: 1.5,
+        fill: 'var(--st-' + r.status + ', #98a2b3)', 'class': 'bar status-' + r.status
+      });
+      var title = svgEl('title', {});
+      title.textContent = 'Play ' + r.play_sid + ' · ' + statusLabel(r.status) + ' · ' + fmtDuration(r.duration_ms) + ' · ' + relTime(r.created_at);
+      rect.appendChild(title);
+      svg.appendChild(rect);
+    });
+    return svg;
+  }
+
+  function versionCard() {
+    var s = state.stats;
+    var card = el('section', { class: 'stat-card', 'aria-labelledby': 'h-version-stats' });
+    var refresh = el('button', { type: 'button', class: 'icon-btn', 'aria-label': 'Refresh stats', title: 'Refresh stats', text: '↻',
+      onclick: function () { refresh.disabled = true; refreshSideData(); } });
+    card.appendChild(el('div', { class: 'card-head' }, [
+      el('h2', { id: 'h-version-stats' }, ['Version', el('span', { class: 'plain', text: (s && s.version_label) || currentVersion.label || '' })]),
+      refresh
+    ]));
+    if (!s) { card.appendChild(el('p', { class: 'muted small', text: 'Stats are not available right now.' })); return card; }
+    if (!s.runs) {
+      card.appendChild(el('p', { class: 'muted small', text: 'No runs of this version yet. Run it to see its success rate, durations and cost here.' }));
+      return card;
+    }
+    card.appendChild(el('dl', { class: 'kpis' }, [
+      kpi('Runs', fmtInt(s.runs)),
+      kpi('Success', percent(s.success_rate)),
+      kpi('p50', fmtDuration(s.p50_duration_ms)),
+      kpi('p95', fmtDuration(s.p95_duration_ms)),
+      kpi('Avg cost', fmtCost(s.avg_cost_usd)),
+      kpi('Max', fmtDuration(s.max_duration_ms))
+    ]));
+    card.appendChild(el('figure', { class: 'chart' }, [
+      chart(s.recent),
+      el('figcaption', {}, [el('span', { text: 'Recent durations' }), el('span', { text: 'newest →' })])
+    ]));
+    var counts = s.status_counts || {};
+    card.appendChild(el('ul', { class: 'legend', 'aria-label': 'Plays by status' }, Object.keys(counts).map(function (status) {
+      return el('li', { class: 'status-' + status }, [dot(status), counts[status] + ' ' + statusLabel(status)]);
+    })));
+    card.appendChild(el('p', { class: 'muted small' }, ['Last ' + s.runs + ' of at most ' + s.last_n + ' Plays · latest ' + relTime(s.latest_run_at)]));
+    return card;
+  }
+
+  function attempts(root) {
+    var counts = {};
+    state.descendants.forEach(function (p) { if (p.parent_play_sid === root.sid) counts[p.name] = (counts[p.name] || 0) + 1; });
+    var loops = Object.keys(counts).filter(function (name) { return counts[name] > 1; });
+    return loops.length ? loops.map(function (name) { return name + ' × ' + counts[name]; }).join(', ') : '1';
+  }
+
+  function playCard(root) {
+    var card = el('section', { class: 'stat-card', 'aria-labelledby': 'h-play-stats' });
+    card.appendChild(el('div', { class: 'card-head' }, [
+      el('h2', { id: 'h-play-stats' }, ['Play', el('span', { class: 'plain', text: root.sid })]),
+      el('a', { class: 'btn btn-small', href: logicHref(logic.sid, ''), id: 'close-overlay', 'aria-label': 'Close the overlay',
+        onclick: function (event) { event.preventDefault(); showOverlay('', 'push'); } }, ['✕ Close'])
+    ]));
+    card.appendChild(statusPill(root.status));
+    var version = versionsBySid[root.logic_version_sid];
+    var subtree = root.subtree || {};
+    var facts = el('dl', { class: 'facts' });
+    function fact(label, value) { facts.appendChild(el('dt', { text: label })); facts.appendChild(el('dd', {}, [value])); }
+    fact('Duration', durationNode(root, ''));
+    fact('Started', root.started_at ? el('time', { title: fullTime(root.started_at), text: clock(root.started_at) + ' · ' + relTime(root.started_at) }) : 'not yet');
+    if (root.completed_at) fact('Finished', el('time', { title: fullTime(root.completed_at), text: clock(root.completed_at) }));
+    fact('Version', version ? version.label + (version.current ? ' (current)' : '') : root.logic_version_sid);
+    fact('Sub-Plays', fmtInt(subtree.descendants != null ? subtree.descendants : state.descendants.length));
+    fact('Attempts', attempts(root));
+    fact('Tokens', fmtInt(root.total_tokens_prompt) + ' + ' + fmtInt(root.total_tokens_completion) + ' own');
+    fact('with sub-Plays', fmtInt(subtree.tokens_prompt) + ' + ' + fmtInt(subtree.tokens_completion));
+    fact('Cost', fmtCost(root.total_cost_usd) + ' own · ' + fmtCost(subtree.cost_usd) + ' total');
+    if (root.replayed) fact('Replayed', 'yes: output from the recorded step');
+    if (root.parent_play_sid) fact('Parent', el('a', { href: logicHref(state.ancestors.length ? state.ancestors[state.ancestors.length - 1].logic_sid : logic.sid, root.parent_play_sid), text: 'Play ' + root.parent_play_sid }));
+    card.appendChild(facts);
+    if (!isTerminal(root.status)) {
+      var cancel = el('button', { type: 'button', class: 'btn btn-danger', id: 'cancel-play', text: 'Cancel run',
+        onclick: function () {
+          cancel.disabled = true;
+          rpc('LogicService.play_cancel', { play_sid: root.sid }).then(function () {}, function (err) {
+            cancel.disabled = false;
+            byId('trace-meta').textContent = 'Cancel failed: ' + errorText(err);
+          });
+        } });
+      card.appendChild(el('div', { class: 'stat-actions' }, [cancel]));
+    }
+    return card;
+  }
+
+  function renderStats() {
+    var box = clear(byId('stats'));
+    if (state.root) box.appendChild(playCard(state.root));
+    box.appendChild(versionCard());
+  }
+
+  // ---------------------------------------------------------------- tabs
+
+  function setupTabs() {
+    var tabs = Array.prototype.slice.call(document.querySelectorAll('.tabs [role=tab]'));
+    function select(tab, focus) {
+      tabs.forEach(function (t) {
+        var on = t === tab;
+        t.setAttribute('aria-selected', on ? 'true' : 'false');
+        t.tabIndex = on ? 0 : -1;
+        byId(t.getAttribute('aria-controls')).hidden = !on;
+      });
+      if (focus) tab.focus();
+    }
+    tabs.forEach(function (tab, i) {
+      tab.addEventListener('click', function () { select(tab, false); });
+      tab.addEventListener('keydown', function (event) {
+        var next = null;
+        if (event.key === 'ArrowRight') next = tabs[(i + 1) % tabs.length];
+        else if (event.key === 'ArrowLeft') next = tabs[(i - 1 + tabs.length) % tabs.length];
+        else if (event.key === 'Home') next = tabs[0];
+        else if (event.key === 'End') next = tabs[tabs.length - 1];
+        if (next) { event.preventDefault(); select(next, true); }
+      });
+    });
+  }
+
+  // ---------------------------------------------------------------- start
+
+  setupTabs();
+  renderInputs();
+  renderExamples();
+  var initial = new URLSearchParams(location.search).get('play') || '';
+  if (initial) showOverlay(initial, 'none');
+  else showOverlay('', 'none');
+  window.addEventListener('pagehide', closeStream);
+})();

@@ -1,0 +1,170 @@
+// Starts a real daemon (temp data dir, the repo's seed logics) and a real admin on a free
+// port, launches Debian's chromium through playwright-core, and collects console errors and
+// screenshots. Every process started here is stopped by its PID in stop().
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const TARGET = process.env.CARGO_TARGET_DIR ? path.resolve(ROOT, process.env.CARGO_TARGET_DIR) : path.join(ROOT, 'target');
+const BIN_DIR = process.env.HERO_LOGIC_BIN_DIR || path.join(TARGET, 'debug');
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run',
+];
+export const SCREENSHOT_DIR = path.resolve(process.env.SCREENSHOT_DIR || path.join(ROOT, 'testcases', 'screenshots'));
+
+function binary(name) {
+  const file = path.join(BIN_DIR, name);
+  if (!fs.existsSync(file)) {
+    throw new Error(`${file} is missing: build it first (cargo build --workspace), or set HERO_LOGIC_BIN_DIR`);
+  }
+  return file;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor(what, check, timeoutMs, child) {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) throw new Error(`${what}: the process exited with ${child.exitCode}`);
+    try {
+      if (await check()) return;
+    } catch (err) {
+      last = String(err && err.message ? err.message : err);
+    }
+    await sleep(100);
+  }
+  throw new Error(`${what}: not ready after ${timeoutMs} ms ${last}`);
+}
+
+function stopProcess(child, name) {
+  return new Promise((resolve) => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) { resolve(); return; }
+    const timer = setTimeout(() => {
+      try { process.kill(child.pid, 'SIGKILL'); } catch { /* already gone */ }
+    }, 5000);
+    child.once('exit', () => { clearTimeout(timer); resolve(); });
+    try { process.kill(child.pid, 'SIGTERM'); } catch { clearTimeout(timer); resolve(); }
+  });
+}
+
+/** The daemon and the admin, ready to serve; call stop() when done. */
+export async function startStack() {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hero_logic_ui_'));
+  const socket = path.join(dataDir, 'hero_logic.sock');
+  const serverLog = fs.openSync(path.join(dataDir, 'server.log'), 'a');
+  const adminLog = fs.openSync(path.join(dataDir, 'admin.log'), 'a');
+  const env = { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' };
+  const server = spawn(binary('hero_logic_server'), ['--data-dir', dataDir, '--seed-dir', path.join(ROOT, 'seed_logics')], {
+    stdio: ['ignore', serverLog, serverLog], env,
+  });
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  let admin = null;
+  const stack = {
+    baseUrl, dataDir, socket,
+    pids: () => [server.pid, admin && admin.pid].filter(Boolean),
+    async stop() {
+      await stopProcess(admin, 'admin');
+      await stopProcess(server, 'daemon');
+      if (!process.env.KEEP_DATA) fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+    logs() {
+      const read = (f) => { try { return fs.readFileSync(path.join(dataDir, f), 'utf8').slice(-4000); } catch { return ''; } };
+      return `--- daemon log ---\n${read('server.log')}\n--- admin log ---\n${read('admin.log')}`;
+    },
+  };
+  try {
+    await waitFor('daemon socket', () => fs.existsSync(socket), 30000, server);
+    admin = spawn(binary('hero_logic_admin'), ['--listen', `127.0.0.1:${port}`, '--socket', socket], {
+      stdio: ['ignore', adminLog, adminLog], env,
+    });
+    await waitFor('admin', async () => {
+      const res = await fetch(`${baseUrl}/healthz`);
+      const body = await res.json();
+      return body.ok && body.daemon;
+    }, 30000, admin);
+  } catch (err) {
+    const logs = stack.logs();
+    await stack.stop();
+    throw new Error(`${err.message}\n${logs}`);
+  }
+  return stack;
+}
+
+/** A JSON-RPC call through the admin's /rpc proxy. */
+export async function rpc(baseUrl, method, params) {
+  const res = await fetch(`${baseUrl}/rpc`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
+  const answer = await res.json();
+  if (answer.error) throw new Error(`${method}: ${answer.error.message}`);
+  return answer.result;
+}
+
+export async function launchBrowser() {
+  if (!fs.existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) or set CHROMIUM`);
+  }
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+}
+
+/**
+ * A fresh page that records every console error, uncaught exception and failed request;
+ * `errors` is what a person would see in the console.
+ */
+export async function openPage(browser, viewport = { width: 1280, height: 720 }) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()} (${page.url()})`); });
+  page.on('pageerror', (err) => errors.push(`uncaught: ${err.message} (${page.url()})`));
+  page.on('requestfailed', (req) => {
+    const failure = req.failure();
+    // A live stream torn down by leaving the page is not an error.
+    if (failure && failure.errorText === 'net::ERR_ABORTED' && req.url().includes('/events')) return;
+    errors.push(`request failed: ${req.url()} ${failure ? failure.errorText : ''}`);
+  });
+  page.setDefaultTimeout(15000);
+  return { page, context, errors };
+}
+
+let shotCount = 0;
+/** Saves a screenshot of the page as NN-name.png in SCREENSHOT_DIR. */
+export async function screenshot(page, name) {
+  fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  shotCount += 1;
+  const file = path.join(SCREENSHOT_DIR, `${String(shotCount).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path: file });
+  return file;
+}
+
+/** Empties the screenshot folder so a run only leaves its own pictures. */
+export function resetScreenshots() {
+  fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  for (const name of fs.readdirSync(SCREENSHOT_DIR)) {
+    if (name.endsWith('.png')) fs.rmSync(path.join(SCREENSHOT_DIR, name), { force: true });
+  }
+}

@@ -1,0 +1,332 @@
+// End-to-end tests of the web admin in a real browser, against a real daemon and admin.
+// Run: cd testcases && npm ci && npm test (after cargo build --workspace).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  SCREENSHOT_DIR, launchBrowser, openPage, resetScreenshots, rpc, screenshot, startStack,
+} from '../lib/harness.mjs';
+
+let stack;
+let browser;
+const pages = [];
+
+before(async () => {
+  resetScreenshots();
+  process.stdout.write(`# screenshots: ${SCREENSHOT_DIR}\n`);
+  stack = await startStack();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  for (const { context } of pages) await context.close().catch(() => {});
+  if (browser) await browser.close().catch(() => {});
+  if (stack) await stack.stop();
+  process.stdout.write(`# screenshots: ${SCREENSHOT_DIR}\n`);
+});
+
+async function newPage(viewport) {
+  const opened = await openPage(browser, viewport);
+  pages.push(opened);
+  return opened;
+}
+
+function url(path) { return stack.baseUrl + path; }
+
+function assertNoConsoleErrors(errors) {
+  assert.deepEqual(errors, [], `console errors:\n${errors.join('\n')}`);
+}
+
+/** The ▶ Run button is inside the viewport and nothing covers it. */
+async function assertRunVisible(page) {
+  const run = page.locator('#run-button');
+  await run.waitFor({ state: 'visible' });
+  const box = await run.boundingBox();
+  const viewport = page.viewportSize();
+  assert.ok(box, 'Run has a box');
+  assert.ok(box.x >= 0 && box.y >= 0, `Run starts inside the viewport: ${JSON.stringify(box)}`);
+  assert.ok(box.x + box.width <= viewport.width && box.y + box.height <= viewport.height,
+    `Run ends inside the ${viewport.width}x${viewport.height} viewport: ${JSON.stringify(box)}`);
+  const onTop = await page.evaluate(({ x, y }) => {
+    const hit = document.elementFromPoint(x, y);
+    return !!hit && !!hit.closest('#run-button');
+  }, { x: box.x + box.width / 2, y: box.y + box.height / 2 });
+  assert.ok(onTop, 'nothing covers Run');
+}
+
+async function waitForOverlayStatus(page, status, timeout = 20000) {
+  await page.locator(`#stats .pill.status-${status}`).waitFor({ timeout });
+}
+
+async function overlaidPlaySid(page) {
+  await page.waitForURL(/[?&]play=/);
+  return new URL(page.url()).searchParams.get('play');
+}
+
+describe('dashboard', () => {
+  test('lists the seed logics with their latest run, success rate and runs', async () => {
+    const { page, errors } = await newPage();
+    await page.goto(url('/'));
+    await assert.doesNotReject(page.locator('table.logics').waitFor());
+    const names = await page.locator('table.logics td.name > a').allTextContents();
+    for (const seed of ['greeting', 'approval_flow', 'fib', 'text_pipeline', 'always_fails']) {
+      assert.ok(names.includes(seed), `${seed} is listed: ${names.join(', ')}`);
+    }
+    assert.equal(await page.locator('th', { hasText: 'Success (last 50)' }).count(), 1);
+    await screenshot(page, 'dashboard');
+
+    await page.getByRole('searchbox', { name: 'Search Logics' }).fill('greet');
+    await page.getByRole('searchbox', { name: 'Search Logics' }).press('Enter');
+    await page.waitForURL(/\?q=greet/);
+    const found = await page.locator('table.logics td.name > a').allTextContents();
+    assert.ok(found.includes('greeting'), `search finds greeting: ${found}`);
+    assert.ok(!found.includes('fib'), 'search leaves fib out');
+    await screenshot(page, 'dashboard-search');
+    assertNoConsoleErrors(errors);
+  });
+});
+
+describe('logic view', () => {
+  test('+ New Logic creates a logic from the template and opens its view', async () => {
+    const { page, errors } = await newPage();
+    await page.goto(url('/'));
+    await page.getByRole('link', { name: '+ New Logic' }).click();
+    await page.waitForURL(/\/logics\/new$/);
+    await page.getByLabel('Name').fill('ui_shout');
+    await page.getByLabel('Description').fill('Shouts the text back');
+    await page.getByLabel('Tags').fill('demo, ui');
+    const source = await page.locator('#nl-source').inputValue();
+    assert.match(source, /name="ui_shout"/, 'the template follows the name typed');
+    assert.match(source, /def ui_shout\(text: str\)/);
+    await screenshot(page, 'new-logic');
+    await page.getByRole('button', { name: 'Create Logic' }).click();
+    await page.waitForURL(/\/logics\/[0-9a-z]+$/);
+    await assert.doesNotReject(page.locator('h1.logic-title', { hasText: 'ui_shout' }).waitFor());
+    await page.locator('#in-text').waitFor();
+    await assertRunVisible(page);
+
+    await page.locator('#in-text').fill('  hello there  ');
+    await page.locator('#run-button').click();
+    await waitForOverlayStatus(page, 'success');
+    const result = page.locator('#output [data-output="result"] .out-value');
+    assert.equal(await result.textContent(), 'hello there');
+    await screenshot(page, 'new-logic-ran');
+
+    await page.goto(url('/?tag=ui'));
+    assert.deepEqual(await page.locator('table.logics td.name > a').allTextContents(), ['ui_shout']);
+    assertNoConsoleErrors(errors);
+  });
+
+  test('greeting: typed inputs are checked, Enter in the last field runs, the output card shows', async () => {
+    const { page, errors } = await newPage();
+    await page.goto(url('/logics/greeting'));
+    await page.locator('#in-name').waitFor();
+    await assertRunVisible(page);
+    await screenshot(page, 'greeting-idle');
+
+    // A required input left empty is refused before anything is started.
+    await page.locator('#run-button').click();
+    await assert.doesNotReject(page.locator('#in-name-err', { hasText: 'required' }).waitFor());
+    assert.equal(await page.locator('#in-name').getAttribute('aria-invalid'), 'true');
+    assert.ok(!page.url().includes('play='), 'nothing ran');
+
+    await page.locator('#in-name').fill('Ada');
+    await page.locator('#in-greeting').fill('Hi');
+    await page.locator('#in-greeting').press('Enter');
+    const sid = await overlaidPlaySid(page);
+    await waitForOverlayStatus(page, 'success');
+    assert.equal(await page.locator('#output [data-output="message"] .out-value').textContent(), 'Hi, Ada!');
+    assert.equal(await page.locator('#panel-tree .node-root .node-sid').textContent(), sid);
+    assert.ok(await page.locator('#trace .tr-end.status-success').count() >= 1, 'the trace shows the end');
+    await screenshot(page, 'greeting-success');
+
+    // The URL shares: a reload shows the same Play.
+    await page.reload();
+    await waitForOverlayStatus(page, 'success');
+    assert.equal(await page.locator('#output [data-output="message"] .out-value').textContent(), 'Hi, Ada!');
+    assert.equal(await page.locator('#in-name').inputValue(), 'Ada', 'inputs are prefilled from the Play');
+    assertNoConsoleErrors(errors);
+  });
+
+  test('approval_flow: the confirm is answered in the page and the run finishes, with no polling', async () => {
+    const { page, errors } = await newPage();
+    const rpcCalls = [];
+    page.on('request', (req) => {
+      if (req.url().endsWith('/rpc')) rpcCalls.push(JSON.parse(req.postData() || '{}').method);
+    });
+    await page.goto(url('/logics/approval_flow'));
+    await page.locator('#in-recipient').fill('Grace');
+    await page.locator('#run-button').click();
+    const sid = await overlaidPlaySid(page);
+    const form = page.locator('#pause-forms form.pause-form[data-kind="confirm"]');
+    await form.waitFor();
+    assert.match(await form.locator('.pause-prompt').textContent(), /Send this message\?/);
+    await waitForOverlayStatus(page, 'awaiting_resume');
+    await assertRunVisible(page);
+    await screenshot(page, 'approval-asks');
+
+    // Sitting on a waiting Play must not make the page call the daemon again and again.
+    const before = rpcCalls.length;
+    await page.waitForTimeout(1500);
+    assert.ok(rpcCalls.length - before <= 1, `no polling while waiting: ${rpcCalls.slice(before).join(', ')}`);
+
+    await form.getByRole('button', { name: 'Yes' }).click();
+    await waitForOverlayStatus(page, 'success');
+    await assert.doesNotReject(form.waitFor({ state: 'detached' }));
+    assert.equal(await page.locator('#output [data-output="message"] .out-value').textContent(), 'Hello, Grace!');
+    assert.equal(await page.locator('#output [data-output="approved"] .out-value').textContent(), 'true');
+    assert.ok(await page.locator('#panel-tree .node-flag.replayed').count() >= 1, 'the greeting step shows as replayed');
+    const played = rpcCalls.filter((m) => m === 'LogicService.play_resume');
+    assert.equal(played.length, 1, 'one answer posted');
+    assert.equal(new URL(page.url()).searchParams.get('play'), sid);
+    await screenshot(page, 'approval-done');
+    assertNoConsoleErrors(errors);
+  });
+
+  test('a nested question (choice, two levels down) is answered at the Play that asked', async () => {
+    const { page, errors } = await newPage();
+    await page.goto(url('/logics/pick_plan'));
+    await page.locator('#run-button').click();
+    const form = page.locator('#pause-forms form.pause-form[data-kind="choice"]');
+    await form.waitFor();
+    const asker = await form.getAttribute('data-play');
+    const root = await overlaidPlaySid(page);
+    assert.notEqual(asker, root, 'the question belongs to the child Play that asked it');
+    await form.getByLabel('pro').check();
+    await screenshot(page, 'pick-plan-choice');
+    await form.getByRole('button', { name: 'Submit answer' }).click();
+    await waitForOverlayStatus(page, 'success');
+    assert.equal(await page.locator('#output [data-output="plan"] .out-value').textContent(), 'pro');
+    // Drilling into a child Play opens its Logic's view with a breadcrumb back up.
+    await page.locator('#panel-tree a.node-name', { hasText: 'choose_option' }).click();
+    await page.waitForURL(new RegExp(`play=${asker}`));
+    await waitForOverlayStatus(page, 'success');
+    const crumbs = await page.locator('#breadcrumb a').allTextContents();
+    assert.deepEqual(crumbs, ['Logics', 'pick_plan', 'plan_step']);
+    await screenshot(page, 'child-play-breadcrumb');
+    await page.goBack();
+    await page.waitForURL(new RegExp(`play=${root}`));
+    await waitForOverlayStatus(page, 'success');
+    assertNoConsoleErrors(errors);
+  });
+
+  test('an old Play from the recent list overlays; back returns to the newer one', async () => {
+    const { page, errors } = await newPage();
+    await page.goto(url('/logics/greeting'));
+    await page.locator('#in-name').fill('Bob');
+    await page.locator('#run-button').click();
+    const newer = await overlaidPlaySid(page);
+    await waitForOverlayStatus(page, 'success');
+    assert.equal(await page.locator('#output [data-output="message"] .out-value').textContent(), 'Hello, Bob!');
+
+    await page.locator('#plays-menu summary').click();
+    const items = page.locator('#plays-pop button.menu-item');
+    assert.ok(await items.count() >= 2, 'both runs are listed');
+    await screenshot(page, 'recent-plays');
+    const older = page.locator('#plays-pop button.menu-item:not([data-play="' + newer + '"])').first();
+    const olderSid = await older.getAttribute('data-play');
+    await older.click();
+    await page.waitForURL(new RegExp(`play=${olderSid}`));
+    await waitForOverlayStatus(page, 'success');
+    assert.equal(await page.locator('#output [data-output="message"] .out-value').textContent(), 'Hi, Ada!');
+    assert.equal(await page.locator('#in-name').inputValue(), 'Ada');
+    await screenshot(page, 'old-play-overlay');
+
+    await page.goBack();
+    await page.waitForURL(new RegExp(`play=${newer}`));
+    await waitForOverlayStatus(page, 'success');
+    assert.equal(await page.locator('#output [data-output="message"] .out-value').textContent(), 'Hello, Bob!');
+    await page.locator('#close-overlay').click();
+    await page.waitForURL((u) => !u.search.includes('play='));
+    await page.locator('#show-latest').waitFor();
+    assertNoConsoleErrors(errors);
+  });
+
+  test('a failure shows its message and a folded traceback', async () => {
+    await rpc(stack.baseUrl, 'LogicService.logic_create', {
+      name: 'ui_boom', description: 'Raises an exception',
+      python_source: 'from hero_tracing import logic\n\n\n@logic(name="ui_boom", outputs={"x": "string"})\n'
+        + 'def ui_boom() -> dict:\n    raise ValueError("boom from the test")\n',
+    });
+    const { page, errors } = await newPage();
+    await page.goto(url('/logics/ui_boom'));
+    await page.locator('#run-button').click();
+    await waitForOverlayStatus(page, 'failed');
+    const card = page.locator('#output .error-card');
+    assert.match(await card.locator('.error-message').textContent(), /boom from the test/);
+    const details = card.locator('details');
+    assert.equal(await details.getAttribute('open'), null, 'the traceback starts folded');
+    await details.locator('summary').click();
+    assert.match(await details.locator('pre').textContent(), /Traceback|ValueError/);
+    await screenshot(page, 'failure-traceback');
+    assertNoConsoleErrors(errors);
+  });
+});
+
+describe('layout, keyboard and navigation', () => {
+  test('▶ Run stays visible at 1280x720 and 1920x1080 on every kind of page state', async () => {
+    for (const viewport of [{ width: 1280, height: 720 }, { width: 1920, height: 1080 }]) {
+      const { page, errors } = await newPage(viewport);
+      for (const name of ['text_pipeline', 'survey_loop', 'approval_gate', 'summarize_stats']) {
+        await page.goto(url(`/logics/${name}`));
+        await page.locator('#input-fields').waitFor();
+        await assertRunVisible(page);
+      }
+      if (viewport.width === 1280) await screenshot(page, 'summarize-stats-1280x720');
+      assertNoConsoleErrors(errors);
+    }
+  });
+
+  test('Tab reaches every input and then Run; every control has an accessible name', async () => {
+    const { page, errors } = await newPage();
+    await page.goto(url('/logics/text_pipeline'));
+    await page.locator('#in-text').waitFor();
+    await page.locator('#in-text').focus();
+    const seen = [];
+    for (let i = 0; i < 12; i += 1) {
+      const id = await page.evaluate(() => document.activeElement && document.activeElement.id);
+      seen.push(id);
+      if (id === 'run-button') break;
+      await page.keyboard.press('Tab');
+    }
+    assert.deepEqual(seen, ['in-text', 'in-top_n', 'run-button'], `focus order: ${seen.join(' > ')}`);
+
+    // Enter on the focused Run button runs too; the shortcut is Ctrl+Enter from any field.
+    await page.locator('#in-text').fill('the cat and the hat');
+    await page.locator('#in-text').press('Control+Enter');
+    await overlaidPlaySid(page);
+    await waitForOverlayStatus(page, 'success');
+
+    const unnamed = await page.evaluate(() => {
+      const bad = [];
+      const controls = document.querySelectorAll('input, select, textarea, button, summary, a[href]');
+      for (const c of controls) {
+        if (c.type === 'hidden' || c.closest('[hidden]')) continue;
+        const labelled = (c.labels && c.labels.length) || c.getAttribute('aria-label') || c.getAttribute('aria-labelledby')
+          || (c.textContent || '').trim() || c.getAttribute('title');
+        if (!labelled) bad.push(c.outerHTML.slice(0, 120));
+      }
+      return bad;
+    });
+    assert.deepEqual(unnamed, [], `controls without a name:\n${unnamed.join('\n')}`);
+    assertNoConsoleErrors(errors);
+  });
+
+  test('old URLs redirect (301) to the logic view', async () => {
+    const logic = (await rpc(stack.baseUrl, 'logic.find', { name: 'greeting' })).items[0];
+    const plays = await rpc(stack.baseUrl, 'LogicService.play_list_for_logic', { logic: 'greeting', limit: 1 });
+    const play = plays.items[0];
+    let res = await fetch(url(`/workflows/${logic.sid}`), { redirect: 'manual' });
+    assert.equal(res.status, 301);
+    assert.equal(res.headers.get('location'), `/logics/${logic.sid}`);
+    res = await fetch(url(`/plays/${play.sid}`), { redirect: 'manual' });
+    assert.equal(res.status, 301);
+    assert.equal(res.headers.get('location'), `/logics/${play.logic_sid}?play=${play.sid}`);
+
+    const { page, errors } = await newPage();
+    await page.goto(url(`/plays/${play.sid}`));
+    await page.waitForURL(new RegExp(`/logics/${play.logic_sid}\\?play=${play.sid}$`));
+    await page.locator('#stats .pill').waitFor();
+    assertNoConsoleErrors(errors);
+  });
+});
