@@ -508,6 +508,33 @@ fn kind(value: &Value) -> &'static str {
     }
 }
 
+/// The input fields a table reads: one `any` field per distinct first segment of its
+/// `<root>.<path>` sources (a bound logic declares these when the client gives none).
+pub fn source_fields(rows: &[Mapping], root: &str) -> Vec<LogicField> {
+    let prefix = format!("{root}.");
+    let mut names: Vec<String> = Vec::new();
+    for row in rows {
+        if let Some(first) = row.source.strip_prefix(&prefix).and_then(|path| path.split('.').next()) {
+            if !first.is_empty() && !names.iter().any(|n| n == first) {
+                names.push(first.to_string());
+            }
+        }
+    }
+    names.into_iter().map(|name| LogicField { name, ..Default::default() }).collect()
+}
+
+/// The output fields a table produces: one `any` field per distinct first target segment.
+pub fn target_fields(rows: &[Mapping]) -> Vec<LogicField> {
+    let mut names: Vec<String> = Vec::new();
+    for row in rows {
+        let first = row.target.split('.').next().unwrap_or_default();
+        if !first.is_empty() && !names.iter().any(|n| n == first) {
+            names.push(first.to_string());
+        }
+    }
+    names.into_iter().map(|name| LogicField { name, ..Default::default() }).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1129,29 +1156,3 @@ mod tests {
     }
 }
 
-/// The input fields a table reads: one `any` field per distinct first segment of its
-/// `<root>.<path>` sources (a bound logic declares these when the client gives none).
-pub fn source_fields(rows: &[Mapping], root: &str) -> Vec<LogicField> {
-    let prefix = format!("{root}.");
-    let mut names: Vec<String> = Vec::new();
-    for row in rows {
-        if let Some(first) = row.source.strip_prefix(&prefix).and_then(|path| path.split('.').next()) {
-            if !first.is_empty() && !names.iter().any(|n| n == first) {
-                names.push(first.to_string());
-            }
-        }
-    }
-    names.into_iter().map(|name| LogicField { name, ..Default::default() }).collect()
-}
-
-/// The output fields a table produces: one `any` field per distinct first target segment.
-pub fn target_fields(rows: &[Mapping]) -> Vec<LogicField> {
-    let mut names: Vec<String> = Vec::new();
-    for row in rows {
-        let first = row.target.split('.').next().unwrap_or_default();
-        if !first.is_empty() && !names.iter().any(|n| n == first) {
-            names.push(first.to_string());
-        }
-    }
-    names.into_iter().map(|name| LogicField { name, ..Default::default() }).collect()
-}

@@ -572,7 +572,7 @@ impl Store for SqliteStore {
                      (SELECT json_group_array(child_sid) FROM
                          (SELECT child_sid FROM play_children WHERE parent_sid = p.sid ORDER BY seq)),
                      (SELECT json_group_object(step_key, json(output)) FROM play_steps WHERE play_sid = p.sid)
-                 FROM plays p JOIN tree t ON p.sid = t.sid ORDER BY p.sid = ?1 DESC, p.id",
+                 FROM plays p WHERE p.sid IN (SELECT sid FROM tree) ORDER BY p.sid = ?1 DESC, p.id",
                 columns.join(", ")
             );
             let extra = Play::COLUMNS.len() + 2;
@@ -599,13 +599,16 @@ impl Store for SqliteStore {
         self.read(|c| {
             let placeholders: Vec<String> = (1..=sids.len()).map(|i| format!("?{i}")).collect();
             let sql = format!(
-                "WITH RECURSIVE sub(root, sid) AS (
-                     SELECT sid, sid FROM plays WHERE sid IN ({})
-                     UNION ALL SELECT sub.root, p.sid FROM plays p JOIN sub ON p.parent_play_sid = sub.sid
+                // The totals travel inside the recursion: a final join back to `plays` would
+                // let the planner scan the whole table.
+                "WITH RECURSIVE sub(root, sid, tp, tc, cost) AS (
+                     SELECT sid, sid, total_tokens_prompt, total_tokens_completion, total_cost_usd
+                     FROM plays WHERE sid IN ({})
+                     UNION ALL
+                     SELECT sub.root, p.sid, p.total_tokens_prompt, p.total_tokens_completion, p.total_cost_usd
+                     FROM sub JOIN plays p ON p.parent_play_sid = sub.sid
                  )
-                 SELECT sub.root, SUM(p.total_tokens_prompt), SUM(p.total_tokens_completion),
-                        SUM(p.total_cost_usd), COUNT(*) - 1
-                 FROM sub JOIN plays p ON p.sid = sub.sid GROUP BY sub.root",
+                 SELECT root, SUM(tp), SUM(tc), SUM(cost), COUNT(*) - 1 FROM sub GROUP BY root",
                 placeholders.join(", ")
             );
             let mut stmt = c.prepare(&sql)?;
