@@ -242,6 +242,111 @@ describe('logic view', () => {
     assertNoConsoleErrors(errors);
   });
 
+  test('every input widget kind is typed, and every question kind is answered in the page', async () => {
+    await rpc(stack.baseUrl, 'LogicService.logic_create', {
+      name: 'ui_kinds', description: 'Typed inputs of every kind, then a text, a number and a multi_choice question',
+      python_source: [
+        'from typing import Literal',
+        'from hero_tracing import ask_user, logic',
+        '',
+        '',
+        '@logic(name="ui_kinds", outputs={"echo": "object", "note": "string", "score": "integer", "picks": "array"})',
+        'def ui_kinds(count: int, ratio: float, flag: bool, config: dict, items: list, size: Literal["s", "m", "l"] = "m") -> dict:',
+        '    note = ask_user.text("Any note?", placeholder="a few words", multiline=True)',
+        '    score = ask_user.number("Score?", integer=True, min=0, max=10)',
+        '    picks = ask_user.multi_choice("Which toppings?", ["cheese", "ham", "olives"], min=1, max=2)',
+        '    echo = {"count": count, "ratio": ratio, "flag": flag, "config": config, "items": items, "size": size}',
+        '    return {"echo": echo, "note": note, "score": score, "picks": picks}',
+        '',
+      ].join('\n'),
+    });
+    const { page, errors } = await newPage();
+    await page.goto(url('/logics/ui_kinds'));
+    await page.locator('#in-count').waitFor();
+    assert.equal(await page.locator('#in-count').getAttribute('type'), 'number');
+    assert.equal(await page.locator('#in-count').getAttribute('step'), '1');
+    assert.equal(await page.locator('#in-ratio').getAttribute('step'), 'any');
+    assert.equal(await page.locator('#in-flag').getAttribute('type'), 'checkbox');
+    assert.equal(await page.locator('#in-config').evaluate((e) => e.tagName), 'TEXTAREA');
+    assert.deepEqual(await page.locator('#in-size option').allTextContents(), ['— not set —', 's', 'm', 'l']);
+    assert.equal(await page.locator('#in-size').inputValue(), 'm', 'the default is selected');
+
+    // Checked before anything starts: whole numbers, JSON, JSON of the declared kind.
+    await page.locator('#in-count').fill('2.5');
+    await page.locator('#in-ratio').fill('0.5');
+    await page.locator('#in-config').fill('{bad');
+    await page.locator('#in-items').fill('{}');
+    await page.locator('#run-button').click();
+    await assert.doesNotReject(page.locator('#in-count-err', { hasText: 'whole number' }).waitFor());
+    await assert.doesNotReject(page.locator('#in-config-err', { hasText: 'not valid JSON' }).waitFor());
+    await assert.doesNotReject(page.locator('#in-items-err', { hasText: 'JSON array' }).waitFor());
+    assert.ok(!page.url().includes('play='), 'nothing ran');
+    await screenshot(page, 'typed-inputs-refused');
+
+    await page.locator('#in-count').fill('3');
+    await page.locator('#in-flag').check();
+    await page.locator('#in-config').fill('{"a": 1}');
+    await page.locator('#in-items').fill('["x", 2]');
+    await page.locator('#in-size').selectOption('l');
+    await page.locator('#run-button').click();
+    await overlaidPlaySid(page);
+
+    const text = page.locator('#pause-forms form.pause-form[data-kind="text"]');
+    await text.waitFor();
+    await text.locator('textarea').fill('hello\nworld');
+    await text.getByRole('button', { name: 'Submit answer' }).click();
+
+    const number = page.locator('#pause-forms form.pause-form[data-kind="number"]');
+    await number.waitFor();
+    await number.locator('input').fill('11');
+    await number.getByRole('button', { name: 'Submit answer' }).click();
+    await assert.doesNotReject(number.locator('.pause-error', { hasText: 'maximum' }).waitFor());
+    await screenshot(page, 'number-answer-refused');
+    await number.locator('input').fill('7');
+    await number.getByRole('button', { name: 'Submit answer' }).click();
+
+    const multi = page.locator('#pause-forms form.pause-form[data-kind="multi_choice"]');
+    await multi.waitFor();
+    for (const option of ['cheese', 'ham', 'olives']) await multi.getByLabel(option).check();
+    await multi.getByRole('button', { name: 'Submit answer' }).click();
+    await assert.doesNotReject(multi.locator('.pause-error', { hasText: 'at most' }).waitFor());
+    await multi.getByLabel('olives').uncheck();
+    await screenshot(page, 'multi-choice');
+    await multi.getByRole('button', { name: 'Submit answer' }).click();
+
+    await waitForOverlayStatus(page, 'success');
+    const echo = JSON.parse(await page.locator('#output [data-output="echo"] .out-value').textContent());
+    assert.deepEqual(echo, { count: 3, ratio: 0.5, flag: true, config: { a: 1 }, items: ['x', 2], size: 'l' });
+    assert.equal(await page.locator('#output [data-output="note"] .out-value').textContent(), 'hello\nworld');
+    assert.equal(await page.locator('#output [data-output="score"] .out-value').textContent(), '7');
+    assert.deepEqual(JSON.parse(await page.locator('#output [data-output="picks"] .out-value').textContent()), ['cheese', 'ham']);
+    await screenshot(page, 'every-kind-done');
+    assertNoConsoleErrors(errors);
+  });
+
+  test('examples: the current inputs are saved as one, and a click fills them back', async () => {
+    const { page, errors } = await newPage();
+    await page.goto(url('/logics/greeting'));
+    await page.locator('#in-name').fill('Example Ada');
+    await page.locator('#in-greeting').fill('Howdy');
+    await page.locator('#examples-menu summary').click();
+    await page.getByLabel('Example name').fill('howdy ada');
+    await page.getByRole('button', { name: 'Save current as example' }).click();
+    await assert.doesNotReject(page.locator('#run-msg', { hasText: 'Saved example' }).waitFor());
+
+    await page.reload();
+    await page.locator('#in-name').fill('someone else');
+    await page.locator('#examples-menu summary').click();
+    await screenshot(page, 'examples');
+    await page.locator('#examples-pop button[data-example="howdy ada"]').click();
+    assert.equal(await page.locator('#in-name').inputValue(), 'Example Ada');
+    assert.equal(await page.locator('#in-greeting').inputValue(), 'Howdy');
+    await page.locator('#run-button').click();
+    await waitForOverlayStatus(page, 'success');
+    assert.equal(await page.locator('#output [data-output="message"] .out-value').textContent(), 'Howdy, Example Ada!');
+    assertNoConsoleErrors(errors);
+  });
+
   test('a failure shows its message and a folded traceback', async () => {
     await rpc(stack.baseUrl, 'LogicService.logic_create', {
       name: 'ui_boom', description: 'Raises an exception',

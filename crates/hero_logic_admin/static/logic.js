@@ -700,6 +700,7 @@
       count += 1;
       var kids = index[play.sid] || [];
       var asks = (play.pending_resumes || []).length;
+      var answered = Object.keys(play.received_resumes || {});
       var nameNode = isRoot
         ? el('span', { class: 'node-name', text: play.name })
         : el('a', {
@@ -717,6 +718,11 @@
         el('span', { class: 'node-sid', text: play.sid }),
         play.replayed ? el('span', { class: 'node-flag replayed', title: 'Output came from the recorded step on replay', text: '↻ replayed' }) : null,
         asks ? el('span', { class: 'node-flag asks' }, [pauseIcon(), 'asks ' + (asks === 1 ? '1 question' : asks + ' questions')]) : null,
+        answered.length ? el('span', {
+          class: 'node-flag answered',
+          title: answered.map(function (id) { return id + ' = ' + JSON.stringify(play.received_resumes[id]); }).join('\n'),
+          text: '✓ ' + (answered.length === 1 ? '1 answer' : answered.length + ' answers')
+        }) : null,
         el('span', { class: 'node-status', text: statusLabel(play.status) }),
         durationNode(play, 'node-dur')
       ]);

@@ -16,18 +16,15 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::stream::{self, Stream};
 use hero_logic_api::error::METHOD_NOT_FOUND;
-use hero_logic_api::methods::{PLAY, PLAY_TREE};
-use hero_logic_api::params::PlayTree;
+use hero_logic_api::methods::{PLAY, PLAY_TREE, PLAY_WATCH};
+use hero_logic_api::params::{PlayTree, PlayWatch};
 use hero_logic_api::Play;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 
 use crate::error::AdminError;
 use crate::state::AppState;
 
-/// `LogicService.play_watch`: answers at the daemon's next change (or at once when there was
-/// one since `since`).
-const PLAY_WATCH: &str = "LogicService.play_watch";
 /// How long one `play_watch` waits before answering with the tree as it is.
 const WATCH_TIMEOUT_MS: u64 = 20_000;
 /// The admin's own limit on one watch call: the daemon's wait plus slack.
@@ -90,12 +87,6 @@ async fn load_overlay(state: &AppState, sid: &str) -> Result<Overlay, AdminError
     Ok(Overlay { play: tree.play, descendants: tree.descendants, ancestors })
 }
 
-#[derive(Debug, Deserialize)]
-struct WatchAnswer {
-    version: u64,
-    tree: PlayTree,
-}
-
 /// Where one event stream is.
 struct Watcher {
     state: AppState,
@@ -103,7 +94,8 @@ struct Watcher {
     since: u64,
     /// The last tree sent, as sent, so an unrelated change of the daemon sends nothing.
     last_sent: String,
-    /// The daemon has `play_watch`; false makes the admin re-read the tree on a timer.
+    /// The daemon has `play_watch` (it answers at its next change, or at once when there was
+    /// one since `since`); false makes the admin re-read the tree on a timer, for an older daemon.
     watch: bool,
     first: bool,
     /// The last tree sent was final: send `end` next.
@@ -115,7 +107,7 @@ impl Watcher {
     async fn next_tree(&mut self) -> Result<(u64, PlayTree), AdminError> {
         if self.watch {
             let params = json!({"play_sid": self.play_sid, "since": self.since, "timeout_ms": WATCH_TIMEOUT_MS});
-            match self.state.call_within::<WatchAnswer>(WATCH_CALL_LIMIT, PLAY_WATCH, params).await {
+            match self.state.call_within::<PlayWatch>(WATCH_CALL_LIMIT, PLAY_WATCH, params).await {
                 Ok(answer) => return Ok((answer.version, answer.tree)),
                 Err(AdminError::Daemon(err)) if err.code() == Some(METHOD_NOT_FOUND) => {
                     tracing::info!(
