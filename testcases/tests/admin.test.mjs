@@ -197,6 +197,11 @@ describe('logic view', () => {
     await form.getByRole('button', { name: 'Submit answer' }).click();
     await waitForOverlayStatus(page, 'success');
     assert.equal(await page.locator('#output [data-output="plan"] .out-value').textContent(), 'pro');
+    // The tree keeps its nesting: pick_plan > plan_step > choose_option, each with a status dot.
+    const nested = page.locator('#panel-tree li.node-root > ul > li.node > ul > li.node');
+    assert.equal(await nested.locator('.node-name').first().textContent(), 'choose_option');
+    assert.equal(await page.locator('#panel-tree .node .dot').count(), 3);
+    assert.ok(await page.locator('#trace .tr-end').count() >= 3, 'every Play\'s end is a trace row');
     // Drilling into a child Play opens its Logic's view with a breadcrumb back up.
     await page.locator('#panel-tree a.node-name', { hasText: 'choose_option' }).click();
     await page.waitForURL(new RegExp(`play=${asker}`));

@@ -58,6 +58,12 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), AdminError> {
+    let closing = state.clone();
+    let shutdown = async move {
+        shutdown.await;
+        // Open event streams would otherwise hold the graceful shutdown forever.
+        closing.close();
+    };
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await.map_err(AdminError::Serve)
 }
 

@@ -8,6 +8,7 @@ use axum::body::Bytes;
 use hero_logic_api::RpcClient;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tokio::sync::watch;
 
 use crate::error::AdminError;
 
@@ -19,12 +20,26 @@ const HEALTH_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 #[derive(Clone, Debug)]
 pub struct AppState {
     rpc: Arc<RpcClient>,
+    /// Set when the admin stops, so long-lived responses (event streams) end and let it.
+    closing: Arc<watch::Sender<bool>>,
 }
 
 impl AppState {
     /// State for a daemon listening on `socket`. Nothing is connected until a request needs it.
     pub fn new(socket: impl Into<PathBuf>) -> Self {
-        AppState { rpc: Arc::new(RpcClient::new(socket)) }
+        AppState { rpc: Arc::new(RpcClient::new(socket)), closing: Arc::new(watch::channel(false).0) }
+    }
+
+    /// Tells every event stream to end: the admin is stopping.
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Completes once [`AppState::close`] was called.
+    pub async fn closed(&self) {
+        let mut closing = self.closing.subscribe();
+        // An error means the sender is gone, which only happens when nothing can close any more.
+        let _ = closing.wait_for(|closed| *closed).await;
     }
 
     pub fn socket(&self) -> &Path {

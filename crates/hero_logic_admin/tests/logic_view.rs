@@ -317,3 +317,37 @@ async fn a_refused_logic_shows_the_form_again_with_the_daemon_message_and_hint()
 fn encode(text: &str) -> String {
     hero_logic_admin::view::encode_component(text)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_the_admin_ends_open_event_streams() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // A Play that stays running: every watch waits a little and answers with the same tree.
+    let daemon = FakeDaemon::start(|method, _| {
+        if method == "LogicService.play_watch" {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            return json!({"version": 1, "tree": {"play": play("0101", "", "awaiting_resume"), "descendants": []}});
+        }
+        play("0101", "", "awaiting_resume")
+    })
+    .await;
+    let listener = hero_logic_admin::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let state = hero_logic_admin::AppState::new(&daemon.socket);
+    let server = tokio::spawn(hero_logic_admin::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(b"GET /api/plays/0101/events HTTP/1.1\r\nhost: x\r\n\r\n").await.expect("write");
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("event: tree") {
+        let n = stream.read(&mut buf).await.expect("read");
+        assert!(n > 0, "stream closed early: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    let _ = stop.send(());
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(5), server).await;
+    assert!(ended.is_ok(), "the admin stops although a browser still listens");
+    ended.expect("in time").expect("join").expect("serve ends cleanly");
+}

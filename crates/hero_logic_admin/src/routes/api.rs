@@ -135,7 +135,14 @@ impl Watcher {
                 self.done = true;
                 return Some(Event::default().event("end").data("{}"));
             }
-            let result = self.next_tree().await;
+            let state = self.state.clone();
+            let result = tokio::select! {
+                result = self.next_tree() => result,
+                () = state.closed() => {
+                    self.done = true;
+                    return None;
+                }
+            };
             self.first = false;
             match result {
                 Ok((version, tree)) => {
