@@ -320,11 +320,12 @@ describe('logic view', () => {
     await multi.getByRole('button', { name: 'Submit answer' }).click();
 
     await waitForOverlayStatus(page, 'success');
-    const echo = JSON.parse(await page.locator('#output [data-output="echo"] .out-value').textContent());
+    const echo = JSON.parse(await page.locator('#output [data-output="echo"]').getAttribute('data-json'));
     assert.deepEqual(echo, { count: 3, ratio: 0.5, flag: true, config: { a: 1 }, items: ['x', 2], size: 'l' });
     assert.equal(await page.locator('#output [data-output="note"] .out-value').textContent(), 'hello\nworld');
     assert.equal(await page.locator('#output [data-output="score"] .out-value').textContent(), '7');
-    assert.deepEqual(JSON.parse(await page.locator('#output [data-output="picks"] .out-value').textContent()), ['cheese', 'ham']);
+    assert.deepEqual(JSON.parse(await page.locator('#output [data-output="picks"]').getAttribute('data-json')), ['cheese', 'ham']);
+    assert.deepEqual(await page.locator('#output [data-output="picks"] li').allTextContents(), ['cheese', 'ham'], 'a list of words reads as a list');
     await screenshot(page, 'every-kind-done');
     assertNoConsoleErrors(errors);
   });

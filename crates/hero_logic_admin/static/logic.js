@@ -963,10 +963,44 @@
     return { message: text.slice(0, at), traceback: text.slice(at + 2) };
   }
 
+  function isScalar(v) { return v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'; }
+
+  function scalarText(v) { return typeof v === 'string' ? v : JSON.stringify(v); }
+
+  // Small, flat shapes read better as a list or a table than as JSON (the card keeps the
+  // value as JSON in its data-json attribute).
   function valueNode(value) {
     if (typeof value === 'string') return el('div', { class: 'out-value', text: value });
-    if (typeof value === 'number' || typeof value === 'boolean' || value === null) {
-      return el('div', { class: 'out-value out-scalar', text: JSON.stringify(value) });
+    if (isScalar(value)) return el('div', { class: 'out-value out-scalar', text: JSON.stringify(value) });
+    if (Array.isArray(value) && value.length && value.length <= 50 && value.every(isScalar)) {
+      return el('ul', { class: 'out-value out-list' }, value.map(function (v) {
+        return el('li', { text: scalarText(v) });
+      }));
+    }
+    if (Array.isArray(value) && value.length && value.length <= 50 && value.every(function (row) {
+      return row && typeof row === 'object' && !Array.isArray(row) && Object.keys(row).every(function (k) { return isScalar(row[k]); });
+    })) {
+      var columns = [];
+      value.forEach(function (row) { Object.keys(row).forEach(function (k) { if (columns.indexOf(k) < 0) columns.push(k); }); });
+      if (columns.length <= 6) {
+        return el('div', { class: 'out-value out-table' }, [el('table', {}, [
+          el('thead', {}, [el('tr', {}, columns.map(function (c) { return el('th', { scope: 'col', text: c }); }))]),
+          el('tbody', {}, value.map(function (row) {
+            return el('tr', {}, columns.map(function (c) {
+              return el('td', { class: typeof row[c] === 'number' ? 'num' : '', text: row[c] === undefined ? '' : scalarText(row[c]) });
+            }));
+          }))
+        ])]);
+      }
+    }
+    if (value && !Array.isArray(value) && Object.keys(value).length && Object.keys(value).length <= 12 &&
+        Object.keys(value).every(function (k) { return isScalar(value[k]); })) {
+      var dl = el('dl', { class: 'out-value out-dict' });
+      Object.keys(value).forEach(function (k) {
+        dl.appendChild(el('dt', { text: k }));
+        dl.appendChild(el('dd', { text: scalarText(value[k]) }));
+      });
+      return dl;
     }
     return el('pre', { class: 'out-value out-json', text: JSON.stringify(value, null, 2) });
   }
@@ -1017,7 +1051,10 @@
     declared.forEach(function (field) {
       seen[field.name] = true;
       var has = Object.prototype.hasOwnProperty.call(data, field.name);
-      box.appendChild(el('section', { class: 'out-card', 'data-output': field.name, 'aria-label': 'Output ' + field.name }, [
+      box.appendChild(el('section', {
+        class: 'out-card', 'data-output': field.name, 'aria-label': 'Output ' + field.name,
+        'data-json': has ? JSON.stringify(data[field.name]) : null
+      }, [
         el('div', { class: 'out-head' }, [
           el('code', { class: 'fname', text: field.name }),
           el('span', { class: 'ftype', text: field.field_type }),
@@ -1028,7 +1065,7 @@
     });
     keys.forEach(function (key) {
       if (seen[key]) return;
-      box.appendChild(el('section', { class: 'out-card', 'data-output': key, 'aria-label': 'Output ' + key }, [
+      box.appendChild(el('section', { class: 'out-card', 'data-output': key, 'aria-label': 'Output ' + key, 'data-json': JSON.stringify(data[key]) }, [
         el('div', { class: 'out-head' }, [el('code', { class: 'fname', text: key }), el('span', { class: 'out-desc', text: 'not declared' })]),
         valueNode(data[key])
       ]));

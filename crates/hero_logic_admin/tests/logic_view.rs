@@ -95,6 +95,7 @@ async fn logic_page_has_info_sidebar_play_bar_and_the_data_for_its_script() {
     assert_eq!(data["plays"][0]["sid"], "0101");
     assert_eq!(data["examples"][0]["input_values"]["prompt"], "</script><script>alert(1)</script>");
     assert!(!body.contains("<script>alert(1)"), "data cannot break out of its element");
+    assert!(body.contains(r#"<span class="ln">    return {&#39;text&#39;: prompt + &#39;&#60;/script&#62;&#39;}</span>"#), "source lines, escaped: {body}");
 }
 
 #[tokio::test]
