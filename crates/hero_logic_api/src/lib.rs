@@ -7,6 +7,7 @@ pub mod methods;
 pub mod openrpc;
 pub mod params;
 pub mod service;
+pub mod time;
 pub mod types;
 
 pub use client::{ClientError, RpcClient};
