@@ -353,6 +353,23 @@ describe('logic view', () => {
     assertNoConsoleErrors(errors);
   });
 
+  test('Cancel ends a waiting run; its question goes away', async () => {
+    const { page, errors } = await newPage();
+    await page.goto(url('/logics/survey_loop'));
+    await page.locator('#run-button').click();
+    const form = page.locator('#pause-forms form.pause-form[data-kind="number"]');
+    await form.waitFor();
+    assert.equal(await form.locator('input').evaluate((e) => e === document.activeElement), true, 'the new question has the focus');
+    await page.getByRole('button', { name: 'Cancel run' }).click();
+    await waitForOverlayStatus(page, 'cancelled');
+    await assert.doesNotReject(form.waitFor({ state: 'detached' }));
+    await assert.doesNotReject(page.locator('#output .error-card.status-cancelled').waitFor());
+    assert.equal(await page.getByRole('button', { name: 'Cancel run' }).count(), 0, 'no Cancel on a finished Play');
+    await assert.doesNotReject(page.locator('#run-msg', { hasText: 'cancelled' }).waitFor());
+    await screenshot(page, 'cancelled');
+    assertNoConsoleErrors(errors);
+  });
+
   test('a failure shows its message and a folded traceback', async () => {
     await rpc(stack.baseUrl, 'LogicService.logic_create', {
       name: 'ui_boom', description: 'Raises an exception',

@@ -599,6 +599,12 @@
   }
 
   function applyTree(play, descendants) {
+    var before = state.root && state.root.sid === play.sid ? state.root.status : '';
+    if (before && !isTerminal(before) && isTerminal(play.status)) {
+      setRunMessage('Play ' + play.sid + ' ended: ' + statusLabel(play.status) + ' in ' + fmtDuration(play.duration_ms) + '.');
+    } else if (before && before !== 'awaiting_resume' && play.status === 'awaiting_resume') {
+      setRunMessage('Play ' + play.sid + ' waits for an answer (see the trace).');
+    }
     state.root = play;
     state.descendants = descendants;
     if (play.sid === state.overlaySid) rememberPlay(play);
@@ -731,7 +737,7 @@
         li.appendChild(el('div', { class: 'node-error', text: splitError(play.error_message).message }));
       }
       if (kids.length && depth < 64) {
-        var ul = el('ul', { role: 'group' });
+        var ul = el('ul');
         for (var i = 0; i < kids.length; i++) {
           if (count >= MAX_TREE_NODES) {
             ul.appendChild(el('li', { class: 'tree-more', text: '… ' + (kids.length - i) + ' more sub-Plays not drawn' }));
@@ -743,7 +749,7 @@
       }
       return li;
     }
-    var card = el('div', { class: 'tree-card' }, [el('ul', { class: 'tree', role: 'tree', 'aria-label': 'Play tree' }, [node(root, 0, true)])]);
+    var card = el('div', { class: 'tree-card' }, [el('ul', { class: 'tree', 'aria-label': 'Play tree' }, [node(root, 0, true)])]);
     panel.appendChild(card);
   }
 
@@ -851,6 +857,11 @@
       var form = pauseForm(wanted[key].play, wanted[key].request);
       state.pauseForms[key] = form;
       box.appendChild(form);
+      var active = document.activeElement;
+      if (!active || active === document.body || active === runButton || (active.closest && active.closest('.pause-form.sent'))) {
+        var first = form.querySelector('input, textarea, button');
+        if (first) first.focus({ preventScroll: true });
+      }
     });
   }
 
