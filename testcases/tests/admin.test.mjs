@@ -92,6 +92,13 @@ describe('logic view', () => {
     await page.goto(url('/'));
     await page.getByRole('link', { name: '+ New Logic' }).click();
     await page.waitForURL(/\/logics\/new$/);
+    // A name the daemon refuses (taken) comes back with its message and hint, the typing kept.
+    await page.getByLabel('Name').fill('greeting');
+    await page.getByRole('button', { name: 'Create Logic' }).click();
+    await assert.doesNotReject(page.locator('#create-error', { hasText: 'already exists' }).waitFor());
+    assert.equal(await page.getByLabel('Name').inputValue(), 'greeting');
+    assert.equal(await page.getByLabel('Name').getAttribute('aria-invalid'), 'true');
+    await screenshot(page, 'new-logic-refused');
     await page.getByLabel('Name').fill('ui_shout');
     await page.getByLabel('Description').fill('Shouts the text back');
     await page.getByLabel('Tags').fill('demo, ui');
@@ -216,6 +223,8 @@ describe('logic view', () => {
   });
 
   test('an old Play from the recent list overlays; back returns to the newer one', async () => {
+    const old = await rpc(stack.baseUrl, 'LogicService.play_start', { logic: 'greeting', inputs: { name: 'Old Ada', greeting: 'Hi' } });
+    await rpc(stack.baseUrl, 'LogicService.play_wait', { play_sid: old.sid, timeout_ms: 10000 });
     const { page, errors } = await newPage();
     await page.goto(url('/logics/greeting'));
     await page.locator('#in-name').fill('Bob');
@@ -228,13 +237,11 @@ describe('logic view', () => {
     const items = page.locator('#plays-pop button.menu-item');
     assert.ok(await items.count() >= 2, 'both runs are listed');
     await screenshot(page, 'recent-plays');
-    const older = page.locator('#plays-pop button.menu-item:not([data-play="' + newer + '"])').first();
-    const olderSid = await older.getAttribute('data-play');
-    await older.click();
-    await page.waitForURL(new RegExp(`play=${olderSid}`));
+    await page.locator(`#plays-pop button.menu-item[data-play="${old.sid}"]`).click();
+    await page.waitForURL(new RegExp(`play=${old.sid}`));
     await waitForOverlayStatus(page, 'success');
-    assert.equal(await page.locator('#output [data-output="message"] .out-value').textContent(), 'Hi, Ada!');
-    assert.equal(await page.locator('#in-name').inputValue(), 'Ada');
+    assert.equal(await page.locator('#output [data-output="message"] .out-value').textContent(), 'Hi, Old Ada!');
+    assert.equal(await page.locator('#in-name').inputValue(), 'Old Ada', 'inputs are prefilled from the old Play');
     await screenshot(page, 'old-play-overlay');
 
     await page.goBack();

@@ -3,7 +3,6 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use hero_logic_api::methods::LOGIC_CREATE;
@@ -113,8 +112,10 @@ pub async fn create_logic(State(state): State<AppState>, Form(mut form): Form<Ne
                 hint: data.hint,
                 placeholder_name: PLACEHOLDER_NAME,
             };
+            // 200, not 422: the page is the form again, and browsers log any 4xx document as a
+            // console error.
             match page.render() {
-                Ok(html) => (StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response(),
+                Ok(html) => Html(html).into_response(),
                 Err(err) => AdminError::from(err).into_response(),
             }
         }
