@@ -377,6 +377,36 @@ describe('logic view', () => {
     assertNoConsoleErrors(errors);
   });
 
+  test('a version picked in the sidebar brings its own inputs and is the one that runs', async () => {
+    const first = [
+      'from hero_tracing import logic', '', '',
+      '@logic(name="ui_versions", inputs={"word": "string"}, outputs={"said": "string"})',
+      'def ui_versions(word: str) -> dict:', '    return {"said": "v1 says " + word}', '',
+    ].join('\n');
+    const second = [
+      'from hero_tracing import logic', '', '',
+      '@logic(name="ui_versions", inputs={"count": "integer"}, outputs={"said": "string"})',
+      'def ui_versions(count: int) -> dict:', '    return {"said": "v2 counts " + str(count)}', '',
+    ].join('\n');
+    await rpc(stack.baseUrl, 'LogicService.logic_create', { name: 'ui_versions', description: 'Two versions, two signatures', python_source: first });
+    await rpc(stack.baseUrl, 'LogicService.logic_create_version', { logic: 'ui_versions', python_source: second });
+    const { page, errors } = await newPage();
+    await page.goto(url('/logics/ui_versions'));
+    await page.locator('#in-count').waitFor();
+    assert.equal(await page.locator('.version-btn[aria-pressed="true"] .vlabel').textContent(), 'v2', 'the current version is picked');
+    await page.locator('.version-btn', { hasText: 'v1' }).click();
+    await page.locator('#in-word').waitFor();
+    assert.equal(await page.locator('#in-count').count(), 0, 'v1 has no count input');
+    assert.equal((await page.locator('#run-button').textContent()).trim(), '▶ Run v1');
+    await page.locator('#in-word').fill('hi');
+    await page.locator('#in-word').press('Enter');
+    await waitForOverlayStatus(page, 'success');
+    assert.equal(await page.locator('#output [data-output="said"] .out-value').textContent(), 'v1 says hi');
+    await assert.doesNotReject(page.locator('#stats .facts dd', { hasText: /^v1$/ }).waitFor());
+    await screenshot(page, 'older-version-ran');
+    assertNoConsoleErrors(errors);
+  });
+
   test('a failure shows its message and a folded traceback', async () => {
     await rpc(stack.baseUrl, 'LogicService.logic_create', {
       name: 'ui_boom', description: 'Raises an exception',

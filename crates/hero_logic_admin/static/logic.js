@@ -162,6 +162,8 @@
   var versionsBySid = {};
   versions.forEach(function (v) { versionsBySid[v.sid] = v; });
   var currentVersion = versions.filter(function (v) { return v.current; })[0] || versions[0] || { inputs: [], outputs: [], label: '' };
+  // The version the play bar runs: the current one unless a version of the list was picked.
+  var runVersion = currentVersion;
 
   var state = {
     stats: boot.stats,
@@ -206,7 +208,7 @@
 
   function renderInputs() {
     clear(fieldsBox);
-    var fields = currentVersion.inputs || [];
+    var fields = runVersion.inputs || [];
     if (!fields.length) {
       fieldsBox.appendChild(el('p', { class: 'no-inputs', text: 'This Logic takes no inputs. Press Run.' }));
       return;
@@ -289,7 +291,7 @@
   // Fills the form from saved or past inputs; fields the values leave out keep their default.
   function fillInputs(values) {
     renderInputs();
-    (currentVersion.inputs || []).forEach(function (field) {
+    (runVersion.inputs || []).forEach(function (field) {
       if (values && Object.prototype.hasOwnProperty.call(values, field.name)) {
         var widget = widgetFor(field.name);
         if (widget) setWidget(field, widget, values[field.name]);
@@ -307,14 +309,14 @@
   }
 
   function clearFieldErrors() {
-    (currentVersion.inputs || []).forEach(function (field) { setFieldError(field.name, ''); });
+    (runVersion.inputs || []).forEach(function (field) { setFieldError(field.name, ''); });
   }
 
   // Reads and checks every field: {values, errors: [[name, message]]}.
   function readInputs() {
     var values = {};
     var errors = [];
-    (currentVersion.inputs || []).forEach(function (field) {
+    (runVersion.inputs || []).forEach(function (field) {
       var widget = widgetFor(field.name);
       if (!widget) return;
       var kind = widget.getAttribute('data-kind');
@@ -369,7 +371,9 @@
     }
     runButton.disabled = true;
     setRunMessage('Starting…');
-    rpc('LogicService.play_start', { logic: logic.sid, inputs: read.values }).then(function (play) {
+    var params = { logic: logic.sid, inputs: read.values };
+    if (runVersion.sid && runVersion !== currentVersion) params.version = runVersion.sid;
+    rpc('LogicService.play_start', params).then(function (play) {
       setRunMessage('Started Play ' + play.sid + '.');
       rememberPlay(play);
       showOverlay(play.sid, 'push', { play: play, descendants: [], ancestors: [] });
@@ -392,6 +396,25 @@
       event.preventDefault();
       runForm.requestSubmit(runButton);
     }
+  });
+
+  // Picking a version in the info sidebar: the play bar shows its inputs and runs it.
+  function pickVersion(sid) {
+    var version = versionsBySid[sid];
+    if (!version) return;
+    var values = readInputs().values;
+    runVersion = version;
+    fillInputs(values);
+    Array.prototype.forEach.call(document.querySelectorAll('.version-btn'), function (button) {
+      button.setAttribute('aria-pressed', button.getAttribute('data-version') === sid ? 'true' : 'false');
+    });
+    runButton.textContent = version === currentVersion ? '▶ Run' : '▶ Run ' + version.label;
+    setRunMessage(version === currentVersion ? '' : 'Runs version ' + version.label + ', not the current one.');
+    if (!state.root) renderOutput();
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll('.version-btn'), function (button) {
+    button.addEventListener('click', function () { pickVersion(button.getAttribute('data-version')); });
   });
 
   // ---------------------------------------------------------------- menus: examples, plays
@@ -1020,7 +1043,7 @@
     var box = clear(byId('output'));
     var meta = clear(byId('output-meta'));
     var root = state.root;
-    var version = root ? (versionsBySid[root.logic_version_sid] || currentVersion) : currentVersion;
+    var version = root ? (versionsBySid[root.logic_version_sid] || currentVersion) : runVersion;
     var declared = version.outputs || [];
     if (!root) {
       var idle = el('div', { class: 'output-empty' }, [
