@@ -10,8 +10,8 @@
     pending: 'pending', running: 'running', awaiting_resume: 'waiting for an answer',
     success: 'success', failed: 'failed', cancelled: 'cancelled', timed_out: 'timed out'
   };
-  var MAX_TREE_NODES = 1500;
-  var MAX_TRACE_ROWS = 3000;
+  var MAX_TREE_NODES = 600;
+  var MAX_TRACE_ROWS = 400;
   var MULTILINE_NAMES = /^(text|prompt|body|content|message|source|code|notes|document|query|instructions|description)$/;
 
   // ---------------------------------------------------------------- small helpers
@@ -630,8 +630,19 @@
     }
     state.root = play;
     state.descendants = descendants;
-    if (play.sid === state.overlaySid) rememberPlay(play);
-    renderAll();
+    scheduleRender();
+  }
+
+  // Live trees can arrive faster than a frame; draw only the latest one per frame.
+  var renderPending = false;
+  function scheduleRender() {
+    if (renderPending) return;
+    renderPending = true;
+    window.requestAnimationFrame(function () {
+      renderPending = false;
+      if (state.root && state.root.sid === state.overlaySid) rememberPlay(state.root);
+      renderAll();
+    });
   }
 
   window.addEventListener('popstate', function () {
@@ -690,18 +701,22 @@
     }
   }
 
+  // parent sid -> children in invocation order (the parent's sub_play_sids), then any child
+  // the parent's list does not name yet (a live tree mid-write). One pass over the tree.
   function childrenIndex() {
+    var byParent = {};
+    state.descendants.forEach(function (p) {
+      (byParent[p.parent_play_sid] = byParent[p.parent_play_sid] || []).push(p);
+    });
     var index = {};
-    var bySid = {};
-    state.descendants.forEach(function (p) { bySid[p.sid] = p; });
     allPlays().forEach(function (parent) {
-      var kids = [];
-      (parent.sub_play_sids || []).forEach(function (sid) { if (bySid[sid]) kids.push(bySid[sid]); });
-      // Children the parent's list does not name yet (a live tree mid-write) go last.
-      state.descendants.forEach(function (p) {
-        if (p.parent_play_sid === parent.sid && kids.indexOf(p) < 0) kids.push(p);
-      });
-      index[parent.sid] = kids;
+      var kids = byParent[parent.sid] || [];
+      if (!kids.length) { index[parent.sid] = kids; return; }
+      var position = {};
+      (parent.sub_play_sids || []).forEach(function (sid, i) { position[sid] = i; });
+      var listed = kids.filter(function (k) { return position[k.sid] !== undefined; });
+      listed.sort(function (a, b) { return position[a.sid] - position[b.sid]; });
+      index[parent.sid] = listed.concat(kids.filter(function (k) { return position[k.sid] === undefined; }));
     });
     return index;
   }
@@ -821,7 +836,7 @@
     });
     rows.forEach(function (r, i) { r.i = i; });
     rows.sort(function (a, b) { return (a.t - b.t) || (a.i - b.i); });
-    return rows.length > MAX_TRACE_ROWS ? rows.slice(rows.length - MAX_TRACE_ROWS) : rows;
+    return rows;
   }
 
   function renderTrace() {
@@ -837,7 +852,12 @@
     }
     meta.appendChild(el('span', { class: 'status status-' + root.status }, [dot(root.status), 'Play ' + root.sid + ' · ' + statusLabel(root.status)]));
     meta.appendChild(durationNode(root, 'muted'));
-    traceRows().forEach(function (row) {
+    var rows = traceRows();
+    if (rows.length > MAX_TRACE_ROWS) {
+      list.appendChild(el('li', { class: 'trace-more', text: (rows.length - MAX_TRACE_ROWS) + ' earlier rows not shown; the Play tree has every Play.' }));
+      rows = rows.slice(rows.length - MAX_TRACE_ROWS);
+    }
+    rows.forEach(function (row) {
       var p = row.play;
       var what;
       var status = row.kind === 'end' ? p.status : row.kind === 'start' ? 'running' : p.status;

@@ -33,6 +33,10 @@ const WATCH_CALL_LIMIT: Duration = Duration::from_millis(WATCH_TIMEOUT_MS + 10_0
 const FALLBACK_INTERVAL: Duration = Duration::from_millis(300);
 /// The longest parent chain walked for a breadcrumb.
 const MAX_ANCESTORS: usize = 64;
+/// At most one `tree` event per this long (longer for big trees): changes in between are
+/// coalesced into the next one (the next watch answers at once with the latest tree), so a run
+/// of thousands of quick child steps does not send thousands of trees.
+const MIN_EVENT_GAP: Duration = Duration::from_millis(150);
 /// A comment line this often keeps proxies from closing a quiet stream and notices a gone client.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
@@ -100,6 +104,8 @@ struct Watcher {
     first: bool,
     /// The last tree sent was final: send `end` next.
     end_next: bool,
+    /// A tree was just sent: wait this long before looking for the next change.
+    gap: Option<Duration>,
     done: bool,
 }
 
@@ -136,6 +142,16 @@ impl Watcher {
                 return Some(Event::default().event("end").data("{}"));
             }
             let state = self.state.clone();
+            if let Some(gap) = self.gap.take() {
+                tokio::select! {
+                    () = tokio::time::sleep(gap) => {}
+                    () = state.closed() => {
+                        self.done = true;
+                        return None;
+                    }
+                }
+            }
+            let started = std::time::Instant::now();
             let result = tokio::select! {
                 result = self.next_tree() => result,
                 () = state.closed() => {
@@ -145,13 +161,19 @@ impl Watcher {
             };
             self.first = false;
             match result {
-                Ok((version, tree)) => {
+                Ok((version, mut tree)) => {
                     self.since = version;
+                    // Memoized step outputs repeat the children's outputs and no view shows them.
+                    tree.play.step_outputs.clear();
+                    tree.descendants.iter_mut().for_each(|p| p.step_outputs.clear());
                     let text = serde_json::to_string(&tree).unwrap_or_default();
                     if text == self.last_sent {
                         continue;
                     }
                     self.end_next = tree.play.status.is_terminal();
+                    // A big tree costs the daemon a read per event: wait at least twice what
+                    // this one took, so a live view never keeps the daemon busy.
+                    self.gap = Some(MIN_EVENT_GAP.max(started.elapsed() * 2));
                     self.last_sent = text;
                     return Some(Event::default().event("tree").id(version.to_string()).data(&self.last_sent));
                 }
@@ -174,6 +196,7 @@ fn play_stream(state: AppState, play_sid: String) -> impl Stream<Item = Result<E
         watch: true,
         first: true,
         end_next: false,
+        gap: None,
         done: false,
     };
     stream::unfold(watcher, |mut w| async move { w.next_event().await.map(|event| (Ok(event), w)) })
