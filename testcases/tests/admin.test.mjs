@@ -54,6 +54,21 @@ async function assertRunVisible(page) {
   assert.ok(onTop, 'nothing covers Run');
 }
 
+/** Every visible control has an accessible name (a label, aria-label(ledby), text or title). */
+async function assertControlsNamed(page) {
+  const unnamed = await page.evaluate(() => {
+    const bad = [];
+    for (const c of document.querySelectorAll('input, select, textarea, button, summary, a[href]')) {
+      if (c.type === 'hidden' || c.closest('[hidden]')) continue;
+      const named = (c.labels && c.labels.length) || c.getAttribute('aria-label') || c.getAttribute('aria-labelledby')
+        || (c.textContent || '').trim() || c.getAttribute('title');
+      if (!named) bad.push(c.outerHTML.slice(0, 120));
+    }
+    return bad;
+  });
+  assert.deepEqual(unnamed, [], `controls without a name on ${page.url()}:\n${unnamed.join('\n')}`);
+}
+
 async function waitForOverlayStatus(page, status, timeout = 20000) {
   await page.locator(`#stats .pill.status-${status}`).waitFor({ timeout });
 }
@@ -74,6 +89,7 @@ describe('dashboard', () => {
     }
     assert.equal(await page.locator('th', { hasText: 'Success (last 50)' }).count(), 1);
     await screenshot(page, 'dashboard');
+    await assertControlsNamed(page);
 
     await page.getByRole('searchbox', { name: 'Search Logics' }).fill('greet');
     await page.getByRole('searchbox', { name: 'Search Logics' }).press('Enter');
@@ -106,6 +122,7 @@ describe('logic view', () => {
     assert.match(source, /name="ui_shout"/, 'the template follows the name typed');
     assert.match(source, /def ui_shout\(text: str\)/);
     await screenshot(page, 'new-logic');
+    await assertControlsNamed(page);
     await page.getByRole('button', { name: 'Create Logic' }).click();
     await page.waitForURL(/\/logics\/[0-9a-z]+$/);
     await assert.doesNotReject(page.locator('h1.logic-title', { hasText: 'ui_shout' }).waitFor());
@@ -171,6 +188,7 @@ describe('logic view', () => {
     await waitForOverlayStatus(page, 'awaiting_resume');
     await assertRunVisible(page);
     await screenshot(page, 'approval-asks');
+    await assertControlsNamed(page);
 
     // Sitting on a waiting Play must not make the page call the daemon again and again.
     const before = rpcCalls.length;
@@ -324,6 +342,7 @@ describe('logic view', () => {
     await assert.doesNotReject(multi.locator('.pause-error', { hasText: 'at most' }).waitFor());
     await multi.getByLabel('olives').uncheck();
     await screenshot(page, 'multi-choice');
+    await assertControlsNamed(page);
     await multi.getByRole('button', { name: 'Submit answer' }).click();
 
     await waitForOverlayStatus(page, 'success');
@@ -351,6 +370,7 @@ describe('logic view', () => {
     await page.locator('#in-name').fill('someone else');
     await page.locator('#examples-menu summary').click();
     await screenshot(page, 'examples');
+    await assertControlsNamed(page);
     await page.locator('#examples-pop button[data-example="howdy ada"]').click();
     assert.equal(await page.locator('#in-name').inputValue(), 'Example Ada');
     assert.equal(await page.locator('#in-greeting').inputValue(), 'Howdy');
@@ -462,18 +482,7 @@ describe('layout, keyboard and navigation', () => {
     await overlaidPlaySid(page);
     await waitForOverlayStatus(page, 'success');
 
-    const unnamed = await page.evaluate(() => {
-      const bad = [];
-      const controls = document.querySelectorAll('input, select, textarea, button, summary, a[href]');
-      for (const c of controls) {
-        if (c.type === 'hidden' || c.closest('[hidden]')) continue;
-        const labelled = (c.labels && c.labels.length) || c.getAttribute('aria-label') || c.getAttribute('aria-labelledby')
-          || (c.textContent || '').trim() || c.getAttribute('title');
-        if (!labelled) bad.push(c.outerHTML.slice(0, 120));
-      }
-      return bad;
-    });
-    assert.deepEqual(unnamed, [], `controls without a name:\n${unnamed.join('\n')}`);
+    await assertControlsNamed(page);
     assertNoConsoleErrors(errors);
   });
 
