@@ -36,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .route("/favicon.ico", get(routes::assets::favicon))
         .route("/workflows", get(routes::legacy::to_dashboard))
         .route("/workflows/{sid}", get(routes::legacy::workflow))
+        .route("/workflows/{sid}/{*rest}", get(routes::legacy::workflow_page))
         .route("/plays", get(routes::legacy::to_dashboard))
         .route("/plays/{sid}", get(routes::legacy::play))
         .route("/examples", get(routes::legacy::to_dashboard))

@@ -204,6 +204,10 @@ async fn legacy_urls_redirect_with_301() {
     let reply = get(&socket, "/workflows/a%2Fb").await;
     assert_eq!(reply.headers[header::LOCATION], "/logics/a%2Fb", "sid stays one path segment");
 
+    let reply = get(&socket, "/workflows/00ab/editor").await;
+    assert_eq!(reply.status, StatusCode::MOVED_PERMANENTLY);
+    assert_eq!(reply.headers[header::LOCATION], "/logics/00ab", "old sub-pages land on the logic view");
+
     for old in ["/workflows", "/plays", "/examples"] {
         let reply = get(&socket, old).await;
         assert_eq!(reply.status, StatusCode::MOVED_PERMANENTLY, "{old}");

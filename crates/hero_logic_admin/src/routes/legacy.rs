@@ -25,6 +25,11 @@ pub async fn workflow(Path(sid): Path<String>, RawQuery(query): RawQuery) -> Res
     moved(&target)
 }
 
+/// `/workflows/{sid}/<anything>` (the old editor's sub-pages) -> `/logics/{sid}`.
+pub async fn workflow_page(Path((sid, _rest)): Path<(String, String)>) -> Response {
+    moved(&view::logic_href(&sid))
+}
+
 /// `/workflows`, `/plays`, `/examples` -> `/`.
 pub async fn to_dashboard() -> Response {
     moved("/")
