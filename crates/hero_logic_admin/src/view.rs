@@ -1,6 +1,7 @@
 //! Small formatting helpers the templates rely on. Kept out of the templates so they are
 //! tested once and the templates stay declarative.
 
+use hero_logic_api::time::UtcTime;
 use hero_logic_api::Millis;
 
 /// Percent-encodes everything except RFC 3986 unreserved characters, so the result is safe
@@ -48,10 +49,8 @@ pub fn format_time(millis: Millis) -> String {
     if millis == 0 {
         return "—".to_string();
     }
-    let secs = millis / 1000;
-    let (year, month, day) = civil_from_days((secs / 86_400) as i64);
-    let minute_of_day = (secs % 86_400) / 60;
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", minute_of_day / 60, minute_of_day % 60)
+    let t = UtcTime::from_millis(millis);
+    format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", t.year, t.month, t.day, t.hour, t.minute)
 }
 
 /// Milliseconds since the Unix epoch, now.
@@ -114,21 +113,6 @@ pub fn script_json(value: &impl serde::Serialize) -> String {
         }
     }
     out
-}
-
-/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
-/// (H. Hinnant's algorithm); avoids pulling in a date crate for one column.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]
