@@ -228,6 +228,7 @@ describe('logic view', () => {
     assert.equal(await page.locator('#panel-tree .node .dot').count(), 3);
     assert.ok(await page.locator('#trace .tr-end').count() >= 3, 'every Play\'s end is a trace row');
     // Drilling into a child Play opens its Logic's view with a breadcrumb back up.
+    await page.locator('#tab-tree').click();
     await page.locator('#panel-tree a.node-name', { hasText: 'choose_option' }).click();
     await page.waitForURL(new RegExp(`play=${asker}`));
     await waitForOverlayStatus(page, 'success');
@@ -237,6 +238,41 @@ describe('logic view', () => {
     await page.goBack();
     await page.waitForURL(new RegExp(`play=${root}`));
     await waitForOverlayStatus(page, 'success');
+    assertNoConsoleErrors(errors);
+  });
+
+  test('flow: the static graph with the Play overlaid; drill into a child and back by breadcrumb', async () => {
+    const started = await rpc(stack.baseUrl, 'LogicService.play_start', { logic: 'text_pipeline', inputs: { text: 'the cat and the hat', top_n: 2 } });
+    await rpc(stack.baseUrl, 'LogicService.play_wait', { play_sid: started.sid, timeout_ms: 20000 });
+    const { page, errors } = await newPage();
+    await page.goto(url('/logics/text_pipeline'));
+    // Idle: the Flow tab is the default and draws the latest Play over the static graph.
+    assert.equal(await page.locator('#tab-flow').getAttribute('aria-selected'), 'true');
+    const flow = page.locator('#panel-flow');
+    await flow.locator('.flow-play.status-success').first().waitFor();
+    for (const target of ['normalize_text', 'word_stats', 'summarize_stats']) {
+      assert.equal(await flow.locator(`.flow-invoke[data-target="${target}"] .flow-play.status-success`).count(), 1, `${target} is filled`);
+    }
+    assert.ok((await page.locator('#flow-head').textContent()).includes(started.sid), 'the latest Play is the one drawn');
+    await screenshot(page, 'flow-idle-latest');
+
+    // A node's label shows its source line.
+    await flow.locator('.flow-invoke[data-target="word_stats"] .flow-label').click();
+    await assert.doesNotReject(page.locator('#flow-line code', { hasText: 'word_stats' }).waitFor());
+
+    // A child Play opens its own Logic with the breadcrumb of its ancestors.
+    const child = flow.locator('.flow-invoke[data-target="word_stats"] a.flow-play');
+    const childSid = await child.getAttribute('data-play');
+    await child.click();
+    await page.waitForURL(new RegExp(`/logics/[0-9a-z]+\\?play=${childSid}$`));
+    await waitForOverlayStatus(page, 'success');
+    assert.deepEqual(await page.locator('#breadcrumb a').allTextContents(), ['Logics', 'text_pipeline']);
+    await screenshot(page, 'flow-child');
+    await page.locator('#breadcrumb a', { hasText: 'text_pipeline' }).click();
+    await page.waitForURL(new RegExp(`play=${started.sid}$`));
+    await waitForOverlayStatus(page, 'success');
+    await flow.locator('.flow-invoke[data-target="summarize_stats"] .flow-play.status-success').waitFor();
+    assert.ok(!(await page.locator('#flow-head').textContent()).includes('latest'), 'the parent\'s Play is overlaid');
     assertNoConsoleErrors(errors);
   });
 
@@ -268,6 +304,7 @@ describe('logic view', () => {
     assert.equal(await page.locator('#output [data-output="message"] .out-value').textContent(), 'Hello, Bob!');
     await page.locator('#close-overlay').click();
     await page.waitForURL((u) => !u.search.includes('play='));
+    await page.locator('#tab-tree').click();
     await page.locator('#show-latest').waitFor();
     assertNoConsoleErrors(errors);
   });

@@ -668,6 +668,7 @@
 
   function renderAll() {
     renderBreadcrumb();
+    renderFlow();
     renderTree();
     renderLogs();
     renderTrace();
@@ -1234,6 +1235,243 @@
     var box = clear(byId('stats'));
     if (state.root) box.appendChild(playCard(state.root));
     box.appendChild(versionCard());
+  }
+
+  // ---------------------------------------------------------------- flow view
+  // The static graph of the drawn Play's version (logic_parse_graph) with the Play's children
+  // filling their invoke nodes. Idle, the latest Play of the Logic is drawn.
+
+  var graphs = {};    // version sid -> Promise of its FlowGraph (versions never change)
+  var sources = {};   // version sid -> Promise of its source lines
+  var flowIdle = { sid: '', overlay: null, failed: false };
+  var flowDraw = 0;
+
+  function graphFor(versionSid) {
+    if (!graphs[versionSid]) {
+      graphs[versionSid] = rpc('LogicService.logic_parse_graph', { version_sid: versionSid });
+      graphs[versionSid].catch(function () { delete graphs[versionSid]; });
+    }
+    return graphs[versionSid];
+  }
+
+  function sourceLines(versionSid) {
+    if (!sources[versionSid]) {
+      sources[versionSid] = rpc('logicversion.get', { sid: versionSid }).then(function (v) {
+        return String(v.python_source || '').split('\n');
+      });
+      sources[versionSid].catch(function () { delete sources[versionSid]; });
+    }
+    return sources[versionSid];
+  }
+
+  // The Play the flow draws ({play, descendants}) or null; may start loading the latest one.
+  function flowPlay() {
+    if (state.root) return { play: state.root, descendants: state.descendants, idle: false };
+    var latest = listedPlays().filter(function (p) { return p.logic_sid === logic.sid; })[0];
+    if (!latest) return null;
+    if (flowIdle.sid !== latest.sid) {
+      flowIdle = { sid: latest.sid, overlay: null, failed: false };
+      getJSON('/api/plays/' + encodeURIComponent(latest.sid) + '/overlay').then(function (overlay) {
+        if (flowIdle.sid !== latest.sid) return;
+        flowIdle.overlay = overlay;
+        if (!state.root) renderFlow();
+      }, function () { if (flowIdle.sid === latest.sid) { flowIdle.failed = true; if (!state.root) renderFlow(); } });
+    }
+    if (!flowIdle.overlay) return flowIdle.failed ? null : { loading: true };
+    return { play: flowIdle.overlay.play, descendants: flowIdle.overlay.descendants || [], idle: true };
+  }
+
+  function directChildren(play, descendants) {
+    var kids = descendants.filter(function (p) { return p.parent_play_sid === play.sid; });
+    var position = {};
+    (play.sub_play_sids || []).forEach(function (sid, i) { position[sid] = i; });
+    kids.sort(function (a, b) {
+      var pa = position[a.sid], pb = position[b.sid];
+      if (pa === undefined && pb === undefined) return (a.created_at || 0) - (b.created_at || 0);
+      if (pa === undefined) return 1;
+      if (pb === undefined) return -1;
+      return pa - pb;
+    });
+    return kids;
+  }
+
+  function renderFlow() {
+    flowDraw += 1;
+    var draw = flowDraw;
+    var head = clear(byId('flow-head'));
+    var box = byId('flow');
+    var drawn = flowPlay();
+    if (drawn && drawn.loading) return;
+    var play = drawn ? drawn.play : null;
+    var versionSid = play ? play.logic_version_sid : runVersion.sid;
+    if (!versionSid) { clear(box).appendChild(el('p', { class: 'muted', text: 'This Logic has no version.' })); return; }
+    var version = versionsBySid[versionSid];
+    head.appendChild(el('span', { class: 'flow-version' }, ['Version ', el('strong', { text: version ? version.label : versionSid })]));
+    if (play) {
+      head.appendChild(el('span', { class: 'muted' }, [drawn.idle ? 'latest Play ' : 'Play ', el('code', { text: play.sid }), ' ']));
+      head.appendChild(statusPill(play.status));
+    } else {
+      head.appendChild(el('span', { class: 'muted', text: 'no Play yet: the static flow only' }));
+    }
+    graphFor(versionSid).then(function (graph) {
+      if (draw !== flowDraw) return;
+      drawFlow(clear(box), graph, play, play ? directChildren(play, drawn.descendants) : [], versionSid);
+    }, function (err) {
+      if (draw !== flowDraw) return;
+      clear(box).appendChild(el('p', { class: 'muted', role: 'alert', text: 'The flow could not be read: ' + errorText(err) }));
+    });
+  }
+
+  function showFlowLine(versionSid, line, what) {
+    var box = byId('flow-line');
+    sourceLines(versionSid).then(function (lines) {
+      clear(box).hidden = false;
+      box.appendChild(el('span', { class: 'muted', text: (what ? what + ' · ' : '') + 'line ' + line }));
+      box.appendChild(el('pre', { class: 'flow-line-code' }, [el('code', { text: (lines[line - 1] || '').replace(/\s+$/, '') })]));
+      var editor = window.heroLogicEditor;
+      if (editor && editor.scrollToLine) editor.scrollToLine(line);
+    }, function (err) {
+      clear(box).hidden = false;
+      box.textContent = 'line ' + line + ' (source not readable: ' + errorText(err) + ')';
+    });
+  }
+
+  function drawFlow(box, graph, play, kids, versionSid) {
+    var pool = {};
+    kids.forEach(function (k) { (pool[k.name] = pool[k.name] || []).push(k); });
+    var matched = 0;
+    function take(name, all) {
+      var list = pool[name] || [];
+      if (!list.length) return [];
+      var got = all ? list.splice(0, list.length) : list.splice(0, 1);
+      matched += got.length;
+      return got;
+    }
+
+    function chip(k, attempt) {
+      var cost = (k.subtree && k.subtree.cost_usd) || k.total_cost_usd || 0;
+      return el('a', {
+        class: 'flow-play status-' + k.status + (k.replayed ? ' flow-replayed' : ''),
+        href: logicHref(k.logic_sid, k.sid), 'data-play': k.sid,
+        title: 'Open ' + k.name + ' with Play ' + k.sid + (k.replayed ? ' (replayed from the record)' : '')
+      }, [
+        dot(k.status),
+        attempt ? el('span', { class: 'flow-attempt', text: 'attempt ' + attempt }) : null,
+        el('span', { class: 'flow-status', text: statusLabel(k.status) }),
+        durationNode(k, 'flow-dur'),
+        cost ? el('span', { class: 'flow-cost', text: fmtCost(cost) }) : null,
+        k.replayed ? el('span', { class: 'flow-replay-mark', 'aria-label': 'replayed', text: '↻' }) : null
+      ]);
+    }
+
+    function lineButton(n, text, cls) {
+      return el('button', {
+        type: 'button', class: 'flow-label ' + (cls || ''), 'data-line': n.line,
+        title: 'Show line ' + n.line + ' of the source',
+        onclick: function () { showFlowLine(versionSid, n.line, text); }
+      }, [text]);
+    }
+
+    function steps(nodes, inLoop) {
+      var ol = el('ol', { class: 'flow-steps' });
+      nodes.forEach(function (n) { ol.appendChild(step(n, inLoop)); });
+      return ol;
+    }
+
+    function step(n, inLoop) {
+      var helper = n.helper ? el('span', { class: 'flow-helper', text: 'in ' + n.helper + '()' }) : null;
+      switch (n.kind) {
+        case 'invoke': {
+          var target = n.target || '';
+          var got = target ? take(target, inLoop) : [];
+          var li = el('li', { class: 'flow-node flow-invoke' + (play && !got.length ? ' flow-notrun' : ''), 'data-target': target }, [
+            el('div', { class: 'flow-node-head' }, [
+              el('span', { class: 'flow-kind', text: n.via === 'binding' ? 'runs' : 'invokes' }),
+              lineButton(n, target || n.label, 'flow-target'), helper
+            ])
+          ]);
+          if (got.length) {
+            li.appendChild(el('div', { class: 'flow-plays' + (got.length > 1 ? ' flow-stack' : '') },
+              got.map(function (k, i) { return chip(k, got.length > 1 ? i + 1 : 0); })));
+          }
+          return li;
+        }
+        case 'rpc': {
+          var text = n.api === 'http' ? n.label : (n.service ? n.service + '.' + n.method : n.label);
+          return el('li', { class: 'flow-node flow-leaf flow-rpc' }, [
+            el('span', { class: 'flow-kind', text: n.api === 'http' ? 'HTTP' : n.service === 'Model' ? 'model' : 'RPC' }),
+            lineButton(n, text), helper
+          ]);
+        }
+        case 'pause':
+          return el('li', { class: 'flow-node flow-leaf flow-pause' }, [
+            pauseIcon(), el('span', { class: 'flow-kind', text: 'asks' + (n.form ? ' (' + n.form + ')' : '') }),
+            lineButton(n, n.prompt || n.name || n.label), helper
+          ]);
+        case 'loop':
+          return el('li', { class: 'flow-node flow-loop' }, [
+            el('div', { class: 'flow-node-head' }, [el('span', { class: 'flow-kind', text: '⟳ loop' }), lineButton(n, n.header || n.label), helper]),
+            steps(n.children || [], true),
+            (n.orelse && n.orelse.length) ? el('div', { class: 'flow-sub' }, [el('span', { class: 'flow-kind', text: 'else' }), steps(n.orelse, inLoop)]) : null
+          ]);
+        case 'if': {
+          var counts = [];
+          var branches = (n.branches || []).map(function (b) {
+            var before = matched;
+            var body = steps(b.children || [], inLoop);
+            counts.push(matched - before);
+            return el('div', { class: 'flow-branch' }, [
+              el('div', { class: 'flow-node-head' }, [
+                el('span', { class: 'flow-kind', text: b.condition ? (b.condition.indexOf('case') === 0 ? '' : 'if') : 'else' }),
+                b.condition ? lineButton(b, b.condition, 'flow-cond') : null
+              ]),
+              body
+            ]);
+          });
+          var anyTaken = counts.some(function (c) { return c > 0; });
+          branches.forEach(function (b, i) { if (play && anyTaken && !counts[i]) b.classList.add('flow-dim'); });
+          return el('li', { class: 'flow-node flow-if' }, [el('div', { class: 'flow-fork' }, branches), helper]);
+        }
+        case 'try': {
+          var parts = [el('div', { class: 'flow-branch' }, [el('div', { class: 'flow-node-head' }, [el('span', { class: 'flow-kind', text: 'try' })]), steps(n.body || [], inLoop)])];
+          (n.handlers || []).forEach(function (h) {
+            parts.push(el('div', { class: 'flow-branch' }, [el('div', { class: 'flow-node-head' }, [el('span', { class: 'flow-kind', text: 'except' }), lineButton(h, h.exception || '(any)', 'flow-cond')]), steps(h.children || [], inLoop)]));
+          });
+          if (n.finalbody && n.finalbody.length) parts.push(el('div', { class: 'flow-branch' }, [el('div', { class: 'flow-node-head' }, [el('span', { class: 'flow-kind', text: 'finally' })]), steps(n.finalbody, inLoop)]));
+          return el('li', { class: 'flow-node flow-try' }, [el('div', { class: 'flow-fork' }, parts)]);
+        }
+        case 'return':
+          return el('li', { class: 'flow-node flow-return' }, [el('span', { class: 'flow-kind', text: 'return' }), lineButton(n, n.value || n.label || ''), helper]);
+        default:
+          return el('li', { class: 'flow-node' }, [lineButton(n, n.label || n.kind)]);
+      }
+    }
+
+    if (graph.error) {
+      box.appendChild(el('p', { class: 'flow-error', role: 'alert', text: 'The source could not be read' + (graph.error.line ? ' at line ' + graph.error.line : '') + ': ' + graph.error.message }));
+    }
+    if (graph.entry) {
+      box.appendChild(el('div', { class: 'flow-entry' }, [
+        el('span', { class: 'flow-kind', text: 'entry' }),
+        lineButton(graph.entry, graph.entry.function + '()', 'flow-target')
+      ]));
+    }
+    var nodes = graph.nodes || [];
+    if (nodes.length) box.appendChild(steps(nodes, false));
+    else if (!graph.error) box.appendChild(el('p', { class: 'muted', text: 'No calls to other Logics, services or people: this version runs on its own.' }));
+    var rest = [];
+    Object.keys(pool).forEach(function (name) { rest = rest.concat(pool[name]); });
+    if (rest.length) {
+      box.appendChild(el('div', { class: 'flow-rest' }, [
+        el('p', { class: 'muted small', text: 'Calls the static flow does not place (computed names):' }),
+        el('div', { class: 'flow-plays' }, rest.map(function (k) {
+          var c = chip(k, 0);
+          c.insertBefore(el('span', { class: 'flow-name', text: k.name }), c.childNodes[1]);
+          return c;
+        }))
+      ]));
+    }
+    if (graph.truncated) box.appendChild(el('p', { class: 'muted small', text: 'The flow is cut short: it nests deeper or is larger than drawn.' }));
   }
 
   // ---------------------------------------------------------------- tabs
