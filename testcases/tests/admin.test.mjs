@@ -69,6 +69,26 @@ async function assertControlsNamed(page) {
   assert.deepEqual(unnamed, [], `controls without a name on ${page.url()}:\n${unnamed.join('\n')}`);
 }
 
+/** Replaces the code view's text (CodeMirror when the bundle is built, else the text area). */
+async function setCode(page, text) {
+  const cm = page.locator('#code-editor .cm-content');
+  if (await cm.count()) {
+    await cm.click();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.press('Delete');
+    await page.keyboard.insertText(text);
+  } else {
+    await page.locator('#code-text').fill(text);
+  }
+}
+
+async function getCode(page) {
+  if (await page.locator('#code-editor .cm-content').count()) {
+    return (await page.locator('#code-editor .cm-line').allTextContents()).join('\n');
+  }
+  return page.locator('#code-text').inputValue();
+}
+
 async function waitForOverlayStatus(page, status, timeout = 20000) {
   await page.locator(`#stats .pill.status-${status}`).waitFor({ timeout });
 }
@@ -273,6 +293,58 @@ describe('logic view', () => {
     await waitForOverlayStatus(page, 'success');
     await flow.locator('.flow-invoke[data-target="summarize_stats"] .flow-play.status-success').waitFor();
     assert.ok(!(await page.locator('#flow-head').textContent()).includes('latest'), 'the parent\'s Play is overlaid');
+    assertNoConsoleErrors(errors);
+  });
+
+  test('code: edit, save a new version and run it; a syntax error shows at its line and the text stays', async () => {
+    const source = (suffix) => [
+      'from hero_tracing import logic',
+      '',
+      '',
+      '@logic(name="ui_code", inputs={"text": {"type": "string", "required": True}}, outputs={"out": {"type": "string"}})',
+      'def ui_code(text: str) -> dict:',
+      `    return {"out": text${suffix}}`,
+      '',
+    ].join('\n');
+    await rpc(stack.baseUrl, 'LogicService.logic_create', { name: 'ui_code', python_source: source('.upper()') });
+    const { page, errors } = await newPage();
+    await page.goto(url('/logics/ui_code'));
+    await page.locator('#tab-source').click();
+    await page.locator('#code-editor[data-editor]').waitFor();
+    assert.ok((await getCode(page)).includes('text.upper()'), 'the current source is in the editor');
+
+    await setCode(page, source(' + "!"'));
+    await page.locator('#code-save').click();
+    await page.locator('#code-label').fill('v2');
+    await page.locator('#code-notes').fill('adds a bang');
+    await screenshot(page, 'code-edit-save');
+    await page.locator('#code-save-submit').click();
+    await page.waitForURL(/[?&]tab=code/);
+    await page.locator('#code-editor[data-editor]').waitFor();
+    assert.equal(await page.locator('#tab-source').getAttribute('aria-selected'), 'true');
+    assert.ok((await getCode(page)).includes('text + "!"'), 'the new version is shown');
+    assert.ok(await page.locator('.version-list li.current .vlabel', { hasText: 'v2' }).count() === 1, 'v2 is current');
+    await page.locator('#in-text').fill('abc');
+    await page.locator('#run-button').click();
+    await waitForOverlayStatus(page, 'success');
+    assert.equal(await page.locator('#output [data-output="out"] .out-value').textContent(), 'abc!');
+
+    // A syntax error is refused, marked at its line, and the text stays as typed.
+    const broken = source('.upper()').replace('def ui_code(text: str) -> dict:', 'def ui_code(text: str -> dict:');
+    await page.locator('#tab-source').click();
+    await setCode(page, broken);
+    await page.locator('#code-save').click();
+    await page.locator('#code-save-submit').click();
+    await page.locator('#code-error').waitFor();
+    assert.match(await page.locator('#code-error').textContent(), /Line 5/);
+    assert.equal(await page.locator('#code-editor').getAttribute('data-error-line'), '5');
+    assert.equal(await getCode(page), broken, 'the text survives the refusal');
+    await screenshot(page, 'code-syntax-error');
+
+    // Split: flow and code side by side; a flow label scrolls the code to its line.
+    await page.locator('#split-toggle').click();
+    assert.ok(await page.locator('#panel-flow').isVisible() && await page.locator('#panel-source').isVisible(), 'both panels show');
+    await screenshot(page, 'code-split');
     assertNoConsoleErrors(errors);
   });
 

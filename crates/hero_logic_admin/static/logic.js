@@ -411,6 +411,7 @@
     runButton.textContent = version === currentVersion ? '▶ Run' : '▶ Run ' + version.label;
     setRunMessage(version === currentVersion ? '' : 'Runs version ' + version.label + ', not the current one.');
     if (!state.root) renderOutput();
+    if (editor) loadCode(sid);
   }
 
   Array.prototype.forEach.call(document.querySelectorAll('.version-btn'), function (button) {
@@ -1328,8 +1329,7 @@
       clear(box).hidden = false;
       box.appendChild(el('span', { class: 'muted', text: (what ? what + ' · ' : '') + 'line ' + line }));
       box.appendChild(el('pre', { class: 'flow-line-code' }, [el('code', { text: (lines[line - 1] || '').replace(/\s+$/, '') })]));
-      var editor = window.heroLogicEditor;
-      if (editor && editor.scrollToLine) editor.scrollToLine(line);
+      if (editor && versionSid === codeVersionSid) editor.scrollToLine(line);
     }, function (err) {
       clear(box).hidden = false;
       box.textContent = 'line ' + line + ' (source not readable: ' + errorText(err) + ')';
@@ -1474,19 +1474,181 @@
     if (graph.truncated) box.appendChild(el('p', { class: 'muted small', text: 'The flow is cut short: it nests deeper or is larger than drawn.' }));
   }
 
+  // ---------------------------------------------------------------- code view
+  // CodeMirror 6 (the bundle /static/editor.js, window.HeroLogicEditor) when the admin was
+  // built with it; otherwise the page's text area with a line-number gutter. Save creates a
+  // new version; a parse error is marked at its line and the text stays.
+
+  var codeBox = byId('code-editor');
+  var codeText = byId('code-text');
+  var codeVersionSid = currentVersion.sid || '';
+  var codeDirty = false;
+  var editor = null;
+
+  function plainEditor(textarea) {
+    var gutter = el('pre', { class: 'code-gutter', 'aria-hidden': 'true' });
+    var wrap = el('div', { class: 'code-plain' });
+    textarea.parentNode.insertBefore(wrap, textarea);
+    wrap.appendChild(gutter);
+    wrap.appendChild(textarea);
+    var errorAt = 0;
+    function numbers() {
+      var n = textarea.value.split('\n').length;
+      clear(gutter);
+      for (var i = 1; i <= n; i++) gutter.appendChild(el('span', { class: i === errorAt ? 'ln-error' : null, text: String(i) }));
+      gutter.scrollTop = textarea.scrollTop;
+    }
+    textarea.addEventListener('input', function () { codeDirty = true; numbers(); });
+    textarea.addEventListener('scroll', function () { gutter.scrollTop = textarea.scrollTop; });
+    numbers();
+    return {
+      kind: 'plain',
+      getValue: function () { return textarea.value; },
+      setValue: function (text) { textarea.value = text; errorAt = 0; numbers(); },
+      scrollToLine: function (line, column) {
+        var lines = textarea.value.split('\n');
+        line = Math.max(1, Math.min(lines.length, line | 0));
+        var pos = 0;
+        for (var i = 0; i < line - 1; i++) pos += lines[i].length + 1;
+        pos += Math.min(lines[line - 1].length, Math.max(0, (column || 1) - 1));
+        textarea.setSelectionRange(pos, pos);
+        var lh = parseFloat(window.getComputedStyle(textarea).lineHeight) || 18;
+        textarea.scrollTop = Math.max(0, (line - 1) * lh - textarea.clientHeight / 2);
+        gutter.scrollTop = textarea.scrollTop;
+      },
+      markError: function (line) { errorAt = line || 0; numbers(); },
+      focus: function () { textarea.focus(); }
+    };
+  }
+
+  function setupEditor() {
+    var made = null;
+    if (window.HeroLogicEditor && typeof window.HeroLogicEditor.create === 'function') {
+      var doc = codeText.value;
+      codeText.remove();
+      try {
+        made = window.HeroLogicEditor.create(codeBox, { doc: doc, label: 'Python source', onChange: function () { codeDirty = true; } });
+      } catch (e) {
+        clear(codeBox).appendChild(codeText);
+        made = null;
+      }
+    }
+    editor = made || plainEditor(codeText);
+    codeBox.setAttribute('data-editor', editor.kind);
+  }
+
+  function markCodeError(line) {
+    if (line) codeBox.setAttribute('data-error-line', String(line));
+    else codeBox.removeAttribute('data-error-line');
+    editor.markError(line || 0);
+  }
+
+  function showCodeError(err) {
+    var box = clear(byId('code-error'));
+    if (!err) { box.hidden = true; markCodeError(0); return; }
+    var data = err.data || {};
+    var where = data.line ? 'Line ' + data.line + (data.column ? ', column ' + data.column : '') + ': ' : '';
+    box.appendChild(el('strong', { text: where }));
+    box.appendChild(document.createTextNode(err.message || String(err)));
+    if (data.hint) box.appendChild(el('span', { class: 'muted', text: ' — ' + data.hint }));
+    box.hidden = false;
+    if (data.line) {
+      markCodeError(data.line);
+      editor.scrollToLine(data.line, data.column);
+    } else {
+      markCodeError(0);
+    }
+  }
+
+  function setCodeLabel(version) {
+    byId('code-tab-label').textContent = version ? version.label : '';
+    byId('code-about').textContent = version
+      ? (version.kind && version.kind !== 'python' ? 'Version ' + version.label + ' is ' + version.kind + ': it runs that Logic with mapped inputs and outputs.' : 'Python source of ' + version.label)
+      : '';
+  }
+
+  // Shows a version's source in the editor (unless there are unsaved edits).
+  function loadCode(versionSid) {
+    if (!versionSid || versionSid === codeVersionSid) return;
+    if (codeDirty) {
+      byId('code-about').textContent = 'Unsaved edits kept; save them or reload to see ' + ((versionsBySid[versionSid] || {}).label || versionSid) + '.';
+      return;
+    }
+    codeVersionSid = versionSid;
+    sourceLines(versionSid).then(function (lines) {
+      if (codeVersionSid !== versionSid || codeDirty) return;
+      editor.setValue(lines.join('\n'));
+      codeDirty = false;
+      showCodeError(null);
+      setCodeLabel(versionsBySid[versionSid]);
+    }, function (err) { showCodeError(err); });
+  }
+
+  function setupCodeSave() {
+    var form = byId('code-save-form');
+    var toggle = byId('code-save');
+    function open(on) {
+      form.hidden = !on;
+      toggle.setAttribute('aria-expanded', on ? 'true' : 'false');
+      if (on) byId('code-label').focus();
+    }
+    toggle.addEventListener('click', function () { open(form.hidden); });
+    byId('code-save-cancel').addEventListener('click', function () { open(false); toggle.focus(); });
+    form.addEventListener('submit', function (event) {
+      event.preventDefault();
+      var submit = byId('code-save-submit');
+      submit.disabled = true;
+      showCodeError(null);
+      var label = byId('code-label').value.trim();
+      rpc('LogicService.logic_create_version', {
+        logic: logic.sid,
+        python_source: editor.getValue(),
+        version_label: label || undefined,
+        notes: byId('code-notes').value.trim(),
+        make_current: byId('code-current').checked
+      }).then(function (version) {
+        codeDirty = false;
+        location.assign(logicHref(logic.sid, '') + '?version=' + encodeURIComponent(version.sid) + '&tab=code');
+      }, function (err) {
+        submit.disabled = false;
+        showCodeError(err);
+      });
+    });
+  }
+
   // ---------------------------------------------------------------- tabs
+
+  var selectTab = function () {};
+  var splitOn = false;
 
   function setupTabs() {
     var tabs = Array.prototype.slice.call(document.querySelectorAll('.tabs [role=tab]'));
+    var center = document.querySelector('.center');
+    function show(tab) {
+      tabs.forEach(function (t) {
+        var id = t.getAttribute('aria-controls');
+        var both = splitOn && (id === 'panel-flow' || id === 'panel-source');
+        byId(id).hidden = splitOn ? !both : t !== tab;
+      });
+    }
     function select(tab, focus) {
+      var id = tab.getAttribute('aria-controls');
+      if (splitOn && id !== 'panel-flow' && id !== 'panel-source') setSplit(false);
       tabs.forEach(function (t) {
         var on = t === tab;
         t.setAttribute('aria-selected', on ? 'true' : 'false');
         t.tabIndex = on ? 0 : -1;
-        byId(t.getAttribute('aria-controls')).hidden = !on;
       });
+      show(tab);
       if (focus) tab.focus();
     }
+    function setSplit(on) {
+      splitOn = on;
+      center.classList.toggle('split', on);
+      byId('split-toggle').setAttribute('aria-pressed', on ? 'true' : 'false');
+      show(tabs.filter(function (t) { return t.getAttribute('aria-selected') === 'true'; })[0] || tabs[0]);
+    }
+    byId('split-toggle').addEventListener('click', function () { setSplit(!splitOn); });
     tabs.forEach(function (tab, i) {
       tab.addEventListener('click', function () { select(tab, false); });
       tab.addEventListener('keydown', function (event) {
@@ -1498,13 +1660,19 @@
         if (next) { event.preventDefault(); select(next, true); }
       });
     });
+    selectTab = function (id) { var tab = byId(id); if (tab) select(tab, false); };
   }
 
   // ---------------------------------------------------------------- start
 
   setupTabs();
+  setupEditor();
+  setupCodeSave();
   renderInputs();
   renderExamples();
+  var params = new URLSearchParams(location.search);
+  if (params.get('version') && versionsBySid[params.get('version')]) pickVersion(params.get('version'));
+  if (params.get('tab') === 'code') selectTab('tab-source');
   var initial = new URLSearchParams(location.search).get('play') || '';
   if (initial) showOverlay(initial, 'none');
   else showOverlay('', 'none');

@@ -242,6 +242,10 @@ async fn assets_are_served_from_the_binary() {
     assert!(reply.body.contains("'use strict'"));
     assert!(reply.body.contains("/api/plays/"), "the view's script talks to the overlay and event endpoints");
     assert_eq!(get(&socket, "/static/new_logic.js").await.status, StatusCode::OK);
+    // The CodeMirror bundle when frontend/ was built, a stub otherwise: never a 404.
+    let editor = get(&socket, "/static/editor.js").await;
+    assert_eq!(editor.status, StatusCode::OK);
+    assert_eq!(editor.headers[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
     let icon = get(&socket, "/favicon.ico").await;
     assert_eq!(icon.status, StatusCode::OK, "no 404 in the browser console for the icon");
     assert_eq!(icon.headers[header::CONTENT_TYPE], "image/svg+xml");
@@ -251,7 +255,7 @@ async fn assets_are_served_from_the_binary() {
 #[tokio::test]
 async fn assets_load_nothing_from_the_internet() {
     let (_dir, socket) = absent_socket();
-    for asset in ["admin.css", "logic.js", "new_logic.js"] {
+    for asset in ["admin.css", "logic.js", "new_logic.js", "editor.js"] {
         let reply = get(&socket, &format!("/static/{asset}")).await;
         // The SVG namespace is a name, not a download.
         let body = reply.body.replace("http://www.w3.org/2000/svg", "");

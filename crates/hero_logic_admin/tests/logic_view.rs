@@ -96,9 +96,12 @@ async fn logic_page_has_info_sidebar_play_bar_and_the_data_for_its_script() {
     assert_eq!(data["examples"][0]["input_values"]["prompt"], "</script><script>alert(1)</script>");
     assert!(!body.contains("<script>alert(1)"), "data cannot break out of its element");
     assert!(
-        body.contains(r#"<span class="ln">    return {&#39;text&#39;: prompt + &#39;&#60;/script&#62;&#39;}</span>"#),
+        body.contains(r#"    return {&#39;text&#39;: prompt + &#39;&#60;/script&#62;&#39;}"#),
         "source lines, escaped: {body}"
     );
+    assert!(body.contains(r#"<textarea id="code-text""#), "the code view starts from the page's text area");
+    assert!(body.contains(r#"<script src="/static/editor.js" defer>"#), "the editor bundle is loaded");
+    assert!(body.contains(r#"id="tab-flow" aria-controls="panel-flow" aria-selected="true""#), "Flow is the default tab");
 }
 
 #[tokio::test]

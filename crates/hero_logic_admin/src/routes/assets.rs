@@ -5,10 +5,12 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 /// `(name, content type, body)` of every asset.
-const ASSETS: [(&str, &str, &str); 4] = [
+const ASSETS: [(&str, &str, &str); 5] = [
     ("admin.css", "text/css; charset=utf-8", include_str!("../../static/admin.css")),
     ("logic.js", "text/javascript; charset=utf-8", include_str!("../../static/logic.js")),
     ("new_logic.js", "text/javascript; charset=utf-8", include_str!("../../static/new_logic.js")),
+    // CodeMirror 6 bundled by esbuild (see build.rs): a stub when the bundle was not built.
+    ("editor.js", "text/javascript; charset=utf-8", include_str!(concat!(env!("OUT_DIR"), "/editor.js"))),
     ("favicon.svg", "image/svg+xml", include_str!("../../static/favicon.svg")),
 ];
 
