@@ -348,6 +348,37 @@ describe('logic view', () => {
     assertNoConsoleErrors(errors);
   });
 
+  test('versions: the viewed version switches flow, code, fields and stats; Make current', async () => {
+    const source = (extra) => [
+      'from hero_tracing import logic',
+      '',
+      '',
+      `@logic(name="ui_viewed", inputs={"text": {"type": "string"}${extra ? ', "count": {"type": "integer", "default": 2}' : ''}}, outputs={"out": {"type": "string"}})`,
+      `def ui_viewed(text: str = ""${extra ? ', count: int = 2' : ''}) -> dict:`,
+      `    return {"out": text${extra ? ' * count' : ''}}`,
+      '',
+    ].join('\n');
+    await rpc(stack.baseUrl, 'LogicService.logic_create', { name: 'ui_viewed', python_source: source(false), version_label: 'v1' });
+    await rpc(stack.baseUrl, 'LogicService.logic_create_version', { logic: 'ui_viewed', python_source: source(true), version_label: 'v2', make_current: true });
+    const { page, errors } = await newPage();
+    await page.goto(url('/logics/ui_viewed'));
+    await page.locator('#code-editor[data-editor]').waitFor({ state: 'attached' });
+    assert.ok((await page.locator('#side-inputs').textContent()).includes('count'), 'v2 declares count');
+    await page.locator('.version-btn', { hasText: 'v1' }).click();
+    await assert.doesNotReject(page.locator('#flow-head strong', { hasText: 'v1' }).waitFor());
+    assert.ok(!(await page.locator('#side-inputs').textContent()).includes('count'), 'v1 does not declare count');
+    await assert.doesNotReject(page.locator('#h-version-stats', { hasText: 'v1' }).waitFor());
+    await page.locator('#tab-source').click();
+    await page.waitForFunction(() => document.querySelector('#code-tab-label').textContent === 'v1');
+    assert.ok(!(await getCode(page)).includes('count'), 'the code is v1\'s');
+    await screenshot(page, 'version-v1-viewed');
+    await page.locator('#make-current').click();
+    await page.waitForURL(/version=/);
+    await assert.doesNotReject(page.locator('.version-list li.current .vlabel', { hasText: 'v1' }).waitFor());
+    assert.ok(await page.locator('#make-current-row').isHidden(), 'the current version needs no button');
+    assertNoConsoleErrors(errors);
+  });
+
   test('an old Play from the recent list overlays; back returns to the newer one', async () => {
     const old = await rpc(stack.baseUrl, 'LogicService.play_start', { logic: 'greeting', inputs: { name: 'Old Ada', greeting: 'Hi' } });
     await rpc(stack.baseUrl, 'LogicService.play_wait', { play_sid: old.sid, timeout_ms: 10000 });

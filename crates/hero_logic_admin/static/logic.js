@@ -411,7 +411,66 @@
     runButton.textContent = version === currentVersion ? '▶ Run' : '▶ Run ' + version.label;
     setRunMessage(version === currentVersion ? '' : 'Runs version ' + version.label + ', not the current one.');
     if (!state.root) renderOutput();
+    versionPicked = true;
     if (editor) loadCode(sid);
+    renderSideFields(version);
+    renderMakeCurrent();
+    state.stats = null;
+    refreshStats();
+    renderFlow();
+  }
+
+  var versionPicked = false;
+
+  function defaultText(value) {
+    return typeof value === 'string' ? '"' + value + '"' : JSON.stringify(value);
+  }
+
+  // The sidebar's declared inputs and outputs, for the viewed version.
+  function renderSideFields(version) {
+    function list(fields, withInputBits) {
+      if (!fields || !fields.length) return el('p', { class: 'muted small', text: 'None declared.' });
+      return el('ul', { class: 'field-list' }, fields.map(function (f) {
+        var hasDefault = f['default'] !== undefined && f['default'] !== null;
+        return el('li', {}, [
+          el('code', { class: 'fname', text: f.name }), ' ', el('span', { class: 'ftype', text: f.field_type }),
+          withInputBits && f.required && !hasDefault ? ' ' : null,
+          withInputBits && f.required && !hasDefault ? el('span', { class: 'freq', text: 'required' }) : null,
+          f.description ? el('p', { text: f.description }) : null,
+          withInputBits && hasDefault ? el('p', { class: 'fdefault' }, ['default ', el('code', { text: defaultText(f['default']) })]) : null
+        ]);
+      }));
+    }
+    clear(byId('side-inputs')).appendChild(list(version.inputs, true));
+    clear(byId('side-outputs')).appendChild(list(version.outputs, false));
+  }
+
+  function renderMakeCurrent() {
+    var row = byId('make-current-row');
+    row.hidden = runVersion === currentVersion || !runVersion.sid;
+    byId('make-current-label').textContent = runVersion.label || '';
+    byId('make-current-msg').textContent = '';
+  }
+
+  byId('make-current').addEventListener('click', function () {
+    var version = runVersion;
+    var button = byId('make-current');
+    button.disabled = true;
+    rpc('LogicService.logic_set_current_version', { logic: logic.sid, version: version.sid }).then(function () {
+      location.assign(logicHref(logic.sid, state.overlaySid) + (state.overlaySid ? '&' : '?') + 'version=' + encodeURIComponent(version.sid));
+    }, function (err) {
+      button.disabled = false;
+      byId('make-current-msg').textContent = errorText(err);
+    });
+  });
+
+  function refreshStats() {
+    var sid = runVersion.sid;
+    rpc('LogicService.logic_stats', { logic: logic.sid, version: sid || undefined }).then(function (stats) {
+      if (runVersion.sid !== sid) return;
+      state.stats = stats;
+      renderStats();
+    }, function () { if (runVersion.sid === sid) renderStats(); });
   }
 
   Array.prototype.forEach.call(document.querySelectorAll('.version-btn'), function (button) {
@@ -533,7 +592,7 @@
   }
 
   function refreshSideData() {
-    rpc('LogicService.logic_stats', { logic: logic.sid }).then(function (stats) { state.stats = stats; renderStats(); }, function () {});
+    refreshStats();
     rpc('LogicService.play_list_for_logic', { logic: logic.sid, limit: 50 }).then(function (page) {
       state.plays = page.items || [];
       renderPlays();
@@ -1159,7 +1218,7 @@
     var refresh = el('button', { type: 'button', class: 'icon-btn', 'aria-label': 'Refresh stats', title: 'Refresh stats', text: '↻',
       onclick: function () { refresh.disabled = true; refreshSideData(); } });
     card.appendChild(el('div', { class: 'card-head' }, [
-      el('h2', { id: 'h-version-stats' }, ['Version', el('span', { class: 'plain', text: (s && s.version_label) || currentVersion.label || '' })]),
+      el('h2', { id: 'h-version-stats' }, ['Version', el('span', { class: 'plain', text: (s && s.version_label) || runVersion.label || '' })]),
       refresh
     ]));
     if (!s) { card.appendChild(el('p', { class: 'muted small', text: 'Stats are not available right now.' })); return card; }
@@ -1268,7 +1327,9 @@
   // The Play the flow draws ({play, descendants}) or null; may start loading the latest one.
   function flowPlay() {
     if (state.root) return { play: state.root, descendants: state.descendants, idle: false };
-    var latest = listedPlays().filter(function (p) { return p.logic_sid === logic.sid; })[0];
+    var latest = listedPlays().filter(function (p) {
+      return p.logic_sid === logic.sid && (!versionPicked || p.logic_version_sid === runVersion.sid);
+    })[0];
     if (!latest) return null;
     if (flowIdle.sid !== latest.sid) {
       flowIdle = { sid: latest.sid, overlay: null, failed: false };
