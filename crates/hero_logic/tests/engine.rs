@@ -396,3 +396,23 @@ async fn watch_returns_at_each_change_until_the_end() {
     }
     assert_eq!(seen_children, 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logs_of_a_running_play_show_while_it_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path()).await;
+    daemon.define("chatty", &body("chatty", "{}", "print('step one done', flush=True)\ntime.sleep(1.5)\nreturn {}")).await;
+    let play = daemon.call("LogicService.play_start", json!({"logic": "chatty", "inputs": {}})).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = daemon.call("LogicService.play_status", json!({"play_sid": play["sid"]})).await;
+        if now["logs"] == "step one done\n" {
+            assert_eq!(now["status"], "running", "the log line is visible before the Play ends");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the running Play's log line appears: {now}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let done = daemon.wait(&play["sid"]).await;
+    assert_eq!(done["logs"], "step one done\n", "and it is kept once");
+}

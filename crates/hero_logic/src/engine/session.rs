@@ -95,6 +95,8 @@ struct OpenPlay {
     /// While a resumed Play replays up to where it stopped, its logs and stats were already
     /// recorded by the earlier run and are not taken again.
     quiet: bool,
+    /// Logs, outputs or stats arrived since the Play was last written.
+    dirty: bool,
 }
 
 /// Why a request was refused; the kind tells the runner what to raise.
@@ -174,7 +176,7 @@ impl<'a> Session<'a> {
         session.recorded = recorded_children(&root, tree);
         let spec = session.spec_of(version, logic_name);
         let quiet = session.replays_quietly();
-        session.open.insert(root.sid.clone(), OpenPlay { play: root, spec, pauses: 0, quiet });
+        session.open.insert(root.sid.clone(), OpenPlay { play: root, spec, pauses: 0, quiet, dirty: false });
         session
     }
 
@@ -245,7 +247,7 @@ impl<'a> Session<'a> {
         };
         let play = &mut open.play;
         match op {
-            "log" | "stats" if open.quiet => {}
+            "log" | "stats" if open.quiet => return,
             "log" => play.logs.push_str(message.get("text").and_then(Value::as_str).unwrap_or_default()),
             "output" => play.output_data.extend(object(message, "values")),
             "stats" => {
@@ -253,8 +255,12 @@ impl<'a> Session<'a> {
                 play.total_tokens_completion += message.get("completion_tokens").and_then(Value::as_u64).unwrap_or(0);
                 play.total_cost_usd += message.get("cost_usd").and_then(Value::as_f64).unwrap_or(0.0);
             }
-            other => tracing::debug!(op = %other, "unknown notification ignored"),
+            other => {
+                tracing::debug!(op = %other, "unknown notification ignored");
+                return;
+            }
         }
+        open.dirty = true;
     }
 
     fn hello(&mut self) -> Value {
@@ -309,7 +315,7 @@ impl<'a> Session<'a> {
         self.unsaved.push(child.sid.clone());
         let response =
             json!({"play_sid": child.sid, "step_key": key, "cached": false, "logic": self.wire(&spec), "args": child.input_data});
-        self.open.insert(child.sid.clone(), OpenPlay { play: child, spec, pauses: 0, quiet: false });
+        self.open.insert(child.sid.clone(), OpenPlay { play: child, spec, pauses: 0, quiet: false, dirty: false });
         Ok(response)
     }
 
@@ -374,7 +380,7 @@ impl<'a> Session<'a> {
         let response =
             json!({"play_sid": child.sid, "step_key": key, "cached": false, "logic": self.wire(&spec), "args": child.input_data});
         let quiet = self.replays_quietly();
-        self.open.insert(child.sid.clone(), OpenPlay { play: child, spec, pauses: 0, quiet });
+        self.open.insert(child.sid.clone(), OpenPlay { play: child, spec, pauses: 0, quiet, dirty: false });
         Ok(response)
     }
 
@@ -484,13 +490,26 @@ impl<'a> Session<'a> {
         PlayBatch { new_children, ..Default::default() }
     }
 
-    /// Writes the open children that are not written yet, so that the tree shows them.
+    /// Writes what a live view is missing: open children not written yet, and the logs,
+    /// outputs and stats that arrived for written ones. Called when the runner is quiet.
     pub fn flush(&mut self) -> Result<(), crate::store::StoreError> {
-        if self.unsaved.is_empty() {
+        // A suspended run has written its chain; an answer may already have moved it on, and
+        // only the guarded last write of the run may touch it again.
+        if self.suspended.is_some() {
             return Ok(());
         }
-        self.core.library.store().play_batch(&self.unsaved_batch())?;
+        let mut batch = self.unsaved_batch();
+        for open in self.open.values().filter(|o| o.dirty && !self.unsaved.contains(&o.play.sid)) {
+            batch.updates.push(open.play.clone());
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.core.library.store().play_batch(&batch)?;
         self.unsaved.clear();
+        for open in self.open.values_mut() {
+            open.dirty = false;
+        }
         self.core.changed();
         Ok(())
     }
