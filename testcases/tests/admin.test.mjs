@@ -379,6 +379,48 @@ describe('logic view', () => {
     assertNoConsoleErrors(errors);
   });
 
+  test('mapping: a bound version with a rename and a literal, an invalid row refused on the row, then run', async () => {
+    await rpc(stack.baseUrl, 'LogicService.logic_create', {
+      name: 'ui_bound',
+      python_source: 'from hero_tracing import logic\n\n\n@logic(name="ui_bound")\ndef ui_bound() -> dict:\n    return {}\n',
+    });
+    const { page, errors } = await newPage();
+    await page.goto(url('/logics/ui_bound'));
+    await page.locator('#tab-source').click();
+    await page.locator('#mode-mapping').click();
+    await page.locator('#map-target option[value="greeting"]').waitFor({ state: 'attached' });
+    await page.locator('#map-target').selectOption('greeting');
+    const nameRow = page.locator('#map-inputs tr.map-row[data-target="name"]');
+    await nameRow.waitFor();
+    assert.equal(await nameRow.locator('input').inputValue(), 'inputs.name', 'identity rows are filled in');
+    assert.ok(await nameRow.evaluate((tr) => tr.classList.contains('map-identity')), 'identity rows are dim');
+    assert.equal(await page.locator('#map-outputs tr.map-row[data-target="message"] input').inputValue(), 'outputs.message');
+
+    // An invalid source is refused and named on its row.
+    await nameRow.locator('input').fill('nonsense.who');
+    assert.ok(await nameRow.evaluate((tr) => tr.classList.contains('map-changed')), 'changed rows are highlighted');
+    await page.locator('#code-save').click();
+    await page.locator('#code-save-submit').click();
+    await assert.doesNotReject(nameRow.locator('.map-err').filter({ hasText: /./ }).waitFor());
+    await screenshot(page, 'mapping-invalid-row');
+
+    // Reset, then a rename and a literal.
+    await page.locator('#map-reset').click();
+    assert.equal(await nameRow.locator('input').inputValue(), 'inputs.name');
+    await nameRow.locator('input').fill('inputs.who');
+    await page.locator('#map-inputs tr.map-row[data-target="greeting"] input').fill('literal:Howdy');
+    await screenshot(page, 'mapping-rename-literal');
+    await page.locator('#code-save-submit').click();
+    await page.waitForURL(/[?&]tab=code/);
+    await assert.doesNotReject(page.locator('#map-inputs tr.map-row[data-target="greeting"].map-changed').waitFor());
+    await page.locator('#in-who').fill('Ada');
+    await page.locator('#run-button').click();
+    await waitForOverlayStatus(page, 'success');
+    assert.equal(await page.locator('#output [data-output="message"] .out-value').textContent(), 'Howdy, Ada!');
+    await screenshot(page, 'mapping-ran');
+    assertNoConsoleErrors(errors);
+  });
+
   test('an old Play from the recent list overlays; back returns to the newer one', async () => {
     const old = await rpc(stack.baseUrl, 'LogicService.play_start', { logic: 'greeting', inputs: { name: 'Old Ada', greeting: 'Hi' } });
     await rpc(stack.baseUrl, 'LogicService.play_wait', { play_sid: old.sid, timeout_ms: 10000 });

@@ -1314,14 +1314,16 @@
     return graphs[versionSid];
   }
 
-  function sourceLines(versionSid) {
+  function versionRecord(versionSid) {
     if (!sources[versionSid]) {
-      sources[versionSid] = rpc('logicversion.get', { sid: versionSid }).then(function (v) {
-        return String(v.python_source || '').split('\n');
-      });
+      sources[versionSid] = rpc('logicversion.get', { sid: versionSid });
       sources[versionSid].catch(function () { delete sources[versionSid]; });
     }
     return sources[versionSid];
+  }
+
+  function sourceLines(versionSid) {
+    return versionRecord(versionSid).then(function (v) { return String(v.python_source || '').split('\n'); });
   }
 
   // The Play the flow draws ({play, descendants}) or null; may start loading the latest one.
@@ -1643,6 +1645,7 @@
       showCodeError(null);
       setCodeLabel(versionsBySid[versionSid]);
     }, function (err) { showCodeError(err); });
+    showVersionKind(versionSid);
   }
 
   function setupCodeSave() {
@@ -1661,9 +1664,16 @@
       submit.disabled = true;
       showCodeError(null);
       var label = byId('code-label').value.trim();
+      var bound = mapping.mode === 'mapping';
+      if (bound && !mapping.target) {
+        submit.disabled = false;
+        showCodeError({ message: 'Pick the target Logic of the mapping first.', data: {} });
+        return;
+      }
       rpc('LogicService.logic_create_version', {
         logic: logic.sid,
-        python_source: editor.getValue(),
+        python_source: bound ? undefined : editor.getValue(),
+        binding: bound ? bindingParams() : undefined,
         version_label: label || undefined,
         notes: byId('code-notes').value.trim(),
         make_current: byId('code-current').checked
@@ -1673,8 +1683,146 @@
       }, function (err) {
         submit.disabled = false;
         showCodeError(err);
+        if (bound) showMappingError(err);
       });
     });
+  }
+
+  // ---------------------------------------------------------------- mapping editor
+  // A bound version (§8) runs another Logic with mapped inputs and outputs. Picking the target
+  // fills identity rows from logic_binding_identity; each row is `target ← source`.
+
+  var mapping = { mode: 'python', target: '', identity: null, rows: { input: [], output: [] }, targets: null };
+
+  function setMode(mode) {
+    mapping.mode = mode;
+    byId('mode-python').setAttribute('aria-pressed', mode === 'python' ? 'true' : 'false');
+    byId('mode-mapping').setAttribute('aria-pressed', mode === 'mapping' ? 'true' : 'false');
+    byId('code-editor').hidden = mode !== 'python';
+    byId('mapping').hidden = mode !== 'mapping';
+    if (mode === 'mapping') loadTargets();
+  }
+
+  function loadTargets() {
+    if (mapping.targets) return mapping.targets;
+    mapping.targets = rpc('logic.find', { limit: 500 }).then(function (page) {
+      var select = byId('map-target');
+      var names = (page.items || []).filter(function (l) { return l.sid !== logic.sid; })
+        .map(function (l) { return l.name; }).sort();
+      names.forEach(function (name) {
+        if (!select.querySelector('option[value="' + CSS.escape(name) + '"]')) select.appendChild(el('option', { value: name, text: name }));
+      });
+      if (mapping.target) select.value = mapping.target;
+      return names;
+    }, function (err) { mapping.targets = null; showCodeError(err); });
+    return mapping.targets;
+  }
+
+  function identityOf(kind) {
+    return ((mapping.identity && mapping.identity[kind + '_mappings']) || []).map(function (m) { return { target: m.target, source: m.source }; });
+  }
+
+  // Picks a target: identity rows, then (when given) the saved rows over them.
+  function pickTarget(target, saved) {
+    mapping.target = target;
+    byId('map-target').value = target;
+    byId('map-reset').disabled = !target;
+    if (!target) { mapping.identity = null; mapping.rows = { input: [], output: [] }; renderMapping(); return Promise.resolve(); }
+    return rpc('LogicService.logic_binding_identity', { target: target }).then(function (identity) {
+      if (mapping.target !== target) return;
+      mapping.identity = identity;
+      mapping.rows = { input: merge(identityOf('input'), saved && saved.input_mappings), output: merge(identityOf('output'), saved && saved.output_mappings) };
+      renderMapping();
+    }, function (err) { showCodeError(err); });
+  }
+
+  function merge(rows, saved) {
+    (saved || []).forEach(function (m) {
+      var row = rows.filter(function (r) { return r.target === m.target; })[0];
+      if (row) row.source = m.source; else rows.push({ target: m.target, source: m.source });
+    });
+    return rows;
+  }
+
+  function identitySource(kind, target) {
+    var row = identityOf(kind).filter(function (r) { return r.target === target; })[0];
+    return row ? row.source : null;
+  }
+
+  function renderMapping() {
+    ['input', 'output'].forEach(function (kind) {
+      var list = clear(byId('map-sources-' + kind));
+      var options = [];
+      if (kind === 'output') identityOf('output').forEach(function (r) { options.push(r.source); });
+      identityOf('input').forEach(function (r) { options.push(r.source); });
+      options.push('literal:', 'literal_json:');
+      options.forEach(function (o) { list.appendChild(el('option', { value: o })); });
+      var body = clear(byId(kind === 'input' ? 'map-inputs' : 'map-outputs').tBodies[0]);
+      if (!mapping.target) { body.appendChild(el('tr', {}, [el('td', { class: 'muted small', text: 'Pick a target Logic first.' })])); return; }
+      if (!mapping.rows[kind].length) body.appendChild(el('tr', {}, [el('td', { class: 'muted small', text: 'None declared.' })]));
+      mapping.rows[kind].forEach(function (row, i) {
+        var input = el('input', {
+          type: 'text', class: 'map-source', list: 'map-sources-' + kind, value: row.source, spellcheck: 'false',
+          'aria-label': 'Source of ' + row.target, autocomplete: 'off'
+        });
+        var tr = el('tr', { class: 'map-row', 'data-kind': kind, 'data-index': i, 'data-target': row.target }, [
+          el('th', { scope: 'row' }, [el('code', { text: row.target })]),
+          el('td', { class: 'map-arrow', 'aria-hidden': 'true', text: '←' }),
+          el('td', {}, [input, el('div', { class: 'map-err', role: 'alert' })])
+        ]);
+        function mark() {
+          row.source = input.value;
+          var same = identitySource(kind, row.target) === row.source;
+          tr.classList.toggle('map-identity', same);
+          tr.classList.toggle('map-changed', !same);
+        }
+        input.addEventListener('input', function () { tr.classList.remove('map-invalid'); tr.querySelector('.map-err').textContent = ''; mark(); });
+        mark();
+        body.appendChild(tr);
+      });
+    });
+  }
+
+  function showMappingError(err) {
+    var field = (err && err.data && err.data.field) || '';
+    var m = /binding\.(input|output)_mappings\[(\d+)\]/.exec(field);
+    if (!m) return false;
+    var tr = document.querySelector('.map-row[data-kind="' + m[1] + '"][data-index="' + m[2] + '"]');
+    if (!tr) return false;
+    tr.classList.add('map-invalid');
+    tr.querySelector('.map-err').textContent = err.message || 'not valid';
+    tr.querySelector('input').focus();
+    return true;
+  }
+
+  function bindingParams() {
+    return { target: mapping.target, input_mappings: mapping.rows.input.slice(), output_mappings: mapping.rows.output.slice() };
+  }
+
+  function setupMapping() {
+    byId('mode-python').addEventListener('click', function () { setMode('python'); });
+    byId('mode-mapping').addEventListener('click', function () { setMode('mapping'); });
+    byId('map-target').addEventListener('change', function () { pickTarget(byId('map-target').value, null); });
+    byId('map-reset').addEventListener('click', function () {
+      mapping.rows = { input: identityOf('input'), output: identityOf('output') };
+      renderMapping();
+    });
+    renderMapping();
+  }
+
+  // A bound version opens in the mapping editor with its own rows.
+  function showVersionKind(versionSid) {
+    var version = versionsBySid[versionSid];
+    if (!version || !version.kind || version.kind === 'python') { setMode('python'); return; }
+    setMode('mapping');
+    versionRecord(versionSid).then(function (record) {
+      if (!record.binding) return;
+      var target = record.binding.target;
+      loadTargets();
+      var select = byId('map-target');
+      if (!select.querySelector('option[value="' + CSS.escape(target) + '"]')) select.appendChild(el('option', { value: target, text: target }));
+      pickTarget(target, record.binding);
+    }, function () {});
   }
 
   // ---------------------------------------------------------------- tabs
@@ -1729,6 +1877,8 @@
   setupTabs();
   setupEditor();
   setupCodeSave();
+  setupMapping();
+  showVersionKind(codeVersionSid);
   renderInputs();
   renderExamples();
   var params = new URLSearchParams(location.search);
