@@ -221,6 +221,7 @@ describe('logic view', () => {
     assert.equal(await page.locator('#output [data-output="message"] .out-value').textContent(), 'Hello, Grace!');
     assert.equal(await page.locator('#output [data-output="approved"] .out-value').textContent(), 'true');
     assert.ok(await page.locator('#panel-tree .node-flag.replayed').count() >= 1, 'the greeting step shows as replayed');
+    assert.ok(await page.locator('#panel-flow .flow-play.flow-replayed .flow-replay-mark').count() >= 1, 'the flow dashes the replayed child with ↻');
     const played = rpcCalls.filter((m) => m === 'LogicService.play_resume');
     assert.equal(played.length, 1, 'one answer posted');
     assert.equal(new URL(page.url()).searchParams.get('play'), sid);
@@ -293,6 +294,41 @@ describe('logic view', () => {
     await waitForOverlayStatus(page, 'success');
     await flow.locator('.flow-invoke[data-target="summarize_stats"] .flow-play.status-success').waitFor();
     assert.ok(!(await page.locator('#flow-head').textContent()).includes('latest'), 'the parent\'s Play is overlaid');
+    assertNoConsoleErrors(errors);
+  });
+
+  test('flow: calls in a loop stack as attempts; the branch not taken is dim', async () => {
+    const source = [
+      'from hero_tracing import logic',
+      '',
+      '',
+      '@logic(name="ui_loop", inputs={"n": {"type": "integer", "default": 3}}, outputs={"messages": {"type": "array"}})',
+      'def ui_loop(n: int = 3) -> dict:',
+      '    messages = []',
+      '    for i in range(n):',
+      '        messages.append(logic.invoke("greeting", name=f"P{i}")["message"])',
+      '    if n > 100:',
+      '        logic.invoke("fib", n=1)',
+      '    else:',
+      '        logic.invoke("normalize_text", text="A b")',
+      '    return {"messages": messages}',
+      '',
+    ].join('\n');
+    await rpc(stack.baseUrl, 'LogicService.logic_create', { name: 'ui_loop', python_source: source });
+    const play = await rpc(stack.baseUrl, 'LogicService.play_start', { logic: 'ui_loop', inputs: { n: 3 } });
+    await rpc(stack.baseUrl, 'LogicService.play_wait', { play_sid: play.sid, timeout_ms: 20000 });
+    const { page, errors } = await newPage();
+    await page.goto(url(`/logics/ui_loop?play=${play.sid}`));
+    await waitForOverlayStatus(page, 'success');
+    const attempts = page.locator('#panel-flow .flow-loop .flow-invoke[data-target="greeting"] .flow-play');
+    await attempts.first().waitFor();
+    assert.equal(await attempts.count(), 3, 'three calls stacked in the loop');
+    assert.match(await attempts.nth(2).textContent(), /attempt 3/);
+    const branches = page.locator('#panel-flow .flow-if .flow-branch');
+    assert.equal(await branches.count(), 2);
+    assert.ok(await branches.nth(0).evaluate((b) => b.classList.contains('flow-dim')), 'the if branch was not taken');
+    assert.ok(!(await branches.nth(1).evaluate((b) => b.classList.contains('flow-dim'))), 'the else branch ran');
+    await screenshot(page, 'flow-loop-branches');
     assertNoConsoleErrors(errors);
   });
 

@@ -1700,6 +1700,10 @@
     byId('mode-mapping').setAttribute('aria-pressed', mode === 'mapping' ? 'true' : 'false');
     byId('code-editor').hidden = mode !== 'python';
     byId('mapping').hidden = mode !== 'mapping';
+    var viewed = versionsBySid[codeVersionSid];
+    var viewedBound = viewed && viewed.kind && viewed.kind !== 'python';
+    if (mode === 'mapping' && !viewedBound) byId('code-about').textContent = 'A new bound version: it runs another Logic with mapped inputs and outputs.';
+    else if (viewed) setCodeLabel(viewed);
     if (mode === 'mapping') loadTargets();
   }
 
