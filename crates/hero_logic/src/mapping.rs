@@ -445,7 +445,7 @@ fn step<'v>(walked: &str, value: &'v Value, segment: &str) -> Result<&'v Value, 
         Value::Object(map) => field(walked, map, segment),
         Value::Array(items) => index(walked, items, segment),
         other => Err(Refusal::new(
-            format!("`{walked}` is {}, so it has no `{segment}`", kind(other)),
+            format!("`{walked}` is {}, so it has no `{segment}`", hero_logic_api::json_kind(other)),
             "only objects (by key) and arrays (by index) can be walked into",
         )),
     }
@@ -497,16 +497,6 @@ fn index<'v>(walked: &str, items: &'v [Value], segment: &str) -> Result<&'v Valu
         })
 }
 
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
 
 /// The input fields a table reads: one `any` field per distinct first segment of its
 /// `<root>.<path>` sources (a bound logic declares these when the client gives none).
@@ -834,7 +824,7 @@ mod tests {
         let cases: &[(&str, &str)] = &[
             ("inputs.s.0", "`inputs.s` is a string, so it has no `0`"),
             ("inputs.s.len", "`inputs.s` is a string, so it has no `len`"),
-            ("inputs.n.x", "`inputs.n` is a number"),
+            ("inputs.n.x", "`inputs.n` is an integer"),
             ("inputs.b.x", "`inputs.b` is a boolean"),
             ("inputs.z.x", "`inputs.z` is null"),
             (

@@ -66,22 +66,12 @@ fn object_from(origin: &str, text: &str) -> Result<Map<String, Value>, CliError>
         Ok(Value::Object(map)) => Ok(map),
         Ok(other) => Err(CliError::Usage(format!(
             "the inputs in {origin} must be a JSON object like {{\"name\": \"Ada\"}}, not {}",
-            kind_of(&other)
+            hero_logic_api::json_kind(&other)
         ))),
         Err(e) => Err(CliError::Usage(format!("the inputs in {origin} are not valid JSON: {e}"))),
     }
 }
 
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
 
 #[cfg(test)]
 mod tests {

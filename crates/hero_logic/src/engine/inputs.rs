@@ -48,7 +48,7 @@ fn check_value(field: &LogicField, value: &Value) -> ServiceResult<()> {
     if !field.field_type.accepts(value) {
         return Err(ServiceError::validation(
             format!("inputs.{}", field.name),
-            format!("input {:?} must be {}, got {}", field.name, article(field.field_type), kind_of(value)),
+            format!("input {:?} must be {}, got {}", field.name, article(field.field_type), hero_logic_api::json_kind(value)),
             describe(field),
         ));
     }
@@ -84,17 +84,6 @@ fn article(t: FieldType) -> &'static str {
     }
 }
 
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(n) if n.is_f64() => "a fractional number",
-        Value::Number(_) => "an integer",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
 
 #[cfg(test)]
 mod tests {

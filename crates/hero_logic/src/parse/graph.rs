@@ -668,16 +668,7 @@ impl<'a> SourceOrderVisitor<'a> for Walker<'_, 'a> {
 mod tests {
     use super::*;
 
-    fn on_small_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-        std::thread::scope(|scope| {
-            std::thread::Builder::new()
-                .stack_size(2 << 20)
-                .spawn_scoped(scope, f)
-                .expect("spawn test thread")
-                .join()
-                .expect("test thread panicked")
-        })
-    }
+    use crate::parse::on_small_stack;
 
     fn count(nodes: &[FlowNode]) -> usize {
         nodes

@@ -77,6 +77,20 @@ impl ParseError {
     }
 }
 
+/// Runs `f` on a thread with the 2 MiB stack tokio and the test harness use, so a stack
+/// regression shows as a crash in tests rather than passing on a roomy main thread.
+#[cfg(test)]
+pub(crate) fn on_small_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn_scoped(scope, f)
+            .expect("spawn test thread")
+            .join()
+            .expect("test thread panicked")
+    })
+}
+
 #[cfg(test)]
 mod seed_tests {
     use std::path::{Path, PathBuf};

@@ -146,18 +146,7 @@ fn drop_deep(parsed: Parsed<ModModule>, source_len: usize) {
 mod tests {
     use super::*;
 
-    /// Runs `f` on a thread with the 2 MiB stack tokio and the test harness use, so a
-    /// regression shows as a crash here rather than passing on a roomy main thread.
-    fn on_small_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-        std::thread::scope(|scope| {
-            std::thread::Builder::new()
-                .stack_size(2 << 20)
-                .spawn_scoped(scope, f)
-                .expect("spawn test thread")
-                .join()
-                .expect("test thread panicked")
-        })
-    }
+    use crate::parse::on_small_stack;
 
     #[test]
     fn valid_module_parses() {
