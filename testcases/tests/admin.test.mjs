@@ -380,6 +380,13 @@ describe('logic view', () => {
     // Split: flow and code side by side; a flow label scrolls the code to its line.
     await page.locator('#split-toggle').click();
     assert.ok(await page.locator('#panel-flow').isVisible() && await page.locator('#panel-source').isVisible(), 'both panels show');
+    await page.locator('#panel-flow .flow-return .flow-label').click();
+    if (await page.locator('#code-editor .cm-content').count()) {
+      await assert.doesNotReject(page.locator('#code-editor .cm-activeLine', { hasText: 'return {"out"' }).waitFor());
+    } else {
+      const line = await page.locator('#code-text').evaluate((t) => t.value.slice(0, t.selectionStart).split('\n').length);
+      assert.equal(line, 6, 'the caret of the text area is on the return line');
+    }
     await screenshot(page, 'code-split');
     assertNoConsoleErrors(errors);
   });
