@@ -8,7 +8,13 @@ use std::{env, fs};
 
 fn main() {
     let bundle = Path::new("frontend/dist/editor.js");
-    println!("cargo:rerun-if-changed=frontend/dist");
+    // Watching a path that does not exist would rerun this script (and rebuild the admin) on
+    // every build; without the bundle, watch the folder a build would create it in.
+    if bundle.exists() {
+        println!("cargo:rerun-if-changed=frontend/dist");
+    } else {
+        println!("cargo:rerun-if-changed=frontend");
+    }
     println!("cargo:rerun-if-changed=build.rs");
     let out = Path::new(&env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("editor.js");
     let body = fs::read_to_string(bundle)
