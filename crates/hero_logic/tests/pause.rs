@@ -60,14 +60,20 @@ async fn start(daemon: &Daemon, logic: &str, inputs: Value) -> Value {
     daemon.call("LogicService.play_start", json!({"logic": logic, "inputs": inputs})).await
 }
 
+/// A daemon with `three_pauses` started; its side-effect file.
+async fn three_pauses_started(dir: &Path) -> (Daemon, Value, std::path::PathBuf) {
+    let daemon = Daemon::start(dir).await;
+    daemon.define("counted", COUNTED).await;
+    daemon.define("three_pauses", THREE_PAUSES).await;
+    let file = dir.join("effects");
+    let play = start(&daemon, "three_pauses", json!({"file": file.to_str().unwrap()})).await;
+    (daemon, play, file)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn three_pauses_and_every_side_effect_fires_once() {
     let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(dir.path()).await;
-    daemon.define("counted", COUNTED).await;
-    daemon.define("three_pauses", THREE_PAUSES).await;
-    let file = dir.path().join("effects");
-    let play = start(&daemon, "three_pauses", json!({"file": file.to_str().unwrap()})).await;
+    let (daemon, play, file) = three_pauses_started(dir.path()).await;
 
     let mut children_seen: Vec<Value> = Vec::new();
     for (expected_kind, payload) in [("confirm", json!(true)), ("text", json!("tulip")), ("number", json!("7"))] {
@@ -257,11 +263,7 @@ def forms():
 #[tokio::test(flavor = "multi_thread")]
 async fn resume_errors_and_races() {
     let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(dir.path()).await;
-    daemon.define("counted", COUNTED).await;
-    daemon.define("three_pauses", THREE_PAUSES).await;
-    let file = dir.path().join("effects");
-    let play = start(&daemon, "three_pauses", json!({"file": file.to_str().unwrap()})).await;
+    let (daemon, play, file) = three_pauses_started(dir.path()).await;
     daemon.wait(&play["sid"]).await;
     let (asker, request) = waiting_question(&daemon, &play["sid"]).await;
 

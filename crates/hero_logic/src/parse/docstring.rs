@@ -39,30 +39,17 @@ impl Section {
     }
 }
 
-/// Titles of every Google/NumPy section, so a summary never runs into one.
-const ALL_SECTION_TITLES: &[&str] = &[
-    "args",
-    "arguments",
-    "parameters",
-    "params",
-    "keyword args",
-    "keyword arguments",
-    "other parameters",
-    "attributes",
-    "fields",
-    "returns",
-    "return",
-    "yields",
-    "raises",
-    "examples",
-    "example",
-    "notes",
-    "note",
-    "see also",
-    "warnings",
-    "warning",
-    "todo",
+/// Titles of the Google/NumPy sections that are not read for fields; with the titles of
+/// the ones that are, they mark where a summary ends.
+const OTHER_SECTION_TITLES: &[&str] = &[
+    "returns", "return", "yields", "raises", "examples", "example", "notes", "note", "see also", "warnings",
+    "warning", "todo",
 ];
+
+fn is_known_title(title: &str) -> bool {
+    [Section::Params, Section::Attributes].iter().any(|s| s.titles().contains(&title))
+        || OTHER_SECTION_TITLES.contains(&title)
+}
 
 /// The raw text of a body's docstring, if its first statement is a string literal.
 pub fn of_body(body: &[Stmt]) -> Option<&str> {
@@ -152,9 +139,7 @@ fn section_title(line: &str) -> Option<String> {
         .strip_suffix(':')
         .unwrap_or(trimmed)
         .to_ascii_lowercase();
-    ALL_SECTION_TITLES
-        .contains(&title.as_str())
-        .then_some(title)
+    is_known_title(&title).then_some(title)
 }
 
 fn is_underline(line: &str) -> bool {
