@@ -626,14 +626,9 @@ fn is_class_var(annotation: &Expr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ruff_python_ast::ModModule;
     use serde_json::json;
 
-    fn module(source: &str) -> ModModule {
-        ruff_python_parser::parse_module(source)
-            .expect("test source parses")
-            .into_syntax()
-    }
+    use crate::parse::test_module as module;
 
     fn type_of(annotation_text: &str) -> TypeInfo {
         let m = module("class Record: ...\n");

@@ -91,6 +91,12 @@ pub(crate) fn on_small_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     })
 }
 
+/// A test source parsed into its module.
+#[cfg(test)]
+pub(crate) fn test_module(source: &str) -> ruff_python_ast::ModModule {
+    ruff_python_parser::parse_module(source).expect("test source parses").into_syntax()
+}
+
 #[cfg(test)]
 mod seed_tests {
     use std::path::{Path, PathBuf};

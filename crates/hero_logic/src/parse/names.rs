@@ -232,11 +232,7 @@ impl<'a> SourceOrderVisitor<'a> for BindingFinder<'_> {
 mod tests {
     use super::*;
 
-    fn module(source: &str) -> ModModule {
-        ruff_python_parser::parse_module(source)
-            .expect("test source parses")
-            .into_syntax()
-    }
+    use crate::parse::test_module as module;
 
     fn expr(text: &str) -> Expr {
         *ruff_python_parser::parse_expression(text)
