@@ -18,6 +18,7 @@ use serde_json::{json, Map, Value};
 
 use super::{forms, inputs, step, Core};
 use crate::error::ServiceError;
+use crate::figures;
 use crate::mapping::{self, Side};
 use crate::now_ms;
 use crate::parse;
@@ -250,11 +251,7 @@ impl<'a> Session<'a> {
             "log" | "stats" if open.quiet => return,
             "log" => play.logs.push_str(message.get("text").and_then(Value::as_str).unwrap_or_default()),
             "output" => play.output_data.extend(object(message, "values")),
-            "stats" => {
-                play.total_tokens_prompt += message.get("prompt_tokens").and_then(Value::as_u64).unwrap_or(0);
-                play.total_tokens_completion += message.get("completion_tokens").and_then(Value::as_u64).unwrap_or(0);
-                play.total_cost_usd += message.get("cost_usd").and_then(Value::as_f64).unwrap_or(0.0);
-            }
+            "stats" => add_stats(play, message),
             other => {
                 tracing::debug!(op = %other, "unknown notification ignored");
                 return;
@@ -633,6 +630,26 @@ pub fn close(play: &mut Play, status: PlayStatus, output: Map<String, Value>, er
     play.error_message = error;
     play.completed_at = now;
     play.duration_ms = now.saturating_sub(play.started_at);
+}
+
+/// Adds a stats report to the Play's totals (saturating), or refuses the whole report with a
+/// line in the Play's logs when a figure is out of bounds.
+fn add_stats(play: &mut Play, message: &Map<String, Value>) {
+    let report = figures::reported_tokens("prompt_tokens", message.get("prompt_tokens")).and_then(|prompt| {
+        let completion = figures::reported_tokens("completion_tokens", message.get("completion_tokens"))?;
+        Ok((prompt, completion, figures::reported_cost(message.get("cost_usd"))?))
+    });
+    match report {
+        Ok((prompt, completion, cost)) => {
+            play.total_tokens_prompt = figures::add_tokens(play.total_tokens_prompt, prompt);
+            play.total_tokens_completion = figures::add_tokens(play.total_tokens_completion, completion);
+            play.total_cost_usd = figures::add_cost(play.total_cost_usd, cost);
+        }
+        Err(reason) => {
+            tracing::warn!(play = %play.sid, %reason, "stats report refused");
+            play.logs.push_str(&format!("[hero_logic] stats report refused, nothing of it was added: {reason}\n"));
+        }
+    }
 }
 
 fn terminal_status(message: &Map<String, Value>) -> PlayStatus {
