@@ -22,13 +22,8 @@ pub struct DataDirLock {
 
 impl DataDirLock {
     pub fn acquire(data_dir: &Path, lock_path: &Path) -> Result<DataDirLock, LockError> {
-        std::fs::create_dir_all(data_dir).map_err(|e| LockError::Io(lock_path.to_path_buf(), e))?;
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(lock_path)
-            .map_err(|e| LockError::Io(lock_path.to_path_buf(), e))?;
+        crate::private::dir(data_dir).map_err(|e| LockError::Io(lock_path.to_path_buf(), e))?;
+        let file = crate::private::open_file(lock_path).map_err(|e| LockError::Io(lock_path.to_path_buf(), e))?;
         // SAFETY: flock on a descriptor we own; no memory is shared.
         let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
         if rc != 0 {
