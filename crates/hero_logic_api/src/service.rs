@@ -70,7 +70,15 @@ pub struct StoreSection {
 pub struct EngineSection {
     pub pool_size: u32,
     pub recover: String,
+    /// Start-up recoveries a Play gets before it is failed instead (descriptors written
+    /// before the setting existed get the default).
+    #[serde(default = "default_recover_attempts")]
+    pub recover_attempts: u32,
     pub warm_runners: u32,
+}
+
+fn default_recover_attempts() -> u32 {
+    3
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

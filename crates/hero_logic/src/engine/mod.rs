@@ -16,7 +16,7 @@ use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use hero_logic_api::params::{PlayStartParams, PlayTree, PlayWatch};
+use hero_logic_api::params::{EngineInfo, PlayStartParams, PlayTree, PlayWatch};
 use hero_logic_api::{Play, PlayStatus};
 use tokio::sync::Notify;
 
@@ -43,6 +43,8 @@ pub struct EngineSettings {
     pub warm_runners: usize,
     /// On start, resume Plays a crash left `running` by replay (else mark them failed).
     pub recover_by_replay: bool,
+    /// Start-up replays one Play gets; found `running` once more, it is failed.
+    pub recover_attempts: u32,
     /// More `HERO_LOGIC_*` variables for every runner: the model endpoint, its key and the
     /// models table (crate::models).
     pub runner_vars: Vec<(String, String)>,
@@ -170,6 +172,26 @@ impl Core {
         self.changed();
     }
 
+    /// Fails the unfinished Plays of a run (root and open children) with `reason`, when the
+    /// run was lost: the daemon stopped under it, or the worker running it panicked.
+    fn fail_run(&self, root_sid: &str, reason: &str) {
+        let store = self.library.store();
+        let tree = match store.play_tree(root_sid) {
+            Ok(tree) => tree,
+            Err(e) => {
+                tracing::error!(play = %root_sid, error = %e, "cannot read a lost run to fail it");
+                return;
+            }
+        };
+        for mut play in tree.into_iter().filter(|p| !p.status.is_terminal()) {
+            session::close(&mut play, PlayStatus::Failed, Default::default(), reason.to_string());
+            if let Err(e) = store.play_update(&play) {
+                tracing::error!(sid = %play.sid, error = %e, "cannot record a lost run's failure");
+            }
+        }
+        self.changed();
+    }
+
     fn next_job(&self) -> Job {
         let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
         loop {
@@ -216,7 +238,7 @@ impl Engine {
                 .name(format!("play-worker-{index}"))
                 .spawn(move || loop {
                     let job = core.next_job();
-                    executor::run(&core, &job.play_sid, job.budget, job.mode);
+                    run_job(&core, job, executor::run);
                 })
                 .expect("the OS lets the daemon start its worker threads");
         }
@@ -236,33 +258,56 @@ impl Engine {
                 return;
             }
         };
+        let settings = &self.core.settings;
         for play in unfinished {
-            let defaults = self.core.settings.defaults;
+            let defaults = settings.defaults;
             if play.status == PlayStatus::Pending {
                 self.enqueue(&play.sid, defaults, RunMode::Fresh);
-            } else if self.core.settings.recover_by_replay {
-                tracing::info!(play = %play.sid, "resuming a Play left running by a previous daemon");
-                self.enqueue(&play.sid, defaults, RunMode::Recover);
-            } else {
-                self.fail_interrupted(&play.sid);
+                continue;
             }
+            if !settings.recover_by_replay {
+                let reason = "the daemon stopped while this Play was running (engine.recover = \"fail\"); start it again";
+                self.core.fail_run(&play.sid, reason);
+                tracing::warn!(play = %play.sid, "a Play left running by a previous daemon was marked failed");
+                continue;
+            }
+            // Counted before the replay starts, so a replay that takes the daemon down counts.
+            let attempts = match store.play_count_recovery(&play.sid) {
+                Ok(attempts) => attempts,
+                Err(e) => {
+                    tracing::error!(play = %play.sid, error = %e, "cannot count a recovery; the Play is failed");
+                    u32::MAX
+                }
+            };
+            if attempts > settings.recover_attempts {
+                let reason = format!(
+                    "the daemon stopped while this Play was running {} times in a row; after {} replays \
+                     (engine.recover_attempts) it was failed instead of replayed again, so that the daemon \
+                     can start. If the Play itself brings the daemon down, fix the logic; else start it again",
+                    attempts.saturating_sub(1),
+                    settings.recover_attempts
+                );
+                self.core.fail_run(&play.sid, &reason);
+                tracing::warn!(play = %play.sid, attempts, "a Play the daemon kept stopping on was failed");
+                continue;
+            }
+            tracing::info!(play = %play.sid, attempt = attempts, of = settings.recover_attempts, "resuming a Play left running by a previous daemon");
+            self.enqueue(&play.sid, defaults, RunMode::Recover);
         }
     }
 
-    /// Fails a run the daemon lost (it stopped while the Play ran), root and open children.
-    fn fail_interrupted(&self, root_sid: &str) {
-        let store = self.core.library.store();
-        let Ok(tree) = store.play_tree(root_sid) else { return };
-        for mut play in tree.into_iter().filter(|p| !p.status.is_terminal()) {
-            session::close(
-                &mut play,
-                PlayStatus::Failed,
-                Default::default(),
-                "the daemon stopped while this Play was running (engine.recover = \"fail\"); start it again".into(),
-            );
-            let _ = store.play_update(&play);
+    /// The engine's settings and load, for `LogicService.engine_info`.
+    pub fn info(&self) -> EngineInfo {
+        let settings = &self.core.settings;
+        EngineInfo {
+            pool_size: settings.pool_size.max(1) as u64,
+            warm_runners: settings.warm_runners as u64,
+            recover: if settings.recover_by_replay { "replay" } else { "fail" }.to_string(),
+            recover_attempts: u64::from(settings.recover_attempts),
+            running: self.core.running.lock().unwrap_or_else(|p| p.into_inner()).len() as u64,
+            queued: self.core.queue.lock().unwrap_or_else(|p| p.into_inner()).len() as u64,
+            wall_clock_ms: settings.defaults.wall_clock_ms,
         }
-        tracing::warn!(play = %root_sid, "a Play left running by a previous daemon was marked failed");
     }
 
     fn enqueue(&self, play_sid: &str, budget: Budget, mode: RunMode) {
@@ -458,8 +503,18 @@ impl Engine {
     /// Kills every running runner (daemon shutdown); their Plays stay `running` so the next
     /// start deals with them.
     pub fn shutdown(&self) {
-        let running: Vec<Sender<Control>> =
-            self.core.running.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        let (sids, running): (Vec<String>, Vec<Sender<Control>>) = self
+            .core
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(sid, control)| (sid.clone(), control.clone()))
+            .unzip();
+        // The daemon survived these Plays: their next start's recovery is not a retry.
+        if let Err(e) = self.core.library.store().plays_clear_recoveries(&sids) {
+            tracing::warn!(error = %e, "cannot reset the recovery counts of running Plays");
+        }
         for control in running {
             let _ = control.send(Control::Shutdown);
         }
@@ -469,6 +524,27 @@ impl Engine {
         }
         self.core.warm.drain();
     }
+}
+
+/// Runs one job; a panic while running it fails that Play (with the panic's message) and
+/// leaves the worker alive, so the pool stays full.
+fn run_job(core: &Arc<Core>, job: Job, run: fn(&Arc<Core>, &str, Budget, RunMode)) {
+    let sid = job.play_sid.clone();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(core, &job.play_sid, job.budget, job.mode)));
+    let Err(panic) = outcome else { return };
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into());
+    tracing::error!(play = %sid, panic = %what, "the worker running a Play panicked; the Play is failed");
+    // The run's runner may still be alive: its process group goes, as after a crash.
+    executor::kill_orphans(&core.settings.data_dir, &sid);
+    if let Some(control) = core.running.lock().unwrap_or_else(|p| p.into_inner()).remove(&sid) {
+        let _ = control.send(Control::Done);
+    }
+    let reason = format!("internal error in the daemon while running this Play ({what}); the Play was stopped and the daemon kept running");
+    core.fail_run(&sid, &reason);
 }
 
 fn unknown_question(tree: &[Play], resume_id: &str) -> ServiceError {

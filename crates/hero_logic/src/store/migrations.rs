@@ -101,4 +101,10 @@ pub const MIGRATIONS: &[&str] = &[
         graph TEXT NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 3: how many times start-up recovery found a top-level Play `running` and replayed it; a
+    // Play past `engine.recover_attempts` is failed, so one that kills the daemon cannot make
+    // it crash at every start.
+    r#"
+    ALTER TABLE plays ADD COLUMN recover_attempts INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
