@@ -212,6 +212,11 @@ impl Engine {
     /// left unfinished: queued ones run, running ones are resumed by replay (or failed, by
     /// configuration).
     pub fn start(library: Library, settings: EngineSettings) -> Arc<Engine> {
+        Engine::start_running(library, settings, executor::run)
+    }
+
+    /// `start` with the function a worker runs each job with.
+    fn start_running(library: Library, settings: EngineSettings, run: RunFn) -> Arc<Engine> {
         let python = PythonRuntime::prepare(&settings.data_dir);
         match &python {
             Ok(p) => tracing::info!(python = %p.interpreter.display(), version = %p.version, "Python runner ready"),
@@ -238,7 +243,7 @@ impl Engine {
                 .name(format!("play-worker-{index}"))
                 .spawn(move || loop {
                     let job = core.next_job();
-                    run_job(&core, job, executor::run);
+                    run_job(&core, job, run);
                 })
                 .expect("the OS lets the daemon start its worker threads");
         }
@@ -526,9 +531,11 @@ impl Engine {
     }
 }
 
+type RunFn = fn(&Arc<Core>, &str, Budget, RunMode);
+
 /// Runs one job; a panic while running it fails that Play (with the panic's message) and
 /// leaves the worker alive, so the pool stays full.
-fn run_job(core: &Arc<Core>, job: Job, run: fn(&Arc<Core>, &str, Budget, RunMode)) {
+fn run_job(core: &Arc<Core>, job: Job, run: RunFn) {
     let sid = job.play_sid.clone();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(core, &job.play_sid, job.budget, job.mode)));
     let Err(panic) = outcome else { return };
@@ -567,4 +574,69 @@ fn unknown_question(tree: &[Play], resume_id: &str) -> ServiceError {
 
 fn unknown_play(sid: &str) -> ServiceError {
     ServiceError::not_found(format!("Play {sid:?} not found"), "LogicService.play_list_for_logic lists a logic's Plays")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{SqliteStore, Store, Synchronous};
+    use hero_logic_api::service::ServiceConfig;
+    use hero_logic_api::{Logic, LogicVersion};
+
+    const TRIVIAL: &str = "from hero_tracing import logic\n\n@logic(name=\"trivial\")\ndef trivial():\n    return {}\n";
+
+    /// Runs Plays of `trivial` for real; any other Play panics its worker.
+    fn panics_unless_trivial(core: &Arc<Core>, play_sid: &str, budget: Budget, mode: RunMode) {
+        let name = core.library.store().play_get(play_sid).ok().flatten().map(|p| p.name).unwrap_or_default();
+        if name != "trivial" {
+            let figures: [u64; 2] = [u64::MAX, 1];
+            panic!("figure overflow: {}", figures.iter().fold(0u64, |a, b| a.checked_add(*b).expect("tokens overflow")));
+        }
+        executor::run(core, play_sid, budget, mode);
+    }
+
+    fn settle(engine: &Engine, sid: &str) -> Play {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let play = engine.status(sid).expect("the Play exists");
+            if play.status.is_terminal() || Instant::now() > deadline {
+                return play;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn a_panicking_worker_fails_its_play_and_keeps_serving() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("t.db"), Synchronous::Normal).unwrap());
+        for name in ["trivial", "boom"] {
+            let logic = Logic { name: name.into(), ..Default::default() };
+            let version = LogicVersion { version_label: "v1".into(), python_source: TRIVIAL.into(), ..Default::default() };
+            store.logic_create(&logic, &version).unwrap();
+        }
+        let service = ServiceConfig::defaults();
+        let settings = EngineSettings {
+            data_dir: dir.path().to_path_buf(),
+            rpc_socket: dir.path().join("rpc.sock"),
+            pool_size: 1,
+            defaults: Budget::defaults(&service.sandbox),
+            env_allow: service.sandbox.env_allow.clone(),
+            warm_runners: 0,
+            recover_by_replay: true,
+            recover_attempts: 3,
+            runner_vars: Vec::new(),
+        };
+        let engine = Engine::start_running(Library::new(store), settings, panics_unless_trivial);
+        let start = |logic: &str| engine.start_play(PlayStartParams { logic: logic.into(), ..Default::default() }).unwrap().sid;
+        let boom = start("boom");
+        let failed = settle(&engine, &boom);
+        assert_eq!(failed.status, PlayStatus::Failed, "{failed:?}");
+        assert!(failed.error_message.contains("tokens overflow") && failed.error_message.contains("daemon kept running"), "{}", failed.error_message);
+        // The pool's one worker survived and runs the next Play.
+        let ok = settle(&engine, &start("trivial"));
+        assert_eq!(ok.status, PlayStatus::Success, "{ok:?}");
+        assert!(!engine.core.is_running(&boom));
+        engine.shutdown();
+    }
 }
