@@ -11,7 +11,7 @@ pub const EXIT_ALREADY_RUNNING: i32 = 3;
 pub enum LockError {
     #[error("another hero_logic daemon is already running for data dir {0} (its lock {1} is held); stop it first, or use another --data-dir")]
     Held(PathBuf, PathBuf),
-    #[error("cannot create the lock file {0}: {1}")]
+    #[error("cannot make the data dir private or create its lock file {0}: {1}")]
     Io(PathBuf, std::io::Error),
 }
 

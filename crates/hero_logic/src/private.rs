@@ -37,7 +37,16 @@ fn narrow(path: &Path, mode: u32) -> std::io::Result<()> {
     if current & 0o077 == 0 {
         return Ok(());
     }
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    if current & 0o1000 != 0 {
+        // A shared directory such as /tmp: narrowing it would break it for everyone.
+        return Err(std::io::Error::other(format!(
+            "{} is a shared directory (mode {current:o}); give the daemon a data dir of its own",
+            path.display()
+        )));
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| {
+        std::io::Error::new(e.kind(), format!("cannot narrow {} (mode {current:o}) to {mode:o}: {e}", path.display()))
+    })?;
     tracing::warn!(path = %path.display(), from = format!("{current:o}"), to = format!("{mode:o}"), "narrowed the mode of a data dir entry other users could read");
     Ok(())
 }
@@ -69,5 +78,10 @@ mod tests {
         existing_file(&wide.join("missing")).unwrap();
         open_file(&wide.join("new")).unwrap();
         assert_eq!(mode(&wide.join("new")), 0o600);
+        let shared = temp.path().join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        assert!(dir(&shared).unwrap_err().to_string().contains("shared directory"));
+        assert_eq!(std::fs::metadata(&shared).unwrap().permissions().mode() & 0o7777, 0o1777, "left as it was");
     }
 }

@@ -96,7 +96,7 @@ async fn a_play_that_kills_the_daemon_is_failed_after_the_recovery_bound() {
     let failed = daemon.call("LogicService.play_status", json!({"play_sid": play["sid"]})).await;
     assert_eq!(failed["status"], "failed", "{failed}");
     let message = failed["error_message"].as_str().unwrap();
-    assert!(message.contains("engine.recover_attempts") && message.contains("2 replays"), "{message}");
+    assert!(message.contains("stopped 3 times") && message.contains("engine.recover_attempts = 2"), "{message}");
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(lines(&marks), 3, "the Play was not run again past the bound");
     let ok = daemon.run("trivial", json!({})).await;

@@ -285,12 +285,12 @@ impl Engine {
                 }
             };
             if attempts > settings.recover_attempts {
+                let bound = settings.recover_attempts;
                 let reason = format!(
-                    "the daemon stopped while this Play was running {} times in a row; after {} replays \
-                     (engine.recover_attempts) it was failed instead of replayed again, so that the daemon \
-                     can start. If the Play itself brings the daemon down, fix the logic; else start it again",
-                    attempts.saturating_sub(1),
-                    settings.recover_attempts
+                    "the daemon stopped {attempts} times in a row while this Play was running (its run and \
+                     {bound} replays, engine.recover_attempts = {bound}); it was failed instead of replayed \
+                     again, so that the daemon can start. If the Play itself brings the daemon down, fix the \
+                     logic; else start it again"
                 );
                 self.core.fail_run(&play.sid, &reason);
                 tracing::warn!(play = %play.sid, attempts, "a Play the daemon kept stopping on was failed");
@@ -508,7 +508,7 @@ impl Engine {
     /// Kills every running runner (daemon shutdown); their Plays stay `running` so the next
     /// start deals with them.
     pub fn shutdown(&self) {
-        let (sids, running): (Vec<String>, Vec<Sender<Control>>) = self
+        let (mut sids, running): (Vec<String>, Vec<Sender<Control>>) = self
             .core
             .running
             .lock()
@@ -516,7 +516,9 @@ impl Engine {
             .iter()
             .map(|(sid, control)| (sid.clone(), control.clone()))
             .unzip();
-        // The daemon survived these Plays: their next start's recovery is not a retry.
+        sids.extend(self.core.queue.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|job| job.play_sid.clone()));
+        // The daemon survived these Plays (or never got to them): the next start's recovery
+        // is not a retry.
         if let Err(e) = self.core.library.store().plays_clear_recoveries(&sids) {
             tracing::warn!(error = %e, "cannot reset the recovery counts of running Plays");
         }
