@@ -303,8 +303,28 @@ async fn out_of_bounds_figures_are_refused_or_saturate_and_never_stall_a_worker(
     assert!(typed(&tree["descendants"][0]).total_cost_usd.is_finite(), "{tree}");
     let stats = daemon.call("LogicService.logic_stats", json!({"logic": "pair"})).await;
     assert!(stats["total_cost_usd"].is_number() && stats["avg_cost_usd"].is_number(), "{stats}");
+    cli_lists_plays(&daemon, "pair");
     let negative = typed(&daemon.call("LogicService.play_status", json!({"play_sid": play["sid"]})).await);
     assert_eq!(negative.total_cost_usd, 0.0, "a negative stored cost reads as 0");
+}
+
+/// `hero_logic plays` against the daemon, when the CLI is built next to the server (it is
+/// another crate's binary, so cargo builds it only with the workspace).
+fn cli_lists_plays(daemon: &Daemon, logic: &str) {
+    let cli = Path::new(SERVER).with_file_name("hero_logic");
+    if !cli.exists() {
+        eprintln!("skipping the CLI check: {} is not built (cargo build --workspace builds it)", cli.display());
+        return;
+    }
+    for json in [false, true] {
+        let mut command = Command::new(&cli);
+        command.arg("plays").arg(logic).arg("--socket").arg(&daemon.socket);
+        if json {
+            command.arg("--json");
+        }
+        let out = command.output().unwrap();
+        assert!(out.status.success(), "hero_logic plays (json: {json}): {}", String::from_utf8_lossy(&out.stderr));
+    }
 }
 
 fn mode(path: &Path) -> u32 {
