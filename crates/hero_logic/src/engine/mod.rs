@@ -281,7 +281,9 @@ impl Engine {
                 Ok(attempts) => attempts,
                 Err(e) => {
                     tracing::error!(play = %play.sid, error = %e, "cannot count a recovery; the Play is failed");
-                    u32::MAX
+                    let reason = format!("the daemon stopped while this Play was running, and cannot count its replays ({e}); it was failed rather than replayed without a bound");
+                    self.core.fail_run(&play.sid, &reason);
+                    continue;
                 }
             };
             if attempts > settings.recover_attempts {
