@@ -14,7 +14,7 @@ use crate::{rpc, seed};
 
 /// Opens the store, loads seeds and serves JSON-RPC until SIGINT or SIGTERM.
 pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
-    for dir in [config.data_dir.clone(), config.data_dir.join("run"), config.data_dir.join("work")] {
+    for dir in ["", "run", "work", "sdk"].map(|name| config.data_dir.join(name)) {
         crate::private::dir(&dir).with_context(|| format!("making {} private", dir.display()))?;
     }
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.database, config.synchronous)?);

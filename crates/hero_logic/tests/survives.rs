@@ -343,7 +343,7 @@ async fn the_data_dir_and_database_are_private_even_when_created_wider() {
     let daemon = Daemon::start(&data).await;
     daemon.define("trivial", TRIVIAL).await;
     assert_eq!(daemon.run("trivial", json!({})).await["status"], "success");
-    for name in ["", "work", "run"] {
+    for name in ["", "work", "run", "sdk"] {
         assert_eq!(mode(&data.join(name)), 0o700, "{name:?}");
     }
     for name in ["hero_logic.db", "hero_logic.db-wal", "hero_logic.db-shm", "hero_logic.lock", "hero_logic.sock"] {
