@@ -5,6 +5,7 @@ mod executor;
 pub mod forms;
 pub mod inputs;
 pub mod python;
+pub mod protocol;
 mod runner;
 pub mod sandbox;
 pub(crate) mod session;

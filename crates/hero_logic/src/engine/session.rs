@@ -13,9 +13,9 @@
 use std::collections::HashMap;
 
 use hero_logic_api::{Binding, LogicField, LogicVersion, Play, PlayStatus, ResumeRequest, ResumeUi};
-use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
+use super::protocol::{self, Incoming, Notification, PlayIntro, RefusalBody, RefusalKind, Refused, Reply, Request, Verdict};
 use super::{forms, inputs, step, Core};
 use crate::error::ServiceError;
 use crate::mapping::{self, Side};
@@ -24,7 +24,7 @@ use crate::parse;
 use crate::store::PlayBatch;
 
 /// What the runner needs to run one version of a Logic.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct LogicSpec {
     pub name: String,
     pub logic_sid: String,
@@ -35,8 +35,22 @@ pub struct LogicSpec {
     pub outputs: Vec<LogicField>,
     /// For a bound version: its mapping tables. The runner only sees the generated body
     /// that calls the target; the daemon maps inputs and outputs around that call.
-    #[serde(skip)]
     pub binding: Option<Binding>,
+}
+
+impl LogicSpec {
+    /// The spec as the runner sees it (a bound version's mappings stay with the daemon).
+    fn to_wire(&self) -> protocol::LogicSpec {
+        protocol::LogicSpec {
+            name: self.name.clone(),
+            logic_sid: self.logic_sid.clone(),
+            version_sid: self.version_sid.clone(),
+            entry: self.entry.clone(),
+            python_source: self.python_source.clone(),
+            inputs: self.inputs.clone(),
+            outputs: self.outputs.clone(),
+        }
+    }
 }
 
 /// The body run for a bound version: one call of its target with the Play's inputs, which
@@ -68,8 +82,8 @@ pub struct Finish {
 /// The runner broke the protocol; the connection is dropped and the Play fails.
 #[derive(Debug, thiserror::Error)]
 pub enum ProtocolError {
-    #[error("the runner sent a line that is not a JSON object: {0}")]
-    NotJson(String),
+    #[error("the runner broke the protocol: {0}")]
+    Malformed(String),
     #[error("the runner did not present the Play's secret")]
     BadSecret,
     #[error("the runner sent {0:?} before hello")]
@@ -102,7 +116,8 @@ struct OpenPlay {
 /// Why a request was refused; the kind tells the runner what to raise.
 enum Refusal {
     Service(ServiceError),
-    ChildFailed(String),
+    /// A replayed step that failed in an earlier run: its message and its Play.
+    ChildFailed { message: String, play_sid: String },
     Nondeterminism(String),
 }
 
@@ -185,96 +200,108 @@ impl<'a> Session<'a> {
     }
 
     /// Handles one line; returns the response line for a request, `None` for a notification.
+    /// A malformed request is refused naming the field; a malformed notification, or anything
+    /// before a good `hello`, breaks the connection.
     pub fn handle_line(&mut self, line: &str) -> Result<Option<String>, ProtocolError> {
-        let message: Map<String, Value> = match serde_json::from_str(line) {
-            Ok(Value::Object(map)) => map,
-            _ => return Err(ProtocolError::NotJson(line.chars().take(200).collect())),
+        let incoming = match protocol::decode(line) {
+            Ok(incoming) => incoming,
+            Err(malformed) => {
+                let op = protocol::RequestOp::parse(&malformed.op);
+                return match (malformed.id, op, self.greeted) {
+                    (Some(id), Some(op), true) => {
+                        let error = RefusalBody { kind: RefusalKind::Protocol, message: malformed.message, play_sid: None };
+                        Ok(Some(encode(&Refused { id, op, ok: false, error })))
+                    }
+                    (_, _, true) => Err(ProtocolError::Malformed(malformed.message)),
+                    _ if malformed.op != "hello" => Err(ProtocolError::NotGreeted(malformed.op)),
+                    _ => Err(ProtocolError::Malformed(malformed.message)),
+                };
+            }
         };
-        let op = message.get("op").and_then(Value::as_str).unwrap_or_default().to_string();
         if !self.greeted {
-            if op != "hello" {
-                return Err(ProtocolError::NotGreeted(op));
+            match &incoming {
+                Incoming::Request(Request::Hello { secret, .. }) if *secret == self.secret => self.greeted = true,
+                Incoming::Request(Request::Hello { .. }) => return Err(ProtocolError::BadSecret),
+                Incoming::Request(request) => return Err(ProtocolError::NotGreeted(format!("{:?}", request.op()))),
+                Incoming::Notification(_) => return Err(ProtocolError::NotGreeted("a notification".into())),
             }
-            if message.get("secret").and_then(Value::as_str) != Some(self.secret.as_str()) {
-                return Err(ProtocolError::BadSecret);
-            }
-            self.greeted = true;
         }
-        let Some(id) = message.get("id").cloned() else {
-            self.notification(&op, &message);
-            return Ok(None);
-        };
-        let body = match self.request(&op, &message) {
-            Ok(Value::Object(mut fields)) => {
-                fields.insert("id".into(), id);
-                fields.insert("ok".into(), Value::Bool(true));
-                Value::Object(fields)
+        let request = match incoming {
+            Incoming::Notification(notification) => {
+                self.notification(notification);
+                return Ok(None);
             }
-            Ok(_) => json!({"id": id, "ok": true}),
-            Err(refusal) => json!({"id": id, "ok": false, "error": refusal_body(&refusal)}),
+            Incoming::Request(request) => request,
         };
-        Ok(Some(body.to_string()))
+        let (id, op) = (request.id(), request.op());
+        Ok(Some(match self.request(request) {
+            Ok(reply) => encode(&reply),
+            Err(refusal) => encode(&Refused { id, op, ok: false, error: refusal_body(&refusal) }),
+        }))
     }
 
-    fn request(&mut self, op: &str, message: &Map<String, Value>) -> Result<Value, Refusal> {
-        match op {
-            "hello" => Ok(self.hello()),
-            "resolve" => {
-                let name = text(message, "logic");
-                let (version, logic_name) = self.current_version(&name)?;
+    fn request(&mut self, request: Request) -> Result<Reply, Refusal> {
+        match request {
+            Request::Hello { id, .. } => Ok(self.hello(id)),
+            Request::Resolve { id, logic } => {
+                let (version, logic_name) = self.current_version(&logic)?;
                 // The importer only wraps the Logic in a callable; its source is compiled at
                 // the first call, so this answer does not count as having sent it.
-                Ok(json!({"logic": self.spec_of(&version, &logic_name)}))
+                Ok(Reply::Resolve { id, ok: true, logic: self.spec_of(&version, &logic_name).to_wire() })
             }
-            "invoke_start" => self.invoke_start(message),
-            "invoke_end" => Ok(self.invoke_end(message)?),
-            "pause" => self.pause(message),
-            "finish" => {
+            Request::InvokeStart { id, parent, logic, args, local } => self.invoke_start(id, &parent, &logic, args, local),
+            Request::InvokeEnd { id, play_sid, status, output, error, traceback } => {
+                Ok(self.invoke_end(id, &play_sid, status, output, failure_text(&error, &traceback))?)
+            }
+            Request::Pause { id, play_sid, name, ui, schema } => self.pause(id, &play_sid, &name, ui, schema),
+            Request::Finish { id, status, output, error, traceback } => {
                 let root = &self.open[&self.root_sid];
-                let (status, output, error) = self.bound_result(root, terminal_status(message), object(message, "output"), failure_text(message));
+                let (status, output, error) =
+                    self.bound_result(root, status_of(status), output, failure_text(&error, &traceback));
                 self.finish = Some(Finish { status, output, error });
-                Ok(json!({}))
+                Ok(Reply::Finish { id, ok: true })
             }
-            other => Err(ServiceError::validation("op", format!("unknown request op {other:?}"), "see docs/protocol.md").into()),
         }
     }
 
-    fn notification(&mut self, op: &str, message: &Map<String, Value>) {
-        let sid = text(message, "play_sid");
-        let Some(open) = self.open.get_mut(&sid) else {
-            tracing::debug!(%op, %sid, "notification for a Play that is not open in this run");
+    fn notification(&mut self, notification: Notification) {
+        let sid = match &notification {
+            Notification::Log { play_sid, .. } | Notification::Output { play_sid, .. } | Notification::Stats { play_sid, .. } => play_sid,
+        };
+        let Some(open) = self.open.get_mut(sid) else {
+            tracing::debug!(%sid, "notification for a Play that is not open in this run");
             return;
         };
         let play = &mut open.play;
-        match op {
-            "log" | "stats" if open.quiet => return,
-            "log" => play.logs.push_str(message.get("text").and_then(Value::as_str).unwrap_or_default()),
-            "output" => play.output_data.extend(object(message, "values")),
-            "stats" => {
-                play.total_tokens_prompt += message.get("prompt_tokens").and_then(Value::as_u64).unwrap_or(0);
-                play.total_tokens_completion += message.get("completion_tokens").and_then(Value::as_u64).unwrap_or(0);
-                play.total_cost_usd += message.get("cost_usd").and_then(Value::as_f64).unwrap_or(0.0);
-            }
-            other => {
-                tracing::debug!(op = %other, "unknown notification ignored");
-                return;
+        match notification {
+            Notification::Log { .. } | Notification::Stats { .. } if open.quiet => return,
+            Notification::Log { text, .. } => play.logs.push_str(&text),
+            Notification::Output { values, .. } => play.output_data.extend(values),
+            Notification::Stats { prompt_tokens, completion_tokens, cost_usd, .. } => {
+                play.total_tokens_prompt += prompt_tokens;
+                play.total_tokens_completion += completion_tokens;
+                play.total_cost_usd += cost_usd;
             }
         }
         open.dirty = true;
     }
 
-    fn hello(&mut self) -> Value {
+    fn hello(&mut self, id: u64) -> Reply {
         let root = &self.open[&self.root_sid];
-        let play = json!({"sid": root.play.sid, "name": root.play.name, "inputs": root.play.input_data});
+        let play = PlayIntro { sid: root.play.sid.clone(), name: root.play.name.clone(), inputs: root.play.input_data.clone() };
         let spec = root.spec.clone();
-        json!({"play": play, "logic": self.wire(&spec)})
+        Reply::Hello { id, ok: true, play, logic: self.wire(&spec) }
     }
 
-    fn invoke_start(&mut self, message: &Map<String, Value>) -> Result<Value, Refusal> {
-        let parent_sid = text(message, "parent");
-        let name = text(message, "logic");
-        let local = message.get("local").and_then(Value::as_bool).unwrap_or(false);
-        let args = object(message, "args");
+    fn invoke_start(
+        &mut self,
+        id: u64,
+        parent_sid: &str,
+        name: &str,
+        args: Map<String, Value>,
+        local: bool,
+    ) -> Result<Reply, Refusal> {
+        let (parent_sid, name) = (parent_sid.to_string(), name.to_string());
         let parent = self.open.get(&parent_sid).ok_or_else(|| {
             ServiceError::validation("parent", format!("Play {parent_sid:?} is not running in this run"), "")
         })?;
@@ -288,7 +315,7 @@ impl<'a> Session<'a> {
         let seq = *seq_slot;
         *seq_slot += 1;
         if let Some(recorded) = self.recorded.get(&parent_sid).and_then(|c| c.get(seq as usize)).cloned() {
-            return self.replay_step(&parent_sid, &parent_spec, seq, &name, local, args, recorded);
+            return self.replay_step(id, &parent_sid, &parent_spec, seq, &name, local, args, recorded);
         }
         let (spec, args) = if local {
             (LogicSpec { name: name.clone(), ..parent_spec }, args)
@@ -313,8 +340,7 @@ impl<'a> Session<'a> {
         };
         let child = Play { sid: self.core.next_sid()?, ..child };
         self.unsaved.push(child.sid.clone());
-        let response =
-            json!({"play_sid": child.sid, "step_key": key, "cached": false, "logic": self.wire(&spec), "args": child.input_data});
+        let response = started(id, &child, key, self.wire(&spec));
         self.open.insert(child.sid.clone(), OpenPlay { play: child, spec, pauses: 0, quiet: false, dirty: false });
         Ok(response)
     }
@@ -324,6 +350,7 @@ impl<'a> Session<'a> {
     #[allow(clippy::too_many_arguments)]
     fn replay_step(
         &mut self,
+        id: u64,
         parent_sid: &str,
         parent_spec: &LogicSpec,
         seq: u32,
@@ -331,7 +358,7 @@ impl<'a> Session<'a> {
         local: bool,
         args: Map<String, Value>,
         recorded: Play,
-    ) -> Result<Value, Refusal> {
+    ) -> Result<Reply, Refusal> {
         let args = if local || recorded.name != name {
             args
         } else {
@@ -358,12 +385,21 @@ impl<'a> Session<'a> {
                 .unwrap_or_else(|| Value::Object(recorded.output_data.clone()));
             let sid = recorded.sid.clone();
             self.replayed.push(recorded);
-            return Ok(json!({"play_sid": sid, "step_key": key, "cached": true, "output": output}));
+            return Ok(Reply::InvokeStart {
+                id,
+                ok: true,
+                play_sid: sid,
+                step_key: key,
+                cached: true,
+                output: Some(output),
+                logic: None,
+                args: None,
+            });
         }
         if recorded.status.is_terminal() {
-            let message = recorded.error_message.clone();
+            let refusal = Refusal::ChildFailed { message: recorded.error_message.clone(), play_sid: recorded.sid.clone() };
             self.replayed.push(recorded);
-            return Err(Refusal::ChildFailed(message));
+            return Err(refusal);
         }
         // Unfinished: the same child Play runs again from its start, replaying its own steps.
         let spec = if local {
@@ -377,8 +413,7 @@ impl<'a> Session<'a> {
         }
         let mut child = recorded;
         child.status = PlayStatus::Running;
-        let response =
-            json!({"play_sid": child.sid, "step_key": key, "cached": false, "logic": self.wire(&spec), "args": child.input_data});
+        let response = started(id, &child, key, self.wire(&spec));
         let quiet = self.replays_quietly();
         self.open.insert(child.sid.clone(), OpenPlay { play: child, spec, pauses: 0, quiet, dirty: false });
         Ok(response)
@@ -390,10 +425,9 @@ impl<'a> Session<'a> {
         })
     }
 
-    fn pause(&mut self, message: &Map<String, Value>) -> Result<Value, Refusal> {
-        let sid = text(message, "play_sid");
-        let name = Some(text(message, "name")).filter(|n| !n.is_empty()).unwrap_or_else(|| "pause".into());
-        let ui_fields = object(message, "ui");
+    fn pause(&mut self, id: u64, sid: &str, name: &str, ui_fields: Map<String, Value>, schema: Value) -> Result<Reply, Refusal> {
+        let sid = sid.to_string();
+        let name = Some(name.to_string()).filter(|n| !n.is_empty()).unwrap_or_else(|| "pause".into());
         forms::check_form(&ui_fields).map_err(|m| ServiceError::validation("ui", m, "see ask_user in the SDK"))?;
         let fresh = match &self.mode {
             RunMode::Resume { play_sid, resume_id } => Some((play_sid.clone(), resume_id.clone())),
@@ -409,7 +443,7 @@ impl<'a> Session<'a> {
             if fresh.as_ref() == Some(&(sid.clone(), resume_id.clone())) {
                 open.quiet = false;
             }
-            return Ok(json!({"answered": true, "payload": answer}));
+            return Ok(Reply::Pause { id, ok: true, answered: true, payload: Some(answer.clone()), resume_id: None });
         }
         let mut ui: ResumeUi = serde_json::from_value(Value::Object(ui_fields)).unwrap_or_default();
         if ui.kind.is_empty() {
@@ -419,7 +453,7 @@ impl<'a> Session<'a> {
             open.play.pending_resumes.push(ResumeRequest {
                 id: resume_id.clone(),
                 name,
-                schema: message.get("schema").cloned().unwrap_or_else(|| json!({})),
+                schema,
                 ui,
                 asked_at: now_ms(),
                 payload: Value::Null,
@@ -438,11 +472,18 @@ impl<'a> Session<'a> {
         self.unsaved.clear();
         self.suspended = Some(resume_id.clone());
         self.core.changed();
-        Ok(json!({"answered": false, "resume_id": resume_id}))
+        Ok(Reply::Pause { id, ok: true, answered: false, payload: None, resume_id: Some(resume_id) })
     }
 
-    fn invoke_end(&mut self, message: &Map<String, Value>) -> Result<Value, ServiceError> {
-        let sid = text(message, "play_sid");
+    fn invoke_end(
+        &mut self,
+        id: u64,
+        sid: &str,
+        status: Verdict,
+        output: Map<String, Value>,
+        error: String,
+    ) -> Result<Reply, ServiceError> {
+        let sid = sid.to_string();
         if sid == self.root_sid {
             return Err(ServiceError::validation("play_sid", "the top-level Play ends with finish", ""));
         }
@@ -450,8 +491,7 @@ impl<'a> Session<'a> {
             .open
             .remove(&sid)
             .ok_or_else(|| ServiceError::validation("play_sid", format!("Play {sid:?} is not open"), ""))?;
-        let (status, output, error) =
-            self.bound_result(&closing, terminal_status(message), object(message, "output"), failure_text(message));
+        let (status, output, error) = self.bound_result(&closing, status_of(status), output, error);
         let bound = closing.spec.binding.is_some();
         let mut play = closing.play;
         if bound {
@@ -479,9 +519,16 @@ impl<'a> Session<'a> {
         self.core.changed();
         if bound {
             // The caller gets the mapped result, not what the generated body returned.
-            return Ok(json!({"status": play.status.as_str(), "output": play.output_data, "error": play.error_message}));
+            let verdict = if play.status == PlayStatus::Success { Verdict::Success } else { Verdict::Failed };
+            return Ok(Reply::InvokeEnd {
+                id,
+                ok: true,
+                status: Some(verdict),
+                output: Some(play.output_data),
+                error: Some(play.error_message),
+            });
         }
-        Ok(json!({}))
+        Ok(Reply::InvokeEnd { id, ok: true, status: None, output: None, error: None })
     }
 
     /// The unwritten open children, as new rows in creation order.
@@ -552,12 +599,12 @@ impl<'a> Session<'a> {
 
     /// A spec as sent to the runner: the source only the first time its version is sent,
     /// since the runner compiles each version once (large sources are not resent per call).
-    fn wire(&mut self, spec: &LogicSpec) -> Value {
-        let mut value = serde_json::to_value(spec).expect("specs always serialize");
+    fn wire(&mut self, spec: &LogicSpec) -> protocol::LogicSpec {
+        let mut wire = spec.to_wire();
         if !self.sent_sources.insert(spec.version_sid.clone()) {
-            value["python_source"] = Value::String(String::new());
+            wire.python_source.clear();
         }
-        value
+        wire
     }
 
     fn spec_of(&mut self, version: &LogicVersion, logic_name: &str) -> LogicSpec {
@@ -635,44 +682,56 @@ pub fn close(play: &mut Play, status: PlayStatus, output: Map<String, Value>, er
     play.duration_ms = now.saturating_sub(play.started_at);
 }
 
-fn terminal_status(message: &Map<String, Value>) -> PlayStatus {
-    match message.get("status").and_then(Value::as_str) {
-        Some("success") => PlayStatus::Success,
-        _ => PlayStatus::Failed,
+fn status_of(verdict: Verdict) -> PlayStatus {
+    match verdict {
+        Verdict::Success => PlayStatus::Success,
+        Verdict::Failed => PlayStatus::Failed,
     }
 }
 
-fn failure_text(message: &Map<String, Value>) -> String {
-    let error = text(message, "error");
-    let traceback = text(message, "traceback");
+/// The reply that hands the runner a child to run.
+fn started(id: u64, child: &Play, step_key: String, logic: protocol::LogicSpec) -> Reply {
+    Reply::InvokeStart {
+        id,
+        ok: true,
+        play_sid: child.sid.clone(),
+        step_key,
+        cached: false,
+        output: None,
+        logic: Some(logic),
+        args: Some(child.input_data.clone()),
+    }
+}
+
+fn encode<T: serde::Serialize>(line: &T) -> String {
+    serde_json::to_string(line).expect("protocol types always serialize")
+}
+
+fn failure_text(error: &str, traceback: &str) -> String {
     match (error.is_empty(), traceback.is_empty()) {
-        (_, true) => error,
-        (true, false) => traceback,
+        (_, true) => error.to_string(),
+        (true, false) => traceback.to_string(),
         (false, false) => format!("{error}\n\n{traceback}"),
     }
 }
 
-fn text(message: &Map<String, Value>, key: &str) -> String {
-    message.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
-}
-
-fn object(message: &Map<String, Value>, key: &str) -> Map<String, Value> {
-    message.get(key).and_then(Value::as_object).cloned().unwrap_or_default()
-}
-
-fn refusal_body(refusal: &Refusal) -> Value {
+fn refusal_body(refusal: &Refusal) -> RefusalBody {
     let error = match refusal {
-        Refusal::ChildFailed(message) => return json!({"kind": "child_failed", "message": message}),
-        Refusal::Nondeterminism(message) => return json!({"kind": "nondeterminism", "message": message}),
+        Refusal::ChildFailed { message, play_sid } => {
+            return RefusalBody { kind: RefusalKind::ChildFailed, message: message.clone(), play_sid: Some(play_sid.clone()) }
+        }
+        Refusal::Nondeterminism(message) => {
+            return RefusalBody { kind: RefusalKind::Nondeterminism, message: message.clone(), play_sid: None }
+        }
         Refusal::Service(error) => error,
     };
     let kind = match error {
-        ServiceError::NotFound { .. } => "not_found",
-        ServiceError::Validation { .. } | ServiceError::InvalidParams { .. } => "validation",
-        ServiceError::Conflict { .. } => "conflict",
-        ServiceError::InvalidState { .. } => "invalid_state",
-        ServiceError::Source { .. } => "source",
-        ServiceError::Internal(_) => "internal",
+        ServiceError::NotFound { .. } => RefusalKind::NotFound,
+        ServiceError::Validation { .. } | ServiceError::InvalidParams { .. } => RefusalKind::Validation,
+        ServiceError::Conflict { .. } => RefusalKind::Conflict,
+        ServiceError::InvalidState { .. } => RefusalKind::InvalidState,
+        ServiceError::Source { .. } => RefusalKind::Source,
+        ServiceError::Internal(_) => RefusalKind::Internal,
     };
     let mut message = error.to_string();
     if let ServiceError::Validation { field, hint, .. } = error {
@@ -683,5 +742,5 @@ fn refusal_body(refusal: &Refusal) -> Value {
             message = format!("{message}; {hint}");
         }
     }
-    json!({"kind": kind, "message": message})
+    RefusalBody { kind, message, play_sid: None }
 }
