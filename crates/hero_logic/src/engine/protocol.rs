@@ -8,41 +8,65 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-/// A line the runner sends that expects exactly one reply with the same `id`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Request {
-    /// The first line of every connection.
-    Hello { id: u64, secret: String, pid: u32, python: String },
-    /// A top-level import of a Logic by name.
-    Resolve { id: u64, logic: String },
-    /// A child call starts.
-    InvokeStart { id: u64, parent: String, logic: String, args: Map<String, Value>, local: bool },
-    /// A child call ended.
-    InvokeEnd {
-        id: u64,
-        play_sid: String,
-        status: Verdict,
-        output: Map<String, Value>,
-        error: String,
-        traceback: String,
-    },
-    /// The top-level Play ended; the runner exits 0 after the reply.
-    Finish { id: u64, status: Verdict, output: Map<String, Value>, error: String, traceback: String },
-    /// A body asks a person.
-    Pause { id: u64, play_sid: String, name: String, ui: Map<String, Value>, schema: Value },
+/// Declares a message enum tagged by `op` (what is sent, and what the schema describes) and
+/// an externally tagged twin it is decoded through, so that a decoding error can name the
+/// field (serde loses the path inside an internally tagged enum).
+macro_rules! runner_messages {
+    ($(#[$meta:meta])* pub enum $name:ident via $wire:ident {
+        $($(#[$vmeta:meta])* $variant:ident { $($field:ident: $ty:ty),* $(,)? }),* $(,)?
+    }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+        #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+        pub enum $name { $($(#[$vmeta])* $variant { $($field: $ty),* }),* }
+
+        #[derive(Deserialize)]
+        #[serde(rename_all = "snake_case", deny_unknown_fields)]
+        enum $wire { $($variant { $($field: $ty),* }),* }
+
+        impl From<$wire> for $name {
+            fn from(wire: $wire) -> $name {
+                match wire { $($wire::$variant { $($field),* } => $name::$variant { $($field),* }),* }
+            }
+        }
+    };
 }
 
-/// A line the runner sends that gets no reply; applied before any later request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Notification {
-    /// Complete lines of a Play's own body, each ending in `\n`.
-    Log { play_sid: String, text: String },
-    /// Merged into the Play's `output_data`.
-    Output { play_sid: String, values: Map<String, Value> },
-    /// Added to the Play's totals.
-    Stats { play_sid: String, prompt_tokens: u64, completion_tokens: u64, cost_usd: f64 },
+runner_messages! {
+    /// A line the runner sends that expects exactly one reply with the same `id`.
+    pub enum Request via RequestWire {
+        /// The first line of every connection.
+        Hello { id: u64, secret: String, pid: u32, python: String },
+        /// A top-level import of a Logic by name.
+        Resolve { id: u64, logic: String },
+        /// A child call starts.
+        InvokeStart { id: u64, parent: String, logic: String, args: Map<String, Value>, local: bool },
+        /// A child call ended.
+        InvokeEnd {
+            id: u64,
+            play_sid: String,
+            status: Verdict,
+            output: Map<String, Value>,
+            error: String,
+            traceback: String,
+        },
+        /// The top-level Play ended; the runner exits 0 after the reply.
+        Finish { id: u64, status: Verdict, output: Map<String, Value>, error: String, traceback: String },
+        /// A body asks a person.
+        Pause { id: u64, play_sid: String, name: String, ui: Map<String, Value>, schema: Value },
+    }
+}
+
+runner_messages! {
+    /// A line the runner sends that gets no reply; applied before any later request.
+    pub enum Notification via NotificationWire {
+        /// Complete lines of a Play's own body, each ending in `\n`.
+        Log { play_sid: String, text: String },
+        /// Merged into the Play's `output_data`.
+        Output { play_sid: String, values: Map<String, Value> },
+        /// Added to the Play's totals.
+        Stats { play_sid: String, prompt_tokens: u64, completion_tokens: u64, cost_usd: f64 },
+    }
 }
 
 impl Notification {
@@ -240,8 +264,13 @@ pub fn decode(line: &str) -> Result<Incoming, Malformed> {
     if op.is_empty() {
         return Err(refuse("the runner sent a line without a string field `op`".into()));
     }
+    let mut fields = object.clone();
+    fields.remove("op");
+    let external = Value::Object(Map::from_iter([(op.clone(), Value::Object(fields))]));
     if Notification::OPS.contains(&op.as_str()) {
-        return typed::<Notification>(value.clone()).map(Incoming::Notification).map_err(|e| refuse(format!("{op}: {e}")));
+        return typed::<NotificationWire>(external)
+            .map(|wire| Incoming::Notification(wire.into()))
+            .map_err(|e| refuse(format!("{op}: {e}")));
     }
     if RequestOp::parse(&op).is_none() {
         return Err(refuse(format!("unknown op {op:?}; see docs/protocol.md")));
@@ -249,17 +278,18 @@ pub fn decode(line: &str) -> Result<Incoming, Malformed> {
     if id.is_none() {
         return Err(refuse(format!("{op}: a request needs an integer field `id`")));
     }
-    typed::<Request>(value).map(Incoming::Request).map_err(|e| refuse(format!("{op}: {e}")))
+    typed::<RequestWire>(external).map(|wire| Incoming::Request(wire.into())).map_err(|e| refuse(format!("{op}: {e}")))
 }
 
 /// Deserializes with the path of the offending field in the message.
 fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, String> {
     serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        if path == "." || path.is_empty() {
+        // The first segment is the op itself.
+        let path: Vec<String> = e.path().iter().skip(1).map(|segment| segment.to_string()).collect();
+        if path.is_empty() {
             e.into_inner().to_string()
         } else {
-            format!("field `{path}`: {}", e.into_inner())
+            format!("field `{}`: {}", path.join("."), e.into_inner())
         }
     })
 }
@@ -329,6 +359,8 @@ mod tests {
         let error = decode(r#"{"id": 1, "op": "invoke_start", "logic": "fib", "args": {}, "local": false}"#).unwrap_err();
         assert_eq!(error.id, Some(1));
         assert!(error.message.contains("`parent`"), "{}", error.message);
+        let error = decode(r#"{"id": 1, "op": "invoke_start", "parent": "p0", "logic": "fib", "args": {}, "local": "yes"}"#).unwrap_err();
+        assert!(error.message.contains("field `local`"), "{}", error.message);
     }
 
     #[test]
