@@ -15,7 +15,8 @@ use serde_json::Map;
 use super::python::PythonRuntime;
 use super::runner::{CapturedOutput, RunPaths, Runner, RunnerEnv};
 use super::sandbox::{self, Budget};
-use super::session::{self, RunMode, Session};
+use super::lifecycle::{self, Event};
+use super::session::{self, RunMode, RunOutcome, Session};
 use super::{Control, Core};
 use crate::now_ms;
 
@@ -57,7 +58,10 @@ pub fn run(core: &Arc<Core>, play_sid: &str, budget: Budget, mode: RunMode) {
         Err(message) => return core.fail_unstarted(play, message.clone()),
     };
     if mode == RunMode::Fresh {
-        play.status = PlayStatus::Running;
+        if let Err(e) = lifecycle::apply(&mut play, Event::Start) {
+            tracing::error!(%play_sid, error = %e, "cannot start a queued Play");
+            return;
+        }
         play.started_at = now_ms();
         if let Err(e) = store.play_update(&play) {
             tracing::error!(%play_sid, error = %e, "cannot mark a Play running");
@@ -80,16 +84,18 @@ pub fn run(core: &Arc<Core>, play_sid: &str, budget: Budget, mode: RunMode) {
 
     let name = logic_name(core, &version.logic_sid);
     let mut session = Session::new(core, runner.secret.clone(), play, &version, &name, mode, tree);
-    if runner.connect() {
-        if let Some((stream, ahead)) = runner.take_connection() {
-            converse(&mut session, stream, ahead);
-        }
-    }
+    let outcome = match runner.connect().then(|| runner.take_connection()).flatten() {
+        Some((stream, ahead)) => converse(&mut session, stream, ahead),
+        None => RunOutcome::Ended(None),
+    };
     // A runner that reported `finish` has said all it will: record the result now, so that
     // waiters do not wait for the process to exit and be reaped.
-    let reported = session.finish.is_some() && stop.lock().unwrap_or_else(|p| p.into_inner()).is_none();
+    let reported =
+        matches!(outcome, RunOutcome::Finished(_)) && stop.lock().unwrap_or_else(|p| p.into_inner()).is_none();
     if reported {
-        finalize(core, &mut session, None, None, budget, String::new());
+        if let Some(verdict) = verdict(&outcome, None, None, budget, "") {
+            finalize(core, &mut session, verdict, String::new());
+        }
         core.changed();
     }
     tracing::debug!(%play_sid, us = clock.elapsed().as_micros() as u64, "runner done");
@@ -102,8 +108,8 @@ pub fn run(core: &Arc<Core>, play_sid: &str, budget: Budget, mode: RunMode) {
     let stop = *stop.lock().unwrap_or_else(|p| p.into_inner());
     if reported {
         append_late_output(core, play_sid, &tail);
-    } else if stop != Some(Stop::Shutdown) {
-        finalize(core, &mut session, exit.ok(), stop, budget, tail);
+    } else if let Some(verdict) = verdict(&outcome, stop, exit.ok(), budget, &tail) {
+        finalize(core, &mut session, verdict, tail);
     }
     core.unregister(play_sid);
     runner.paths.clean();
@@ -160,25 +166,32 @@ fn logic_name(core: &Core, logic_sid: &str) -> String {
 /// so that a live view sees running children.
 const IDLE_FLUSH: Duration = Duration::from_millis(25);
 
-/// Serves the runner's requests until it closes the connection or breaks the protocol.
-fn converse(session: &mut Session, stream: UnixStream, ahead: Vec<u8>) {
-    let Ok(write_half) = stream.try_clone() else { return };
+/// Serves the runner's requests until it finishes, closes the connection or breaks the
+/// protocol, and says how the run ended.
+fn converse(session: &mut Session, stream: UnixStream, ahead: Vec<u8>) -> RunOutcome {
+    let broken = serve(session, stream, ahead);
+    session.outcome(broken)
+}
+
+/// The conversation itself; returns why the daemon dropped the runner, if it did.
+fn serve(session: &mut Session, stream: UnixStream, ahead: Vec<u8>) -> Option<String> {
+    let Ok(write_half) = stream.try_clone() else { return None };
     if stream.set_read_timeout(Some(IDLE_FLUSH)).is_err() {
-        return;
+        return None;
     }
     let mut writer = std::io::BufWriter::new(write_half);
     let mut lines = LineReader { stream, buffer: ahead };
     loop {
         let line = match lines.next_line() {
             Ok(Some(line)) => line,
-            Ok(None) => return,
+            Ok(None) => return None,
             Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
                 if let Err(e) = session.flush() {
                     tracing::error!(error = %e, "cannot write running children");
                 }
                 continue;
             }
-            Err(_) => return,
+            Err(_) => return None,
         };
         tracing::trace!(line = %line.chars().take(60).collect::<String>(), "runner said");
         match session.handle_line(line.trim_end()) {
@@ -187,14 +200,14 @@ fn converse(session: &mut Session, stream: UnixStream, ahead: Vec<u8>) {
                     .write_all(response.as_bytes())
                     .and_then(|_| writer.write_all(b"\n"))
                     .and_then(|_| writer.flush());
-                if sent.is_err() || session.finish.is_some() {
-                    return;
+                if sent.is_err() || session.finished() {
+                    return None;
                 }
             }
             Ok(None) => {}
             Err(e) => {
                 tracing::warn!(error = %e, "runner broke the protocol; dropping it");
-                return;
+                return Some(e.to_string());
             }
         }
     }
@@ -244,8 +257,47 @@ fn spawn_watchdog(
     })
 }
 
+/// What a run leaves on its Plays.
+#[derive(Debug, Clone, PartialEq)]
+enum Verdict {
+    /// The chain waits for a person, as the pause left it.
+    Waiting,
+    /// The top-level Play ends with this; children the run left open end with it too.
+    Closed { status: PlayStatus, output: Map<String, serde_json::Value>, message: String },
+}
+
+/// How the run ended, from what the runner said (`outcome`), why the daemon stopped it
+/// (`stop`) and how the process exited. None for a run stopped by the daemon's shutdown: it
+/// is left `running` for the next start to recover.
+fn verdict(outcome: &RunOutcome, stop: Option<Stop>, exit: Option<ExitStatus>, budget: Budget, tail: &str) -> Option<Verdict> {
+    let closed = |status, output, message| Some(Verdict::Closed { status, output, message });
+    match (stop, outcome) {
+        (Some(Stop::Shutdown), _) => None,
+        (Some(Stop::Cancelled), _) => closed(PlayStatus::Cancelled, Map::new(), "cancelled by play_cancel".to_string()),
+        (Some(Stop::TimedOut), _) => closed(
+            PlayStatus::TimedOut,
+            Map::new(),
+            format!("the wall-clock budget of {} ms ran out; the runner's process group was killed", budget.wall_clock_ms),
+        ),
+        (None, RunOutcome::Suspended(resume_id)) => {
+            tracing::debug!(%resume_id, "the run waits for a person");
+            Some(Verdict::Waiting)
+        }
+        (None, RunOutcome::Finished(finish)) => closed(finish.status, finish.output.clone(), finish.error.clone()),
+        (None, RunOutcome::Diverged(message)) => closed(PlayStatus::Failed, Map::new(), message.clone()),
+        (None, RunOutcome::Ended(broken)) => {
+            let exit = describe_exit(exit, tail);
+            let message = match broken {
+                Some(reason) => format!("{reason}; {exit}"),
+                None => exit,
+            };
+            closed(PlayStatus::Failed, Map::new(), message)
+        }
+    }
+}
+
 /// Writes the verdict on the top-level Play and on every child the run left open.
-fn finalize(core: &Core, session: &mut Session, exit: Option<ExitStatus>, stop: Option<Stop>, budget: Budget, tail: String) {
+fn finalize(core: &Core, session: &mut Session, verdict: Verdict, tail: String) {
     let store = core.library.store();
     if let Err(e) = session.flush() {
         tracing::error!(error = %e, "cannot write the run's open children");
@@ -258,41 +310,29 @@ fn finalize(core: &Core, session: &mut Session, exit: Option<ExitStatus>, stop: 
     }
     let (mut root, children) = session.take_open();
     append_runner_output(&mut root, &tail);
-    if session.suspended.is_some() && stop.is_none() {
-        // Waiting for a person: the chain keeps its `awaiting_resume`, with the logs so far;
-        // unless an answer or a cancel already moved it on, which this must not undo.
-        let guard = (root.sid.clone(), PlayStatus::AwaitingResume);
-        let mut chain = vec![root];
-        chain.extend(children);
-        if let Err(e) = store.plays_update(&chain, Some((&guard.0, guard.1))) {
-            tracing::error!(error = %e, "cannot record a waiting Play");
+    let (status, output, message) = match verdict {
+        Verdict::Waiting => {
+            // Waiting for a person: the chain keeps its `awaiting_resume`, with the logs so
+            // far; unless an answer or a cancel already moved it on, which this must not undo.
+            let guard = (root.sid.clone(), PlayStatus::AwaitingResume);
+            let mut chain = vec![root];
+            chain.extend(children);
+            if let Err(e) = store.plays_update(&chain, Some((&guard.0, guard.1))) {
+                tracing::error!(error = %e, "cannot record a waiting Play");
+            }
+            return;
         }
-        return;
-    }
-    let finish = session.finish.take().map(|finish| match session.fatal.take() {
-        Some(fatal) => session::Finish { status: PlayStatus::Failed, output: finish.output, error: fatal },
-        None => finish,
-    });
-    let (status, output, message) = match (stop, finish) {
-        (Some(Stop::Cancelled), _) => (PlayStatus::Cancelled, Map::new(), "cancelled by play_cancel".to_string()),
-        (Some(Stop::Shutdown), _) => unreachable!("a run stopped by shutdown is left for the next start"),
-        (Some(Stop::TimedOut), _) => (
-            PlayStatus::TimedOut,
-            Map::new(),
-            format!("the wall-clock budget of {} ms ran out; the runner's process group was killed", budget.wall_clock_ms),
-        ),
-        (None, Some(finish)) => (finish.status, finish.output, finish.error),
-        (None, None) => (PlayStatus::Failed, Map::new(), describe_exit(exit, &tail)),
+        Verdict::Closed { status, output, message } => (status, output, message),
     };
     for mut child in children {
         let child_status = if status == PlayStatus::Success { PlayStatus::Failed } else { status };
         let note = format!("the run ended before this step finished: {}", first_line(&message));
-        session::close(&mut child, child_status, Map::new(), note);
+        session::close(&mut child, lifecycle::ending(child_status), Map::new(), note);
         if let Err(e) = store.play_update(&child) {
             tracing::error!(sid = %child.sid, error = %e, "cannot record an unfinished child");
         }
     }
-    session::close(&mut root, status, output, message);
+    session::close(&mut root, lifecycle::ending(status), output, message);
     if let Err(e) = store.play_update(&root) {
         tracing::error!(sid = %root.sid, error = %e, "cannot record a Play's result");
     }
@@ -343,4 +383,59 @@ fn describe_exit(exit: Option<ExitStatus>, tail: &str) -> String {
 
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use super::session::Finish;
+
+    const BUDGET: Budget = Budget { wall_clock_ms: 1000, memory_mb: 256, max_open_files: 64 };
+
+    fn status_of(verdict: Option<Verdict>) -> Option<PlayStatus> {
+        match verdict? {
+            Verdict::Waiting => Some(PlayStatus::AwaitingResume),
+            Verdict::Closed { status, .. } => Some(status),
+        }
+    }
+
+    #[test]
+    fn a_stop_wins_over_what_the_runner_said() {
+        let finished = RunOutcome::Finished(Finish { status: PlayStatus::Success, output: Map::new(), error: String::new() });
+        assert_eq!(status_of(verdict(&finished, Some(Stop::Cancelled), None, BUDGET, "")), Some(PlayStatus::Cancelled));
+        assert_eq!(status_of(verdict(&finished, Some(Stop::TimedOut), None, BUDGET, "")), Some(PlayStatus::TimedOut));
+        assert_eq!(verdict(&finished, Some(Stop::Shutdown), None, BUDGET, ""), None, "left for the next start");
+        assert_eq!(status_of(verdict(&finished, None, None, BUDGET, "")), Some(PlayStatus::Success));
+        let waiting = RunOutcome::Suspended("main:q:0".into());
+        assert_eq!(verdict(&waiting, None, None, BUDGET, ""), Some(Verdict::Waiting));
+    }
+
+    #[test]
+    fn a_run_that_ended_without_finish_fails_saying_why() {
+        let Some(Verdict::Closed { status, message, .. }) =
+            verdict(&RunOutcome::Ended(Some("the runner broke the protocol: x".into())), None, None, BUDGET, "Traceback\nBoom\n")
+        else {
+            panic!("closed")
+        };
+        assert_eq!(status, PlayStatus::Failed);
+        assert!(message.starts_with("the runner broke the protocol: x; "), "{message}");
+        assert!(message.ends_with("its last output: Boom"), "{message}");
+        let Some(Verdict::Closed { message, .. }) = verdict(&RunOutcome::Diverged("diverged".into()), None, None, BUDGET, "")
+        else {
+            panic!("closed")
+        };
+        assert_eq!(message, "diverged");
+    }
+
+    #[test]
+    fn lines_survive_timeouts_and_split_reads() {
+        let (a, mut b) = UnixStream::pair().unwrap();
+        a.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+        let mut lines = LineReader { stream: a, buffer: b"{\"op\"".to_vec() };
+        assert!(lines.next_line().is_err(), "a timeout, not a line");
+        b.write_all(b": 1}\nnext").unwrap();
+        assert_eq!(lines.next_line().unwrap().as_deref(), Some("{\"op\": 1}\n"));
+        drop(b);
+        assert_eq!(lines.next_line().unwrap(), None);
+    }
 }

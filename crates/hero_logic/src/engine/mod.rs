@@ -4,6 +4,7 @@
 mod executor;
 pub mod forms;
 pub mod inputs;
+pub mod lifecycle;
 pub mod python;
 pub mod protocol;
 mod runner;
@@ -157,14 +158,12 @@ impl Core {
 
     /// Fails a Play that never got a runner, with the reason as its message.
     fn fail_unstarted(&self, mut play: Play, message: String) {
-        let now = now_ms();
-        play.status = PlayStatus::Failed;
-        play.error_message = message;
         if play.started_at == 0 {
-            play.started_at = now;
+            play.started_at = now_ms();
         }
-        play.completed_at = now;
-        play.duration_ms = now.saturating_sub(play.started_at);
+        if !session::close(&mut play, lifecycle::Event::Fail, Default::default(), message) {
+            return;
+        }
         if let Err(e) = self.library.store().play_update(&play) {
             tracing::error!(sid = %play.sid, error = %e, "cannot record a Play's failure");
         }
@@ -257,7 +256,7 @@ impl Engine {
         for mut play in tree.into_iter().filter(|p| !p.status.is_terminal()) {
             session::close(
                 &mut play,
-                PlayStatus::Failed,
+                lifecycle::Event::Fail,
                 Default::default(),
                 "the daemon stopped while this Play was running (engine.recover = \"fail\"); start it again".into(),
             );
@@ -338,7 +337,7 @@ impl Engine {
         updates.push(asker.clone());
         for play in &mut updates {
             if play.status == PlayStatus::AwaitingResume {
-                play.status = PlayStatus::Running;
+                lifecycle::apply(play, lifecycle::Event::Answer).map_err(|e| ServiceError::Internal(e.to_string()))?;
             }
         }
         if !store.plays_update(&updates, Some((&root.sid, PlayStatus::AwaitingResume)))? {
@@ -425,7 +424,7 @@ impl Engine {
                 let mut open: Vec<Play> =
                     store.play_tree(&root.sid)?.into_iter().filter(|p| !p.status.is_terminal()).collect();
                 for play in &mut open {
-                    session::close(play, PlayStatus::Cancelled, Default::default(), "cancelled by play_cancel".into());
+                    session::close(play, lifecycle::Event::Cancel, Default::default(), "cancelled by play_cancel".into());
                 }
                 if !store.plays_update(&open, Some((&root.sid, root.status)))? {
                     return Err(ServiceError::InvalidState {

@@ -16,6 +16,7 @@ use hero_logic_api::{Binding, LogicField, LogicVersion, Play, PlayStatus, Resume
 use serde_json::{Map, Value};
 
 use super::protocol::{self, Incoming, Notification, PlayIntro, RefusalBody, RefusalKind, Refused, Reply, Request, Verdict};
+use super::lifecycle::{self, Event};
 use super::{forms, inputs, step, Core};
 use crate::error::ServiceError;
 use crate::mapping::{self, Side};
@@ -77,6 +78,20 @@ pub struct Finish {
     pub status: PlayStatus,
     pub output: Map<String, Value>,
     pub error: String,
+}
+
+/// How a runner connection ended, as far as the conversation tells.
+#[derive(Debug, Clone)]
+pub enum RunOutcome {
+    /// The runner reported the top-level result with `finish` (a replay that diverged
+    /// turns it into a failure).
+    Finished(Finish),
+    /// A pause waits for a person under this resume id; the chain is `awaiting_resume`.
+    Suspended(String),
+    /// The replay diverged from the recorded run, and the runner did not finish.
+    Diverged(String),
+    /// The connection ended with neither; the reason when the daemon dropped it.
+    Ended(Option<String>),
 }
 
 /// The runner broke the protocol; the connection is dropped and the Play fails.
@@ -153,11 +168,11 @@ pub struct Session<'a> {
     /// with the next write of the run (its own end, as a rule), so a child step costs one
     /// commit; `flush` writes them for the live view when the run idles.
     unsaved: Vec<String>,
-    pub finish: Option<Finish>,
+    finish: Option<Finish>,
     /// The resume id of the pause that suspended this run.
-    pub suspended: Option<String>,
+    suspended: Option<String>,
     /// Set when replay diverged from the recorded run; the Play fails with it.
-    pub fatal: Option<String>,
+    fatal: Option<String>,
 }
 
 impl<'a> Session<'a> {
@@ -193,6 +208,26 @@ impl<'a> Session<'a> {
         let quiet = session.replays_quietly();
         session.open.insert(root.sid.clone(), OpenPlay { play: root, spec, pauses: 0, quiet, dirty: false });
         session
+    }
+
+    /// The runner reported its result: nothing more is to be read.
+    pub fn finished(&self) -> bool {
+        self.finish.is_some()
+    }
+
+    /// How the run ended; `broken` is why the daemon dropped the connection, if it did.
+    pub fn outcome(&self, broken: Option<String>) -> RunOutcome {
+        if let Some(resume_id) = &self.suspended {
+            return RunOutcome::Suspended(resume_id.clone());
+        }
+        match (&self.finish, &self.fatal) {
+            (Some(finish), Some(fatal)) => {
+                RunOutcome::Finished(Finish { status: PlayStatus::Failed, output: finish.output.clone(), error: fatal.clone() })
+            }
+            (Some(finish), None) => RunOutcome::Finished(finish.clone()),
+            (None, Some(fatal)) => RunOutcome::Diverged(fatal.clone()),
+            (None, None) => RunOutcome::Ended(broken),
+        }
     }
 
     fn replays_quietly(&self) -> bool {
@@ -412,7 +447,7 @@ impl<'a> Session<'a> {
             parent.quiet = false;
         }
         let mut child = recorded;
-        child.status = PlayStatus::Running;
+        lifecycle::apply(&mut child, Event::Reenter).map_err(|e| ServiceError::Internal(format!("Play {}: {e}", child.sid)))?;
         let response = started(id, &child, key, self.wire(&spec));
         let quiet = self.replays_quietly();
         self.open.insert(child.sid.clone(), OpenPlay { play: child, spec, pauses: 0, quiet, dirty: false });
@@ -463,7 +498,9 @@ impl<'a> Session<'a> {
         // Runs are sequential, so the open Plays are exactly the chain from the root down to
         // the one that asks: all of them now wait for the person.
         for open in self.open.values_mut() {
-            open.play.status = PlayStatus::AwaitingResume;
+            if let Err(e) = lifecycle::apply(&mut open.play, Event::Ask) {
+                tracing::warn!(sid = %open.play.sid, error = %e, "an open Play of a pausing run is not running");
+            }
         }
         let mut batch = self.unsaved_batch();
         batch.updates =
@@ -498,7 +535,7 @@ impl<'a> Session<'a> {
             // A bound Play's output is exactly what its output mappings produce.
             play.output_data.clear();
         }
-        close(&mut play, status, output, error);
+        close(&mut play, lifecycle::ending(status), output, error);
         let memo = (status == PlayStatus::Success).then(|| Value::Object(play.output_data.clone()));
         // The child's ancestors that are not written yet go in the same commit, so a recorded
         // result is always reachable from the top-level Play.
@@ -672,14 +709,19 @@ fn recorded_children(root: &Play, tree: Vec<Play>) -> HashMap<String, Vec<Play>>
         .collect()
 }
 
-/// Finishes a Play in memory: status, output merged over what `logic.output` gave, times.
-pub fn close(play: &mut Play, status: PlayStatus, output: Map<String, Value>, error: String) {
+/// Finishes a Play in memory by `event`: status, output merged over what `logic.output`
+/// gave, times. A Play that already ended stays as it was (false).
+pub fn close(play: &mut Play, event: Event, output: Map<String, Value>, error: String) -> bool {
+    if let Err(e) = lifecycle::apply(play, event) {
+        tracing::warn!(sid = %play.sid, error = %e, "not closing a Play");
+        return false;
+    }
     let now = now_ms();
-    play.status = status;
     play.output_data.extend(output);
     play.error_message = error;
     play.completed_at = now;
     play.duration_ms = now.saturating_sub(play.started_at);
+    true
 }
 
 fn status_of(verdict: Verdict) -> PlayStatus {
