@@ -19,6 +19,7 @@ use super::lifecycle::{self, Event};
 use super::session::{self, RunMode, RunOutcome, Session};
 use super::{Control, Core};
 use crate::now_ms;
+use crate::store::PlayBatch;
 
 /// Why the daemon stopped a run before it ended by itself.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -85,7 +86,7 @@ pub fn run(core: &Arc<Core>, play_sid: &str, budget: Budget, mode: RunMode) {
     let name = logic_name(core, &version.logic_sid);
     let mut session = Session::new(core, runner.secret.clone(), play, &version, &name, mode, tree);
     let outcome = match runner.connect().then(|| runner.take_connection()).flatten() {
-        Some((stream, ahead)) => converse(&mut session, stream, ahead),
+        Some((stream, ahead)) => converse(&mut session, stream, ahead, core.settings.caps.protocol_line),
         None => RunOutcome::Ended(None),
     };
     // A runner that reported `finish` has said all it will: record the result now, so that
@@ -168,19 +169,19 @@ const IDLE_FLUSH: Duration = Duration::from_millis(25);
 
 /// Serves the runner's requests until it finishes, closes the connection or breaks the
 /// protocol, and says how the run ended.
-fn converse(session: &mut Session, stream: UnixStream, ahead: Vec<u8>) -> RunOutcome {
-    let broken = serve(session, stream, ahead);
+fn converse(session: &mut Session, stream: UnixStream, ahead: Vec<u8>, max_line: usize) -> RunOutcome {
+    let broken = serve(session, stream, ahead, max_line);
     session.outcome(broken)
 }
 
 /// The conversation itself; returns why the daemon dropped the runner, if it did.
-fn serve(session: &mut Session, stream: UnixStream, ahead: Vec<u8>) -> Option<String> {
+fn serve(session: &mut Session, stream: UnixStream, ahead: Vec<u8>, max_line: usize) -> Option<String> {
     let Ok(write_half) = stream.try_clone() else { return None };
     if stream.set_read_timeout(Some(IDLE_FLUSH)).is_err() {
         return None;
     }
     let mut writer = std::io::BufWriter::new(write_half);
-    let mut lines = LineReader { stream, buffer: ahead };
+    let mut lines = LineReader { stream, buffer: ahead, max_line };
     loop {
         let line = match lines.next_line() {
             Ok(Some(line)) => line,
@@ -191,6 +192,7 @@ fn serve(session: &mut Session, stream: UnixStream, ahead: Vec<u8>) -> Option<St
                 }
                 continue;
             }
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => return Some(e.to_string()),
             Err(_) => return None,
         };
         tracing::trace!(line = %line.chars().take(60).collect::<String>(), "runner said");
@@ -213,10 +215,12 @@ fn serve(session: &mut Session, stream: UnixStream, ahead: Vec<u8>) -> Option<St
     }
 }
 
-/// Newline-delimited reading that survives read timeouts without losing partial lines.
+/// Newline-delimited reading that survives read timeouts without losing partial lines, and
+/// holds at most `max_line` bytes of a line.
 struct LineReader {
     stream: UnixStream,
     buffer: Vec<u8>,
+    max_line: usize,
 }
 
 impl LineReader {
@@ -227,6 +231,16 @@ impl LineReader {
             if let Some(end) = self.buffer.iter().position(|b| *b == b'\n') {
                 let line: Vec<u8> = self.buffer.drain(..=end).collect();
                 return Ok(Some(String::from_utf8_lossy(&line).into_owned()));
+            }
+            if self.buffer.len() > self.max_line {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "the runner sent a protocol line of more than {} bytes (engine.max_protocol_line_bytes in \
+                         service.toml); a Play's output, logs or arguments must stay under it",
+                        self.max_line
+                    ),
+                ));
             }
             match self.stream.read(&mut chunk) {
                 Ok(0) => return Ok(None),
@@ -308,60 +322,56 @@ fn finalize(core: &Core, session: &mut Session, verdict: Verdict, tail: String) 
             tracing::error!(error = %e, "cannot mark replayed steps");
         }
     }
+    let mut logs = session.take_logs();
     let (mut root, children) = session.take_open();
-    append_runner_output(&mut root, &tail);
+    if let Some(text) = runner_output(&tail) {
+        logs.push((root.sid.clone(), text));
+    }
     let (status, output, message) = match verdict {
         Verdict::Waiting => {
             // Waiting for a person: the chain keeps its `awaiting_resume`, with the logs so
             // far; unless an answer or a cancel already moved it on, which this must not undo.
-            let guard = (root.sid.clone(), PlayStatus::AwaitingResume);
-            let mut chain = vec![root];
-            chain.extend(children);
-            if let Err(e) = store.plays_update(&chain, Some((&guard.0, guard.1))) {
+            let guard = root.sid.clone();
+            let mut updates = vec![root];
+            updates.extend(children);
+            if let Err(e) = store.play_batch(&PlayBatch { updates, logs, ..Default::default() }, Some((&guard, PlayStatus::AwaitingResume))) {
                 tracing::error!(error = %e, "cannot record a waiting Play");
             }
             return;
         }
         Verdict::Closed { status, output, message } => (status, output, message),
     };
+    let mut updates = Vec::with_capacity(children.len() + 1);
     for mut child in children {
         let child_status = if status == PlayStatus::Success { PlayStatus::Failed } else { status };
         let note = format!("the run ended before this step finished: {}", first_line(&message));
         session::close(&mut child, lifecycle::ending(child_status), Map::new(), note);
-        if let Err(e) = store.play_update(&child) {
-            tracing::error!(sid = %child.sid, error = %e, "cannot record an unfinished child");
-        }
+        updates.push(child);
     }
     session::close(&mut root, lifecycle::ending(status), output, message);
-    if let Err(e) = store.play_update(&root) {
-        tracing::error!(sid = %root.sid, error = %e, "cannot record a Play's result");
+    updates.push(root);
+    if let Err(e) = store.play_batch(&PlayBatch { updates, logs, ..Default::default() }, None) {
+        tracing::error!(error = %e, "cannot record a Play's result");
     }
 }
 
 /// What the runner wrote to its real stdout/stderr after a Play was recorded (rare: an
 /// interpreter warning at exit) joins the top-level Play's logs.
 fn append_late_output(core: &Core, play_sid: &str, tail: &str) {
-    if tail.trim().is_empty() {
-        return;
-    }
-    let store = core.library.store();
-    if let Ok(Some(mut root)) = store.play_get(play_sid) {
-        append_runner_output(&mut root, tail);
-        if let Err(e) = store.play_update(&root) {
-            tracing::error!(%play_sid, error = %e, "cannot add the runner's last output");
-        }
+    let Some(text) = runner_output(tail) else { return };
+    let batch = PlayBatch { logs: vec![(play_sid.to_string(), text)], ..Default::default() };
+    if let Err(e) = core.library.store().play_batch(&batch, None) {
+        tracing::error!(%play_sid, error = %e, "cannot add the runner's last output");
     }
 }
 
-fn append_runner_output(root: &mut hero_logic_api::Play, tail: &str) {
+/// The runner's own output as it joins the top-level Play's logs; None when there is none.
+fn runner_output(tail: &str) -> Option<String> {
     if tail.trim().is_empty() {
-        return;
+        return None;
     }
-    root.logs.push_str("[runner output]\n");
-    root.logs.push_str(tail);
-    if !tail.ends_with('\n') {
-        root.logs.push('\n');
-    }
+    let newline = if tail.ends_with('\n') { "" } else { "\n" };
+    Some(format!("[runner output]\n{tail}{newline}"))
 }
 
 fn describe_exit(exit: Option<ExitStatus>, tail: &str) -> String {
@@ -431,11 +441,21 @@ mod tests {
     fn lines_survive_timeouts_and_split_reads() {
         let (a, mut b) = UnixStream::pair().unwrap();
         a.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
-        let mut lines = LineReader { stream: a, buffer: b"{\"op\"".to_vec() };
+        let mut lines = LineReader { stream: a, buffer: b"{\"op\"".to_vec(), max_line: 64 };
         assert!(lines.next_line().is_err(), "a timeout, not a line");
         b.write_all(b": 1}\nnext").unwrap();
         assert_eq!(lines.next_line().unwrap().as_deref(), Some("{\"op\": 1}\n"));
         drop(b);
         assert_eq!(lines.next_line().unwrap(), None);
+    }
+
+    #[test]
+    fn a_line_over_the_cap_is_refused_not_buffered() {
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let mut lines = LineReader { stream: a, buffer: Vec::new(), max_line: 10 };
+        b.write_all(&[b'x'; 64]).unwrap();
+        let error = lines.next_line().unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+        assert!(error.to_string().contains("more than 10 bytes"), "{error}");
     }
 }

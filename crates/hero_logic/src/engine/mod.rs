@@ -5,6 +5,7 @@ mod executor;
 pub mod forms;
 pub mod inputs;
 pub mod lifecycle;
+pub mod logs;
 pub mod python;
 pub mod protocol;
 mod runner;
@@ -48,6 +49,29 @@ pub struct EngineSettings {
     /// More `HERO_LOGIC_*` variables for every runner: the model endpoint, its key and the
     /// models table (crate::models).
     pub runner_vars: Vec<(String, String)>,
+    /// Caps on what a runner may send.
+    pub caps: Caps,
+}
+
+/// Caps on what a runner may send (`[engine]` of service.toml), in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caps {
+    pub log_line: usize,
+    pub play_logs: usize,
+    pub output: usize,
+    pub protocol_line: usize,
+}
+
+impl Caps {
+    pub fn of(engine: &hero_logic_api::service::EngineSection) -> Caps {
+        let bytes = |n: u64| usize::try_from(n).unwrap_or(usize::MAX).max(1);
+        Caps {
+            log_line: bytes(engine.max_log_line_bytes),
+            play_logs: bytes(engine.max_log_bytes),
+            output: bytes(engine.max_output_bytes),
+            protocol_line: bytes(engine.max_protocol_line_bytes),
+        }
+    }
 }
 
 /// Messages to a running Play's watchdog.
@@ -237,16 +261,33 @@ impl Engine {
             }
         };
         for play in unfinished {
-            let defaults = self.core.settings.defaults;
+            let budget = self.budget_of(&play.sid);
             if play.status == PlayStatus::Pending {
-                self.enqueue(&play.sid, defaults, RunMode::Fresh);
+                self.enqueue(&play.sid, budget, RunMode::Fresh);
             } else if self.core.settings.recover_by_replay {
                 tracing::info!(play = %play.sid, "resuming a Play left running by a previous daemon");
-                self.enqueue(&play.sid, defaults, RunMode::Recover);
+                self.enqueue(&play.sid, budget, RunMode::Recover);
             } else {
                 self.fail_interrupted(&play.sid);
             }
         }
+    }
+
+    /// The budget a top-level Play was started with: its own limits over the service
+    /// defaults. Limits the current defaults no longer allow give way to the defaults.
+    fn budget_of(&self, play_sid: &str) -> Budget {
+        let defaults = self.core.settings.defaults;
+        let limits = match self.core.library.store().play_limits(play_sid) {
+            Ok(limits) => limits,
+            Err(e) => {
+                tracing::warn!(play = %play_sid, error = %e, "cannot read a Play's limits; using the defaults");
+                None
+            }
+        };
+        defaults.with(limits.as_ref()).unwrap_or_else(|(field, message)| {
+            tracing::warn!(play = %play_sid, %field, %message, "a Play's stored limit is out of range; using the default");
+            defaults
+        })
     }
 
     /// Fails a run the daemon lost (it stopped while the Play ran), root and open children.
@@ -296,7 +337,7 @@ impl Engine {
         let now = now_ms();
         // Top-level and child Plays take sids from one allocator, so sids grow in the order
         // Plays are created.
-        let play = library.store().play_insert(&Play {
+        let play = library.store().play_insert_limited(&Play {
             sid: self.core.next_sid()?,
             logic_sid: logic.sid.clone(),
             logic_version_sid: version.sid.clone(),
@@ -305,7 +346,7 @@ impl Engine {
             input_data,
             created_at: now,
             ..Default::default()
-        })?;
+        }, &params.limits.unwrap_or_default())?;
         self.enqueue(&play.sid, budget, RunMode::Fresh);
         Ok(play)
     }
@@ -347,7 +388,7 @@ impl Engine {
             });
         }
         let mode = RunMode::Resume { play_sid: asker.sid.clone(), resume_id: resume_id.to_string() };
-        self.enqueue(&root.sid, self.core.settings.defaults, mode);
+        self.enqueue(&root.sid, self.budget_of(&root.sid), mode);
         self.core.changed();
         self.status(&asker.sid)
     }

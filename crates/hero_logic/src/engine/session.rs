@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 
 use super::protocol::{self, Incoming, Notification, PlayIntro, RefusalBody, RefusalKind, Refused, Reply, Request, Verdict};
 use super::lifecycle::{self, Event};
+use super::logs::PlayLog;
 use super::{forms, inputs, step, Core};
 use crate::error::ServiceError;
 use crate::mapping::{self, Side};
@@ -126,6 +127,18 @@ struct OpenPlay {
     quiet: bool,
     /// Logs, outputs or stats arrived since the Play was last written.
     dirty: bool,
+    /// Log text since the last write (appended then; the Play's `logs` is never rewritten).
+    log: PlayLog,
+    /// `logic.output` values went over `engine.max_output_bytes` and were not kept; the
+    /// Play fails when it ends.
+    output_over: bool,
+}
+
+impl OpenPlay {
+    fn new(play: Play, spec: LogicSpec, quiet: bool, caps: &super::Caps) -> OpenPlay {
+        let log = PlayLog::after(&play.logs, caps.play_logs);
+        OpenPlay { play, spec, pauses: 0, quiet, dirty: false, log, output_over: false }
+    }
 }
 
 /// Why a request was refused; the kind tells the runner what to raise.
@@ -206,7 +219,8 @@ impl<'a> Session<'a> {
         session.recorded = recorded_children(&root, tree);
         let spec = session.spec_of(version, logic_name);
         let quiet = session.replays_quietly();
-        session.open.insert(root.sid.clone(), OpenPlay { play: root, spec, pauses: 0, quiet, dirty: false });
+        let open = OpenPlay::new(root, spec, quiet, &core.settings.caps);
+        session.open.insert(open.play.sid.clone(), open);
         session
     }
 
@@ -303,6 +317,7 @@ impl<'a> Session<'a> {
         let sid = match &notification {
             Notification::Log { play_sid, .. } | Notification::Output { play_sid, .. } | Notification::Stats { play_sid, .. } => play_sid,
         };
+        let caps = self.core.settings.caps;
         let Some(open) = self.open.get_mut(sid) else {
             tracing::debug!(%sid, "notification for a Play that is not open in this run");
             return;
@@ -310,8 +325,14 @@ impl<'a> Session<'a> {
         let play = &mut open.play;
         match notification {
             Notification::Log { .. } | Notification::Stats { .. } if open.quiet => return,
-            Notification::Log { text, .. } => play.logs.push_str(&text),
-            Notification::Output { values, .. } => play.output_data.extend(values),
+            Notification::Log { text, .. } => open.log.push(&text, caps.log_line, caps.play_logs),
+            Notification::Output { values, .. } => {
+                if json_size(&play.output_data) + json_size(&values) > caps.output {
+                    open.output_over = true;
+                } else {
+                    play.output_data.extend(values);
+                }
+            }
             Notification::Stats { prompt_tokens, completion_tokens, cost_usd, .. } => {
                 play.total_tokens_prompt += prompt_tokens;
                 play.total_tokens_completion += completion_tokens;
@@ -376,7 +397,7 @@ impl<'a> Session<'a> {
         let child = Play { sid: self.core.next_sid()?, ..child };
         self.unsaved.push(child.sid.clone());
         let response = started(id, &child, key, self.wire(&spec));
-        self.open.insert(child.sid.clone(), OpenPlay { play: child, spec, pauses: 0, quiet: false, dirty: false });
+        self.open.insert(child.sid.clone(), OpenPlay::new(child, spec, false, &self.core.settings.caps));
         Ok(response)
     }
 
@@ -450,7 +471,7 @@ impl<'a> Session<'a> {
         lifecycle::apply(&mut child, Event::Reenter).map_err(|e| ServiceError::Internal(format!("Play {}: {e}", child.sid)))?;
         let response = started(id, &child, key, self.wire(&spec));
         let quiet = self.replays_quietly();
-        self.open.insert(child.sid.clone(), OpenPlay { play: child, spec, pauses: 0, quiet, dirty: false });
+        self.open.insert(child.sid.clone(), OpenPlay::new(child, spec, quiet, &self.core.settings.caps));
         Ok(response)
     }
 
@@ -505,7 +526,7 @@ impl<'a> Session<'a> {
         let mut batch = self.unsaved_batch();
         batch.updates =
             self.open.values().filter(|o| !self.unsaved.contains(&o.play.sid)).map(|o| o.play.clone()).collect();
-        self.core.library.store().play_batch(&batch)?;
+        self.core.library.store().play_batch(&batch, None)?;
         self.unsaved.clear();
         self.suspended = Some(resume_id.clone());
         self.core.changed();
@@ -524,10 +545,11 @@ impl<'a> Session<'a> {
         if sid == self.root_sid {
             return Err(ServiceError::validation("play_sid", "the top-level Play ends with finish", ""));
         }
-        let closing = self
+        let mut closing = self
             .open
             .remove(&sid)
             .ok_or_else(|| ServiceError::validation("play_sid", format!("Play {sid:?} is not open"), ""))?;
+        let closing_log = closing.log.take();
         let (status, output, error) = self.bound_result(&closing, status_of(status), output, error);
         let bound = closing.spec.binding.is_some();
         let mut play = closing.play;
@@ -540,6 +562,9 @@ impl<'a> Session<'a> {
         // The child's ancestors that are not written yet go in the same commit, so a recorded
         // result is always reachable from the top-level Play.
         let mut batch = self.unsaved_batch();
+        if !closing_log.is_empty() {
+            batch.logs.push((play.sid.clone(), closing_log));
+        }
         if self.unsaved.contains(&play.sid) {
             batch.new_children.push(play.clone());
         } else {
@@ -548,7 +573,7 @@ impl<'a> Session<'a> {
         if let Some(memo) = &memo {
             batch.memos.push((play.parent_play_sid.clone(), play.step_key.clone(), memo.clone()));
         }
-        self.core.library.store().play_batch(&batch)?;
+        self.core.library.store().play_batch(&batch, None)?;
         self.unsaved.clear();
         if let (Some(memo), Some(parent)) = (memo, self.open.get_mut(&play.parent_play_sid)) {
             parent.play.step_outputs.insert(play.step_key.clone(), memo);
@@ -568,10 +593,23 @@ impl<'a> Session<'a> {
         Ok(Reply::InvokeEnd { id, ok: true, status: None, output: None, error: None })
     }
 
-    /// The unwritten open children, as new rows in creation order.
-    fn unsaved_batch(&self) -> PlayBatch {
+    /// The unwritten open children, as new rows in creation order, and the log text that
+    /// arrived since the last write (appended after the rows are in).
+    fn unsaved_batch(&mut self) -> PlayBatch {
         let new_children = self.unsaved.iter().filter_map(|sid| self.open.get(sid).map(|o| o.play.clone())).collect();
-        PlayBatch { new_children, ..Default::default() }
+        PlayBatch { new_children, logs: self.take_logs(), ..Default::default() }
+    }
+
+    /// Log text of the open Plays not written yet, taken for a write.
+    pub fn take_logs(&mut self) -> Vec<(String, String)> {
+        let mut logs: Vec<(String, String)> = self
+            .open
+            .values_mut()
+            .map(|o| (o.play.sid.clone(), o.log.take()))
+            .filter(|(_, text)| !text.is_empty())
+            .collect();
+        logs.sort();
+        logs
     }
 
     /// Writes what a live view is missing: open children not written yet, and the logs,
@@ -589,7 +627,7 @@ impl<'a> Session<'a> {
         if batch.is_empty() {
             return Ok(());
         }
-        self.core.library.store().play_batch(&batch)?;
+        self.core.library.store().play_batch(&batch, None)?;
         self.unsaved.clear();
         for open in self.open.values_mut() {
             open.dirty = false;
@@ -599,7 +637,8 @@ impl<'a> Session<'a> {
     }
 
     /// A Play's result as reported, or, for a bound version that succeeded, its output
-    /// mappings applied (a mapping that fails fails the Play, naming the row).
+    /// mappings applied (a mapping that fails fails the Play, naming the row). An output over
+    /// `engine.max_output_bytes` fails the Play.
     fn bound_result(
         &self,
         open: &OpenPlay,
@@ -607,13 +646,24 @@ impl<'a> Session<'a> {
         output: Map<String, Value>,
         error: String,
     ) -> (PlayStatus, Map<String, Value>, String) {
-        match (&open.spec.binding, status) {
+        let (status, output, error) = match (&open.spec.binding, status) {
             (Some(binding), PlayStatus::Success) => match map_side(Side::Output, binding, &open.play.input_data, Some(&output)) {
                 Ok(mapped) => (PlayStatus::Success, mapped, error),
                 Err(message) => (PlayStatus::Failed, Map::new(), message),
             },
             _ => (status, output, error),
+        };
+        let limit = self.core.settings.caps.output;
+        let size = json_size(&output) + if open.spec.binding.is_some() { 0 } else { json_size(&open.play.output_data) };
+        if size > limit || open.output_over {
+            let message = format!(
+                "the output of Play {} is over the limit of {limit} bytes (engine.max_output_bytes in service.toml); \
+                 return less, or keep large data outside the Play",
+                open.play.sid
+            );
+            return (PlayStatus::Failed, Map::new(), message);
         }
+        (status, output, error)
     }
 
     fn current_version(&self, name: &str) -> Result<(LogicVersion, String), ServiceError> {
@@ -743,6 +793,10 @@ fn started(id: u64, child: &Play, step_key: String, logic: protocol::LogicSpec) 
         logic: Some(logic),
         args: Some(child.input_data.clone()),
     }
+}
+
+fn json_size(values: &Map<String, Value>) -> usize {
+    serde_json::to_string(values).map(|text| text.len()).unwrap_or(0)
 }
 
 fn encode<T: serde::Serialize>(line: &T) -> String {
