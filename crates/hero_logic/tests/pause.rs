@@ -408,3 +408,31 @@ async fn a_daemon_killed_mid_run_resumes_every_play_by_replay() {
         }
     }
 }
+
+const PAUSE_THEN_SLEEP: &str = r#"
+import time
+from hero_tracing import logic, ask_user
+
+@logic(name="pause_then_sleep", outputs={"done": "boolean"})
+def pause_then_sleep():
+    ask_user.confirm("Sleep now?")
+    time.sleep(60)
+    return {"done": True}
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn limits_given_to_play_start_hold_after_a_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path()).await;
+    daemon.define("pause_then_sleep", PAUSE_THEN_SLEEP).await;
+    let params = json!({"logic": "pause_then_sleep", "inputs": {}, "limits": {"wall_clock_ms": 3000}});
+    let play = daemon.call("LogicService.play_start", params).await;
+    let waiting = daemon.wait(&play["sid"]).await;
+    assert_eq!(waiting["status"], "awaiting_resume", "{waiting}");
+    let (asker, request) = waiting_question(&daemon, &play["sid"]).await;
+    answer(&daemon, &asker["sid"], &request["id"], json!(true)).await;
+    // The default budget (service.toml) is minutes; the Play's own is 3 s.
+    let done = daemon.wait(&play["sid"]).await;
+    assert_eq!(done["status"], "timed_out", "{done}");
+    assert!(done["error_message"].as_str().unwrap().contains("budget of 3000 ms"), "{done}");
+}
