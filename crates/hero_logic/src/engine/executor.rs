@@ -459,3 +459,7 @@ mod tests {
         assert!(error.to_string().contains("more than 10 bytes"), "{error}");
     }
 }
+
+#[cfg(test)]
+#[path = "replay_tests.rs"]
+mod replay_tests;
