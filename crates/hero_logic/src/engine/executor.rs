@@ -181,7 +181,7 @@ fn serve(session: &mut Session, stream: UnixStream, ahead: Vec<u8>, max_line: us
         return None;
     }
     let mut writer = std::io::BufWriter::new(write_half);
-    let mut lines = LineReader { stream, buffer: ahead, max_line };
+    let mut lines = LineReader { stream, buffer: ahead, max_line, searched: 0 };
     loop {
         let line = match lines.next_line() {
             Ok(Some(line)) => line,
@@ -221,6 +221,8 @@ struct LineReader {
     stream: UnixStream,
     buffer: Vec<u8>,
     max_line: usize,
+    /// How much of `buffer` is known to hold no newline, so a long line is scanned once.
+    searched: usize,
 }
 
 impl LineReader {
@@ -228,10 +230,12 @@ impl LineReader {
     fn next_line(&mut self) -> std::io::Result<Option<String>> {
         let mut chunk = [0u8; 16384];
         loop {
-            if let Some(end) = self.buffer.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = self.buffer.drain(..=end).collect();
+            if let Some(offset) = self.buffer[self.searched..].iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = self.buffer.drain(..=self.searched + offset).collect();
+                self.searched = 0;
                 return Ok(Some(String::from_utf8_lossy(&line).into_owned()));
             }
+            self.searched = self.buffer.len();
             if self.buffer.len() > self.max_line {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::InvalidData,
@@ -441,7 +445,7 @@ mod tests {
     fn lines_survive_timeouts_and_split_reads() {
         let (a, mut b) = UnixStream::pair().unwrap();
         a.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
-        let mut lines = LineReader { stream: a, buffer: b"{\"op\"".to_vec(), max_line: 64 };
+        let mut lines = LineReader { stream: a, buffer: b"{\"op\"".to_vec(), max_line: 64, searched: 0 };
         assert!(lines.next_line().is_err(), "a timeout, not a line");
         b.write_all(b": 1}\nnext").unwrap();
         assert_eq!(lines.next_line().unwrap().as_deref(), Some("{\"op\": 1}\n"));
@@ -452,7 +456,7 @@ mod tests {
     #[test]
     fn a_line_over_the_cap_is_refused_not_buffered() {
         let (a, mut b) = UnixStream::pair().unwrap();
-        let mut lines = LineReader { stream: a, buffer: Vec::new(), max_line: 10 };
+        let mut lines = LineReader { stream: a, buffer: Vec::new(), max_line: 10, searched: 0 };
         b.write_all(&[b'x'; 64]).unwrap();
         let error = lines.next_line().unwrap_err();
         assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);

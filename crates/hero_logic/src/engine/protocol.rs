@@ -195,6 +195,17 @@ impl RequestOp {
     pub fn parse(op: &str) -> Option<RequestOp> {
         serde_json::from_value(Value::String(op.to_string())).ok()
     }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestOp::Hello => "hello",
+            RequestOp::Resolve => "resolve",
+            RequestOp::InvokeStart => "invoke_start",
+            RequestOp::InvokeEnd => "invoke_end",
+            RequestOp::Finish => "finish",
+            RequestOp::Pause => "pause",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -271,7 +271,7 @@ impl<'a> Session<'a> {
             match &incoming {
                 Incoming::Request(Request::Hello { secret, .. }) if *secret == self.secret => self.greeted = true,
                 Incoming::Request(Request::Hello { .. }) => return Err(ProtocolError::BadSecret),
-                Incoming::Request(request) => return Err(ProtocolError::NotGreeted(format!("{:?}", request.op()))),
+                Incoming::Request(request) => return Err(ProtocolError::NotGreeted(request.op().as_str().into())),
                 Incoming::Notification(_) => return Err(ProtocolError::NotGreeted("a notification".into())),
             }
         }
