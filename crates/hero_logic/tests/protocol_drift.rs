@@ -7,16 +7,8 @@ use std::path::PathBuf;
 fn checked_in_runner_protocol_schema_matches_the_types() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schemas/runner-protocol.json");
     let generated = hero_logic::engine::protocol::schema_text();
-    if std::env::var_os("UPDATE_SCHEMAS").is_some() {
-        std::fs::write(&path, &generated).expect("schemas/ is writable");
-        return;
-    }
-    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        checked_in == generated,
-        "schemas/runner-protocol.json is out of date with engine/protocol.rs; regenerate it with \
-         `UPDATE_SCHEMAS=1 cargo test -p hero_logic --test protocol_drift` and commit the result"
-    );
+    let regenerate = "UPDATE_SCHEMAS=1 cargo test -p hero_logic --test protocol_drift";
+    hero_logic_api::schema_file::check_or_update(&path, &generated, regenerate);
 }
 
 #[test]

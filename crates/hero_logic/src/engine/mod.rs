@@ -108,6 +108,24 @@ pub(crate) struct Core {
 }
 
 impl Core {
+    /// Nothing queued or running yet; workers and the warm pool are started by the caller.
+    fn new(library: Library, settings: EngineSettings, python: Result<PythonRuntime, String>) -> Core {
+        let warm = runner::WarmPool::new(settings.warm_runners);
+        Core {
+            library,
+            settings,
+            python,
+            queue: Mutex::new(VecDeque::new()),
+            queued: Condvar::new(),
+            running: Mutex::new(HashMap::new()),
+            changes: Notify::new(),
+            change_count: std::sync::atomic::AtomicU64::new(1),
+            sids: Mutex::new((0, 0)),
+            warm,
+            warm_filler: Mutex::new(None),
+        }
+    }
+
     fn changed(&self) {
         self.change_count.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         self.changes.notify_waiters();
@@ -220,20 +238,7 @@ impl Engine {
             Err(e) => tracing::error!(error = %e, "Plays will fail until this is fixed"),
         }
         let pool_size = settings.pool_size.max(1);
-        let settings_warm = settings.warm_runners;
-        let core = Arc::new(Core {
-            library,
-            settings,
-            python,
-            queue: Mutex::new(VecDeque::new()),
-            queued: Condvar::new(),
-            running: Mutex::new(HashMap::new()),
-            changes: Notify::new(),
-            change_count: std::sync::atomic::AtomicU64::new(1),
-            sids: Mutex::new((0, 0)),
-            warm: runner::WarmPool::new(settings_warm),
-            warm_filler: Mutex::new(None),
-        });
+        let core = Arc::new(Core::new(library, settings, python));
         for index in 0..pool_size {
             let core = Arc::clone(&core);
             std::thread::Builder::new()

@@ -16,17 +16,16 @@
 //! `$prefix:<text>` a string starting with the text, and `$<name>` (e.g. `$c1`) binds to the
 //! value first seen there and must match it afterwards; bound names are replaced in strings.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 
 use hero_logic_api::params::{LogicCreateParams, PlayStartParams};
 use serde_json::Value;
-use tokio::sync::Notify;
 
 use super::super::sandbox::Budget;
 use super::super::session::{RunMode, Session};
-use super::super::{runner, Caps, Core, Engine, EngineSettings};
+use super::super::{Caps, Core, Engine, EngineSettings};
 use super::{finalize, load_run, verdict};
 use crate::engine::lifecycle::{self, Event};
 use crate::library::Library;
@@ -50,19 +49,7 @@ fn engine_over(dir: &Path) -> Engine {
         caps,
     };
     // No workers and no Python: the test plays the runner's part line by line.
-    let core = Core {
-        library: Library::new(Arc::new(store)),
-        settings,
-        python: Err("no Python in replay tests".into()),
-        queue: Mutex::new(VecDeque::new()),
-        queued: Condvar::new(),
-        running: Mutex::new(HashMap::new()),
-        changes: Notify::new(),
-        change_count: std::sync::atomic::AtomicU64::new(1),
-        sids: Mutex::new((0, 0)),
-        warm: runner::WarmPool::new(0),
-        warm_filler: Mutex::new(None),
-    };
+    let core = Core::new(Library::new(Arc::new(store)), settings, Err("no Python in replay tests".into()));
     Engine { core: Arc::new(core) }
 }
 

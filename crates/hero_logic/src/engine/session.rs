@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use hero_logic_api::{Binding, LogicField, LogicVersion, Play, PlayStatus, ResumeRequest, ResumeUi};
+use hero_logic_api::{Binding, LogicVersion, Play, PlayStatus, ResumeRequest, ResumeUi};
 use serde_json::{Map, Value};
 
 use super::protocol::{self, Incoming, Notification, PlayIntro, RefusalBody, RefusalKind, Refused, Reply, Request, Verdict};
@@ -25,33 +25,21 @@ use crate::now_ms;
 use crate::parse;
 use crate::store::PlayBatch;
 
-/// What the runner needs to run one version of a Logic.
+/// One version of a Logic as this run knows it: what the runner is sent, and for a bound
+/// version its mapping tables (the runner only sees the generated body that calls the
+/// target; the daemon maps inputs and outputs around that call).
 #[derive(Debug, Clone)]
 pub struct LogicSpec {
-    pub name: String,
-    pub logic_sid: String,
-    pub version_sid: String,
-    pub entry: String,
-    pub python_source: String,
-    pub inputs: Vec<LogicField>,
-    pub outputs: Vec<LogicField>,
-    /// For a bound version: its mapping tables. The runner only sees the generated body
-    /// that calls the target; the daemon maps inputs and outputs around that call.
+    pub wire: protocol::LogicSpec,
     pub binding: Option<Binding>,
 }
 
 impl LogicSpec {
-    /// The spec as the runner sees it (a bound version's mappings stay with the daemon).
-    fn to_wire(&self) -> protocol::LogicSpec {
-        protocol::LogicSpec {
-            name: self.name.clone(),
-            logic_sid: self.logic_sid.clone(),
-            version_sid: self.version_sid.clone(),
-            entry: self.entry.clone(),
-            python_source: self.python_source.clone(),
-            inputs: self.inputs.clone(),
-            outputs: self.outputs.clone(),
-        }
+    /// The same version run under another Logic name (a local `@logic` function).
+    fn renamed(&self, name: &str) -> LogicSpec {
+        let mut spec = self.clone();
+        spec.wire.name = name.to_string();
+        spec
     }
 }
 
@@ -296,7 +284,7 @@ impl<'a> Session<'a> {
                 let (version, logic_name) = self.current_version(&logic)?;
                 // The importer only wraps the Logic in a callable; its source is compiled at
                 // the first call, so this answer does not count as having sent it.
-                Ok(Reply::Resolve { id, ok: true, logic: self.spec_of(&version, &logic_name).to_wire() })
+                Ok(Reply::Resolve { id, ok: true, logic: self.spec_of(&version, &logic_name).wire })
             }
             Request::InvokeStart { id, parent, logic, args, local } => self.invoke_start(id, &parent, &logic, args, local),
             Request::InvokeEnd { id, play_sid, status, output, error, traceback } => {
@@ -374,7 +362,7 @@ impl<'a> Session<'a> {
             return self.replay_step(id, &parent_sid, &parent_spec, seq, &name, local, args, recorded);
         }
         let (spec, args) = if local {
-            (LogicSpec { name: name.clone(), ..parent_spec }, args)
+            (parent_spec.renamed(&name), args)
         } else {
             let (version, logic_name) = self.current_version(&name)?;
             let checked = inputs::check(&version.inputs, args).map_err(|e| e.within(&name))?;
@@ -383,8 +371,8 @@ impl<'a> Session<'a> {
         let key = step::step_key(&name, seq, &Value::Object(args.clone()));
         let now = now_ms();
         let child = Play {
-            logic_sid: spec.logic_sid.clone(),
-            logic_version_sid: spec.version_sid.clone(),
+            logic_sid: spec.wire.logic_sid.clone(),
+            logic_version_sid: spec.wire.version_sid.clone(),
             name: name.clone(),
             parent_play_sid: parent_sid,
             step_key: key.clone(),
@@ -459,7 +447,7 @@ impl<'a> Session<'a> {
         }
         // Unfinished: the same child Play runs again from its start, replaying its own steps.
         let spec = if local {
-            LogicSpec { name: name.to_string(), ..parent_spec.clone() }
+            parent_spec.renamed(name)
         } else {
             let version = self.recorded_version(&recorded)?;
             self.spec_of(&version, name)
@@ -687,8 +675,8 @@ impl<'a> Session<'a> {
     /// A spec as sent to the runner: the source only the first time its version is sent,
     /// since the runner compiles each version once (large sources are not resent per call).
     fn wire(&mut self, spec: &LogicSpec) -> protocol::LogicSpec {
-        let mut wire = spec.to_wire();
-        if !self.sent_sources.insert(spec.version_sid.clone()) {
+        let mut wire = spec.wire.clone();
+        if !self.sent_sources.insert(spec.wire.version_sid.clone()) {
             wire.python_source.clear();
         }
         wire
@@ -708,7 +696,7 @@ impl<'a> Session<'a> {
                 (entry, version.python_source.clone())
             }
         };
-        let spec = LogicSpec {
+        let wire = protocol::LogicSpec {
             name: logic_name.to_string(),
             logic_sid: version.logic_sid.clone(),
             version_sid: version.sid.clone(),
@@ -716,8 +704,8 @@ impl<'a> Session<'a> {
             python_source,
             inputs: version.inputs.clone(),
             outputs: version.outputs.clone(),
-            binding: version.binding.clone(),
         };
+        let spec = LogicSpec { wire, binding: version.binding.clone() };
         self.specs.insert(version.sid.clone(), spec.clone());
         spec
     }
