@@ -435,13 +435,19 @@ async fn a_chatty_play_keeps_its_logs_under_the_cap_and_says_so_once() {
     assert!(logs.trim_end().ends_with("later lines are dropped]"), "nothing after the note");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_output_over_the_cap_fails_the_play_naming_the_limit() {
+/// Runs a logic with body `code` in a fresh daemon; the Play, which must have failed.
+async fn failed_run(name: &str, code: &str) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let daemon = Daemon::start(dir.path()).await;
-    daemon.define("bulky", &body("bulky", "{}", "return {'blob': 'x' * (9 * 1024 * 1024)}")).await;
-    let play = daemon.run("bulky", json!({})).await;
+    daemon.define(name, &body(name, "{}", code)).await;
+    let play = daemon.run(name, json!({})).await;
     assert_eq!(play["status"], "failed", "{}", play["error_message"]);
+    play
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_output_over_the_cap_fails_the_play_naming_the_limit() {
+    let play = failed_run("bulky", "return {'blob': 'x' * (9 * 1024 * 1024)}").await;
     let message = play["error_message"].as_str().unwrap();
     assert!(message.contains("over the limit of 8388608 bytes (engine.max_output_bytes"), "{message}");
     assert_eq!(play["output_data"], json!({}), "the oversized output is not stored");
@@ -449,12 +455,8 @@ async fn an_output_over_the_cap_fails_the_play_naming_the_limit() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_protocol_line_over_the_cap_fails_the_play_saying_so() {
-    let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(dir.path()).await;
     // One `output` notification of 33 MiB against the 32 MiB of engine.max_protocol_line_bytes.
-    daemon.define("flood", &body("flood", "{}", "logic.output(blob='x' * (33 * 1024 * 1024))\nreturn {}")).await;
-    let play = daemon.run("flood", json!({})).await;
-    assert_eq!(play["status"], "failed", "{}", play["error_message"]);
+    let play = failed_run("flood", "logic.output(blob='x' * (33 * 1024 * 1024))\nreturn {}").await;
     let message = play["error_message"].as_str().unwrap();
     assert!(message.contains("a protocol line of more than 33554432 bytes (engine.max_protocol_line_bytes"), "{message}");
 }
