@@ -828,3 +828,26 @@ fn refusal_body(refusal: &Refusal) -> RefusalBody {
     }
     RefusalBody { kind, message, play_sid: None }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_text_joins_message_and_traceback() {
+        assert_eq!(failure_text("boom", ""), "boom");
+        assert_eq!(failure_text("", "Traceback ..."), "Traceback ...");
+        assert_eq!(failure_text("boom", "Traceback ..."), "boom\n\nTraceback ...");
+    }
+
+    #[test]
+    fn refusals_carry_their_kind_and_a_failed_step_its_play() {
+        let failed = refusal_body(&Refusal::ChildFailed { message: "broke".into(), play_sid: "00c1".into() });
+        assert_eq!((failed.kind, failed.play_sid.as_deref()), (RefusalKind::ChildFailed, Some("00c1")));
+        let invalid = refusal_body(&Refusal::Service(ServiceError::validation("ui", "unknown kind", "see ask_user")));
+        assert_eq!(invalid.kind, RefusalKind::Validation);
+        assert!(invalid.message.contains("(ui); see ask_user"), "{}", invalid.message);
+        let missing = refusal_body(&Refusal::Service(ServiceError::not_found("no logic named \"x\"", "")));
+        assert_eq!((missing.kind, missing.play_sid), (RefusalKind::NotFound, None));
+    }
+}
