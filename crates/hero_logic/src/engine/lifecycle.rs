@@ -1,5 +1,6 @@
-//! Every change of a Play's status, in one table: a status and an event give the next
-//! status, or a refusal. Nothing else in the engine assigns a status.
+//! Every Play status, in one place: the status a Play is created with, and a table in which
+//! a status and an event give the next status, or a refusal. Nothing else in the engine
+//! assigns a status.
 
 use hero_logic_api::{Play, PlayStatus};
 
@@ -29,6 +30,22 @@ pub enum Event {
 pub struct Refused {
     pub from: PlayStatus,
     pub event: Event,
+}
+
+/// Where a Play starts: a top-level Play waits in the queue for a worker; a child runs at
+/// once, in its parent's process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    TopLevel,
+    Child,
+}
+
+/// The status a Play is created with.
+pub fn created(origin: Origin) -> PlayStatus {
+    match origin {
+        Origin::TopLevel => PlayStatus::Pending,
+        Origin::Child => PlayStatus::Running,
+    }
 }
 
 /// The transition table.
@@ -82,6 +99,13 @@ mod tests {
             status = next(status, event).unwrap();
             assert_eq!(status, expected, "after {event:?}");
         }
+    }
+
+    #[test]
+    fn a_top_level_play_is_queued_and_a_child_runs_at_once() {
+        assert_eq!(created(Origin::TopLevel), Pending);
+        assert_eq!(next(created(Origin::TopLevel), Start), Ok(Running));
+        assert_eq!(next(created(Origin::Child), Succeed), Ok(Success));
     }
 
     #[test]

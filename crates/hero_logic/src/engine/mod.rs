@@ -347,7 +347,7 @@ impl Engine {
             logic_sid: logic.sid.clone(),
             logic_version_sid: version.sid.clone(),
             name: logic.name.clone(),
-            status: PlayStatus::Pending,
+            status: lifecycle::created(lifecycle::Origin::TopLevel),
             input_data,
             created_at: now,
             ..Default::default()

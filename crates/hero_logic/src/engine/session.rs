@@ -376,7 +376,7 @@ impl<'a> Session<'a> {
             name: name.clone(),
             parent_play_sid: parent_sid,
             step_key: key.clone(),
-            status: PlayStatus::Running,
+            status: lifecycle::created(lifecycle::Origin::Child),
             input_data: args,
             started_at: now,
             created_at: now,
