@@ -10,22 +10,18 @@ pub const MAX_COST_PER_REPORT_USD: f64 = 1e9;
 /// Largest total cost; sums stop here instead of growing to infinity.
 pub const MAX_COST_USD: f64 = 1e15;
 
-/// A token count as reported: a whole number from 0 to `MAX_TOKENS`.
-pub fn reported_tokens(name: &str, value: Option<&serde_json::Value>) -> Result<u64, String> {
-    let Some(value) = value.filter(|v| !v.is_null()) else { return Ok(0) };
-    match value.as_u64() {
-        Some(n) if n <= MAX_TOKENS => Ok(n),
-        _ => Err(format!("{name} = {value} is not a whole number of tokens from 0 to {MAX_TOKENS}")),
+/// Checks one stats report: token counts from 0 to `MAX_TOKENS`, a finite cost from 0 to
+/// `MAX_COST_PER_REPORT_USD`. The error names the first figure out of bounds.
+pub fn checked_report(prompt_tokens: u64, completion_tokens: u64, cost_usd: f64) -> Result<(), String> {
+    for (name, value) in [("prompt_tokens", prompt_tokens), ("completion_tokens", completion_tokens)] {
+        if value > MAX_TOKENS {
+            return Err(format!("{name} = {value} is more tokens than any model call reports (at most {MAX_TOKENS})"));
+        }
     }
-}
-
-/// A cost as reported: a finite number of US dollars from 0 to `MAX_COST_PER_REPORT_USD`.
-pub fn reported_cost(value: Option<&serde_json::Value>) -> Result<f64, String> {
-    let Some(value) = value.filter(|v| !v.is_null()) else { return Ok(0.0) };
-    match value.as_f64() {
-        Some(cost) if cost.is_finite() && (0.0..=MAX_COST_PER_REPORT_USD).contains(&cost) => Ok(cost),
-        _ => Err(format!("cost_usd = {value} is not a number of US dollars from 0 to {MAX_COST_PER_REPORT_USD}")),
+    if !(cost_usd.is_finite() && (0.0..=MAX_COST_PER_REPORT_USD).contains(&cost_usd)) {
+        return Err(format!("cost_usd = {cost_usd:?} is not a number of US dollars from 0 to {MAX_COST_PER_REPORT_USD}"));
     }
+    Ok(())
 }
 
 pub fn add_tokens(total: u64, more: u64) -> u64 {
@@ -54,21 +50,17 @@ pub fn stored_cost(value: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn reports_outside_the_bounds_are_refused_with_the_figure() {
-        assert_eq!(reported_tokens("prompt_tokens", Some(&json!(12))), Ok(12));
-        assert_eq!(reported_tokens("prompt_tokens", None), Ok(0));
-        let big: serde_json::Value = serde_json::from_str("1180591620717411303424").unwrap();
-        let error = reported_tokens("prompt_tokens", Some(&big)).unwrap_err();
-        assert!(error.contains("prompt_tokens") && error.contains("1.1805916207174113e+21"), "{error}");
-        assert!(reported_tokens("completion_tokens", Some(&json!(u64::MAX))).is_err());
-        assert!(reported_tokens("completion_tokens", Some(&json!(-1))).is_err());
-        assert!(reported_tokens("completion_tokens", Some(&json!("7"))).is_err());
-        assert_eq!(reported_cost(Some(&json!(0.25))), Ok(0.25));
-        assert!(reported_cost(Some(&json!(-0.5))).unwrap_err().contains("cost_usd"));
-        assert!(reported_cost(Some(&json!(1e308))).is_err());
+        assert_eq!(checked_report(12, 0, 0.25), Ok(()));
+        assert_eq!(checked_report(MAX_TOKENS, MAX_TOKENS, MAX_COST_PER_REPORT_USD), Ok(()));
+        let error = checked_report(0, u64::MAX, 0.0).unwrap_err();
+        assert!(error.contains("completion_tokens = 18446744073709551615"), "{error}");
+        assert!(checked_report(0, 0, -0.5).unwrap_err().contains("cost_usd = -0.5"));
+        assert!(checked_report(0, 0, 1e308).is_err());
+        assert!(checked_report(0, 0, f64::NAN).is_err());
+        assert!(checked_report(0, 0, f64::INFINITY).is_err());
     }
 
     #[test]

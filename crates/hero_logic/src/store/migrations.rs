@@ -101,7 +101,12 @@ pub const MIGRATIONS: &[&str] = &[
         graph TEXT NOT NULL
     ) WITHOUT ROWID;
     "#,
-    // 3: how many times start-up recovery found a top-level Play `running` and replayed it; a
+    // 3: the sandbox limits `play_start` gave a top-level Play (JSON of `Limits`; "" = the
+    // service defaults), so that a resumed or recovered run gets the same budget.
+    r#"
+    ALTER TABLE plays ADD COLUMN limits TEXT NOT NULL DEFAULT '';
+    "#,
+    // 4: how many times start-up recovery found a top-level Play `running` and replayed it; a
     // Play past `engine.recover_attempts` is failed, so one that kills the daemon cannot make
     // it crash at every start.
     r#"
