@@ -7,10 +7,10 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{Request, StatusCode};
+use axum::http::{header, Request, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
-use hero_logic_admin::{router, AppState};
+use hero_logic_admin::{router, Access, AppState};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 use tower::ServiceExt;
@@ -72,9 +72,44 @@ pub struct Reply {
     pub body: String,
 }
 
-/// Sends one request through the admin router, as a browser would.
-pub async fn send(socket: &std::path::Path, request: Request<Body>) -> Reply {
-    let response = router(AppState::new(socket)).oneshot(request).await.expect("router is infallible");
+/// The access token of every admin the tests build.
+pub const TOKEN: &str = "5e1f0c0ffee5e1f0c0ffee5e1f0c0ffee5e1f0c0ffee5e1f0c0ffee5e1f0c0ff";
+/// The port the tests' admin believes it listens on, and the `Host` a browser would send.
+pub const PORT: u16 = 9820;
+pub const HOST: &str = "127.0.0.1:9820";
+
+/// What the tests' admin lets in: [`TOKEN`], under the loopback names on [`PORT`].
+pub fn access() -> Access {
+    Access::new(TOKEN.to_string(), std::path::Path::new("/data/admin.token"), HOST, PORT)
+}
+
+/// The state of an admin in front of the daemon at `socket`, with the tests' [`access`].
+pub fn state(socket: &std::path::Path) -> AppState {
+    AppState::new(socket, access())
+}
+
+/// The state of an admin really listening on 127.0.0.1:`port`.
+pub fn state_on(socket: &std::path::Path, port: u16) -> AppState {
+    let access = Access::new(TOKEN.to_string(), std::path::Path::new("/data/admin.token"), "127.0.0.1:0", port);
+    AppState::new(socket, access)
+}
+
+/// Sends one request through the admin router as a logged-in browser would: with the right
+/// `Host` and the token, unless the request carries its own.
+pub async fn send(socket: &std::path::Path, mut request: Request<Body>) -> Reply {
+    let headers = request.headers_mut();
+    if !headers.contains_key(header::HOST) {
+        headers.insert(header::HOST, HOST.parse().expect("host"));
+    }
+    if !headers.contains_key(header::AUTHORIZATION) && !headers.contains_key(header::COOKIE) {
+        headers.insert(header::AUTHORIZATION, format!("Bearer {TOKEN}").parse().expect("bearer"));
+    }
+    send_as_is(socket, request).await
+}
+
+/// Sends one request through the admin router exactly as given.
+pub async fn send_as_is(socket: &std::path::Path, request: Request<Body>) -> Reply {
+    let response = router(state(socket)).oneshot(request).await.expect("router is infallible");
     let status = response.status();
     let headers = response.headers().clone();
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
