@@ -60,6 +60,7 @@ fn boot(body: &str) -> Value {
 async fn logic_page_has_info_sidebar_play_bar_and_the_data_for_its_script() {
     let daemon = FakeDaemon::start(logic_daemon()).await;
     let reply = get(&daemon.socket, "/logics/0001").await;
+    common::assert_csp_clean("/logics/0001", &reply.body);
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let body = &reply.body;
     assert!(body.contains(r#"<h1 class="logic-title">model_call</h1>"#));

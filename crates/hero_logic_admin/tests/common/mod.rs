@@ -119,3 +119,18 @@ pub async fn send_as_is(socket: &std::path::Path, request: Request<Body>) -> Rep
 pub async fn get(socket: &std::path::Path, uri: &str) -> Reply {
     send(socket, Request::get(uri).body(Body::empty()).expect("request")).await
 }
+
+/// No `style="..."`, no `on...=` handler, and every `<script>` either loads a file or is a
+/// JSON data block (not executed, so CSP lets it be).
+pub fn assert_csp_clean(what: &str, html: &str) {
+    let lower = html.to_ascii_lowercase();
+    assert!(!lower.contains(" style="), "{what}: inline style attribute in {html}");
+    for handler in [" onclick=", " onload=", " onsubmit=", " onchange=", " oninput=", " onerror="] {
+        assert!(!lower.contains(handler), "{what}: inline handler {handler} in {html}");
+    }
+    assert!(!lower.contains("<style"), "{what}: inline <style> in {html}");
+    for (i, _) in lower.match_indices("<script") {
+        let tag = &lower[i..i + lower[i..].find('>').unwrap_or(0)];
+        assert!(tag.contains(" src=") || tag.contains(r#"type="application/json""#), "{what}: inline script {tag}");
+    }
+}
