@@ -2,6 +2,9 @@
 //! Unix socket that records every JSON-RPC request and answers from a closure. Tests against
 //! the real daemon live with the daemon.
 
+// Each test file uses a part of this module.
+#![allow(dead_code)]
+
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
