@@ -175,6 +175,8 @@ export async function openPage(browser, viewport = { width: 1280, height: 720 },
 /** Opens the login link; the admin sets its cookie and sends the page on without the token. */
 export async function logIn(page, stack) {
   const response = await page.goto(stack.loginUrl);
+  // Let the dashboard finish (its icon too), so the test's own first navigation aborts nothing.
+  await page.waitForLoadState('networkidle');
   if (!response || response.status() !== 200 || page.url() !== `${stack.baseUrl}/`) {
     throw new Error(`the login link did not land on the dashboard: ${response && response.status()} at ${page.url()}`);
   }

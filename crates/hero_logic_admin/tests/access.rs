@@ -65,6 +65,28 @@ async fn a_cross_origin_post_is_refused_even_with_the_token_and_creates_nothing(
 }
 
 #[tokio::test]
+async fn origin_null_counts_as_own_only_when_the_browser_says_same_origin() {
+    let daemon = daemon().await;
+    // The admin's own page under `Referrer-Policy: no-referrer`: Chrome sends `Origin: null`.
+    let own = rpc_post("application/json")
+        .header(header::ORIGIN, "null")
+        .header("sec-fetch-site", "same-origin")
+        .body(Body::from(CREATE));
+    assert_eq!(send(&daemon.socket, own.expect("r")).await.status, StatusCode::OK);
+    assert_eq!(daemon.requests().len(), 1);
+    // A sandboxed frame of another site sends `Origin: null` too, but not same-origin.
+    for site in [Some("cross-site"), Some("same-site"), None] {
+        let mut request = rpc_post("application/json").header(header::ORIGIN, "null");
+        if let Some(site) = site {
+            request = request.header("sec-fetch-site", site);
+        }
+        let reply = send(&daemon.socket, request.body(Body::from(CREATE)).expect("r")).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{site:?}: {}", reply.body);
+    }
+    assert_eq!(daemon.requests().len(), 1, "no refused request reached the daemon");
+}
+
+#[tokio::test]
 async fn a_no_cors_text_plain_body_is_refused_and_creates_nothing() {
     let daemon = daemon().await;
     // What `fetch(url, {method: 'POST', mode: 'no-cors', body: '...'})` sends, with the token
