@@ -24,6 +24,14 @@ use crate::state::AppState;
 /// Loads only the admin's own files; nothing may frame it.
 const CSP: &str =
     "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'";
+/// Written into pages where the response's style nonce goes (`<meta name="hero-logic-style-nonce">`
+/// in base.html): the code editor (CodeMirror) puts its styles in one `<style>` element,
+/// which the CSP lets in by that nonce and no other inline style.
+pub const NONCE_PLACEHOLDER: &str = "__HERO_LOGIC_STYLE_NONCE__";
+/// Random bytes in a style nonce.
+const NONCE_BYTES: usize = 16;
+/// The largest page whose nonce is filled in (a logic page carries its source, up to 16 MiB).
+const MAX_PAGE_BYTES: usize = 64 * 1024 * 1024;
 /// The login link's query parameter.
 const TOKEN_PARAM: &str = "token";
 /// The login cookie lasts this long (30 days); the token itself never changes on its own.
@@ -111,13 +119,12 @@ fn is_wildcard(host: &str) -> bool {
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let access = state.access();
     let path = request.uri().path().to_string();
-    let mut response = match check(access, &request) {
+    let response = match check(access, &request) {
         Ok(Verdict::Pass) => next.run(request).await,
         Ok(Verdict::LoggedIn(response)) => response,
         Err(refusal) => refused(access, refusal, &path),
     };
-    add_security_headers(response.headers_mut());
-    response
+    with_security_headers(response).await
 }
 
 enum Verdict {
@@ -287,9 +294,43 @@ fn refused(access: &Access, refusal: AdminError, path: &str) -> Response {
     }
 }
 
-fn add_security_headers(headers: &mut HeaderMap) {
+/// Adds the security headers; a page also gets a fresh style nonce, in its CSP and in the page.
+async fn with_security_headers(response: Response) -> Response {
+    let is_page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let nonce = if is_page { admin_token::random_hex(NONCE_BYTES).ok() } else { None };
+    let mut response = match &nonce {
+        Some(nonce) => stamp_nonce(response, nonce).await,
+        None => response,
+    };
+    let csp = match &nonce {
+        Some(nonce) => HeaderValue::from_str(&format!("{CSP}; style-src 'self' 'nonce-{nonce}'")),
+        None => Ok(HeaderValue::from_static(CSP)),
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, csp.unwrap_or(HeaderValue::from_static(CSP)));
+    add_fixed_headers(headers);
+    response
+}
+
+/// Writes `nonce` where the page holds [`NONCE_PLACEHOLDER`].
+async fn stamp_nonce(response: Response, nonce: &str) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_PAGE_BYTES).await else {
+        let message = format!("the page is larger than {} MiB and cannot be shown", MAX_PAGE_BYTES >> 20);
+        return (StatusCode::INTERNAL_SERVER_ERROR, message).into_response();
+    };
+    let page = String::from_utf8_lossy(&bytes).replace(NONCE_PLACEHOLDER, nonce);
+    // The length changed; the new body says its own.
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(page))
+}
+
+fn add_fixed_headers(headers: &mut HeaderMap) {
     let fixed = [
-        (header::CONTENT_SECURITY_POLICY, CSP),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         // The token is in the URL once, on the way in; no page passes its URL on.
         (header::REFERRER_POLICY, "no-referrer"),

@@ -283,3 +283,26 @@ async fn pages_hold_no_inline_script_handler_or_style_the_csp_would_block() {
     let dashboard = send(&daemon.socket, Request::get("/").body(Body::empty()).expect("request")).await;
     assert!(dashboard.body.contains(r#"<rect width="50""#), "the success bar is drawn without a style: {}", dashboard.body);
 }
+
+#[tokio::test]
+async fn each_page_gets_a_fresh_style_nonce_in_its_csp_and_its_meta_tag() {
+    let daemon = daemon().await;
+    let mut nonces = Vec::new();
+    for _ in 0..2 {
+        let reply = send(&daemon.socket, Request::get("/logics/new").body(Body::empty()).expect("request")).await;
+        let csp = reply.headers[header::CONTENT_SECURITY_POLICY].to_str().expect("text").to_string();
+        let nonce = csp
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .unwrap_or_else(|| panic!("a page's CSP names a style nonce: {csp}"))
+            .to_string();
+        assert!(csp.contains(&format!("style-src 'self' 'nonce-{nonce}'")), "{csp}");
+        assert!(reply.body.contains(&format!(r#"<meta name="hero-logic-style-nonce" content="{nonce}">"#)), "{}", reply.body);
+        assert!(!reply.body.contains("__HERO_LOGIC_STYLE_NONCE__"));
+        nonces.push(nonce);
+    }
+    assert_ne!(nonces[0], nonces[1], "a nonce is never reused");
+    let script = send(&daemon.socket, Request::get("/static/logic.js").body(Body::empty()).expect("request")).await;
+    assert!(!script.headers[header::CONTENT_SECURITY_POLICY].to_str().expect("text").contains("nonce"));
+}

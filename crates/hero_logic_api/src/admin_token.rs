@@ -74,7 +74,7 @@ pub fn ensure(path: &Path) -> Result<String, TokenError> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::DirBuilder::new().recursive(true).mode(0o700).create(parent).map_err(write_error)?;
     }
-    let token = fresh_token().map_err(write_error)?;
+    let token = random_hex(TOKEN_BYTES).map_err(write_error)?;
     // create_new: when two starts race, one writes and both read the same token.
     match OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
         Ok(mut file) => {
@@ -87,10 +87,11 @@ pub fn ensure(path: &Path) -> Result<String, TokenError> {
     }
 }
 
-fn fresh_token() -> std::io::Result<String> {
-    let mut bytes = [0u8; TOKEN_BYTES];
-    File::open("/dev/urandom")?.read_exact(&mut bytes)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+/// `bytes` random bytes from the kernel, as hex (tokens here, the admin's CSP nonces).
+pub fn random_hex(bytes: usize) -> std::io::Result<String> {
+    let mut buf = vec![0u8; bytes];
+    File::open("/dev/urandom")?.read_exact(&mut buf)?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Whether `given` is `token`, in time that does not depend on where they differ.
@@ -143,7 +144,7 @@ mod tests {
     }
 
     fn tempfile_dir() -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("hero_logic_token_{}_{}", std::process::id(), fresh_token().expect("random")));
+        let dir = std::env::temp_dir().join(format!("hero_logic_token_{}_{}", std::process::id(), random_hex(8).expect("random")));
         std::fs::create_dir_all(&dir).expect("temp dir");
         dir
     }
