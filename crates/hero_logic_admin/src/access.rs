@@ -150,18 +150,20 @@ fn check(access: &Access, request: &Request) -> Result<Verdict, AdminError> {
     if path == "/healthz" {
         return Ok(Verdict::Pass);
     }
-    let presented = presented_token(access, headers);
-    if let Some(token) = &presented {
-        if admin_token::matches(token, &access.token) {
-            return Ok(Verdict::Pass);
-        }
-    }
+    // A link is followed even by a browser that is logged in already, so that the token
+    // leaves the address bar either way.
     if reads {
         if let Some(token) = link_token(request.uri().query()) {
             if admin_token::matches(&token, &access.token) {
                 return Ok(Verdict::LoggedIn(log_in(access, request)));
             }
             return Err(AdminError::WrongToken { login: access.login_hint() });
+        }
+    }
+    let presented = presented_token(access, headers);
+    if let Some(token) = &presented {
+        if admin_token::matches(token, &access.token) {
+            return Ok(Verdict::Pass);
         }
     }
     match presented {

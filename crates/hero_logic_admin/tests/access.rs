@@ -202,6 +202,10 @@ async fn the_link_sets_a_strict_http_only_cookie_and_drops_the_token_from_the_ur
     }
     let home = Request::get(format!("/?token={TOKEN}")).header(header::HOST, HOST).body(Body::empty());
     assert_eq!(send_as_is(&daemon.socket, home.expect("r")).await.headers[header::LOCATION], "/");
+    // Logged in already (`send` adds the bearer): the link still leaves the address bar.
+    let again = send(&daemon.socket, Request::get(format!("/?q=x&token={TOKEN}")).body(Body::empty()).expect("r")).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    assert_eq!(again.headers[header::LOCATION], "/?q=x");
 
     // The cookie alone opens pages and /rpc.
     let (name_value, _) = cookie.split_once(';').expect("attributes");
