@@ -38,7 +38,7 @@ const TOKEN_PARAM: &str = "token";
 const COOKIE_MAX_AGE_SECS: u64 = 30 * 24 * 3600;
 
 /// Who may talk to this admin: the token, and the names it answers to.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Access {
     token: String,
     token_file: PathBuf,
@@ -99,6 +99,18 @@ impl Access {
     fn host_allowed(&self, host: &str) -> bool {
         let host = host.trim().to_ascii_lowercase();
         self.hosts.contains(&host)
+    }
+}
+
+/// Everything but the token, which must not end up in a log.
+impl std::fmt::Debug for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Access")
+            .field("token", &"<redacted>")
+            .field("token_file", &self.token_file)
+            .field("hosts", &self.hosts)
+            .field("cookie", &self.cookie)
+            .finish()
     }
 }
 
@@ -370,6 +382,12 @@ mod tests {
         assert_eq!(access("0.0.0.0:9820", 9820).link_addr, "127.0.0.1:9820");
         assert_eq!(access("[::1]:9820", 9820).link_addr, "[::1]:9820");
         assert!(access("0.0.0.0:9820", 9820).dashboard_link().starts_with("http://127.0.0.1:9820/?token=ttt"));
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_token() {
+        let text = format!("{:?}", access("127.0.0.1:9820", 9820));
+        assert!(!text.contains("tttt") && text.contains("redacted"), "{text}");
     }
 
     #[test]
