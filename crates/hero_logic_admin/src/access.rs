@@ -74,6 +74,11 @@ impl Access {
         }
     }
 
+    /// The address links point at (`127.0.0.1:9820`).
+    pub fn link_addr(&self) -> &str {
+        &self.link_addr
+    }
+
     /// The login link, as `hero_logic up` prints it.
     pub fn dashboard_link(&self) -> String {
         admin_token::dashboard_link(&self.link_addr, &self.token)

@@ -58,6 +58,10 @@ async fn run(args: Args) -> Result<(), AdminError> {
     let bound = listener.local_addr().map_err(AdminError::Serve)?;
     // The bound port, not the requested one, so `--listen 127.0.0.1:0` works too.
     let access = Access::new(token, &token_file, &listen, bound.port());
+    // So `hero_logic admin-url` prints this admin's link, whatever --listen it was given.
+    if let Err(err) = admin_token::remember_addr(&token_file, access.link_addr()) {
+        tracing::warn!("cannot note the admin's address beside {}: {err}", token_file.display());
+    }
     tracing::info!(
         "hero_logic_admin listening on http://{bound}/ (daemon socket {}; access token in {}; \
          `hero_logic admin-url` prints the login link)",

@@ -100,6 +100,23 @@ pub fn matches(given: &str, token: &str) -> bool {
     given.len() == token.len() && given.iter().zip(token).fold(0u8, |diff, (a, b)| diff | (a ^ b)) == 0
 }
 
+/// Where the admin notes the address its links point at: beside the token, `.addr` for
+/// `.token`, so `hero_logic admin-url` prints the link of the admin that last ran.
+pub fn addr_file(token_file: &Path) -> PathBuf {
+    token_file.with_extension("addr")
+}
+
+/// Notes `addr` (`127.0.0.1:9820`) as the address of the admin using `token_file`.
+pub fn remember_addr(token_file: &Path, addr: &str) -> std::io::Result<()> {
+    std::fs::write(addr_file(token_file), format!("{addr}\n"))
+}
+
+/// The address the admin using `token_file` last noted, if any.
+pub fn remembered_addr(token_file: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(addr_file(token_file)).ok()?;
+    Some(text.trim().to_string()).filter(|addr| !addr.is_empty())
+}
+
 /// The dashboard link that logs a browser in: `http://{addr}/?token={token}`.
 pub fn dashboard_link(addr: &str, token: &str) -> String {
     format!("http://{addr}/?token={token}")
@@ -132,6 +149,17 @@ mod tests {
         assert!(message.contains("chmod 600"), "{message}");
         let missing = read(&dir.join("none")).expect_err("missing").to_string();
         assert!(missing.contains("hero_logic up"), "{missing}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn the_admin_address_is_remembered_beside_the_token() {
+        let dir = tempfile_dir();
+        let token_file = dir.join("admin.token");
+        assert_eq!(remembered_addr(&token_file), None);
+        remember_addr(&token_file, "127.0.0.1:9900").expect("write");
+        assert_eq!(addr_file(&token_file), dir.join("admin.addr"));
+        assert_eq!(remembered_addr(&token_file).as_deref(), Some("127.0.0.1:9900"));
         std::fs::remove_dir_all(&dir).ok();
     }
 

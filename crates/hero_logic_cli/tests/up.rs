@@ -116,10 +116,13 @@ fn up_command(data_dir: &Path, port: u16) -> Command {
     command
 }
 
-fn admin_url(data_dir: &Path, listen: &str) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_hero_logic"))
-        .args(["admin-url", "--listen", listen, "--data-dir"])
-        .arg(data_dir)
+fn admin_url(data_dir: &Path, listen: Option<&str>) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hero_logic"));
+    command.args(["admin-url", "--data-dir"]).arg(data_dir);
+    if let Some(listen) = listen {
+        command.args(["--listen", listen]);
+    }
+    command
         .env_remove("HERO_LOGIC_HOME")
         .env_remove("HERO_LOGIC_ADMIN_ADDR")
         .env_remove("HERO_LOGIC_ADMIN_TOKEN_FILE")
@@ -188,10 +191,12 @@ fn up_starts_both_refuses_a_second_and_stops_cleanly() {
     let server_pid: u32 = up.wait_for_line("server pid:", Duration::from_secs(5)).parse().expect("server pid");
     let admin_pid: u32 = up.wait_for_line("admin pid:", Duration::from_secs(5)).parse().expect("admin pid");
 
-    // `admin-url` prints the same link again.
-    let again = admin_url(data_dir.path(), &addr);
-    assert!(again.status.success(), "admin-url: {}", String::from_utf8_lossy(&again.stderr));
-    assert_eq!(String::from_utf8_lossy(&again.stdout).trim(), dashboard);
+    // `admin-url` prints the same link again, on its own port without being told it.
+    for listen in [None, Some(addr.as_str())] {
+        let again = admin_url(data_dir.path(), listen);
+        assert!(again.status.success(), "admin-url: {}", String::from_utf8_lossy(&again.stderr));
+        assert_eq!(String::from_utf8_lossy(&again.stdout).trim(), dashboard, "--listen {listen:?}");
+    }
 
     let health = http_get(&addr, "/healthz", "");
     assert!(health.starts_with("HTTP/1.0 200") || health.starts_with("HTTP/1.1 200"), "{health}");
@@ -246,7 +251,7 @@ fn up_starts_both_refuses_a_second_and_stops_cleanly() {
 #[test]
 fn admin_url_without_a_token_says_to_start_the_admin_first() {
     let data_dir = tempfile::tempdir().expect("temp data dir");
-    let output = admin_url(data_dir.path(), "127.0.0.1:9820");
+    let output = admin_url(data_dir.path(), None);
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("no admin token") && stderr.contains("hero_logic up"), "{stderr}");
