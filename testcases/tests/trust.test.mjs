@@ -30,6 +30,15 @@ function attackPage(adminBase, name) {
       const results = [];
       try { await fetch(${JSON.stringify(adminBase + '/rpc')}, { method: 'POST', mode: 'no-cors', credentials: 'include', body: ${JSON.stringify(create('nocors'))} }); results.push('nocors-sent'); } catch (e) { results.push('nocors-failed'); }
       try { await fetch(${JSON.stringify(adminBase + '/rpc')}, { method: 'POST', credentials: 'include', headers: { 'content-type': 'application/json' }, body: ${JSON.stringify(create('cors'))} }); results.push('cors-read'); } catch (e) { results.push('cors-blocked'); }
+      // Loading the admin's files into this page, with the person's cookie when same-site
+      // (refused by the admin's Sec-Fetch check, and by the browser for its CORP header).
+      results.push(await new Promise((resolve) => {
+        const script = document.createElement('script');
+        script.src = ${JSON.stringify(adminBase + '/static/logic.js')};
+        script.onload = () => resolve('embed-loaded');
+        script.onerror = () => resolve('embed-blocked');
+        document.head.appendChild(script);
+      }));
       document.title = results.join(',');
     })();
   </script>`;
@@ -103,9 +112,10 @@ describe('trust boundary', () => {
     for (const origin of [`http://127.0.0.1:${attackerPort}`, `http://evil.example:${attackerPort}`]) {
       const name = origin.includes('evil') ? 'pwned_cross' : 'pwned_same';
       await page.goto(`${origin}/?name=${name}`);
-      await page.waitForFunction(() => document.title.includes(','), null, { timeout: 15000 });
+      await page.waitForFunction(() => document.title.split(',').length === 3, null, { timeout: 15000 });
       const title = await page.title();
       assert.match(title, /cors-blocked/, `the page could not read an answer from the admin: ${title}`);
+      assert.match(title, /embed-blocked/, `the page could not load the admin's script: ${title}`);
     }
     // A form the attacker submits lands on the admin's refusal, not on a new Logic.
     await page.goto(`http://127.0.0.1:${attackerPort}/`);
@@ -123,7 +133,7 @@ describe('trust boundary', () => {
     }, `${stack.baseUrl}/logics`);
     assert.equal((await answer).status(), 403);
     await page.waitForURL(`${stack.baseUrl}/logics`);
-    assert.match(await page.locator('body').innerText(), /only from its own pages/);
+    assert.match(await page.locator('body').innerText(), /only to its own pages/);
     assert.deepEqual(await logicsNamed('pwned'), [], 'no attempt created a Logic');
   });
 

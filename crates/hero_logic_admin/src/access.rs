@@ -1,6 +1,6 @@
 //! The admin's trust boundary, in front of every route: it answers only under its own host
-//! names, takes changes only from its own pages, and only from someone holding the data dir's
-//! access token. Every answer carries the security headers (CSP and friends).
+//! names, takes changes and serves data only to its own pages (other sites may only link to
+//! it), and only to someone holding the data dir's access token. Every answer carries the security headers (CSP and friends).
 //!
 //! The token arrives once in a link (`/?token=...`, printed by `hero_logic up` and
 //! `hero_logic admin-url`), becomes an HttpOnly, SameSite=Strict cookie, and the browser is
@@ -157,7 +157,9 @@ fn check(access: &Access, request: &Request) -> Result<Verdict, AdminError> {
         return Err(AdminError::ForeignHost { host });
     }
     let reads = matches!(*request.method(), Method::GET | Method::HEAD);
-    if !reads {
+    if reads {
+        check_not_embedded(headers)?;
+    } else {
         check_same_origin(headers, &host)?;
     }
     let path = request.uri().path();
@@ -211,6 +213,23 @@ fn check_same_origin(headers: &HeaderMap, host: &str) -> Result<(), AdminError> 
         return Err(AdminError::CrossOrigin { origin: format!("a {site} page (Sec-Fetch-Site)") });
     }
     Ok(())
+}
+
+/// Another site (or another port of this host, which is the same site to cookies) may link to
+/// a page, but not load the admin's data or assets into its own page: browsers say which one a
+/// request is (`Sec-Fetch-*`), so only top-level navigations come in from elsewhere.
+fn check_not_embedded(headers: &HeaderMap) -> Result<(), AdminError> {
+    let fetch = |name: &'static str| header_text(headers, &HeaderName::from_static(name));
+    let site = fetch("sec-fetch-site");
+    if matches!(site.as_str(), "" | "same-origin" | "none") {
+        return Ok(());
+    }
+    let navigation = fetch("sec-fetch-mode") == "navigate" && fetch("sec-fetch-dest") == "document";
+    if navigation {
+        Ok(())
+    } else {
+        Err(AdminError::CrossOrigin { origin: format!("a {site} page (Sec-Fetch-Site)") })
+    }
 }
 
 /// `/rpc` takes JSON only: a `text/plain` body is what a cross-site `no-cors` fetch can send.

@@ -51,7 +51,7 @@ pub enum AdminError {
     )]
     ForeignHost { host: String },
 
-    #[error("refused a change requested by {origin}: the admin takes changes only from its own pages")]
+    #[error("refused a request from {origin}: the admin takes changes and serves data only to its own pages")]
     CrossOrigin { origin: String },
 
     #[error("/rpc takes only `Content-Type: application/json`; this request sent {content_type:?}")]

@@ -109,8 +109,35 @@ async fn a_cross_origin_form_post_to_create_a_logic_is_refused() {
         .expect("request");
     let reply = send(&daemon.socket, request).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
-    assert!(reply.body.contains("only from its own pages"), "{}", reply.body);
+    assert!(reply.body.contains("only to its own pages"), "{}", reply.body);
     assert!(daemon.requests().is_empty());
+}
+
+#[tokio::test]
+async fn another_site_may_link_to_a_page_but_not_load_data_from_it() {
+    let daemon = daemon().await;
+    let with_fetch = |uri: &str, site: &str, mode: &str, dest: &str| {
+        Request::get(uri)
+            .header("sec-fetch-site", site)
+            .header("sec-fetch-mode", mode)
+            .header("sec-fetch-dest", dest)
+            .body(Body::empty())
+            .expect("request")
+    };
+    // A page on another port of 127.0.0.1 is the same site: the Strict cookie goes along.
+    for (uri, mode, dest) in [("/api/plays/0101/overlay", "cors", "empty"), ("/static/logic.js", "no-cors", "script"), ("/", "navigate", "iframe")] {
+        for site in ["same-site", "cross-site"] {
+            let reply = send(&daemon.socket, with_fetch(uri, site, mode, dest)).await;
+            assert_eq!(reply.status, StatusCode::FORBIDDEN, "{uri} {site} {mode} {dest}: {}", reply.body);
+        }
+    }
+    assert!(daemon.requests().is_empty(), "nothing reached the daemon");
+    // Following a link is fine (without the cookie, which a cross-site one does not carry, it
+    // gets the login page).
+    let reply = send(&daemon.socket, with_fetch("/", "cross-site", "navigate", "document")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let own = send(&daemon.socket, with_fetch("/api/plays/0101/overlay", "same-origin", "cors", "empty")).await;
+    assert_ne!(own.status, StatusCode::FORBIDDEN, "{}", own.body);
 }
 
 #[tokio::test]
