@@ -92,7 +92,6 @@ struct NewLogicPage {
     error: String,
     error_field: String,
     hint: String,
-    placeholder_name: &'static str,
     boot_json: String,
 }
 
@@ -103,7 +102,6 @@ pub async fn new_logic_page() -> Result<Html<String>, AdminError> {
         error: String::new(),
         error_field: String::new(),
         hint: String::new(),
-        placeholder_name: PLACEHOLDER_NAME,
         boot_json: boot_json(),
     };
     Ok(Html(page.render()?))
@@ -144,7 +142,6 @@ pub async fn create_logic(State(state): State<AppState>, Form(mut form): Form<Ne
                 error,
                 error_field: data.field,
                 hint: data.hint,
-                placeholder_name: PLACEHOLDER_NAME,
                 boot_json: boot_json(),
             };
             // 200, not 422: the page is the form again, and browsers log any 4xx document as a

@@ -83,7 +83,8 @@ function drawPending() {
   const tree = pending;
   pending = null;
   if (!tree || tree.load !== loads) return;
-  const overlay = Object.assign({}, store.get().overlay, tree.extra, { phase: 'ready', root: tree.play, descendants: tree.descendants, error: null });
+  // A new tree replaces any note (a failed cancel), as the trace's status line does.
+  const overlay = Object.assign({}, store.get().overlay, tree.extra, { phase: 'ready', root: tree.play, descendants: tree.descendants, error: null, note: '' });
   store.set({ overlay: overlay, plays: withPlay(store.get().plays, tree.play) });
 }
 
@@ -137,13 +138,14 @@ export function pickVersion(sid) {
   refreshStats(true);
 }
 
-// Stats of the viewed version; on failure the old figures stay unless they are another version's.
-export function refreshStats(otherVersion) {
+// Stats of the viewed version; on failure the old figures stay, unless they were another
+// version's (a version was just picked).
+export function refreshStats(versionChanged) {
   const sid = store.get().viewed.version.sid;
   rpc('LogicService.logic_stats', { logic: page.logic.sid, version: sid || undefined }).then(function (stats) {
     if (store.get().viewed.version.sid === sid) store.set({ stats: { data: stats } });
   }, function () {
-    if (store.get().viewed.version.sid === sid) store.set({ stats: { data: otherVersion ? null : store.get().stats.data } });
+    if (store.get().viewed.version.sid === sid) store.set({ stats: { data: versionChanged ? null : store.get().stats.data } });
   });
 }
 
