@@ -746,7 +746,7 @@ describe('layout, keyboard and navigation', () => {
       assert.equal(display, 'flex', 'the editor is styled by its theme');
     }
     const modules = [...scripts.keys()].filter((p) => p.startsWith('/static/logic/'));
-    assert.ok(modules.length >= 16, `every region module loaded: ${modules.join(', ')}`);
+    assert.ok(modules.length >= 17, `every region module loaded: ${modules.join(', ')}`);
     for (const [path, [status, type]] of scripts) {
       assert.equal(status, 200, path);
       assert.match(type, /^text\/javascript/, `${path} is served as JavaScript`);

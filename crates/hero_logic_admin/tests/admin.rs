@@ -25,8 +25,8 @@ fn now_millis() -> u64 {
 }
 
 /// The logic view's region modules under `static/logic/`.
-const LOGIC_MODULES: [&str; 16] =
-    ["state", "api", "format", "dom", "actions", "playbar", "sidebar", "tree", "trace", "pause_forms", "output", "stats", "flow", "code", "mapping", "tabs"];
+const LOGIC_MODULES: [&str; 17] =
+    ["state", "store", "api", "format", "dom", "actions", "playbar", "sidebar", "tree", "trace", "pause_forms", "output", "stats", "flow", "code", "mapping", "tabs"];
 
 #[tokio::test]
 async fn dashboard_lists_logics_with_latest_run_success_rate_and_runs_from_one_call() {

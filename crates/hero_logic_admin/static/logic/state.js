@@ -3,6 +3,8 @@
 // again only when one of them is replaced, so a stats refresh never redraws the trace and a
 // new example never redraws the flow. Slices are replaced, never mutated in place.
 
+import { createStore } from './store.js';
+
 const boot = JSON.parse(document.getElementById('boot').textContent);
 const versions = boot.versions || [];
 const versionsBySid = {};
@@ -19,41 +21,6 @@ export const page = Object.freeze({
 export const NO_OVERLAY = Object.freeze({
   sid: '', load: 0, phase: 'none', root: null, descendants: [], ancestors: [], error: null, note: '', fetched: false
 });
-
-/**
- * A store of named slices. `set({slice: value, ...})` replaces slices and calls, once each,
- * the subscribers of any slice whose value changed (by identity), with the whole state and the
- * names that changed.
- */
-export function createStore(initial) {
-  let state = Object.assign({}, initial);
-  const subscribers = [];
-
-  function known(name) {
-    if (!Object.prototype.hasOwnProperty.call(state, name)) throw new Error('no state slice named ' + name);
-  }
-
-  function set(patch) {
-    const changed = Object.keys(patch).filter(function (name) { known(name); return patch[name] !== state[name]; });
-    if (!changed.length) return;
-    state = Object.assign({}, state, patch);
-    subscribers.slice().forEach(function (sub) {
-      if (sub.slices.some(function (s) { return changed.indexOf(s) >= 0; })) sub.fn(state, changed);
-    });
-  }
-
-  function subscribe(slices, fn) {
-    slices.forEach(known);
-    const sub = { slices: slices, fn: fn };
-    subscribers.push(sub);
-    return function unsubscribe() {
-      const at = subscribers.indexOf(sub);
-      if (at >= 0) subscribers.splice(at, 1);
-    };
-  }
-
-  return { get: function () { return state; }, set: set, subscribe: subscribe };
-}
 
 export const store = createStore({
   // The version the play bar runs and the sidebar, flow and code show; `picked` once the
