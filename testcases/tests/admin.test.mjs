@@ -728,11 +728,6 @@ describe('layout, keyboard and navigation', () => {
     page.on('response', (res) => {
       if (res.url().endsWith('.js')) scripts.set(new URL(res.url()).pathname, [res.status(), res.headers()['content-type']]);
     });
-    await page.goto(url('/'));
-    await page.locator('table.logics .rate-bar').first().waitFor();
-    await page.goto(url('/logics/new'));
-    await page.getByLabel('Name').fill('csp_probe');
-    assert.match(await page.locator('#nl-source').inputValue(), /def csp_probe\(/, 'the template script ran');
     await page.goto(url('/logics/greeting'));
     await page.locator('#in-name').fill('Policy');
     await page.locator('#run-button').click();
@@ -745,6 +740,15 @@ describe('layout, keyboard and navigation', () => {
       const display = await page.locator('#code-editor .cm-editor').evaluate((e) => getComputedStyle(e).display);
       assert.equal(display, 'flex', 'the editor is styled by its theme');
     }
+    await page.goto(url('/'));
+    await page.locator('table.logics .rate-bar').first().waitFor();
+    await page.goto(url('/logics/new'));
+    await page.getByLabel('Name').fill('csp_probe');
+    await page.getByLabel('Description').fill('Says "hi" \\ loudly');
+    const filled = await page.locator('#nl-source').inputValue();
+    assert.match(filled, /def csp_probe\(/, 'the template script ran');
+    // The server's template, filled as the server fills it (routes/new_logic.rs has the same case).
+    assert.ok(filled.includes('description="Says \\"hi\\" \\\\ loudly"'), filled);
     const modules = [...scripts.keys()].filter((p) => p.startsWith('/static/logic/'));
     assert.ok(modules.length >= 17, `every region module loaded: ${modules.join(', ')}`);
     for (const [path, [status, type]] of scripts) {

@@ -140,7 +140,7 @@ export function pickVersion(sid) {
 
 // Stats of the viewed version; on failure the old figures stay, unless they were another
 // version's (a version was just picked).
-export function refreshStats(versionChanged) {
+function refreshStats(versionChanged) {
   const sid = store.get().viewed.version.sid;
   rpc('LogicService.logic_stats', { logic: page.logic.sid, version: sid || undefined }).then(function (stats) {
     if (store.get().viewed.version.sid === sid) store.set({ stats: { data: stats } });

@@ -22,7 +22,7 @@ export function rpc(method, params) {
   });
 }
 
-export function getJSON(url) {
+function getJSON(url) {
   return fetch(url, { headers: { accept: 'application/json' } }).then(function (response) {
     return response.json().then(function (body) {
       if (!response.ok) throw { message: body.error || ('HTTP ' + response.status), data: { hint: body.hint || '' } };

@@ -129,7 +129,7 @@ function setWidget(field, input, value) {
 function widgetFor(name) { return fieldsBox.querySelector('[data-field="' + CSS.escape(name) + '"]'); }
 
 // Fills the form from saved or past inputs; fields the values leave out keep their default.
-export function fillInputs(values, fields) {
+function fillInputs(values, fields) {
   renderInputs(fields || store.get().viewed.version.inputs);
   shownFields.forEach(function (field) {
     if (values && Object.prototype.hasOwnProperty.call(values, field.name)) {
