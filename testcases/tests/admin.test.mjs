@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  SCREENSHOT_DIR, launchBrowser, openPage, resetScreenshots, rpc, screenshot, startStack,
+  SCREENSHOT_DIR, authHeaders, launchBrowser, openPage, resetScreenshots, rpc, screenshot, startStack,
 } from '../lib/harness.mjs';
 
 let stack;
@@ -26,7 +26,7 @@ after(async () => {
 });
 
 async function newPage(viewport) {
-  const opened = await openPage(browser, viewport);
+  const opened = await openPage(browser, viewport, stack);
   pages.push(opened);
   return opened;
 }
@@ -716,17 +716,15 @@ describe('layout, keyboard and navigation', () => {
     assertNoConsoleErrors(errors);
   });
 
-  test('every module of the logic view loads as JavaScript, and each page runs under a self-only CSP', async () => {
+  test('every module of the logic view loads as JavaScript, and each page runs under the admin\'s CSP', async () => {
     const { page, errors } = await newPage();
-    // Every response gets the policy another layer may set; an inline script, handler or
-    // style attribute would be refused and show as a console error.
-    await page.route(`${stack.baseUrl}/**`, async (route) => {
-      const response = await route.fetch();
-      await route.fulfill({ response, headers: { ...response.headers(), 'content-security-policy': "default-src 'self'" } });
-    });
+    // An inline script, handler or style attribute would be refused and show as a console error.
     const scripts = new Map();
+    const policies = new Map();
     page.on('response', (res) => {
-      if (res.url().endsWith('.js')) scripts.set(new URL(res.url()).pathname, [res.status(), res.headers()['content-type']]);
+      const path = new URL(res.url()).pathname;
+      if (path.endsWith('.js')) scripts.set(path, [res.status(), res.headers()['content-type']]);
+      if (res.request().resourceType() === 'document') policies.set(path, res.headers()['content-security-policy'] || '');
     });
     await page.goto(url('/logics/greeting'));
     await page.locator('#in-name').fill('Policy');
@@ -736,7 +734,7 @@ describe('layout, keyboard and navigation', () => {
     const depth = await page.locator('#trace .tr').first().evaluate((e) => e.style.getPropertyValue('--depth'));
     assert.equal(depth, '0', 'trace depth is set through the style object, which the policy allows');
     if (await page.locator('#code-editor .cm-content').count()) {
-      // CodeMirror's theme lives in its shadow root as a constructed sheet, which the policy allows.
+      // CodeMirror's one style element gets in by the page's nonce.
       const display = await page.locator('#code-editor .cm-editor').evaluate((e) => getComputedStyle(e).display);
       assert.equal(display, 'flex', 'the editor is styled by its theme');
     }
@@ -749,6 +747,8 @@ describe('layout, keyboard and navigation', () => {
     assert.match(filled, /def csp_probe\(/, 'the template script ran');
     // The server's template, filled as the server fills it (routes/new_logic.rs has the same case).
     assert.ok(filled.includes('description="Says \\"hi\\" \\\\ loudly"'), filled);
+    for (const [path, policy] of policies) assert.match(policy, /default-src 'self'/, `${path} has the admin's CSP`);
+    assert.ok(policies.size >= 3, [...policies.keys()].join(', '));
     const modules = [...scripts.keys()].filter((p) => p.startsWith('/static/logic/'));
     assert.ok(modules.length >= 17, `every region module loaded: ${modules.join(', ')}`);
     for (const [path, [status, type]] of scripts) {
@@ -794,10 +794,10 @@ describe('layout, keyboard and navigation', () => {
     const logic = (await rpc(stack.baseUrl, 'logic.find', { name: 'greeting' })).items[0];
     const plays = await rpc(stack.baseUrl, 'LogicService.play_list_for_logic', { logic: 'greeting', limit: 1 });
     const play = plays.items[0];
-    let res = await fetch(url(`/workflows/${logic.sid}`), { redirect: 'manual' });
+    let res = await fetch(url(`/workflows/${logic.sid}`), { redirect: 'manual', headers: authHeaders(stack.baseUrl) });
     assert.equal(res.status, 301);
     assert.equal(res.headers.get('location'), `/logics/${logic.sid}`);
-    res = await fetch(url(`/plays/${play.sid}`), { redirect: 'manual' });
+    res = await fetch(url(`/plays/${play.sid}`), { redirect: 'manual', headers: authHeaders(stack.baseUrl) });
     assert.equal(res.status, 301);
     assert.equal(res.headers.get('location'), `/logics/${play.logic_sid}?play=${play.sid}`);
 

@@ -1,7 +1,6 @@
 // The code editor of the logic view: CodeMirror 6 with Python. esbuild bundles this file into
 // dist/editor.js (npm ci && npm run build); the admin compiles the bundle in and logic.js uses
 // window.HeroLogicEditor when it is there (a plain text area with line numbers otherwise).
-// It stays a classic script (not a module): logic.js reads window.HeroLogicEditor.
 import { EditorView, basicSetup } from 'codemirror';
 import { python } from '@codemirror/lang-python';
 import { EditorState, StateEffect, StateField } from '@codemirror/state';
@@ -24,40 +23,23 @@ const errorLine = StateField.define({
   provide: (field) => EditorView.decorations.from(field),
 });
 
-// The editor's own styles. CodeMirror puts its theme in a <style> element when it sits in
-// the document, which a Content-Security-Policy without 'unsafe-inline' refuses; inside a
-// shadow root it uses a constructed style sheet instead, which the policy allows. So the
-// editor lives in a shadow root, with these rules (and CodeMirror's) adopted there.
-const EDITOR_CSS = `
-:host { display: flex; flex: 1; min-width: 0; height: 100%; }
-.cm-editor { flex: 1; min-width: 0; height: 100%; font-size: 12.5px; }
-.cm-scroller { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; }
-.cm-error-line { background: #fde2e2 !important; }
-`;
-
-function shadowRoot(parent) {
-  const host = document.createElement('div');
-  host.className = 'cm-host';
-  parent.appendChild(host);
-  const root = host.attachShadow({ mode: 'open' });
-  const sheet = new CSSStyleSheet();
-  sheet.replaceSync(EDITOR_CSS);
-  root.adoptedStyleSheets = [sheet];
-  return root;
+// The page's CSP lets in CodeMirror's one <style> element by this nonce (fresh per page).
+function styleNonce() {
+  const meta = document.querySelector('meta[name="hero-logic-style-nonce"]');
+  return meta ? meta.content : '';
 }
 
 function create(parent, options) {
   const opts = options || {};
-  const root = shadowRoot(parent);
   const view = new EditorView({
-    parent: root,
-    root,
+    parent,
     state: EditorState.create({
       doc: opts.doc || '',
       extensions: [
         basicSetup,
         python(),
         errorLine,
+        EditorView.cspNonce.of(styleNonce()),
         EditorView.contentAttributes.of({ 'aria-label': opts.label || 'Python source' }),
         EditorView.updateListener.of((update) => { if (update.docChanged && opts.onChange) opts.onChange(); }),
       ],
