@@ -34,7 +34,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/plays/{sid}/events", get(routes::api::events))
         .route("/rpc", post(routes::rpc_proxy::rpc_proxy).layer(DefaultBodyLimit::max(RPC_BODY_LIMIT)))
         .route("/healthz", get(routes::health::healthz))
-        .route("/static/{name}", get(routes::assets::asset))
+        .route("/static/{*name}", get(routes::assets::asset))
         .route("/favicon.ico", get(routes::assets::favicon))
         .route("/workflows", get(routes::legacy::to_dashboard))
         .route("/workflows/{sid}", get(routes::legacy::workflow))

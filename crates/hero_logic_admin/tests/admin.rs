@@ -24,6 +24,10 @@ fn now_millis() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as u64
 }
 
+/// The logic view's region modules under `static/logic/`.
+const LOGIC_MODULES: [&str; 17] =
+    ["state", "store", "api", "format", "dom", "actions", "playbar", "sidebar", "tree", "trace", "pause_forms", "output", "stats", "flow", "code", "mapping", "tabs"];
+
 #[tokio::test]
 async fn dashboard_lists_logics_with_latest_run_success_rate_and_runs_from_one_call() {
     let five_min_ago = now_millis() - 5 * 60_000 - 500;
@@ -241,8 +245,14 @@ async fn assets_are_served_from_the_binary() {
     assert!(reply.body.contains("--accent"));
     let reply = get(&socket, "/static/logic.js").await;
     assert_eq!(reply.headers[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
-    assert!(reply.body.contains("'use strict'"));
-    assert!(reply.body.contains("/api/plays/"), "the view's script talks to the overlay and event endpoints");
+    assert!(reply.body.contains("import { mountPlaybar } from './logic/playbar.js';"), "the view's entry module");
+    // Each region's module, served as JavaScript: a module with another type does not run.
+    for module in LOGIC_MODULES {
+        let reply = get(&socket, &format!("/static/logic/{module}.js")).await;
+        assert_eq!(reply.status, StatusCode::OK, "logic/{module}.js");
+        assert_eq!(reply.headers[header::CONTENT_TYPE], "text/javascript; charset=utf-8", "logic/{module}.js");
+    }
+    assert!(get(&socket, "/static/logic/api.js").await.body.contains("/api/plays/"), "the overlay and event endpoints");
     assert_eq!(get(&socket, "/static/new_logic.js").await.status, StatusCode::OK);
     // The CodeMirror bundle when frontend/ was built, a stub otherwise: never a 404.
     let editor = get(&socket, "/static/editor.js").await;
@@ -257,7 +267,8 @@ async fn assets_are_served_from_the_binary() {
 #[tokio::test]
 async fn assets_load_nothing_from_the_internet() {
     let (_dir, socket) = absent_socket();
-    for asset in ["admin.css", "logic.js", "new_logic.js", "editor.js"] {
+    let modules = LOGIC_MODULES.map(|m| format!("logic/{m}.js"));
+    for asset in ["admin.css", "logic.js", "new_logic.js", "editor.js"].iter().map(|a| a.to_string()).chain(modules) {
         let reply = get(&socket, &format!("/static/{asset}")).await;
         // The SVG namespace is a name, not a download.
         let body = reply.body.replace("http://www.w3.org/2000/svg", "");
