@@ -416,11 +416,12 @@ def enter_and_run(config, run):
     report = Report(config.get("require"))
     channel = int(config.get("channel_fd", 3))
     os.set_inheritable(channel, True)
-    if config.get("cgroup_fd") is not None:
-        report.step("cgroup", lambda: join_cgroup(int(config["cgroup_fd"])))
+    cgroup_fds = [int(fd) for fd in config.get("cgroup_fds") or []]
+    if cgroup_fds:
+        report.step("cgroup", lambda: [join_cgroup(fd) for fd in cgroup_fds])
     else:
         report.active["cgroup"] = False
-        report.notes["cgroup"] = config.get("cgroup_note") or "no cgroup given"
+        report.notes["cgroup"] = "no cgroup given"
     _prctl(PR_SET_PDEATHSIG, 9)
     unshared = report.step("userns", lambda: unshare_namespaces(bool(config.get("network"))) or True)
     for name in ("mountns", "pidns", "ipcns"):
