@@ -27,9 +27,16 @@ pub struct Flags {
     /// SQLite durability: `full` or `normal`. Default from service.toml.
     #[arg(long, value_name = "MODE")]
     pub synchronous: Option<String>,
-    /// Print the resolved service descriptor and exit.
+    /// Print the resolved service descriptor and the sandbox's protections, and exit.
     #[arg(long)]
     pub info: bool,
+    /// Start Plays from the fork server (`[sandbox] fork_server`). Env: HERO_LOGIC_FORK_SERVER.
+    #[arg(long, value_name = "BOOL", env = "HERO_LOGIC_FORK_SERVER", value_parser = clap::builder::BoolishValueParser::new())]
+    pub fork_server: Option<bool>,
+    /// Run Plays when the kernel lacks a sandbox protection (`[sandbox] allow_weaker`).
+    /// Env: HERO_LOGIC_SANDBOX_ALLOW_WEAKER.
+    #[arg(long, value_name = "BOOL", env = "HERO_LOGIC_SANDBOX_ALLOW_WEAKER", value_parser = clap::builder::BoolishValueParser::new())]
+    pub sandbox_allow_weaker: Option<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -59,7 +66,13 @@ pub enum ConfigError {
 
 impl ServerConfig {
     pub fn resolve(flags: &Flags) -> Result<ServerConfig, ConfigError> {
-        let service = ServiceConfig::defaults();
+        let mut service = ServiceConfig::defaults();
+        if let Some(on) = flags.fork_server {
+            service.sandbox.fork_server = on;
+        }
+        if let Some(on) = flags.sandbox_allow_weaker {
+            service.sandbox.allow_weaker = on;
+        }
         let data_dir = service.data_dir(flags.data_dir.as_deref());
         let socket = service.socket(flags.socket.as_deref(), &data_dir);
         let database = data_dir.join(&service.paths.database);

@@ -51,7 +51,8 @@ fn engine_settings(config: &ServerConfig) -> EngineSettings {
         defaults: Budget::defaults(&config.service.sandbox),
         env_allow: config.service.sandbox.env_allow.clone(),
         recover_by_replay: config.service.engine.recover != "fail",
-        warm_runners: config.service.engine.warm_runners as usize,
+        allow_weaker: config.service.sandbox.allow_weaker,
+        fork_server: config.service.sandbox.fork_server,
         runner_vars: Vec::new(),
     }
 }

@@ -157,6 +157,9 @@ pub struct Limits {
     pub memory_mb: Option<u64>,
     /// Highest number of open file descriptors.
     pub max_open_files: Option<u64>,
+    /// Lets the Play use the network (no network namespace, no Landlock TCP rules). A
+    /// version whose decorator says `network=True` gets it without asking.
+    pub network: Option<bool>,
 }
 
 /// `LogicService.play_start`.

@@ -7,8 +7,10 @@ engine/sandbox.rs`); this module applies it and says what held:
 1. join the Play's cgroup (the daemon passes an open `cgroup.procs` fd), when given;
 2. new user, mount, IPC, PID and (unless the Play may use the network) network namespaces,
    mapping the process's own uid/gid (works unprivileged and as root);
-3. fork once more: the body runs as PID 1 of its own PID namespace, so killing the process
-   the daemon started tears down everything the body started, `setsid` escapees included;
+3. fork once more: `B`, PID 1 of the new PID namespace, sets up the rest, forks the body
+   and reaps orphans; when the body ends or `B` is killed (it dies with the process the
+   daemon started, by PR_SET_PDEATHSIG), the kernel kills every process of the namespace,
+   `setsid` escapees included;
 4. mounts private; a tmpfs over each hidden directory (the data dir) with the Play's own work
    dir and the read-only dirs that live there (the SDK) bound back; /dev/null over each
    hidden file (the daemon's socket when it lives elsewhere); a /proc of the new namespace;
@@ -434,17 +436,20 @@ def enter_and_run(config, run):
                 name == "netns" and config.get("network")):
             _fatal(f"the sandbox could not set up {name}, which this daemon requires")
     alive_r, alive_w = os.pipe()
+    status_r, status_w = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(alive_w)
+        os.close(status_r)
         _prctl(PR_SET_PDEATHSIG, 9)
         if _parent_gone(alive_r):
             os._exit(EXIT_SANDBOX)
         os.close(alive_r)
-        _inner(config, report, channel, run, bool(unshared))
+        _inner(config, report, channel, run, bool(unshared), status_w)
         os._exit(EXIT_SANDBOX)
     os.close(alive_r)
-    _wait_and_mirror(pid, keep=alive_w)
+    os.close(status_w)
+    _wait_and_mirror(pid, keep=[alive_w, status_r], status_fd=status_r)
 
 
 def _parent_gone(fd):
@@ -454,17 +459,37 @@ def _parent_gone(fd):
     return bool(ready)
 
 
-def _wait_and_mirror(pid, keep):
-    """A's whole life after the fork: hold nothing of the Play, wait, exit as B did."""
-    close_other_fds([keep])
+def _reap(pid):
+    """Waits for `pid`; returns its raw wait status."""
     while True:
         try:
-            _, status = os.waitpid(pid, 0)
-            break
+            done, status = os.waitpid(pid, 0)
         except ChildProcessError:
-            os._exit(EXIT_SANDBOX)
+            return None
         except InterruptedError:
             continue
+        if pid == -1 or done == pid:
+            return status
+
+
+def _wait_and_mirror(pid, keep, status_fd):
+    """A's life after the fork: hold nothing of the Play, wait, exit as the body did."""
+    close_other_fds(keep)
+    _reap(pid)
+    reported = b""
+    while True:
+        chunk = os.read(status_fd, 64)
+        if not chunk:
+            break
+        reported += chunk
+    try:
+        status = int(reported.decode())
+    except ValueError:
+        os._exit(EXIT_SANDBOX)
+    _exit_as(status)
+
+
+def _exit_as(status):
     if os.WIFSIGNALED(status):
         import signal
 
@@ -474,8 +499,28 @@ def _wait_and_mirror(pid, keep):
     os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else EXIT_SANDBOX)
 
 
-def _inner(config, report, channel, run, unshared):
-    """B: PID 1 of the Play's namespace. Mounts, limits, privileges, Landlock, fds; then run."""
+def _init(body_pid, status_fd):
+    """B after the fork of the body: PID 1 of the namespace, reaping every orphan until the
+    body ends; then it reports the body's status and exits, taking the namespace down."""
+    close_other_fds([status_fd])
+    while True:
+        try:
+            done, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            status = None
+            break
+        except InterruptedError:
+            continue
+        if done == body_pid:
+            break
+    if status is not None:
+        os.write(status_fd, str(status).encode())
+    os._exit(0)
+
+
+def _inner(config, report, channel, run, unshared, status_fd):
+    """B: PID 1 of the Play's namespace. Mounts, limits, privileges, Landlock; then the body
+    runs in B's child (a plain process: signals it sends itself work as usual)."""
     if unshared:
         report.step("hide_data_dir", lambda: hide_paths(config))
         report.step("proc", mount_proc)
@@ -498,6 +543,10 @@ def _inner(config, report, channel, run, unshared):
         for name in ("landlock_net", "landlock_scope"):
             if name in report.require and not (name == "landlock_net" and config.get("network")):
                 _fatal(f"the sandbox could not set up {name}, which this daemon requires")
+    body = os.fork()
+    if body != 0:
+        _init(body, status_fd)
+    os.close(status_fd)
     report.step("close_fds", lambda: close_other_fds([0, 1, 2, channel]))
     for key, value in (config.get("env") or {}).items():
         os.environ[key] = value

@@ -145,3 +145,24 @@ pub fn process_alive(pid: i64) -> bool {
         Err(_) => false,
     }
 }
+
+/// Host pids of live processes whose command line has `arg` as one of its arguments
+/// (a Play's own pids are those of its PID namespace, so tests find its processes by a
+/// unique argument instead).
+pub fn processes_with_arg(arg: &str) -> Vec<i64> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i64>().ok())
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            cmdline.split(|b| *b == 0).any(|a| a == arg.as_bytes()) && process_alive(*pid)
+        })
+        .collect()
+}
+
+/// An argument no other test uses, for `processes_with_arg`.
+pub fn unique_arg(prefix: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{prefix}{}{n:03}", std::process::id())
+}
