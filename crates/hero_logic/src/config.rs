@@ -37,6 +37,10 @@ pub struct Flags {
     /// Env: HERO_LOGIC_SANDBOX_ALLOW_WEAKER.
     #[arg(long, value_name = "BOOL", env = "HERO_LOGIC_SANDBOX_ALLOW_WEAKER", value_parser = clap::builder::BoolishValueParser::new())]
     pub sandbox_allow_weaker: Option<bool>,
+    /// Directories every Play may read and write (`[sandbox] shared_dirs`), `:`-separated.
+    /// Env: HERO_LOGIC_SANDBOX_SHARED_DIRS.
+    #[arg(long, value_name = "DIRS", env = "HERO_LOGIC_SANDBOX_SHARED_DIRS", value_delimiter = ':')]
+    pub sandbox_shared_dirs: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -72,6 +76,9 @@ impl ServerConfig {
         }
         if let Some(on) = flags.sandbox_allow_weaker {
             service.sandbox.allow_weaker = on;
+        }
+        if let Some(dirs) = &flags.sandbox_shared_dirs {
+            service.sandbox.shared_dirs = dirs.iter().filter(|d| !d.is_empty()).cloned().collect();
         }
         let data_dir = service.data_dir(flags.data_dir.as_deref());
         let socket = service.socket(flags.socket.as_deref(), &data_dir);

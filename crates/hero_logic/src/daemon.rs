@@ -53,6 +53,7 @@ fn engine_settings(config: &ServerConfig) -> EngineSettings {
         recover_by_replay: config.service.engine.recover != "fail",
         allow_weaker: config.service.sandbox.allow_weaker,
         fork_server: config.service.sandbox.fork_server,
+        shared_dirs: config.service.sandbox.shared_dirs.iter().map(std::path::PathBuf::from).collect(),
         runner_vars: Vec::new(),
     }
 }

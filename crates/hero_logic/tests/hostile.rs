@@ -137,6 +137,14 @@ async fn no_network_unless_the_play_may_use_it() {
     let mut hello = [0u8; 2];
     accepted.read_exact(&mut hello).unwrap();
     assert_eq!(&hello, b"hi");
+
+    // A version whose decorator asks for the network gets it, and says so in the API.
+    let source = attack("net_ok", code).replace("@logic(name=\"net_ok\")", "@logic(name=\"net_ok\", network=True)");
+    let logic = daemon.define("net_ok", &source).await;
+    let version = daemon.call("logicversion.get", json!({"sid": logic["current_version_sid"]})).await;
+    assert_eq!(version["network"], true, "{version}");
+    let play = daemon.run("net_ok", json!({"port": port})).await;
+    assert_eq!(play["output_data"]["connected"], true, "network=True lets it connect: {play}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

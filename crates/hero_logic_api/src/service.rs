@@ -89,6 +89,10 @@ pub struct SandboxSection {
     /// Start Plays from a fork server (SDK imported once); false starts every Play cold.
     #[serde(default = "default_true")]
     pub fork_server: bool,
+    /// Directories every Play may also read and write (none by default). Never inside the
+    /// data dir; one that contains it needs the data dir hidden.
+    #[serde(default)]
+    pub shared_dirs: Vec<String>,
 }
 
 fn default_max_processes() -> u64 {

@@ -18,7 +18,8 @@ engine/sandbox.rs`); this module applies it and says what held:
 6. no capabilities (bounding set emptied, NOROOT securebits), `PR_SET_NO_NEW_PRIVS`,
    `PR_SET_PDEATHSIG`;
 7. a Landlock ruleset: read+execute on the interpreter, stdlib, SDK, site dirs and system
-   libraries, read-write on the work dir and /dev/null, nothing else; TCP bind/connect denied
+   libraries, read-write on the work dir, the operator's `[sandbox] shared_dirs` and
+   /dev/null, nothing else; TCP bind/connect denied
    (ABI 4) unless the network is allowed; signals and abstract unix sockets scoped (ABI 6);
 8. every fd closed but stdio and the channel.
 
@@ -363,6 +364,8 @@ def apply_landlock(config, report):
         for path in DEVICES_WRITE:
             _add_rule(ruleset, path, (FS_READ_FILE | FS_WRITE_FILE | FS_TRUNCATE) & handled_fs)
         _add_rule(ruleset, os.path.realpath(config["work_dir"]), handled_fs)
+        for path in config.get("write_dirs") or []:
+            _add_rule(ruleset, os.path.realpath(path), handled_fs)
         _check(_syscall("landlock_restrict_self", ctypes.c_int(ruleset), ctypes.c_uint32(0)),
                "landlock_restrict_self")
     finally:

@@ -66,6 +66,7 @@ pub fn run(core: &Arc<Core>, play_sid: &str, budget: Budget, mode: RunMode) {
         core.changed();
     }
 
+    let budget = Budget { network: budget.network || version.network, ..budget };
     let mut runner = match starter.start(&core.settings.data_dir, play_sid, budget) {
         Ok(runner) => runner,
         Err(message) => return core.fail_unstarted(play, message),

@@ -45,6 +45,8 @@ pub struct EngineSettings {
     pub allow_weaker: bool,
     /// `[sandbox] fork_server`: start Plays from the fork server (else always cold).
     pub fork_server: bool,
+    /// `[sandbox] shared_dirs`: directories every Play may read and write.
+    pub shared_dirs: Vec<PathBuf>,
     /// On start, resume Plays a crash left `running` by replay (else mark them failed).
     pub recover_by_replay: bool,
     /// More `HERO_LOGIC_*` variables for every runner: the model endpoint, its key and the
@@ -174,6 +176,7 @@ impl Engine {
                     extra: &settings.runner_vars,
                     allow_weaker: settings.allow_weaker,
                     fork_server: settings.fork_server,
+                    shared_dirs: &settings.shared_dirs,
                 },
             )
         });

@@ -136,6 +136,7 @@ pub struct StarterSettings<'a> {
     pub extra: &'a [(String, String)],
     pub allow_weaker: bool,
     pub fork_server: bool,
+    pub shared_dirs: &'a [PathBuf],
 }
 
 impl Starter {
@@ -145,12 +146,16 @@ impl Starter {
             data_dir: settings.data_dir.to_path_buf(),
             rpc_socket: settings.rpc_socket.to_path_buf(),
             read_dirs: vec![python.sdk_dir.clone()],
+            write_dirs: settings.shared_dirs.to_vec(),
             require: sandbox::FULL_LEVEL.iter().map(|s| s.to_string()).collect(),
         };
         let cgroups = CgroupBound::detect();
         let probe = probe(python, &plan);
-        let protections = Protections::judge(&probe, &cgroups, settings.allow_weaker);
+        let mut protections = Protections::judge(&probe, &cgroups, settings.allow_weaker);
         plan.require = protections.required();
+        if let Err(refusal) = sandbox::check_shared_dirs(&plan) {
+            protections.refusal = Some(refusal);
+        }
         let fork_server = (settings.fork_server && protections.refusal.is_none()).then(|| ForkServer::start(python));
         Arc::new(Starter {
             python: python.clone(),
@@ -378,6 +383,7 @@ pub fn describe_protections(allow_weaker: bool) -> Result<Protections, String> {
             data_dir: scratch.clone(),
             rpc_socket: scratch.join("hero_logic.sock"),
             read_dirs: vec![python.sdk_dir.clone()],
+            write_dirs: Vec::new(),
             require: Vec::new(),
         };
         Protections::judge(&probe(&python, &plan), &CgroupBound::detect_only(), allow_weaker)

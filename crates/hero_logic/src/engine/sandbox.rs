@@ -146,6 +146,8 @@ pub struct SandboxPlan {
     pub rpc_socket: PathBuf,
     /// Read-only directories beyond the interpreter and system ones (the SDK).
     pub read_dirs: Vec<PathBuf>,
+    /// `[sandbox] shared_dirs`: read-write for every Play.
+    pub write_dirs: Vec<PathBuf>,
     /// The protections a Play must get, or it does not start (what the start probe found,
     /// when a weaker level was accepted; the full level otherwise).
     pub require: Vec<String>,
@@ -168,6 +170,7 @@ pub fn play_config(
         "hide_dirs": [plan.data_dir],
         "hide_files": [plan.rpc_socket],
         "read_dirs": plan.read_dirs,
+        "write_dirs": plan.write_dirs,
         "network": budget.network,
         "memory_mb": budget.memory_mb,
         "max_open_files": budget.max_open_files,
@@ -180,6 +183,31 @@ pub fn play_config(
         config["env"] = Value::Object(env.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect());
     }
     config
+}
+
+/// A shared dir inside the data dir would hand Plays the database; one that contains the
+/// data dir is safe only while the data dir is hidden.
+pub fn check_shared_dirs(plan: &SandboxPlan) -> Result<(), String> {
+    let data = std::fs::canonicalize(&plan.data_dir).unwrap_or_else(|_| plan.data_dir.clone());
+    for dir in &plan.write_dirs {
+        let Ok(real) = std::fs::canonicalize(dir) else {
+            return Err(format!("[sandbox] shared_dirs names {}, which does not exist; create it or remove it", dir.display()));
+        };
+        if real.starts_with(&data) {
+            return Err(format!(
+                "[sandbox] shared_dirs names {}, which is inside the data dir {}: Plays would reach the database; pick a directory outside it",
+                dir.display(),
+                data.display()
+            ));
+        }
+        if data.starts_with(&real) && !plan.require.iter().any(|p| p == "hide_data_dir") {
+            return Err(format!(
+                "[sandbox] shared_dirs names {}, which contains the data dir, and the data dir cannot be hidden on this machine; pick a directory beside it",
+                dir.display()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The fd the Play's channel has in the Play's process; its cgroup.procs fds follow.

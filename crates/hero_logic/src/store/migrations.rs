@@ -101,4 +101,8 @@ pub const MIGRATIONS: &[&str] = &[
         graph TEXT NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 3: whether a version's Plays may use the network (the decorator's `network=True`).
+    r#"
+    ALTER TABLE logic_versions ADD COLUMN network INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];

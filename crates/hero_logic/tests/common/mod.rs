@@ -166,3 +166,12 @@ pub fn unique_arg(prefix: &str) -> String {
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     format!("{prefix}{}{n:03}", std::process::id())
 }
+
+impl Daemon {
+    /// A daemon on `data_dir` (no seeds) whose Plays may also write under `shared`
+    /// (`[sandbox] shared_dirs`), for tests that count a logic's side effects in files.
+    pub async fn start_sharing(data_dir: &Path, shared: &Path) -> Daemon {
+        let shared = shared.display().to_string();
+        Daemon::start_with_env(data_dir, &["--no-seed"], &[("HERO_LOGIC_SANDBOX_SHARED_DIRS", &shared)]).await
+    }
+}
