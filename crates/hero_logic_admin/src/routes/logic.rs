@@ -34,6 +34,8 @@ struct VersionInfo {
     kind: String,
     inputs: Vec<LogicField>,
     outputs: Vec<LogicField>,
+    /// Its Plays may use the network (`@logic(network=True)`).
+    network: bool,
 }
 
 /// A recent Play, without its logs and outputs.
@@ -185,6 +187,7 @@ fn version_info(version: LogicVersion, current_sid: &str) -> VersionInfo {
         created_at: version.created_at,
         inputs: version.inputs,
         outputs: version.outputs,
+        network: version.network,
     }
 }
 
