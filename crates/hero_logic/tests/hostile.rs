@@ -289,3 +289,28 @@ async fn orphans_are_gone_after_a_daemon_crash() {
     let restarted = Daemon::start(dir.path()).await;
     restarted.call("logic.list", json!({})).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daemon_reports_its_protections_and_refuses_a_setting_that_would_open_the_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path()).await;
+    let info = daemon.call("LogicService.sandbox_info", json!({})).await;
+    println!("sandbox_info: {}", info["summary"]);
+    assert!(info.get("refusal").is_none(), "Plays run here: {info}");
+    for protection in ["userns", "pidns", "netns", "mountns", "hide_data_dir", "landlock_fs", "no_new_privs", "close_fds"] {
+        assert_eq!(info["active"][protection], true, "{protection}: {info}");
+    }
+    assert_ne!(info["process_bound"], "none");
+
+    let other = tempfile::tempdir().unwrap();
+    let inside = other.path().join("shared");
+    std::fs::create_dir_all(&inside).unwrap();
+    let refused = Daemon::start_sharing(other.path(), &inside).await;
+    let info = refused.call("LogicService.sandbox_info", json!({})).await;
+    assert!(info["refusal"].as_str().unwrap().contains("shared_dirs"), "{info}");
+    refused.define("hello", &attack("hello", "return {'hi': 1}")).await;
+    let play = refused.run("hello", json!({})).await;
+    assert_eq!(play["status"], "failed");
+    let message = play["error_message"].as_str().unwrap();
+    assert!(message.contains("inside the data dir") && message.contains("shared_dirs"), "the refusal names the setting: {message}");
+}

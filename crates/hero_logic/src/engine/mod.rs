@@ -456,9 +456,16 @@ impl Engine {
         }
     }
 
-    /// The sandbox's protections as the start probe found them (None without Python).
-    pub fn protections(&self) -> Option<sandbox::Protections> {
-        self.core.starter.as_ref().map(|s| s.protections.clone())
+    /// The sandbox's protections as the start probe found them (`LogicService.sandbox_info`).
+    pub fn sandbox_info(&self) -> hero_logic_api::params::SandboxInfo {
+        match &self.core.starter {
+            Some(starter) => starter.protections.info(self.core.settings.fork_server),
+            None => hero_logic_api::params::SandboxInfo {
+                refusal: self.core.python.as_ref().err().cloned(),
+                summary: "sandbox: not set up (no Python runner)".into(),
+                ..Default::default()
+            },
+        }
     }
 }
 

@@ -286,6 +286,21 @@ impl Protections {
         FULL_LEVEL.iter().filter(|n| self.active.get(**n).copied().unwrap_or(false)).map(|n| n.to_string()).collect()
     }
 
+    /// As `LogicService.sandbox_info` shows it.
+    pub fn info(&self, fork_server: bool) -> hero_logic_api::params::SandboxInfo {
+        hero_logic_api::params::SandboxInfo {
+            active: self.active.clone(),
+            notes: self.notes.clone(),
+            total_memory_bound: self.total_memory_bound.clone(),
+            process_bound: self.process_bound.clone(),
+            missing: self.missing.clone(),
+            allow_weaker: self.allow_weaker,
+            refusal: self.refusal.clone(),
+            summary: self.summary(),
+            fork_server,
+        }
+    }
+
     /// One line for the log and `--info`.
     pub fn summary(&self) -> String {
         let on: Vec<&str> = self.active.iter().filter(|(_, v)| **v).map(|(k, _)| k.as_str()).collect();
