@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  SCREENSHOT_DIR, launchBrowser, openPage, resetScreenshots, rpc, screenshot, startStack,
+  SCREENSHOT_DIR, authHeaders, launchBrowser, openPage, resetScreenshots, rpc, screenshot, startStack,
 } from '../lib/harness.mjs';
 
 let stack;
@@ -26,7 +26,7 @@ after(async () => {
 });
 
 async function newPage(viewport) {
-  const opened = await openPage(browser, viewport);
+  const opened = await openPage(browser, viewport, stack);
   pages.push(opened);
   return opened;
 }
@@ -715,10 +715,10 @@ describe('layout, keyboard and navigation', () => {
     const logic = (await rpc(stack.baseUrl, 'logic.find', { name: 'greeting' })).items[0];
     const plays = await rpc(stack.baseUrl, 'LogicService.play_list_for_logic', { logic: 'greeting', limit: 1 });
     const play = plays.items[0];
-    let res = await fetch(url(`/workflows/${logic.sid}`), { redirect: 'manual' });
+    let res = await fetch(url(`/workflows/${logic.sid}`), { redirect: 'manual', headers: authHeaders(stack.baseUrl) });
     assert.equal(res.status, 301);
     assert.equal(res.headers.get('location'), `/logics/${logic.sid}`);
-    res = await fetch(url(`/plays/${play.sid}`), { redirect: 'manual' });
+    res = await fetch(url(`/plays/${play.sid}`), { redirect: 'manual', headers: authHeaders(stack.baseUrl) });
     assert.equal(res.status, 301);
     assert.equal(res.headers.get('location'), `/logics/${play.logic_sid}?play=${play.sid}`);
 

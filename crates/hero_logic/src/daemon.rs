@@ -6,7 +6,7 @@ use anyhow::Context;
 
 use crate::config::ServerConfig;
 use crate::engine::sandbox::Budget;
-use crate::engine::{Engine, EngineSettings};
+use crate::engine::{Caps, Engine, EngineSettings};
 use crate::library::Library;
 use crate::models::ModelSettings;
 use crate::store::{SqliteStore, Store};
@@ -54,6 +54,7 @@ fn engine_settings(config: &ServerConfig) -> EngineSettings {
         allow_weaker: config.service.sandbox.allow_weaker,
         fork_server: config.service.sandbox.fork_server,
         shared_dirs: config.service.sandbox.shared_dirs.iter().map(std::path::PathBuf::from).collect(),
+        caps: Caps::of(&config.service.engine),
         runner_vars: Vec::new(),
     }
 }

@@ -3,6 +3,7 @@
 //!
 //! The admin holds no state of its own; every page is built from daemon calls.
 
+pub mod access;
 pub mod error;
 pub mod routes;
 pub mod state;
@@ -15,6 +16,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use tokio::net::TcpListener;
 
+pub use access::Access;
 pub use error::AdminError;
 pub use state::AppState;
 
@@ -41,6 +43,8 @@ pub fn router(state: AppState) -> Router {
         .route("/plays/{sid}", get(routes::legacy::play))
         .route("/examples", get(routes::legacy::to_dashboard))
         .fallback(not_found)
+        // Outermost, so it also covers the fallback and every refusal gets the headers.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), access::guard))
         .with_state(state)
 }
 

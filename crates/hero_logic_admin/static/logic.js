@@ -27,6 +27,8 @@
         if (value === undefined || value === null || value === false) return;
         if (key === 'text') node.textContent = value;
         else if (key === 'class') node.className = value;
+        // Through CSSOM: the CSP (no inline styles) blocks a style attribute, not this.
+        else if (key === 'style') node.style.cssText = value;
         else if (key.slice(0, 2) === 'on' && typeof value === 'function') node.addEventListener(key.slice(2), value);
         else if (key === 'value') node.value = value;
         else if (key === 'checked') node.checked = !!value;

@@ -169,7 +169,8 @@ async fn rpc_proxy_forwards_body_verbatim_and_returns_json() {
 async fn rpc_proxy_answers_502_json_rpc_error_when_daemon_is_absent() {
     let (_dir, socket) = absent_socket();
     let body = r#"{"jsonrpc":"2.0","id":"abc","method":"logic.list","params":{}}"#;
-    let reply = send(&socket, Request::post("/rpc").body(Body::from(body)).expect("request")).await;
+    let request = Request::post("/rpc").header(header::CONTENT_TYPE, "application/json").body(Body::from(body));
+    let reply = send(&socket, request.expect("request")).await;
     assert_eq!(reply.status, StatusCode::BAD_GATEWAY);
     assert_eq!(reply.headers[header::CONTENT_TYPE], "application/json");
     let answer: Value = serde_json::from_str(&reply.body).expect("json");
@@ -186,7 +187,8 @@ async fn rpc_proxy_answers_502_json_rpc_error_when_daemon_is_absent() {
 #[tokio::test]
 async fn rpc_proxy_error_has_null_id_for_unparsable_body() {
     let (_dir, socket) = absent_socket();
-    let reply = send(&socket, Request::post("/rpc").body(Body::from("not json")).expect("request")).await;
+    let request = Request::post("/rpc").header(header::CONTENT_TYPE, "application/json").body(Body::from("not json"));
+    let reply = send(&socket, request.expect("request")).await;
     let answer: Value = serde_json::from_str(&reply.body).expect("json");
     assert_eq!(answer["id"], Value::Null);
 }
@@ -286,12 +288,12 @@ async fn serve_answers_over_tcp_and_stops_on_shutdown() {
     let listener = hero_logic_admin::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(hero_logic_admin::serve(listener, hero_logic_admin::AppState::new(socket), async {
+    let server = tokio::spawn(hero_logic_admin::serve(listener, common::state_on(&socket, addr.port()), async {
         let _ = stopped.await;
     }));
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    stream.write_all(b"GET /healthz HTTP/1.0\r\n\r\n").await.expect("write");
+    stream.write_all(format!("GET /healthz HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes()).await.expect("write");
     let mut answer = String::new();
     stream.read_to_string(&mut answer).await.expect("read");
     assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");

@@ -60,6 +60,7 @@ fn boot(body: &str) -> Value {
 async fn logic_page_has_info_sidebar_play_bar_and_the_data_for_its_script() {
     let daemon = FakeDaemon::start(logic_daemon()).await;
     let reply = get(&daemon.socket, "/logics/0001").await;
+    common::assert_csp_clean("/logics/0001", &reply.body);
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let body = &reply.body;
     assert!(body.contains(r#"<h1 class="logic-title">model_call</h1>"#));
@@ -340,12 +341,12 @@ async fn stopping_the_admin_ends_open_event_streams() {
     let listener = hero_logic_admin::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let state = hero_logic_admin::AppState::new(&daemon.socket);
+    let state = common::state_on(&daemon.socket, addr.port());
     let server = tokio::spawn(hero_logic_admin::serve(listener, state, async {
         let _ = stopped.await;
     }));
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    stream.write_all(b"GET /api/plays/0101/events HTTP/1.1\r\nhost: x\r\n\r\n").await.expect("write");
+    stream.write_all(format!("GET /api/plays/0101/events HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {}\r\n\r\n", common::TOKEN).as_bytes()).await.expect("write");
     let mut seen = Vec::new();
     let mut buf = [0u8; 4096];
     while !String::from_utf8_lossy(&seen).contains("event: tree") {

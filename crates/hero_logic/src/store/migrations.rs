@@ -101,7 +101,12 @@ pub const MIGRATIONS: &[&str] = &[
         graph TEXT NOT NULL
     ) WITHOUT ROWID;
     "#,
-    // 3: whether a version's Plays may use the network (the decorator's `network=True`).
+    // 3: the sandbox limits `play_start` gave a top-level Play (JSON of `Limits`; "" = the
+    // service defaults), so that a resumed or recovered run gets the same budget.
+    r#"
+    ALTER TABLE plays ADD COLUMN limits TEXT NOT NULL DEFAULT '';
+    "#,
+    // 4: whether a version's Plays may use the network (the decorator's `network=True`).
     r#"
     ALTER TABLE logic_versions ADD COLUMN network INTEGER NOT NULL DEFAULT 0;
     "#,
