@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{process_alive, Daemon};
+use common::Daemon;
 use hero_logic_api::error::VALIDATION;
 use serde_json::{json, Value};
 

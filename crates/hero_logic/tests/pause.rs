@@ -242,7 +242,7 @@ def forms():
     ];
     for (bad_payloads, good) in cases {
         let waiting = daemon.wait(&play["sid"]).await;
-        assert_eq!(waiting["status"], "awaiting_resume");
+        assert_eq!(waiting["status"], "awaiting_resume", "{waiting}");
         let (asker, request) = waiting_question(&daemon, &play["sid"]).await;
         for bad in bad_payloads {
             let err = daemon
@@ -459,7 +459,7 @@ async fn limits_given_to_play_start_hold_after_a_crash_recovery() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mark = dir.path().join("started");
-    let mut daemon = Daemon::start(&data).await;
+    let mut daemon = Daemon::start_sharing(&data, dir.path()).await;
     daemon.define("mark_then_sleep", MARK_THEN_SLEEP).await;
     let params = json!({"logic": "mark_then_sleep", "inputs": {"mark": mark.to_str().unwrap()}, "limits": {"wall_clock_ms": 3000}});
     let play = daemon.call("LogicService.play_start", params).await;
@@ -470,7 +470,7 @@ async fn limits_given_to_play_start_hold_after_a_crash_recovery() {
     }
     daemon.kill9();
     // The recovered run replays with the Play's own 3 s budget, not the service's minutes.
-    let daemon = Daemon::start(&data).await;
+    let daemon = Daemon::start_sharing(&data, dir.path()).await;
     let done = daemon.wait(&play["sid"]).await;
     assert_eq!(done["status"], "timed_out", "{done}");
     assert!(done["error_message"].as_str().unwrap().contains("budget of 3000 ms"), "{done}");

@@ -91,6 +91,7 @@ pub fn run(core: &Arc<Core>, play_sid: &str, budget: Budget, mode: RunMode) {
         Some((stream, ahead)) => converse(&mut session, stream, ahead, core.settings.caps.protocol_line),
         None => RunOutcome::Ended(None),
     };
+    runner.close_channel();
     // A runner that reported `finish` has said all it will: record the result now, so that
     // waiters do not wait for the process to exit and be reaped.
     let reported =
@@ -396,7 +397,7 @@ mod tests {
     use super::*;
     use super::session::Finish;
 
-    const BUDGET: Budget = Budget { wall_clock_ms: 1000, memory_mb: 256, max_open_files: 64 };
+    const BUDGET: Budget = Budget { wall_clock_ms: 1000, memory_mb: 256, max_open_files: 64, max_processes: 64, network: false };
 
     fn status_of(verdict: Option<Verdict>) -> Option<PlayStatus> {
         match verdict? {

@@ -83,8 +83,16 @@ impl Runner {
     }
 
     /// A handle that shuts the channel down, so a read blocked on it returns.
-    pub fn channel_cutter(&mut self) -> Option<UnixStream> {
-        self.cutter.take()
+    pub fn channel_cutter(&self) -> Option<UnixStream> {
+        self.cutter.as_ref().and_then(|c| c.try_clone().ok())
+    }
+
+    /// Ends the conversation from the daemon's side: the runner reads end-of-file (and
+    /// exits) even if the daemon stopped reading in the middle of it.
+    pub fn close_channel(&self) {
+        if let Some(cutter) = &self.cutter {
+            let _ = cutter.shutdown(std::net::Shutdown::Both);
+        }
     }
 
     pub fn write_pid_file(&self) {
