@@ -23,6 +23,8 @@ BOOTSTRAP = (
     f"import sys; sys.path.insert(0, {SDK_DIR!r}); "
     "import hero_tracing.runner as runner; runner.main()"
 )
+# What hello carries as `secret`: nothing (the inherited channel fd is the authentication).
+SECRET = ""
 TOP_SID = "p0"
 
 
@@ -170,7 +172,7 @@ class FakeDaemon:
     def _answer(self, message, logic, inputs):
         op = message["op"]
         if op == "hello":
-            assert message["secret"] == "", "the channel fd is the authentication"
+            assert message["secret"] == SECRET, "the channel fd is the authentication"
             self._specs[TOP_SID] = self.logics[logic]
             return {"play": {"sid": TOP_SID, "name": logic, "inputs": inputs},
                     "logic": self.logics[logic]}
