@@ -11,6 +11,8 @@ from hero_tracing import llm, logic, pricing
 
 @logic(
     name="model_call",
+    # Model calls reach the endpoint over the network (until the daemon makes them).
+    network=True,
     description="One chat completion against the configured OpenAI-compatible model endpoint; "
                 "its tokens and cost land on this Play.",
     inputs={

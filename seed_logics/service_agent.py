@@ -19,7 +19,9 @@ MAX_ATTEMPTS = 3
 
 @logic(
     name="service_agent",
-    description="Does a task against the reachable JSON-RPC services (this daemon's API included) "
+    # Model calls reach the endpoint over the network (until the daemon makes them).
+    network=True,
+    description="Does a task against the reachable JSON-RPC services ([catalog] sockets) "
                 "by writing and running a Python script with a model, up to 3 attempts.",
     inputs={
         "prompt": {"type": "string", "description": "The task, in plain words.", "required": True},

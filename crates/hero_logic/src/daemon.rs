@@ -55,7 +55,9 @@ fn engine_settings(config: &ServerConfig) -> EngineSettings {
         env_allow: config.service.sandbox.env_allow.clone(),
         recover_by_replay: config.service.engine.recover != "fail",
         recover_attempts: config.service.engine.recover_attempts,
-        warm_runners: config.service.engine.warm_runners as usize,
+        allow_weaker: config.service.sandbox.allow_weaker,
+        fork_server: config.service.sandbox.fork_server,
+        shared_dirs: config.service.sandbox.shared_dirs.iter().map(std::path::PathBuf::from).collect(),
         caps: Caps::of(&config.service.engine),
         runner_vars: Vec::new(),
     }

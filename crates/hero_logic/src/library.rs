@@ -122,8 +122,11 @@ impl Library {
     /// Validates a draft and turns it into a version of `logic` (not yet stored).
     fn build_version(&self, logic: &Logic, draft: VersionDraft, now: u64) -> ServiceResult<LogicVersion> {
         validate::body(&draft.python_source, draft.binding.as_ref())?;
-        let (inputs, outputs) = match &draft.binding {
-            Some(binding) => self.bound_fields(logic, binding, &draft)?,
+        let (inputs, outputs, network) = match &draft.binding {
+            Some(binding) => {
+                let (inputs, outputs) = self.bound_fields(logic, binding, &draft)?;
+                (inputs, outputs, false)
+            }
             None => declared_fields(&logic.name, &draft)?,
         };
         validate::fields("inputs", &inputs)?;
@@ -150,6 +153,7 @@ impl Library {
             outputs,
             python_source: draft.python_source,
             binding: draft.binding,
+            network,
             created_at: now,
             updated_at: now,
             ..Default::default()
@@ -508,19 +512,21 @@ impl Library {
 }
 
 /// The version's declared fields: what the client gave, else what the source's `@logic(...)`
-/// decorator or entry signature declares. A source that does not parse is refused here, at
-/// save time, with its position, so the client can show it and keep its text.
-fn declared_fields(logic_name: &str, draft: &VersionDraft) -> ServiceResult<(Vec<LogicField>, Vec<LogicField>)> {
+/// decorator or entry signature declares; and whether the decorator asks for the network. A
+/// source that does not parse is refused here, at save time, with its position, so the client
+/// can show it and keep its text.
+fn declared_fields(logic_name: &str, draft: &VersionDraft) -> ServiceResult<(Vec<LogicField>, Vec<LogicField>, bool)> {
     if draft.python_source.trim().is_empty() {
-        return Ok((draft.inputs.clone().unwrap_or_default(), draft.outputs.clone().unwrap_or_default()));
+        return Ok((draft.inputs.clone().unwrap_or_default(), draft.outputs.clone().unwrap_or_default(), false));
     }
     match parse::read_signature_named(&draft.python_source, logic_name) {
         Ok(signature) => Ok((
             draft.inputs.clone().unwrap_or(signature.inputs),
             draft.outputs.clone().unwrap_or(signature.outputs),
+            signature.network,
         )),
         Err(ParseError::Declaration { .. }) if draft.inputs.is_some() && draft.outputs.is_some() => {
-            Ok((draft.inputs.clone().unwrap_or_default(), draft.outputs.clone().unwrap_or_default()))
+            Ok((draft.inputs.clone().unwrap_or_default(), draft.outputs.clone().unwrap_or_default(), false))
         }
         Err(error) => {
             let (line, column) = error.position().unzip();

@@ -28,15 +28,46 @@ const BAD_SCRIPT: &str = "```python\nprint(hero_logic.no_such_method())\n```";
 const SUMMARY: &str = "You have these logics; none has failed yet.";
 const DIAGNOSIS: &str = "The stubs have no no_such_method; call logic_dashboard instead.";
 
+/// The daemon the agent runs on, and a second one (same seeds, its own data dir) that the
+/// agent's scripts call: a sandboxed Play cannot reach its own daemon's socket, only the
+/// services `[catalog] sockets` names.
+struct AgentDaemon {
+    daemon: Daemon,
+    services: Daemon,
+    _services_dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for AgentDaemon {
+    type Target = Daemon;
+    fn deref(&self) -> &Daemon {
+        &self.daemon
+    }
+}
+
+impl std::ops::DerefMut for AgentDaemon {
+    fn deref_mut(&mut self) -> &mut Daemon {
+        &mut self.daemon
+    }
+}
+
 /// A daemon with the repo's seeds, the fake as its model endpoint, the key in its
-/// environment and a user models.toml pricing `fake-coder`.
-async fn agent_daemon(data: &Path, fake: &FakeOpenAi, more_env: &[(&str, &str)]) -> Daemon {
+/// environment, a user models.toml pricing `fake-coder`, and the services daemon as its
+/// catalog (before any `HERO_LOGIC_CATALOG_SOCKETS` given in `more_env`).
+async fn agent_daemon(data: &Path, fake: &FakeOpenAi, more_env: &[(&str, &str)]) -> AgentDaemon {
     std::fs::create_dir_all(data).unwrap();
     std::fs::write(data.join("models.toml"), USER_MODELS).unwrap();
     let seeds = repo_seed_dir();
+    let services_dir = tempfile::tempdir().unwrap();
+    let services = Daemon::start_with(services_dir.path(), &["--seed-dir", seeds.to_str().unwrap()]).await;
+    let mut catalog = services.socket.display().to_string();
+    if let Some((_, more)) = more_env.iter().find(|(k, _)| *k == "HERO_LOGIC_CATALOG_SOCKETS") {
+        catalog = format!("{catalog}:{more}");
+    }
     let mut env = vec![("HERO_LOGIC_MODEL_BASE_URL", fake.base_url.as_str()), ("OPENAI_API_KEY", KEY)];
-    env.extend_from_slice(more_env);
-    Daemon::start_with_env(data, &["--seed-dir", seeds.to_str().unwrap()], &env).await
+    env.extend(more_env.iter().copied().filter(|(k, _)| *k != "HERO_LOGIC_CATALOG_SOCKETS"));
+    env.push(("HERO_LOGIC_CATALOG_SOCKETS", &catalog));
+    let daemon = Daemon::start_with_env(data, &["--seed-dir", seeds.to_str().unwrap()], &env).await;
+    AgentDaemon { daemon, services, _services_dir: services_dir }
 }
 
 fn script_the_agent(fake: &FakeOpenAi, select: &str, scripts: &[&str]) {
@@ -346,7 +377,11 @@ async fn model_call_prices_tokens_and_an_unknown_model_costs_nothing_but_says_so
 async fn without_an_endpoint_model_calls_fail_naming_the_setting() {
     let dir = tempfile::tempdir().unwrap();
     let seeds = repo_seed_dir();
-    let daemon = Daemon::start_with_env(dir.path(), &["--seed-dir", seeds.to_str().unwrap()], &[("HERO_LOGIC_MODEL_BASE_URL", "")]).await;
+    // A service for the agent's catalog, so that it gets as far as its first model call.
+    let services_dir = tempfile::tempdir().unwrap();
+    let services = Daemon::start(services_dir.path()).await;
+    let catalog = services.socket.display().to_string();
+    let daemon = Daemon::start_with_env(dir.path(), &["--seed-dir", seeds.to_str().unwrap()], &[("HERO_LOGIC_MODEL_BASE_URL", ""), ("HERO_LOGIC_CATALOG_SOCKETS", &catalog)]).await;
     let config = daemon.call("LogicService.models_config", json!({})).await;
     assert_eq!(config["endpoint"]["base_url"], "");
     let play = daemon.run("model_call", json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]})).await;
@@ -388,7 +423,7 @@ async fn a_bad_user_models_table_stops_the_daemon_with_the_reason() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn fetch_catalog_describes_the_daemon_and_the_configured_services() {
+async fn fetch_catalog_describes_the_configured_services_and_skips_its_own_daemon() {
     let dir = tempfile::tempdir().unwrap();
     let other = Daemon::start(&dir.path().join("other")).await;
     let other_socket = other.socket.display().to_string();
@@ -400,8 +435,10 @@ async fn fetch_catalog_describes_the_daemon_and_the_configured_services() {
     let services = play["output_data"]["services"].as_array().unwrap();
     let names: Vec<&str> = services.iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["hero_logic", "hero_logic_2"]);
-    assert_eq!(services[0]["socket"], json!(daemon.socket.display().to_string()));
+    assert_eq!(services[0]["socket"], json!(daemon.services.socket.display().to_string()));
     assert_eq!(services[1]["socket"], json!(other_socket));
+    let skipped_own = format!("skipped {}", daemon.socket.display());
+    assert!(play["logs"].as_str().unwrap().contains(&skipped_own), "the sandbox hides the daemon's own socket: {play}");
     let dashboard = services[0]["methods"].as_array().unwrap().iter().find(|m| m["name"] == "LogicService.logic_stats").unwrap();
     assert_eq!(dashboard["params"][0], json!({"name": "last_n", "required": false}));
     assert!(play["logs"].as_str().unwrap().contains("skipped /nonexistent/hero.sock"));

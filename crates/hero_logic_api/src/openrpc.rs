@@ -205,6 +205,12 @@ pub fn document() -> Value {
         "The models table (prices per million tokens and aliases; shipped models.toml merged with \
          <data dir>/models.toml) and the model endpoint settings, without the API key.",
     );
+    doc.method::<SandboxInfoParams, SandboxInfo>(
+        methods::SANDBOX_INFO,
+        "The protections each Play's process gets on this machine (namespaces, Landlock, rlimits, \
+         cgroup), as the daemon probed them at start; what bounds a Play's total memory and \
+         processes; and why Plays are refused, if they are.",
+    );
     doc.finish()
 }
 

@@ -157,6 +157,9 @@ pub struct Limits {
     pub memory_mb: Option<u64>,
     /// Highest number of open file descriptors.
     pub max_open_files: Option<u64>,
+    /// Lets the Play use the network (no network namespace, no Landlock TCP rules). A
+    /// version whose decorator says `network=True` gets it without asking.
+    pub network: Option<bool>,
 }
 
 /// `LogicService.play_start`.
@@ -347,8 +350,9 @@ pub struct EngineInfoParams {}
 pub struct EngineInfo {
     /// Top-level Plays run at once; more wait in a FIFO queue.
     pub pool_size: u64,
-    /// Idle runners kept started.
-    pub warm_runners: u64,
+    /// Whether Plays start from the fork server (`[sandbox] fork_server`); else each starts
+    /// a fresh interpreter.
+    pub fork_server: bool,
     /// What start-up does with Plays a crash left running: `replay` or `fail`.
     pub recover: String,
     /// Start-up replays one Play gets before it is failed instead.
@@ -406,4 +410,34 @@ pub struct ModelEndpoint {
     pub key_set: bool,
     /// The model used when a caller names none ("" = none).
     pub default_model: String,
+}
+
+/// `LogicService.sandbox_info`: no params.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxInfoParams {}
+
+/// `LogicService.sandbox_info` result: the protections the daemon's start probe found for a
+/// Play's process, what bounds a Play in total, and whether Plays are refused.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct SandboxInfo {
+    /// Protection name (`userns`, `pidns`, `netns`, `landlock_fs`, `cgroup`, ...) -> on.
+    pub active: std::collections::BTreeMap<String, bool>,
+    /// Why a protection is off, or a detail (`landlock_fs`: the ABI).
+    pub notes: std::collections::BTreeMap<String, String>,
+    pub total_memory_bound: String,
+    pub process_bound: String,
+    /// Protections of the full level that are off.
+    pub missing: Vec<String>,
+    /// `[sandbox] allow_weaker`.
+    pub allow_weaker: bool,
+    /// Why Plays are refused, and the setting that would accept the weaker level; absent when
+    /// Plays run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<String>,
+    /// One line: what is on, what is missing, the bounds.
+    pub summary: String,
+    /// Plays start from the fork server (else cold).
+    pub fork_server: bool,
 }

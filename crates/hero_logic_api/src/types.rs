@@ -46,6 +46,11 @@ pub struct LogicVersion {
     /// Set instead of `python_source` when this version delegates to another Logic (§8).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub binding: Option<Binding>,
+    /// The version's Plays may use the network (the decorator's `network=True`, read from the
+    /// source on save; `play_start {limits: {network: true}}` grants it per Play). Without
+    /// it a Play runs in a network namespace of its own with no way out.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub network: bool,
     pub created_at: Millis,
     pub updated_at: Millis,
 }

@@ -352,20 +352,24 @@ def _die(code, message):
         os._exit(code)
 
 
-def _settings():
-    """The daemon's environment; the secret leaves os.environ before anything else runs."""
-    secret = os.environ.pop("HERO_LOGIC_PLAY_SECRET", None)
-    # The model endpoint's key leaves os.environ too; the SDK keeps it for model requests.
+ENV_CHANNEL_FD = "HERO_LOGIC_CHANNEL_FD"
+
+
+def _settings(channel_fd):
+    """The channel's fd (inherited from the daemon: it is the authentication) and the cap."""
+    # The model endpoint's key (if a daemon still hands one) leaves os.environ at once.
     settings.take_from_environ()
-    socket_path = os.environ.get("HERO_LOGIC_EVENT_SOCKET")
-    if not socket_path or secret is None:
-        _die(EXIT_USAGE, "HERO_LOGIC_EVENT_SOCKET and HERO_LOGIC_PLAY_SECRET are not set: "
-                         "the runner is started by the hero_logic daemon, not by hand")
+    if channel_fd is None:
+        try:
+            channel_fd = int(os.environ.pop(ENV_CHANNEL_FD, ""))
+        except ValueError:
+            _die(EXIT_USAGE, f"{ENV_CHANNEL_FD} is not set: the runner is started by the "
+                             "hero_logic daemon, not by hand")
     try:
         memory_mb = int(os.environ.get("HERO_LOGIC_MEMORY_MB", "")) or None
     except ValueError:
         memory_mb = None
-    return socket_path, secret, memory_mb
+    return channel_fd, memory_mb
 
 
 def _install(runtime):
@@ -385,15 +389,19 @@ def _exit_cleanly():
     os._exit(0)
 
 
-def main():
-    """Runs the Play the daemon started this process for, then exits."""
-    socket_path, secret, memory_mb = _settings()
+def main(channel_fd=None):
+    """Runs the Play the daemon started this process for, then exits.
+
+    `channel_fd` is the inherited socket to the daemon (the fork server passes it; a cold
+    start names it in HERO_LOGIC_CHANNEL_FD).
+    """
+    channel_fd, memory_mb = _settings(channel_fd)
     try:
-        channel = Channel(socket_path, lambda message: _die(EXIT_PROTOCOL, message))
+        channel = Channel(channel_fd, lambda message: _die(EXIT_PROTOCOL, message))
         runtime = Runtime(channel, memory_mb)
         version = "%d.%d.%d" % sys.version_info[:3]
-        hello = channel.request("hello", fatal=True, secret=secret, pid=os.getpid(), python=version)
-        del secret
+        # `secret` stays empty: holding the inherited channel is the authentication.
+        hello = channel.request("hello", fatal=True, secret="", pid=os.getpid(), python=version)
         play, spec = hello.get("play"), hello.get("logic")
         if not isinstance(play, dict) or not isinstance(spec, dict):
             _die(EXIT_PROTOCOL, f"the answer to hello lacks play or logic: {sorted(hello)}")

@@ -1,7 +1,7 @@
 """A scripted stand-in for the daemon's end of the runner protocol, for the runner tests.
 
 It spawns the runner exactly as docs/protocol.md says the daemon does (`python -I -c
-<bootstrap>` with the HERO_LOGIC_* environment), answers its requests from an in-memory table
+<bootstrap>` with the HERO_LOGIC_* environment and the channel fd), answers its requests from an in-memory table
 of logics, and records every line the runner sends so tests can check the SDK's half.
 Every line either way is checked against schemas/runner-protocol.json (the daemon's types).
 """
@@ -23,7 +23,8 @@ BOOTSTRAP = (
     f"import sys; sys.path.insert(0, {SDK_DIR!r}); "
     "import hero_tracing.runner as runner; runner.main()"
 )
-SECRET = "s3cret-for-tests"
+# What hello carries as `secret`: nothing (the inherited channel fd is the authentication).
+SECRET = ""
 TOP_SID = "p0"
 
 
@@ -114,41 +115,36 @@ class FakeDaemon:
 
     def run(self, logic, inputs=None, timeout=30, env=None):
         with tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, "play.sock")
-            server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            server.bind(path)
-            server.listen(1)
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             process = subprocess.Popen(
                 [sys.executable, "-I", "-c", BOOTSTRAP],
                 cwd=tmp,
-                env=self._environment(path, env),
+                env=self._environment(theirs.fileno(), env),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
+                pass_fds=(theirs.fileno(),),
             )
+            theirs.close()
             try:
-                messages = self._serve(server, process, logic, inputs or {}, timeout)
+                messages = self._serve(ours, process, logic, inputs or {}, timeout)
                 stdout, stderr = process.communicate(timeout=timeout)
             finally:
                 if process.poll() is None:
                     process.kill()
                     process.communicate()
-                server.close()
+                ours.close()
         return Transcript(messages, process.returncode, stdout.decode(), stderr.decode())
 
-    def _environment(self, path, extra):
+    def _environment(self, fd, extra):
         env = {"PATH": os.environ.get("PATH", ""),
-               "HERO_LOGIC_EVENT_SOCKET": path,
-               "HERO_LOGIC_PLAY_SECRET": SECRET,
+               "HERO_LOGIC_CHANNEL_FD": str(fd),
                "HERO_LOGIC_PLAY_SID": TOP_SID,
                "HERO_LOGIC_MEMORY_MB": self.memory_mb}
         env.update(extra or {})
         return {k: v for k, v in env.items() if v is not None}
 
-    def _serve(self, server, process, logic, inputs, timeout):
+    def _serve(self, connection, process, logic, inputs, timeout):
         messages = []
-        connection = _accept(server, process, timeout)
-        if connection is None:
-            return messages
         connection.settimeout(timeout)
         with connection, connection.makefile("rb") as reader:
             for line in reader:
@@ -176,7 +172,7 @@ class FakeDaemon:
     def _answer(self, message, logic, inputs):
         op = message["op"]
         if op == "hello":
-            assert message["secret"] == SECRET, "wrong secret"
+            assert message["secret"] == SECRET, "the channel fd is the authentication"
             self._specs[TOP_SID] = self.logics[logic]
             return {"play": {"sid": TOP_SID, "name": logic, "inputs": inputs},
                     "logic": self.logics[logic]}
@@ -225,22 +221,6 @@ class FakeDaemon:
         if name in self.defaults:
             reply["args"] = dict(self.defaults[name], **message["args"])
         return reply
-
-
-def _accept(server, process, timeout):
-    """The runner's connection, or None if it exits (or times out) without connecting."""
-    server.settimeout(0.05)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            connection, _ = server.accept()
-        except socket.timeout:
-            if process.poll() is not None:
-                return None
-            continue
-        connection.setblocking(True)
-        return connection
-    return None
 
 
 class Answers(list):

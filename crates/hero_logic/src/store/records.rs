@@ -103,6 +103,7 @@ impl Record for LogicVersion {
         "binding",
         "created_at",
         "updated_at",
+        "network",
     ];
     const FILTERS: &'static [&'static str] = &["logic_sid", "version_label"];
     const UNIQUE: &'static [(&'static str, &'static str)] =
@@ -125,6 +126,7 @@ impl Record for LogicVersion {
             self.binding.as_ref().map(json).unwrap_or(Sql::Null),
             int(self.created_at),
             int(self.updated_at),
+            int(u64::from(self.network)),
         ]
     }
     fn from_row(row: &Row) -> rusqlite::Result<Self> {
@@ -146,6 +148,7 @@ impl Record for LogicVersion {
             binding,
             created_at: get_u64(row, 9)?,
             updated_at: get_u64(row, 10)?,
+            network: get_u64(row, 11)? != 0,
         })
     }
 }
