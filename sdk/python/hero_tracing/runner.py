@@ -11,11 +11,13 @@ question is answered.
 import linecache
 import os
 import sys
+import threading
 import types
 
 from . import context, settings
 from .channel import EXIT_PROTOCOL, Channel, DaemonError
 from .context import PlayFrame, current_frame
+from .handles import Handle, Started, wait_all
 from .errors import ChildFailed, Failed, NotSerialisable, PauseRefused
 from .importer import LogicFinder
 from .jsonwire import json_object
@@ -66,6 +68,14 @@ class Runtime:
         self._reserve = bytearray(_RESERVE_BYTES)
         # Frames whose bodies run now (any thread): their unfinished lines go out on a pause.
         self._running = []
+        # Guards what follows: which children are open, which bodies wait for a person.
+        self._state = threading.Lock()
+        # Child Plays started and not ended yet, by sid (running, or queued by a map).
+        self._open = {}
+        # invoke_start requests sent and not answered yet.
+        self._starting = 0
+        # Frames whose question has no answer yet: once set, the run ends when it settles.
+        self._waiting = []
 
     # -- what a body calls -------------------------------------------------------------
 
@@ -100,7 +110,7 @@ class Runtime:
             raise PauseRefused(name, exc.kind, exc.message or exc.kind) from None
         if reply.get("answered") is True:
             return reply.get("payload")
-        self.suspend()
+        self._wait_for_person(frame)
 
     def suspend(self):
         """Flushes every running body's partial lines, then exits 75 (never returns)."""
@@ -135,12 +145,16 @@ class Runtime:
         source the caller runs from and is not that source's own logic, which the daemon
         resolves by name like any stored Logic.
         """
+        return self._invoke(*self._call_target(meta, args, kwargs))
+
+    def _call_target(self, meta, args, kwargs):
+        """`(name, args by name, meta if the call is local else None)` of a function call."""
         frame = current_frame()
         bound = bind_arguments(meta.function, args, kwargs, meta.name)
         own_source = frame.namespace is not None and \
             frame.namespace is getattr(meta.function, "__globals__", None)
         local = own_source and meta.name != frame.home
-        return self._invoke(meta.name, bound, meta if local else None)
+        return meta.name, bound, meta if local else None
 
     # -- running Plays -------------------------------------------------------------------
 
@@ -154,12 +168,24 @@ class Runtime:
 
     def _invoke(self, name, kwargs, local):
         """Starts a child Play, runs it here unless its step is memoized, and ends it."""
+        return self._finish(self._start(name, kwargs, local))
+
+    def _start(self, name, kwargs, local):
+        """`invoke_start` for a child of the current Play, sent from the calling thread.
+
+        Sending it here, not from the thread that will run the child, keeps the daemon's view
+        in the order the calls were made. Raises ChildFailed when the daemon refuses.
+        """
         parent = current_frame()
         args = json_object(kwargs, f"logic {name!r}", "argument")
+        order = parent.order()
+        with self._state:
+            self._starting += 1
         try:
             reply = self.channel.request("invoke_start", parent=parent.play_sid, logic=name,
-                                         args=args, local=local is not None)
+                                         args=args, local=local is not None, **order)
         except DaemonError as exc:
+            self._started(None)
             # child_failed (a replayed step that failed before) and nondeterminism (a replay
             # that diverged) come this way too; the former may name the child's Play.
             error = exc.response.get("error")
@@ -168,41 +194,173 @@ class Runtime:
             raise ChildFailed(name, exc.message or exc.kind, play_sid=str(sid),
                               kind=exc.kind) from None
         if reply.get("cached"):
+            self._started(None)
             output = reply.get("output")
-            return output if isinstance(output, dict) else {}
+            return Started(name, output=output if isinstance(output, dict) else {})
         play_sid = str(reply.get("play_sid", ""))
         spec = reply.get("logic") or {}
         if isinstance(reply.get("args"), dict):
             args = reply["args"]  # the inputs as the daemon recorded them (defaults applied)
         if local is not None:
             frame = PlayFrame(play_sid, name, spec, parent.namespace, parent.home,
-                              declared_names(local.outputs))
-            outcome = self._execute(frame, lambda _frame: local.function, args)
+                              declared_names(local.outputs), parent=parent)
+            find = lambda _frame: local.function  # noqa: E731 - one-line choice of body
         else:
-            frame = PlayFrame(play_sid, name, spec)
-            outcome = self._execute(frame, self._entry_of, args)
-        answer = self.channel.request("invoke_end", fatal=True, play_sid=play_sid, **outcome.fields())
+            frame = PlayFrame(play_sid, name, spec, parent=parent)
+            find = self._entry_of
+        self._started(frame)
+        return Started(name, frame=frame, find=find, args=args)
+
+    def _finish(self, started, loop=None):
+        """Runs a started child's body in this thread and ends it; returns its output.
+
+        Raises ChildFailed when it failed. `loop`: the caller's event loop, for an async body.
+        """
+        frame = started.frame
+        if frame is None:
+            return started.output
+        try:
+            outcome = self._execute(frame, started.find, started.args, loop)
+            answer = self.channel.request("invoke_end", fatal=True, play_sid=frame.play_sid,
+                                          **outcome.fields())
+        finally:
+            self._ended(frame)
         # The daemon may have the last word on a child's result (a bound logic's output
         # mappings, a mapping that failed): its answer then carries status/output/error.
         if isinstance(answer, dict) and answer.get("status") in ("success", "failed"):
             outcome = Outcome(answer["status"], answer.get("output") or {}, answer.get("error", ""))
         if outcome.failed:
-            raise ChildFailed(name, outcome.error, play_sid=play_sid)
+            raise ChildFailed(started.name, outcome.error, play_sid=frame.play_sid)
         return outcome.output
 
-    def _execute(self, frame, find_function, args):
+    # -- fan-out -------------------------------------------------------------------------
+
+    def spawn(self, name, kwargs, local=None, loop=None, gate=None):
+        """Starts a child now (its step key fixed in call order) and runs it in a thread.
+
+        Returns a Handle at once; a refusal or failure is raised by `Handle.result()`.
+        `gate` (a semaphore) bounds how many bodies of one `map` run at a time.
+        """
+        handle = Handle(name)
+        try:
+            started = self._start(name, kwargs, local)
+        except ChildFailed as exc:
+            handle.future.set_exception(exc)
+            return handle
+        if started.frame is None:
+            handle.future.set_result(started.output)
+            return handle
+        started.frame.parent.handles.append(handle)
+        thread = threading.Thread(target=self._run_handle, args=(handle, started, loop, gate),
+                                  name=f"hero_logic {name} {started.frame.play_sid}", daemon=True)
+        thread.start()
+        return handle
+
+    def _run_handle(self, handle, started, loop, gate):
+        if gate is not None:
+            gate.acquire()
+        try:
+            handle.future.set_result(self._finish(started, loop))
+        except BaseException as exc:  # noqa: B036 - the handle re-raises it in the caller
+            handle.future.set_exception(exc)
+        finally:
+            if gate is not None:
+                gate.release()
+
+    def map(self, name, calls, max_concurrency=None):
+        """Runs `name` once per kwargs dict of `calls`, concurrently; outputs in call order.
+
+        Every child runs to its end; then the first failure in call order is raised.
+        """
+        calls = list(calls)
+        for i, kwargs in enumerate(calls):
+            if not isinstance(kwargs, dict):
+                raise TypeError(f"logic.map({name!r}): call {i} must be a dict of inputs, "
+                                f"not {type(kwargs).__name__}")
+        if max_concurrency is not None and (isinstance(max_concurrency, bool) or
+                                            not isinstance(max_concurrency, int) or
+                                            max_concurrency < 1):
+            raise ValueError(f"logic.map: max_concurrency must be a whole number >= 1 or None, "
+                             f"not {max_concurrency!r}")
+        gate = threading.BoundedSemaphore(max_concurrency) if max_concurrency else None
+        handles = [self.spawn(name, kwargs, gate=gate) for kwargs in calls]
+        wait_all(handles)
+        return [handle.result() for handle in handles]
+
+    def ainvoke(self, name, kwargs, local=None):
+        """`await logic.ainvoke(...)`: starts the child now, runs it off the event loop."""
+        import asyncio
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        return self.spawn(name, kwargs, local, loop=loop).wait_async()
+
+    def call_async_function(self, meta, args, kwargs):
+        """A call of an `async def` @logic function: an awaitable of its output."""
+        name, bound, local = self._call_target(meta, args, kwargs)
+        return self.ainvoke(name, bound, local)
+
+    # -- waiting for a person ------------------------------------------------------------
+
+    def _started(self, frame):
+        with self._state:
+            self._starting -= 1
+            if frame is not None:
+                self._open[frame.play_sid] = frame
+
+    def _ended(self, frame):
+        with self._state:
+            self._open.pop(frame.play_sid, None)
+        self._suspend_when_settled()
+
+    def _wait_for_person(self, frame):
+        """After an unanswered question: let the other branches run on, then exit 75.
+
+        The asking body never continues in this process; it blocks here until the last
+        running branch ends or asks too, and the process then ends (see `_settled`).
+        """
+        with self._state:
+            frame.waiting = True
+            self._waiting.append(frame)
+        self._suspend_when_settled()
+        threading.Event().wait()
+
+    def _suspend_when_settled(self):
+        with self._state:
+            if not self._waiting or not self._settled():
+                return
+        self.suspend()
+
+    def _settled(self):
+        """No child body can still reach an end: each open one asks or waits for one that does.
+
+        A Play that waits for a person, and every ancestor of one, cannot end in this run;
+        every other open child may, so the run goes on until they have ended or asked.
+        """
+        if self._starting:
+            return False
+        stuck = {id(f) for waiting in self._waiting for f in waiting.chain()}
+        return all(id(frame) in stuck for frame in self._open.values())
+
+    def _execute(self, frame, find_function, args, loop=None):
         """Runs one Play body in its frame and turns however it ended into an Outcome.
 
         Catches BaseException: a body's sys.exit, KeyboardInterrupt or MemoryError fails its
         Play, not the runner. The caller's sys.stdout/sys.stderr are put back afterwards, so a
-        body that replaces them cannot take the routing away from the rest of the run.
+        body that replaces them cannot take the routing away from the rest of the run. A body
+        ends when the children it spawned have ended too.
         """
         token = context.enter(frame)
         saved_streams = sys.stdout, sys.stderr
         self._running.append(frame)
+        frame.claim()
         try:
-            result = call_body(find_function(frame), args)
+            result = call_body(find_function(frame), args, frame, loop)
+            wait_all(frame.handles)
         except BaseException as exc:  # noqa: B036 - every way a body can end is reported
+            wait_all(frame.handles)
             return self._failure(frame, exc)
         finally:
             sys.stdout, sys.stderr = saved_streams
@@ -302,13 +460,64 @@ def _named_function(namespace, function_name, logic_name):
     return function
 
 
-def call_body(function, args):
+def call_body(function, args, frame=None, loop=None):
     """Calls a Play body with the inputs it accepts; runs it to the end if it is async."""
     result = function(**accepted_arguments(function, args))
     if isinstance(result, types.CoroutineType):
-        import asyncio
+        result = run_coroutine(result, frame, loop)
+    return result
 
-        result = asyncio.run(result)
+
+def run_coroutine(coroutine, frame, loop):
+    """Runs an async body: on the caller's event loop when it awaits this child from another
+    thread, else on a loop of its own (in a thread of its own when this thread's loop is busy
+    running the caller, so asyncio.run is never nested)."""
+    import asyncio
+
+    body = _in_frame(coroutine, frame)
+    if loop is not None and loop.is_running():
+        try:
+            on_loop = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            on_loop = False
+        if not on_loop:
+            return asyncio.run_coroutine_threadsafe(body, loop).result()
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(body)
+    outcome = {}
+
+    def run_apart():
+        try:
+            outcome["result"] = asyncio.run(body)
+        except BaseException as exc:  # noqa: B036 - re-raised in the calling thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run_apart, name="hero_logic async body", daemon=True)
+    worker.start()
+    worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
+
+
+async def _in_frame(coroutine, frame):
+    """Runs an async body as its Play's own task (its calls are the ordered ones) and waits
+    for the children it spawned before it ends."""
+    if frame is None:
+        return await coroutine
+    import asyncio
+
+    token = context.enter(frame)
+    frame.claim()
+    try:
+        result = await coroutine
+    finally:
+        pending = [asyncio.wrap_future(h.future) for h in frame.handles if not h.future.done()]
+        if pending:
+            await asyncio.wait(pending)
+        context.leave(token)
     return result
 
 
@@ -370,6 +579,7 @@ def _settings():
 
 def _install(runtime):
     """Routes print/stderr to the current Play and lets sources import stored logics."""
+    context.carry_into_threads()
     sys.stdout = PlayStream("stdout", 1, runtime.send_log)
     sys.stderr = PlayStream("stderr", 2, runtime.send_log)
     sys.meta_path.append(LogicFinder(runtime))
