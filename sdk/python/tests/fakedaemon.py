@@ -189,10 +189,17 @@ class FakeDaemon:
             return _error(*self.errors[name])
         if not message["local"] and name not in self.logics:
             return _error("not_found", f"no logic named {name!r}")
-        n = self._calls.get(parent, 0)
-        self._calls[parent] = n + 1
         canonical = json.dumps(message["args"], sort_keys=True, separators=(",", ":"))
-        key = f"{name}:{n}:{hashlib.sha256(canonical.encode()).hexdigest()[:16]}"
+        digest = hashlib.sha256(canonical.encode()).hexdigest()[:16]
+        if message.get("unordered"):
+            # As the daemon does: the occurrence of this name and these arguments.
+            k = self._calls.get((parent, name, digest), 0)
+            self._calls[(parent, name, digest)] = k + 1
+            key = f"{name}:~{k}:{digest}"
+        else:
+            n = message.get("seq", self._calls.get(parent, 0))
+            self._calls[parent] = max(self._calls.get(parent, 0), n + 1)
+            key = f"{name}:{n}:{digest}"
         self._next_sid += 1
         sid = f"c{self._next_sid}"
         if key in self.cached:

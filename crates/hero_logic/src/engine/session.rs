@@ -9,13 +9,19 @@
 //! result (it does not run again), an unfinished recorded child is re-entered under the same
 //! sid, and an answered pause returns its answer. A call that does not match what was
 //! recorded at its position fails the Play instead of silently diverging.
+//!
+//! Child calls may arrive concurrently (`logic.map`, threads): each carries its position
+//! (`seq`, fixed by the caller in call order, or `unordered`), so a step is found by its
+//! key, never by arrival order. A question in one branch marks only that Play's chain as
+//! waiting; the other branches keep reporting until the runner exits.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use hero_logic_api::{Binding, LogicField, LogicVersion, Play, PlayStatus, ResumeRequest, ResumeUi};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use super::step::Position;
 use super::{forms, inputs, step, Core};
 use crate::error::ServiceError;
 use crate::mapping::{self, Side};
@@ -125,11 +131,17 @@ pub struct Session<'a> {
     greeted: bool,
     mode: RunMode,
     open: HashMap<String, OpenPlay>,
-    /// Child calls made so far by each parent in this run: the `n` of the step key.
+    /// Ordered child calls made so far by each parent in this run: the `n` of the step key
+    /// when the runner sends no `seq`.
     calls: HashMap<String, u32>,
+    /// Unordered calls so far per (parent, logic name, args hash): the `k` of the step key.
+    unordered: HashMap<(String, String, String), u32>,
     specs: HashMap<String, LogicSpec>,
-    /// Children recorded by earlier runs, per parent, in invocation order.
-    recorded: HashMap<String, Vec<Play>>,
+    /// Children recorded by earlier runs, per parent, by where they were called.
+    recorded: HashMap<String, HashMap<Slot, Play>>,
+    /// Plays that wait for a person in this run, with their ancestors: written at the
+    /// question, and afterwards only by the guarded last write of the run.
+    waiting: HashSet<String>,
     /// Recorded children whose stored result this run used instead of running them.
     replayed: Vec<Play>,
     /// Versions whose source the runner has already been sent.
@@ -163,6 +175,8 @@ impl<'a> Session<'a> {
             greeted: false,
             open: HashMap::new(),
             calls: HashMap::new(),
+            unordered: HashMap::new(),
+            waiting: HashSet::new(),
             specs: HashMap::new(),
             recorded: HashMap::new(),
             replayed: Vec::new(),
@@ -284,12 +298,15 @@ impl<'a> Session<'a> {
                 .map_err(|m| ServiceError::validation("args", m, "fix the bound version's input mappings"))?,
             None => args,
         };
-        let seq_slot = self.calls.entry(parent_sid.clone()).or_insert(0);
-        let seq = *seq_slot;
-        *seq_slot += 1;
-        if let Some(recorded) = self.recorded.get(&parent_sid).and_then(|c| c.get(seq as usize)).cloned() {
-            return self.replay_step(&parent_sid, &parent_spec, seq, &name, local, args, recorded);
+        let position = self.position(&parent_sid, message, &name, &args);
+        let slot = match position {
+            Position::Ordered(n) => Slot::Seq(n),
+            Position::Unordered(_) => Slot::Key(step::step_key(&name, position, &Value::Object(args.clone()))),
+        };
+        if let Some(recorded) = self.recorded.get_mut(&parent_sid).and_then(|c| c.remove(&slot)) {
+            return self.replay_step(&parent_sid, &parent_spec, position, &name, local, args, recorded);
         }
+        let sent = args.clone();
         let (spec, args) = if local {
             (LogicSpec { name: name.clone(), ..parent_spec }, args)
         } else {
@@ -297,7 +314,7 @@ impl<'a> Session<'a> {
             let checked = inputs::check(&version.inputs, args).map_err(|e| e.within(&name))?;
             (self.spec_of(&version, &logic_name), checked)
         };
-        let key = step::step_key(&name, seq, &Value::Object(args.clone()));
+        let key = call_key(&name, position, &sent, &args);
         let now = now_ms();
         let child = Play {
             logic_sid: spec.logic_sid.clone(),
@@ -319,6 +336,22 @@ impl<'a> Session<'a> {
         Ok(response)
     }
 
+    /// Where this call sits among its parent's calls: the runner's `seq` (or the daemon's
+    /// count when it sends none), or, for an `unordered` call, the occurrence of this name
+    /// and these arguments among the parent's unordered calls.
+    fn position(&mut self, parent_sid: &str, message: &Map<String, Value>, name: &str, args: &Map<String, Value>) -> Position {
+        if message.get("unordered").and_then(Value::as_bool).unwrap_or(false) {
+            let hash = step::args_hash(&Value::Object(args.clone()));
+            let count = self.unordered.entry((parent_sid.to_string(), name.to_string(), hash)).or_insert(0);
+            *count += 1;
+            return Position::Unordered(*count - 1);
+        }
+        let counted = self.calls.entry(parent_sid.to_string()).or_insert(0);
+        let n = message.get("seq").and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok()).unwrap_or(*counted);
+        *counted = (*counted).max(n.saturating_add(1));
+        Position::Ordered(n)
+    }
+
     /// A child call at a position an earlier run recorded: its stored result, or the same
     /// child re-entered when it had not finished.
     #[allow(clippy::too_many_arguments)]
@@ -326,22 +359,26 @@ impl<'a> Session<'a> {
         &mut self,
         parent_sid: &str,
         parent_spec: &LogicSpec,
-        seq: u32,
+        position: Position,
         name: &str,
         local: bool,
-        args: Map<String, Value>,
+        sent: Map<String, Value>,
         recorded: Play,
     ) -> Result<Value, Refusal> {
         let args = if local || recorded.name != name {
-            args
+            sent.clone()
         } else {
             let version = self.recorded_version(&recorded)?;
-            inputs::check(&version.inputs, args).map_err(|e| e.within(name))?
+            inputs::check(&version.inputs, sent.clone()).map_err(|e| e.within(name))?
         };
-        let key = step::step_key(name, seq, &Value::Object(args));
+        let key = call_key(name, position, &sent, &args);
         if key != recorded.step_key {
+            let step = match position {
+                Position::Ordered(n) => n.to_string(),
+                Position::Unordered(k) => format!("~{k}"),
+            };
             let message = format!(
-                "non-deterministic replay: step {seq} of Play {parent_sid} now calls {name:?} (step key {key}), \
+                "non-deterministic replay: step {step} of Play {parent_sid} now calls {name:?} (step key {key}), \
                  but the recorded run called {:?} (step key {}) there; a logic must make the same calls in the \
                  same order with the same arguments until it reaches new work",
                 recorded.name, recorded.step_key
@@ -426,17 +463,30 @@ impl<'a> Session<'a> {
                 resumed_at: 0,
             });
         }
-        // Runs are sequential, so the open Plays are exactly the chain from the root down to
-        // the one that asks: all of them now wait for the person.
-        for open in self.open.values_mut() {
-            open.play.status = PlayStatus::AwaitingResume;
+        // The Play that asks and its ancestors wait for the person; its siblings in other
+        // branches run on and report their ends as usual.
+        let chain = self.chain_of(&sid);
+        for sid in &chain {
+            if let Some(open) = self.open.get_mut(sid) {
+                open.play.status = PlayStatus::AwaitingResume;
+            }
         }
+        self.waiting.extend(chain.iter().cloned());
+        let store = self.core.library.store();
         let mut batch = self.unsaved_batch();
-        batch.updates =
-            self.open.values().filter(|o| !self.unsaved.contains(&o.play.sid)).map(|o| o.play.clone()).collect();
-        self.core.library.store().play_batch(&batch)?;
+        let rows: Vec<Play> =
+            chain.iter().filter(|s| !self.unsaved.contains(s)).filter_map(|s| self.open.get(s)).map(|o| o.play.clone()).collect();
+        if self.suspended.is_none() {
+            batch.updates = rows;
+            store.play_batch(&batch)?;
+            self.suspended = Some(resume_id.clone());
+        } else {
+            // A later question of the same run: an answer to the first may already have
+            // moved the chain on, which this write must not undo.
+            store.play_batch(&batch)?;
+            store.plays_update(&rows, Some((&self.root_sid, PlayStatus::AwaitingResume)))?;
+        }
         self.unsaved.clear();
-        self.suspended = Some(resume_id.clone());
         self.core.changed();
         Ok(json!({"answered": false, "resume_id": resume_id}))
     }
@@ -484,6 +534,18 @@ impl<'a> Session<'a> {
         Ok(json!({}))
     }
 
+    /// `sid` and its open ancestors, the asking Play first.
+    fn chain_of(&self, sid: &str) -> Vec<String> {
+        let mut chain = Vec::new();
+        let mut next = Some(sid.to_string());
+        while let Some(sid) = next.take() {
+            let Some(open) = self.open.get(&sid) else { break };
+            next = Some(open.play.parent_play_sid.clone()).filter(|p| !p.is_empty() && !chain.contains(p));
+            chain.push(sid);
+        }
+        chain
+    }
+
     /// The unwritten open children, as new rows in creation order.
     fn unsaved_batch(&self) -> PlayBatch {
         let new_children = self.unsaved.iter().filter_map(|sid| self.open.get(sid).map(|o| o.play.clone())).collect();
@@ -493,13 +555,10 @@ impl<'a> Session<'a> {
     /// Writes what a live view is missing: open children not written yet, and the logs,
     /// outputs and stats that arrived for written ones. Called when the runner is quiet.
     pub fn flush(&mut self) -> Result<(), crate::store::StoreError> {
-        // A suspended run has written its chain; an answer may already have moved it on, and
-        // only the guarded last write of the run may touch it again.
-        if self.suspended.is_some() {
-            return Ok(());
-        }
+        // A waiting chain is written; an answer may already have moved it on, and only the
+        // guarded last write of the run may touch it again. Branches still running may.
         let mut batch = self.unsaved_batch();
-        for open in self.open.values().filter(|o| o.dirty && !self.unsaved.contains(&o.play.sid)) {
+        for open in self.open.values().filter(|o| o.dirty && !self.unsaved.contains(&o.play.sid) && !self.waiting.contains(&o.play.sid)) {
             batch.updates.push(open.play.clone());
         }
         if batch.is_empty() {
@@ -607,8 +666,26 @@ impl<'a> Session<'a> {
     }
 }
 
-/// Children of every recorded Play, in invocation order, keyed by parent sid.
-fn recorded_children(root: &Play, tree: Vec<Play>) -> HashMap<String, Vec<Play>> {
+/// Where a recorded child was called: an ordered call by its `seq`, an unordered one by its
+/// whole key (name, occurrence and arguments).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Slot {
+    Seq(u32),
+    Key(String),
+}
+
+/// The step key of a call: an ordered call hashes the arguments as recorded (validated,
+/// defaults applied), an unordered one the arguments as sent, which is what it is found by.
+fn call_key(name: &str, position: Position, sent: &Map<String, Value>, checked: &Map<String, Value>) -> String {
+    let args = match position {
+        Position::Ordered(_) => checked,
+        Position::Unordered(_) => sent,
+    };
+    step::step_key(name, position, &Value::Object(args.clone()))
+}
+
+/// Children of every recorded Play, keyed by parent sid and by where they were called.
+fn recorded_children(root: &Play, tree: Vec<Play>) -> HashMap<String, HashMap<Slot, Play>> {
     let mut order: HashMap<String, Vec<String>> = HashMap::new();
     order.insert(root.sid.clone(), root.sub_play_sids.clone());
     let mut by_sid: HashMap<String, Play> = HashMap::new();
@@ -619,7 +696,20 @@ fn recorded_children(root: &Play, tree: Vec<Play>) -> HashMap<String, Vec<Play>>
     order
         .into_iter()
         .filter_map(|(parent, children)| {
-            let plays: Vec<Play> = children.iter().filter_map(|sid| by_sid.get(sid).cloned()).collect();
+            let plays: HashMap<Slot, Play> = children
+                .iter()
+                .enumerate()
+                .filter_map(|(i, sid)| by_sid.get(sid).map(|p| (i, p.clone())))
+                .map(|(i, play)| {
+                    let slot = match step::position_of(&play.step_key) {
+                        Some(Position::Unordered(_)) => Slot::Key(play.step_key.clone()),
+                        Some(Position::Ordered(n)) => Slot::Seq(n),
+                        // A key of another shape: its place in the invocation order.
+                        None => Slot::Seq(i as u32),
+                    };
+                    (slot, play)
+                })
+                .collect();
             (!plays.is_empty()).then_some((parent, plays))
         })
         .collect()
