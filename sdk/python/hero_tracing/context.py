@@ -33,7 +33,7 @@ class PlayFrame:
         self.declared = list(declared)
         # What logic.output gave so far (already JSON round-tripped).
         self.output = {}
-        # Unfinished stdout/stderr lines, per stream, so a Play's lines are never split or mixed.
+        # Unfinished stdout/stderr lines by (stream, thread), so lines are never split or mixed.
         self.partial = {}
         # The frame of the Play that called this one (None for the top-level Play).
         self.parent = parent

@@ -1,8 +1,8 @@
 """sys.stdout / sys.stderr that land in the logs of the Play whose body runs.
 
-Lines are buffered per Play and per stream and sent when complete, so one Play's output is
-never split into or mixed with another's; writes from several threads take turns, so no text
-is lost when branches print at once. The real file descriptors 1 and 2 are left alone:
+Lines are buffered per Play, per stream and per thread and sent when complete, so one Play's
+output is never split into or mixed with another's, and threads that print at once neither
+lose text nor cut each other's lines. The real file descriptors 1 and 2 are left alone:
 the interpreter's own last words (a crash) still reach the daemon through them.
 """
 
@@ -51,15 +51,16 @@ class PlayStream(io.TextIOBase):
         if frame is None:
             os.write(self._fd, text.encode("utf-8", "replace"))
             return len(text)
+        key = (self.name, _thread.get_ident())
         with self._lock:
-            pending = frame.partial.get(self.name, "") + text
+            pending = frame.partial.get(key, "") + text
             if "\n" in pending:
                 lines, _, pending = pending.rpartition("\n")
                 self._send(frame.play_sid, lines + "\n")
             if len(pending) >= MAX_PARTIAL:
                 self._send(frame.play_sid, pending + "\n")
                 pending = ""
-            frame.partial[self.name] = pending
+            frame.partial[key] = pending
         return len(text)
 
     def flush(self):
@@ -92,7 +93,7 @@ class _ByteSink:
 
 def flush_partials(frame, send):
     """Sends a Play's unfinished lines, newline added; called when its body ends."""
-    for name in sorted(frame.partial):
-        if frame.partial[name]:
-            send(frame.play_sid, frame.partial[name] + "\n")
+    for key in sorted(frame.partial):
+        if frame.partial[key]:
+            send(frame.play_sid, frame.partial[key] + "\n")
     frame.partial.clear()

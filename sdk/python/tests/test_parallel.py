@@ -226,7 +226,8 @@ class ThreadsAndContext(unittest.TestCase):
         lines = t.logs(TOP_SID).split("\n")
         for n in range(6):
             mine = [line for line in lines if line.startswith(f"t{n} ")]
-            self.assertEqual(len(mine), 300, f"thread {n}")
+            self.assertEqual(mine, [f"t{n} line {k}" for k in range(300)])
+        self.assertEqual(len([line for line in lines if line]), 6 * 300)
 
 
 class Async(unittest.TestCase):
