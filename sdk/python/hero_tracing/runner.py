@@ -18,7 +18,7 @@ from . import context, settings
 from .channel import EXIT_PROTOCOL, Channel, DaemonError
 from .context import PlayFrame, current_frame
 from .handles import Handle, Started, wait_all
-from .errors import ChildFailed, Failed, NotSerialisable, PauseRefused
+from .errors import ChildFailed, Failed, NotSerialisable, PauseRefused, Suspended
 from .importer import LogicFinder
 from .jsonwire import json_object
 from .results import declared_names, describe_failure, format_traceback, shape_output
@@ -219,12 +219,11 @@ class Runtime:
         frame = started.frame
         if frame is None:
             return started.output
-        try:
-            outcome = self._execute(frame, started.find, started.args, loop)
-            answer = self.channel.request("invoke_end", fatal=True, play_sid=frame.play_sid,
-                                          **outcome.fields())
-        finally:
-            self._ended(frame)
+        # Suspended (a question inside a coroutine) goes through: the Play stays open.
+        outcome = self._execute(frame, started.find, started.args, loop)
+        answer = self.channel.request("invoke_end", fatal=True, play_sid=frame.play_sid,
+                                      **outcome.fields())
+        self._ended(frame)
         # The daemon may have the last word on a child's result (a bound logic's output
         # mappings, a mapping that failed): its answer then carries status/output/error.
         if isinstance(answer, dict) and answer.get("status") in ("success", "failed"):
@@ -253,8 +252,21 @@ class Runtime:
         started.frame.parent.handles.append(handle)
         thread = threading.Thread(target=self._run_handle, args=(handle, started, loop, gate),
                                   name=f"hero_logic {name} {started.frame.play_sid}", daemon=True)
-        thread.start()
+        try:
+            with _small_threads():
+                thread.start()
+        except RuntimeError as exc:
+            # Out of threads (or memory for their stacks): this child fails, the others go on.
+            self._refuse(started, handle, f"cannot start a thread for this child: {exc}")
         return handle
+
+    def _refuse(self, started, handle, message):
+        """Ends a started child that cannot run, as failed, and fails its handle."""
+        frame = started.frame
+        self.channel.request("invoke_end", fatal=True, play_sid=frame.play_sid,
+                             **Outcome("failed", {}, message).fields())
+        self._ended(frame)
+        handle.future.set_exception(ChildFailed(started.name, message, play_sid=frame.play_sid))
 
     def _run_handle(self, handle, started, loop, gate):
         if gate is not None:
@@ -319,12 +331,16 @@ class Runtime:
         """After an unanswered question: let the other branches run on, then exit 75.
 
         The asking body never continues in this process; it blocks here until the last
-        running branch ends or asks too, and the process then ends (see `_settled`).
+        running branch ends or asks too, and the process then ends (see `_settled`). Inside
+        a coroutine, blocking would stop every task of its event loop, so `Suspended` goes
+        up to the nearest async body instead, which then waits without blocking the loop.
         """
         with self._state:
             frame.waiting = True
             self._waiting.append(frame)
         self._suspend_when_settled()
+        if context.current_task() is not None:
+            raise Suspended()
         threading.Event().wait()
 
     def _suspend_when_settled(self):
@@ -341,7 +357,7 @@ class Runtime:
         """
         if self._starting:
             return False
-        stuck = {id(f) for waiting in self._waiting for f in waiting.chain()}
+        stuck = {id(f) for w in self._waiting for f in w.chain()}
         return all(id(frame) in stuck for frame in self._open.values())
 
     def _execute(self, frame, find_function, args, loop=None):
@@ -359,6 +375,8 @@ class Runtime:
         try:
             result = call_body(find_function(frame), args, frame, loop)
             wait_all(frame.handles)
+        except Suspended:
+            raise
         except BaseException as exc:  # noqa: B036 - every way a body can end is reported
             wait_all(frame.handles)
             return self._failure(frame, exc)
@@ -400,6 +418,41 @@ class Runtime:
             if version_sid:
                 self._modules[version_sid] = module
         return module
+
+
+_THREAD_STACK = 2 << 20
+_threads_tuned = []
+
+
+class _small_threads:
+    """Branch threads get 2 MiB stacks and share two malloc arenas.
+
+    Under the runner's RLIMIT_AS every thread's reserved stack (8 MiB by default) and its
+    own malloc arena (64 MiB reserved) count, which would cap a fan-out at about 20
+    branches; this keeps a hundred well within the limit.
+    """
+
+    _lock = threading.Lock()
+
+    def __enter__(self):
+        self._lock.acquire()
+        if not _threads_tuned:
+            _threads_tuned.append(True)
+            _limit_malloc_arenas()
+        self._saved = threading.stack_size(_THREAD_STACK)
+
+    def __exit__(self, *exc):
+        threading.stack_size(self._saved)
+        self._lock.release()
+
+
+def _limit_malloc_arenas():
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).mallopt(-8, 2)  # M_ARENA_MAX: glibc only; elsewhere a no-op
+    except (OSError, AttributeError):
+        pass
 
 
 def load_module(spec):
@@ -513,6 +566,9 @@ async def _in_frame(coroutine, frame):
     frame.claim()
     try:
         result = await coroutine
+    except Suspended:
+        # A question below, with no answer yet: this body waits, the loop runs on.
+        await asyncio.get_running_loop().create_future()
     finally:
         pending = [asyncio.wrap_future(h.future) for h in frame.handles if not h.future.done()]
         if pending:

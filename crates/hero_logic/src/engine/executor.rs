@@ -261,9 +261,16 @@ fn finalize(core: &Core, session: &mut Session, exit: Option<ExitStatus>, stop: 
     if session.suspended.is_some() && stop.is_none() {
         // Waiting for a person: the chain keeps its `awaiting_resume`, with the logs so far;
         // unless an answer or a cancel already moved it on, which this must not undo.
+        // Branches the question stopped midway (they shared its thread or event loop) wait
+        // with it: they go on from their start on resume, under the same sids.
         let guard = (root.sid.clone(), PlayStatus::AwaitingResume);
         let mut chain = vec![root];
-        chain.extend(children);
+        chain.extend(children.into_iter().map(|mut child| {
+            if child.status == PlayStatus::Running {
+                child.status = PlayStatus::AwaitingResume;
+            }
+            child
+        }));
         if let Err(e) = store.plays_update(&chain, Some((&guard.0, guard.1))) {
             tracing::error!(error = %e, "cannot record a waiting Play");
         }

@@ -473,7 +473,7 @@ impl<'a> Session<'a> {
         }
         self.waiting.extend(chain.iter().cloned());
         let store = self.core.library.store();
-        let mut batch = self.unsaved_batch();
+        let mut batch = self.unsaved_batch(None);
         let rows: Vec<Play> =
             chain.iter().filter(|s| !self.unsaved.contains(s)).filter_map(|s| self.open.get(s)).map(|o| o.play.clone()).collect();
         if self.suspended.is_none() {
@@ -512,10 +512,8 @@ impl<'a> Session<'a> {
         let memo = (status == PlayStatus::Success).then(|| Value::Object(play.output_data.clone()));
         // The child's ancestors that are not written yet go in the same commit, so a recorded
         // result is always reachable from the top-level Play.
-        let mut batch = self.unsaved_batch();
-        if self.unsaved.contains(&play.sid) {
-            batch.new_children.push(play.clone());
-        } else {
+        let mut batch = self.unsaved_batch(Some(&play));
+        if !self.unsaved.contains(&play.sid) {
             batch.updates.push(play.clone());
         }
         if let Some(memo) = &memo {
@@ -546,9 +544,17 @@ impl<'a> Session<'a> {
         chain
     }
 
-    /// The unwritten open children, as new rows in creation order.
-    fn unsaved_batch(&self) -> PlayBatch {
-        let new_children = self.unsaved.iter().filter_map(|sid| self.open.get(sid).map(|o| o.play.clone())).collect();
+    /// The unwritten children, as new rows in creation order (so the parents'
+    /// `sub_play_sids` stay in call order): the open ones, and `closing`, just taken out.
+    fn unsaved_batch(&self, closing: Option<&Play>) -> PlayBatch {
+        let new_children = self
+            .unsaved
+            .iter()
+            .filter_map(|sid| match closing {
+                Some(play) if play.sid == *sid => Some(play.clone()),
+                _ => self.open.get(sid).map(|o| o.play.clone()),
+            })
+            .collect();
         PlayBatch { new_children, ..Default::default() }
     }
 
@@ -557,7 +563,7 @@ impl<'a> Session<'a> {
     pub fn flush(&mut self) -> Result<(), crate::store::StoreError> {
         // A waiting chain is written; an answer may already have moved it on, and only the
         // guarded last write of the run may touch it again. Branches still running may.
-        let mut batch = self.unsaved_batch();
+        let mut batch = self.unsaved_batch(None);
         for open in self.open.values().filter(|o| o.dirty && !self.unsaved.contains(&o.play.sid) && !self.waiting.contains(&o.play.sid)) {
             batch.updates.push(open.play.clone());
         }
