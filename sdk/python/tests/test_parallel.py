@@ -48,6 +48,18 @@ ASYNC_LEAF = make_spec("async_leaf", """
         return {"x": x, "loop": id(asyncio.get_running_loop())}
 """, inputs=["x"], entry="async_leaf")
 
+ASYNC_ASKS = make_spec("async_asks", """
+    import asyncio
+    from hero_tracing import ask_user, logic
+
+    @logic(name="async_asks")
+    async def async_asks(x):
+        await asyncio.sleep(0.01 if x == 1 else 0.2)
+        if x == 1:
+            ask_user.confirm("go on?")
+        return {"x": x}
+""", inputs=["x"], entry="async_asks")
+
 ASYNC_MID = make_spec("async_mid", """
     import asyncio
     from hero_tracing import logic
@@ -61,7 +73,8 @@ ASYNC_MID = make_spec("async_mid", """
 
 
 def run(source, **daemon):
-    fake = FakeDaemon([make_spec("main", source), MEETS, ASYNC_LEAF, ASYNC_MID], **daemon)
+    fake = FakeDaemon([make_spec("main", source), MEETS, ASYNC_LEAF, ASYNC_MID, ASYNC_ASKS],
+                      **daemon)
     return fake.run("main")
 
 
@@ -207,6 +220,30 @@ class ThreadsAndContext(unittest.TestCase):
         # Submitted from inside `fan`, so `fan` (c2) is their parent, not the top-level Play.
         self.assertEqual({m["parent"] for m in fanned}, {"c2"})
 
+    def test_a_plain_thread_acts_for_the_play_that_started_it(self):
+        t = run("""
+            import threading
+            from hero_tracing import logic
+
+            @logic(name="starter")
+            def starter():
+                out = {}
+                worker = threading.Thread(target=lambda: out.update(
+                    logic.invoke("meets", i=5, wait=False)))
+                worker.start()
+                worker.join()
+                print("from starter")
+                return out
+
+            @logic
+            def main():
+                return starter()
+        """)
+        self.assertEqual(t.finish["output"]["i"], 5, t.finish)
+        local, inner = starts(t)
+        self.assertEqual((local["logic"], inner["parent"], inner.get("unordered")),
+                         ("starter", "c1", True))
+
     def test_concurrent_prints_lose_no_text(self):
         t = run("""
             import threading
@@ -257,6 +294,24 @@ class Async(unittest.TestCase):
         self.assertEqual(t.finish["output"], {"x": [11, 21], "ticks": 5, "one_loop": True})
         top = [m for m in starts(t) if m["parent"] == TOP_SID]
         self.assertEqual([(m["seq"], m["args"]["x"]) for m in top], [(0, 1), (1, 2)])
+
+    def test_a_question_in_an_async_branch_leaves_the_loop_to_the_others(self):
+        t = run("""
+            import asyncio
+            from hero_tracing import logic
+
+            @logic
+            async def main():
+                await asyncio.gather(*(logic.ainvoke("async_asks", x=x) for x in range(3)))
+                return {"done": True}
+        """)
+        self.assertEqual(t.returncode, 75, t.stderr)
+        self.assertEqual(t.one("pause")["play_sid"], "c2")
+        # The two branches sharing the asking one's event loop still ended, after the question.
+        ends = t.all("invoke_end")
+        self.assertEqual(sorted(m["play_sid"] for m in ends), ["c1", "c3"])
+        self.assertLess(t.ops().index("pause"), t.ops().index("invoke_end"))
+        self.assertNotIn("finish", t.ops())
 
     def test_sync_invoke_of_an_async_child_from_async_code_does_not_nest_asyncio_run(self):
         t = run("""

@@ -79,7 +79,7 @@ class RoutingThroughTheRuntime(unittest.TestCase):
         self.assertEqual(logs[2][0], "c1")
         self.assertTrue(logs[2][1].endswith("] child log\n"))
         self.assertEqual(logs[3:], [
-            ("p0", "from a thread\n"),  # threads do not inherit the context: top-level Play
+            ("p0", "from a thread\n"),  # no carry_into_threads here: the top-level Play
             ("c1", "child partial\n"),
             ("p0", "resumed\n"),
             ("p0", "to stderr\n"),
