@@ -376,7 +376,10 @@ class Runtime:
             result = call_body(find_function(frame), args, frame, loop)
             wait_all(frame.handles)
         except Suspended:
-            raise
+            if context.current_task() is not None:
+                raise
+            # It left an event loop of the body's own making: wait here like a plain thread.
+            threading.Event().wait()
         except BaseException as exc:  # noqa: B036 - every way a body can end is reported
             wait_all(frame.handles)
             return self._failure(frame, exc)

@@ -313,6 +313,21 @@ class Async(unittest.TestCase):
         self.assertLess(t.ops().index("pause"), t.ops().index("invoke_end"))
         self.assertNotIn("finish", t.ops())
 
+    def test_a_question_inside_the_bodys_own_event_loop_waits_like_a_thread(self):
+        t = run("""
+            import asyncio
+            from hero_tracing import ask_user, logic
+
+            async def helper():
+                return ask_user.confirm("asked from a loop of the body's own")
+
+            @logic
+            def main():
+                return {"ok": asyncio.run(helper())}
+        """)
+        self.assertEqual(t.returncode, 75, t.stderr)
+        self.assertEqual([op for op in t.ops() if op != "resolve"], ["hello", "pause"])
+
     def test_sync_invoke_of_an_async_child_from_async_code_does_not_nest_asyncio_run(self):
         t = run("""
             from hero_tracing import logic
