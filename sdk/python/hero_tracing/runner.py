@@ -8,6 +8,9 @@ the daemon connection breaks, 75 when a body paused for a person (`pause` answer
 question is answered.
 """
 
+# Imported with the runner, before `hello`: the thread pool is patched after it
+# (context.carry_into_threads), when a Play's time is counting.
+import concurrent.futures.thread  # noqa: F401
 import linecache
 import os
 import sys
@@ -65,6 +68,10 @@ class Runtime:
         self.memory_mb = memory_mb
         # version_sid -> executed module: a version's source is compiled and run once.
         self._modules = {}
+        # version_sid -> source, as first sent: concurrent children of one version get it
+        # once, and whichever body runs first compiles it (under the lock).
+        self._sources = {}
+        self._compiling = threading.RLock()
         self._reserve = bytearray(_RESERVE_BYTES)
         # Frames whose bodies run now (any thread): their unfinished lines go out on a pause.
         self._running = []
@@ -199,6 +206,7 @@ class Runtime:
             return Started(name, output=output if isinstance(output, dict) else {})
         play_sid = str(reply.get("play_sid", ""))
         spec = reply.get("logic") or {}
+        self._keep_source(spec)
         if isinstance(reply.get("args"), dict):
             args = reply["args"]  # the inputs as the daemon recorded them (defaults applied)
         if local is not None:
@@ -210,6 +218,12 @@ class Runtime:
             find = self._entry_of
         self._started(frame)
         return Started(name, frame=frame, find=find, args=args)
+
+    def _keep_source(self, spec):
+        """Keeps a version's source until its module is compiled (it is sent only once)."""
+        source, version_sid = spec.get("python_source"), spec.get("version_sid")
+        if source and version_sid and version_sid not in self._modules:
+            self._sources.setdefault(str(version_sid), source)
 
     def _finish(self, started, loop=None):
         """Runs a started child's body in this thread and ends it; returns its output.
@@ -416,10 +430,17 @@ class Runtime:
     def _module(self, spec):
         version_sid = str(spec.get("version_sid") or "")
         module = self._modules.get(version_sid)
-        if module is None:
-            module = load_module(spec)
-            if version_sid:
-                self._modules[version_sid] = module
+        if module is not None:
+            return module
+        with self._compiling:
+            module = self._modules.get(version_sid)
+            if module is None:
+                if not spec.get("python_source") and version_sid in self._sources:
+                    spec = dict(spec, python_source=self._sources[version_sid])
+                module = load_module(spec)
+                if version_sid:
+                    self._modules[version_sid] = module
+                    self._sources.pop(version_sid, None)
         return module
 
 

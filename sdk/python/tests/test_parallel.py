@@ -48,6 +48,18 @@ ASYNC_LEAF = make_spec("async_leaf", """
         return {"x": x, "loop": id(asyncio.get_running_loop())}
 """, inputs=["x"], entry="async_leaf")
 
+# A module that takes a while to load: concurrent children of it wait for the first.
+SLOW_MODULE = make_spec("slow_module", """
+    import time
+    from hero_tracing import logic
+
+    time.sleep(0.3)
+
+    @logic(name="slow_module")
+    def slow_module(i):
+        return {"i": i}
+""", inputs=["i"], entry="slow_module")
+
 ASYNC_ASKS = make_spec("async_asks", """
     import asyncio
     from hero_tracing import ask_user, logic
@@ -73,8 +85,8 @@ ASYNC_MID = make_spec("async_mid", """
 
 
 def run(source, **daemon):
-    fake = FakeDaemon([make_spec("main", source), MEETS, ASYNC_LEAF, ASYNC_MID, ASYNC_ASKS],
-                      **daemon)
+    fake = FakeDaemon([make_spec("main", source), MEETS, ASYNC_LEAF, ASYNC_MID, ASYNC_ASKS,
+                       SLOW_MODULE], **daemon)
     return fake.run("main")
 
 
@@ -100,6 +112,16 @@ class MapAndSpawn(unittest.TestCase):
         # The last started finishes first: the children overlapped.
         self.assertEqual([m["play_sid"] for m in ends], ["c3", "c2", "c1"])
         self.assertEqual(t.logs("c2"), "meets 1\n")
+
+    def test_a_source_sent_once_serves_every_concurrent_child(self):
+        t = run("""
+            from hero_tracing import logic
+
+            @logic
+            def main():
+                return {"i": [o["i"] for o in logic.map("slow_module", [{"i": i} for i in range(4)])]}
+        """, source_once=True)
+        self.assertEqual(t.finish["output"], {"i": [0, 1, 2, 3]}, t.finish)
 
     def test_spawn_handles_and_a_body_ends_after_its_unjoined_children(self):
         t = run("""
