@@ -1446,16 +1446,18 @@
       switch (n.kind) {
         case 'invoke': {
           var target = n.target || '';
-          var got = target ? take(target, inLoop) : [];
+          // A fan-out (logic.map/spawn/ainvoke) fills its node with every branch, side by side.
+          var fan = n.via === 'parallel';
+          var got = target ? take(target, inLoop || fan) : [];
           var li = el('li', { class: 'flow-node flow-invoke' + (play && !got.length ? ' flow-notrun' : ''), 'data-target': target }, [
             el('div', { class: 'flow-node-head' }, [
-              el('span', { class: 'flow-kind', text: n.via === 'binding' ? 'runs' : 'invokes' }),
+              el('span', { class: 'flow-kind', text: n.via === 'binding' ? 'runs' : fan ? '∥ runs side by side' : 'invokes' }),
               lineButton(n, target || n.label, 'flow-target'), helper
             ])
           ]);
           if (got.length) {
-            li.appendChild(el('div', { class: 'flow-plays' + (got.length > 1 ? ' flow-stack' : '') },
-              got.map(function (k, i) { return chip(k, got.length > 1 ? i + 1 : 0); })));
+            li.appendChild(el('div', { class: 'flow-plays' + (fan ? ' flow-parallel' : got.length > 1 ? ' flow-stack' : '') },
+              got.map(function (k, i) { return chip(k, got.length > 1 && !fan ? i + 1 : 0); })));
           }
           return li;
         }
