@@ -335,6 +335,8 @@ class Runtime:
             self._starting -= 1
             if frame is not None:
                 self._open[frame.play_sid] = frame
+        # A start that was memoized or refused may be what the settling run waited for.
+        self._suspend_when_settled()
 
     def _ended(self, frame):
         with self._state:
