@@ -361,3 +361,36 @@ async fn spawned_siblings_keep_call_order_in_sub_play_sids_and_step_keys() {
     // The spawned ones overlapped: the last one called ended first.
     assert_eq!(lines(&file), ["seq0", "s3", "s2", "s1", "s0", "seq5"]);
 }
+
+const DIVERGES: &str = r#"
+from hero_tracing import logic, ask_user
+
+@logic(name="diverges", inputs={"file": "string", "flag": "string"})
+def diverges(file, flag):
+    word = open(flag).read().strip()
+    logic.map("counted", [{"tag": f"{word}{i}", "file": file} for i in range(3)])
+    ask_user.confirm("go on?")
+    return {}
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fan_out_that_changes_its_calls_on_replay_fails_naming_the_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path()).await;
+    daemon.define("counted", COUNTED).await;
+    daemon.define("diverges", DIVERGES).await;
+    let (file, flag) = (dir.path().join("effects"), dir.path().join("flag"));
+    std::fs::write(&flag, "first").unwrap();
+    let waiting = daemon.run("diverges", json!({"file": path(&file), "flag": path(&flag)})).await;
+    assert_eq!(waiting["status"], "awaiting_resume", "{waiting}");
+    std::fs::write(&flag, "second").unwrap();
+    let (asker, id) = asker(&daemon, &waiting["sid"]).await;
+    answer(&daemon, &asker["sid"], &id, json!(true)).await;
+    let done = daemon.wait(&waiting["sid"]).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    let message = done["error_message"].as_str().unwrap();
+    assert!(message.contains("non-deterministic replay") && message.contains("step 0"), "{message}");
+    let mut effects = lines(&file);
+    effects.sort();
+    assert_eq!(effects, ["first0", "first1", "first2"], "the changed calls did not run");
+}

@@ -383,7 +383,8 @@ impl<'a> Session<'a> {
                  same order with the same arguments until it reaches new work",
                 recorded.name, recorded.step_key
             );
-            self.fatal = Some(message.clone());
+            // The first divergence is the one to fix; later ones (a fan-out's other calls) follow from it.
+            self.fatal.get_or_insert_with(|| message.clone());
             return Err(Refusal::Nondeterminism(message));
         }
         if recorded.status == PlayStatus::Success {
