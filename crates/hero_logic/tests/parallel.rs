@@ -29,6 +29,14 @@ def counted(tag, file, ask=False, nap=0.0, fail=False):
     return {"tag": tag}
 "#;
 
+/// A daemon with `counted` and the logic `name` defined, and the path of the effects file.
+async fn with_counted(dir: &Path, name: &str, source: &str) -> (Daemon, std::path::PathBuf) {
+    let daemon = Daemon::start(dir).await;
+    daemon.define("counted", COUNTED).await;
+    daemon.define(name, source).await;
+    (daemon, dir.join("effects"))
+}
+
 fn lines(file: &Path) -> Vec<String> {
     std::fs::read_to_string(file).unwrap_or_default().lines().map(str::to_string).collect()
 }
@@ -95,10 +103,7 @@ def par_fan(n, file):
 #[tokio::test(flavor = "multi_thread")]
 async fn the_issue_repro_threads_then_a_question_resumes_to_success() {
     let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(dir.path()).await;
-    daemon.define("counted", COUNTED).await;
-    daemon.define("par_fan", PAR_FAN).await;
-    let file = dir.path().join("effects");
+    let (daemon, file) = with_counted(dir.path(), "par_fan", PAR_FAN).await;
     let waiting = daemon.run("par_fan", json!({"n": 6, "file": path(&file)})).await;
     assert_eq!(waiting["status"], "awaiting_resume", "{waiting}");
     let (_, children) = tree(&daemon, &waiting["sid"]).await;
@@ -129,10 +134,7 @@ def fan50(file):
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fan_out_of_50_with_a_question_in_branch_17_replays_the_other_49() {
     let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(dir.path()).await;
-    daemon.define("counted", COUNTED).await;
-    daemon.define("fan50", FAN_50).await;
-    let file = dir.path().join("effects");
+    let (daemon, file) = with_counted(dir.path(), "fan50", FAN_50).await;
     let waiting = daemon.run("fan50", json!({"file": path(&file)})).await;
     assert_eq!(waiting["status"], "awaiting_resume", "{waiting}");
 
@@ -250,10 +252,7 @@ def mixed(file):
 #[tokio::test(flavor = "multi_thread")]
 async fn threads_and_two_questions_finish_their_branches_and_resume() {
     let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(dir.path()).await;
-    daemon.define("counted", COUNTED).await;
-    daemon.define("mixed", THREADS_AND_PAUSE).await;
-    let file = dir.path().join("effects");
+    let (daemon, file) = with_counted(dir.path(), "mixed", THREADS_AND_PAUSE).await;
     let root = daemon.run("mixed", json!({"file": path(&file)})).await;
     assert_eq!(root["status"], "awaiting_resume", "{root}");
     until_lines(&file, 2).await;
@@ -293,10 +292,7 @@ def one_fails(file, catch):
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_branch_lets_the_others_finish_and_the_first_failure_in_call_order_is_raised() {
     let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(dir.path()).await;
-    daemon.define("counted", COUNTED).await;
-    daemon.define("one_fails", ONE_FAILS).await;
-    let file = dir.path().join("caught");
+    let (daemon, file) = with_counted(dir.path(), "one_fails", ONE_FAILS).await;
     let caught = daemon.run("one_fails", json!({"file": path(&file), "catch": true})).await;
     assert_eq!(caught["status"], "success", "{caught}");
     assert_eq!(caught["output_data"]["caught"], "branch f1 failed", "the first in call order, though f3 failed first");
@@ -335,10 +331,7 @@ def spawned(file):
 #[tokio::test(flavor = "multi_thread")]
 async fn spawned_siblings_keep_call_order_in_sub_play_sids_and_step_keys() {
     let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(dir.path()).await;
-    daemon.define("counted", COUNTED).await;
-    daemon.define("spawned", SPAWNED).await;
-    let file = dir.path().join("effects");
+    let (daemon, file) = with_counted(dir.path(), "spawned", SPAWNED).await;
     let done = daemon.run("spawned", json!({"file": path(&file)})).await;
     assert_eq!(done["status"], "success", "{done}");
     let tags = ["seq0", "s0", "s1", "s2", "s3", "seq5"];
@@ -376,10 +369,8 @@ def diverges(file, flag):
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fan_out_that_changes_its_calls_on_replay_fails_naming_the_step() {
     let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(dir.path()).await;
-    daemon.define("counted", COUNTED).await;
-    daemon.define("diverges", DIVERGES).await;
-    let (file, flag) = (dir.path().join("effects"), dir.path().join("flag"));
+    let (daemon, file) = with_counted(dir.path(), "diverges", DIVERGES).await;
+    let flag = dir.path().join("flag");
     std::fs::write(&flag, "first").unwrap();
     let waiting = daemon.run("diverges", json!({"file": path(&file), "flag": path(&flag)})).await;
     assert_eq!(waiting["status"], "awaiting_resume", "{waiting}");

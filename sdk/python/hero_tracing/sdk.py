@@ -53,22 +53,17 @@ def _decorate(function, options):
         raise TypeError(f"@logic decorates a function, not {type(function).__name__}")
     meta = LogicMeta(function, **options)
 
-    if inspect.iscoroutinefunction(function):
-        @functools.wraps(function)
-        def logic_function(*args, **kwargs):
-            # Not `async def`: the child's step key is fixed here, when the call is made,
-            # not when the event loop first runs the coroutine.
-            runtime = active_runtime()
-            if runtime is None:
-                return function(*args, **kwargs)
-            return runtime.call_async_function(meta, args, kwargs)
-    else:
-        @functools.wraps(function)
-        def logic_function(*args, **kwargs):
-            runtime = active_runtime()
-            if runtime is None:
-                return function(*args, **kwargs)
-            return runtime.call_function(meta, args, kwargs)
+    is_async = inspect.iscoroutinefunction(function)
+
+    @functools.wraps(function)
+    def logic_function(*args, **kwargs):
+        runtime = active_runtime()
+        if runtime is None:
+            return function(*args, **kwargs)
+        # An async logic's call returns an awaitable, yet its step is numbered here, when the
+        # call is made, not when an event loop first runs it.
+        call = runtime.call_async_function if is_async else runtime.call_function
+        return call(meta, args, kwargs)
 
     logic_function.__hero_logic__ = meta
     namespace = getattr(function, "__globals__", None)
