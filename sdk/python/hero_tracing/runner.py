@@ -10,6 +10,7 @@ question is answered.
 
 # Imported with the runner, before `hello`: the thread pool is patched after it
 # (context.carry_into_threads), when a Play's time is counting.
+import collections
 import concurrent.futures.thread  # noqa: F401
 import linecache
 import os
@@ -29,6 +30,8 @@ from .sdk import REGISTRY, bind_arguments, logic_meta
 from .streams import PlayStream, flush_partials
 
 EXIT_USAGE = 64
+# Threads one `logic.map` runs its children on when it is given no max_concurrency.
+MAP_WORKERS = 64
 # sysexits.h EX_TEMPFAIL: the Play waits for a person; the daemon starts it again later.
 EXIT_SUSPENDED = 75
 _CO_VARKEYWORDS = 0x08
@@ -248,55 +251,22 @@ class Runtime:
 
     # -- fan-out -------------------------------------------------------------------------
 
-    def spawn(self, name, kwargs, local=None, loop=None, gate=None):
+    def spawn(self, name, kwargs, local=None, loop=None):
         """Starts a child now (its step key fixed in call order) and runs it in a thread.
 
         Returns a Handle at once; a refusal or failure is raised by `Handle.result()`.
-        `gate` (a semaphore) bounds how many bodies of one `map` run at a time.
         """
-        handle = Handle(name)
-        try:
-            started = self._start(name, kwargs, local)
-        except ChildFailed as exc:
-            handle.future.set_exception(exc)
-            return handle
-        if started.frame is None:
-            handle.future.set_result(started.output)
-            return handle
-        started.frame.parent.handles.append(handle)
-        thread = threading.Thread(target=self._run_handle, args=(handle, started, loop, gate),
-                                  name=f"hero_logic {name} {started.frame.play_sid}", daemon=True)
-        try:
-            with _small_threads():
-                thread.start()
-        except RuntimeError as exc:
-            # Out of threads (or memory for their stacks): this child fails, the others go on.
-            self._refuse(started, handle, f"cannot start a thread for this child: {exc}")
+        handle, started = self._begin(name, kwargs, local)
+        if started is not None:
+            self._run_in_threads([(handle, started)], 1, loop)
         return handle
-
-    def _refuse(self, started, handle, message):
-        """Ends a started child that cannot run, as failed, and fails its handle."""
-        frame = started.frame
-        self.channel.request("invoke_end", fatal=True, play_sid=frame.play_sid,
-                             **Outcome("failed", {}, message).fields())
-        self._ended(frame)
-        handle.future.set_exception(ChildFailed(started.name, message, play_sid=frame.play_sid))
-
-    def _run_handle(self, handle, started, loop, gate):
-        if gate is not None:
-            gate.acquire()
-        try:
-            handle.future.set_result(self._finish(started, loop))
-        except BaseException as exc:  # noqa: B036 - the handle re-raises it in the caller
-            handle.future.set_exception(exc)
-        finally:
-            if gate is not None:
-                gate.release()
 
     def map(self, name, calls, max_concurrency=None):
         """Runs `name` once per kwargs dict of `calls`, concurrently; outputs in call order.
 
-        Every child runs to its end; then the first failure in call order is raised.
+        All are started first (numbered in call order); then at most `max_concurrency`
+        bodies run at a time (None: up to MAP_WORKERS). Every child runs to its end; then the
+        first failure in call order is raised.
         """
         calls = list(calls)
         for i, kwargs in enumerate(calls):
@@ -308,10 +278,69 @@ class Runtime:
                                             max_concurrency < 1):
             raise ValueError(f"logic.map: max_concurrency must be a whole number >= 1 or None, "
                              f"not {max_concurrency!r}")
-        gate = threading.BoundedSemaphore(max_concurrency) if max_concurrency else None
-        handles = [self.spawn(name, kwargs, gate=gate) for kwargs in calls]
+        begun = [self._begin(name, kwargs, None) for kwargs in calls]
+        self._run_in_threads([b for b in begun if b[1] is not None],
+                             max_concurrency or MAP_WORKERS)
+        handles = [handle for handle, _ in begun]
         wait_all(handles)
         return [handle.result() for handle in handles]
+
+    def _begin(self, name, kwargs, local):
+        """`invoke_start` for a handle: `(handle, Started to run)`, or `(handle, None)` when
+        the handle is settled already (a memoized step, a refusal)."""
+        handle = Handle(name)
+        try:
+            started = self._start(name, kwargs, local)
+        except ChildFailed as exc:
+            handle.future.set_exception(exc)
+            return handle, None
+        if started.frame is None:
+            handle.future.set_result(started.output)
+            return handle, None
+        started.frame.parent.handles.append(handle)
+        return handle, started
+
+    def _run_in_threads(self, work, workers, loop=None):
+        """Runs started children on up to `workers` threads, each taking the next when free
+        (a map's children queue for a thread; none waits on another's)."""
+        queue = collections.deque(work)
+
+        def worker():
+            while True:
+                try:
+                    handle, started = queue.popleft()
+                except IndexError:
+                    return
+                self._run_handle(handle, started, loop)
+
+        running = 0
+        for _ in range(min(workers, len(work))):
+            thread = threading.Thread(target=worker, name="hero_logic branch", daemon=True)
+            try:
+                with _small_threads():
+                    thread.start()
+            except RuntimeError as exc:
+                if running:
+                    break  # out of threads: the running ones take the rest
+                while queue:
+                    handle, started = queue.popleft()
+                    self._refuse(started, handle, f"cannot start a thread for this child: {exc}")
+                return
+            running += 1
+
+    def _refuse(self, started, handle, message):
+        """Ends a started child that cannot run, as failed, and fails its handle."""
+        frame = started.frame
+        self.channel.request("invoke_end", fatal=True, play_sid=frame.play_sid,
+                             **Outcome("failed", {}, message).fields())
+        self._ended(frame)
+        handle.future.set_exception(ChildFailed(started.name, message, play_sid=frame.play_sid))
+
+    def _run_handle(self, handle, started, loop):
+        try:
+            handle.future.set_result(self._finish(started, loop))
+        except BaseException as exc:  # noqa: B036 - the handle re-raises it in the caller
+            handle.future.set_exception(exc)
 
     def ainvoke(self, name, kwargs, local=None):
         """`await logic.ainvoke(...)`: starts the child now, runs it off the event loop."""

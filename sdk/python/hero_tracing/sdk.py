@@ -145,8 +145,9 @@ class Logic:
         """Runs `name` once per dict of inputs in `calls`, concurrently; returns the outputs
         in the order of `calls`.
 
-        At most `max_concurrency` children run at once (None: all of them). Every child runs
-        to its end (or its question); then the first failure in call order is raised.
+        At most `max_concurrency` children run at once (None: up to 64); all are numbered at
+        the call, in call order. Every child runs to its end (or its question); then the first
+        failure in call order is raised.
         """
         return _runtime_for(f"logic.map({name!r})").map(name, calls, max_concurrency)
 

@@ -32,7 +32,7 @@ MEETS = make_spec("meets", """
             time.sleep(nap)
             if fail:
                 raise logic.Failed(f"branch {i} failed")
-            return {"i": i, "peak": PEAK[0]}
+            return {"i": i, "peak": PEAK[0], "threads": threading.active_count()}
         finally:
             with LOCK:
                 NOW[0] -= 1
@@ -167,6 +167,17 @@ class MapAndSpawn(unittest.TestCase):
                 return {"peak": max(o["peak"] for o in out), "n": len(out)}
         """)
         self.assertEqual(t.finish["output"], {"peak": 2, "n": 5})
+        many = run("""
+            from hero_tracing import logic
+
+            @logic
+            def main():
+                out = logic.map("meets", [{"i": i, "wait": False} for i in range(40)],
+                                max_concurrency=3)
+                return {"threads": max(o["threads"] for o in out), "n": len(out)}
+        """)
+        # The main thread and three branch threads: queued children wait without a thread.
+        self.assertEqual(many.finish["output"], {"threads": 4, "n": 40})
         bad = run("""
             from hero_tracing import logic
 
