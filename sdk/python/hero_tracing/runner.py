@@ -32,6 +32,8 @@ from .streams import PlayStream, flush_partials
 EXIT_USAGE = 64
 # Threads one `logic.map` runs its children on when it is given no max_concurrency.
 MAP_WORKERS = 64
+# Per thread: `replace()`, set on a map's worker threads (see Runtime._run_in_threads).
+_this_thread = threading.local()
 # sysexits.h EX_TEMPFAIL: the Play waits for a person; the daemon starts it again later.
 EXIT_SUSPENDED = 75
 _CO_VARKEYWORDS = 0x08
@@ -306,6 +308,9 @@ class Runtime:
         queue = collections.deque(work)
 
         def worker():
+            # A child of this thread that waits for a person holds it for good: another
+            # thread takes over the queue, so the queued children still run.
+            _this_thread.replace = lambda: queue and start_worker()
             while True:
                 try:
                     handle, started = queue.popleft()
@@ -313,12 +318,14 @@ class Runtime:
                     return
                 self._run_handle(handle, started, loop)
 
-        running = 0
-        for _ in range(min(workers, len(work))):
+        def start_worker():
             thread = threading.Thread(target=worker, name="hero_logic branch", daemon=True)
+            with _small_threads():
+                thread.start()
+
+        for running in range(min(workers, len(work))):
             try:
-                with _small_threads():
-                    thread.start()
+                start_worker()
             except RuntimeError as exc:
                 if running:
                     break  # out of threads: the running ones take the rest
@@ -326,7 +333,6 @@ class Runtime:
                     handle, started = queue.popleft()
                     self._refuse(started, handle, f"cannot start a thread for this child: {exc}")
                 return
-            running += 1
 
     def _refuse(self, started, handle, message):
         """Ends a started child that cannot run, as failed, and fails its handle."""
@@ -383,8 +389,12 @@ class Runtime:
         with self._state:
             frame.waiting = True
             self._waiting.append(frame)
+        in_coroutine = context.current_task() is not None
+        replace = getattr(_this_thread, "replace", None)
+        if replace is not None and not in_coroutine:
+            replace()
         self._suspend_when_settled()
-        if context.current_task() is not None:
+        if in_coroutine:
             raise Suspended()
         threading.Event().wait()
 

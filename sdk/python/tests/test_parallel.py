@@ -210,6 +210,20 @@ class QuestionInOneBranch(unittest.TestCase):
         self.assertLess(t.ops().index("pause"), t.ops().index("invoke_end"))
         self.assertEqual(t.logs("c3"), "meets 2\n")
 
+    def test_queued_children_still_run_when_every_thread_of_the_map_waits(self):
+        t = run("""
+            from hero_tracing import logic
+
+            @logic
+            def main():
+                calls = [{"i": i, "wait": False, "ask": i < 2} for i in range(5)]
+                logic.map("meets", calls, max_concurrency=2)
+        """)
+        self.assertEqual(t.returncode, 75, t.stderr)
+        self.assertEqual(len(t.all("pause")), 2)
+        ended = sorted(m["play_sid"] for m in t.all("invoke_end"))
+        self.assertEqual(ended, ["c3", "c4", "c5"])
+
     def test_a_question_in_the_body_waits_for_its_running_threads(self):
         t = run("""
             import threading
