@@ -335,6 +335,33 @@ describe('logic view', () => {
     assertNoConsoleErrors(errors);
   });
 
+  test('flow: a fan-out draws its branches side by side in one node', async () => {
+    const source = [
+      'from hero_tracing import logic',
+      '',
+      '',
+      '@logic(name="ui_fan", outputs={"messages": {"type": "array"}})',
+      'def ui_fan() -> dict:',
+      '    outs = logic.map("greeting", [{"name": f"F{i}"} for i in range(4)])',
+      '    return {"messages": [o["message"] for o in outs]}',
+      '',
+    ].join('\n');
+    await rpc(stack.baseUrl, 'LogicService.logic_create', { name: 'ui_fan', python_source: source });
+    const play = await rpc(stack.baseUrl, 'LogicService.play_start', { logic: 'ui_fan', inputs: {} });
+    await rpc(stack.baseUrl, 'LogicService.play_wait', { play_sid: play.sid, timeout_ms: 20000 });
+    const { page, errors } = await newPage();
+    await page.goto(url(`/logics/ui_fan?play=${play.sid}`));
+    await waitForOverlayStatus(page, 'success');
+    const node = page.locator('#panel-flow .flow-invoke[data-target="greeting"]');
+    await node.locator('.flow-play').first().waitFor();
+    assert.equal(await node.locator('.flow-parallel .flow-play').count(), 4, 'every branch in the one map node');
+    assert.match(await node.locator('.flow-kind').textContent(), /side by side/);
+    const tops = await node.locator('.flow-play').evaluateAll((chips) => chips.map((c) => c.getBoundingClientRect().top));
+    assert.ok(tops.every((t) => Math.abs(t - tops[0]) < 2), `branches on one row: ${tops}`);
+    await screenshot(page, 'flow-fan-out');
+    assertNoConsoleErrors(errors);
+  });
+
   test('code: edit, save a new version and run it; a syntax error shows at its line and the text stays', async () => {
     const source = (suffix) => [
       'from hero_tracing import logic',

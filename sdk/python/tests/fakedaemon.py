@@ -88,7 +88,7 @@ class FakeDaemon:
     """Serves one runner process for one top-level Play."""
 
     def __init__(self, logics, cached=None, errors=None, memory_mb="256", close_after=None,
-                 defaults=None, answers=None, pause_errors=None):
+                 defaults=None, answers=None, pause_errors=None, source_once=False):
         self.logics = {spec["name"]: spec for spec in logics}
         # step_key -> output: steps "already finished" by an earlier run.
         self.cached = dict(cached or {})
@@ -109,6 +109,9 @@ class FakeDaemon:
         # logic name -> inputs the daemon fills in; when given, invoke_start answers with the
         # validated `args`, as the protocol allows.
         self.defaults = dict(defaults or {})
+        # As the daemon does: a version's source goes with the first spec of it only.
+        self.source_once = source_once
+        self._sent_versions = set()
         self._specs = {}
         self._calls = {}
         self._next_sid = 0
@@ -207,9 +210,16 @@ class FakeDaemon:
             return _error(*self.errors[name])
         if not message["local"] and name not in self.logics:
             return _error("not_found", f"no logic named {name!r}")
-        n = self._calls.get(parent, 0)
-        self._calls[parent] = n + 1
-        key = make_step_key(name, n, message["args"])
+        if message.get("unordered"):
+            # As the daemon does: the occurrence of this name and these arguments.
+            digest = make_step_key(name, 0, message["args"]).rsplit(":", 1)[1]
+            k = self._calls.get((parent, name, digest), 0)
+            self._calls[(parent, name, digest)] = k + 1
+            key = f"{name}:~{k}:{digest}"
+        else:
+            n = message.get("seq", self._calls.get(parent, 0))
+            self._calls[parent] = max(self._calls.get(parent, 0), n + 1)
+            key = make_step_key(name, n, message["args"])
         self._next_sid += 1
         sid = f"c{self._next_sid}"
         if key in self.cached:
@@ -217,6 +227,10 @@ class FakeDaemon:
         # As the daemon does: a local callee runs under the caller's spec, renamed.
         spec = dict(self._specs[parent], name=name) if message["local"] else self.logics[name]
         self._specs[sid] = spec
+        if self.source_once:
+            if spec["version_sid"] in self._sent_versions:
+                spec = dict(spec, python_source="")
+            self._sent_versions.add(spec["version_sid"])
         reply = {"play_sid": sid, "step_key": key, "cached": False, "logic": spec}
         if name in self.defaults:
             reply["args"] = dict(self.defaults[name], **message["args"])

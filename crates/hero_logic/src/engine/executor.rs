@@ -328,9 +328,16 @@ fn finalize(core: &Core, session: &mut Session, verdict: Verdict, tail: String) 
         Verdict::Waiting => {
             // Waiting for a person: the chain keeps its `awaiting_resume`, with the logs so
             // far; unless an answer or a cancel already moved it on, which this must not undo.
+            // Branches the question stopped midway (they shared its thread or event loop)
+            // wait with it: they go on from their start on resume, under the same sids.
             let guard = root.sid.clone();
             let mut updates = vec![root];
-            updates.extend(children);
+            updates.extend(children.into_iter().map(|mut child| {
+                if child.status == PlayStatus::Running {
+                    let _ = lifecycle::apply(&mut child, Event::Ask);
+                }
+                child
+            }));
             if let Err(e) = store.play_batch(&PlayBatch { updates, logs, ..Default::default() }, Some((&guard, PlayStatus::AwaitingResume))) {
                 tracing::error!(error = %e, "cannot record a waiting Play");
             }

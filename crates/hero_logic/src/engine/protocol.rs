@@ -40,7 +40,18 @@ runner_messages! {
         /// A top-level import of a Logic by name.
         Resolve { id: u64, logic: String },
         /// A child call starts.
-        InvokeStart { id: u64, parent: String, logic: String, args: Map<String, Value>, local: bool },
+        /// `seq`: the call's place in the order the parent's body made its calls; or
+        /// `unordered: true` for a call from a thread the SDK does not order (docs/protocol.md,
+        /// "Step keys"); with neither, the daemon counts the parent's calls itself.
+        InvokeStart {
+            id: u64,
+            parent: String,
+            logic: String,
+            args: Map<String, Value>,
+            local: bool,
+            seq: Option<u32>,
+            unordered: Option<bool>,
+        },
         /// A child call ended.
         InvokeEnd {
             id: u64,

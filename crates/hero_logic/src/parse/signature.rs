@@ -293,7 +293,7 @@ impl<'a> SourceOrderVisitor<'a> for Calls<'a> {
                 Expr::Name(name) => {
                     self.functions.insert(name.id.as_str());
                 }
-                Expr::Attribute(attr) if attr.attr.as_str() == "invoke" => {
+                Expr::Attribute(attr) if matches!(attr.attr.as_str(), "invoke" | "map" | "spawn" | "ainvoke") => {
                     // The name is positional-only: `name=` would be an input of the child.
                     if let Some(target) = call.arguments.args.first().and_then(literal::string) {
                         self.invoked.insert(target);
