@@ -8,6 +8,7 @@ pub mod error;
 pub mod library;
 pub mod lock;
 pub mod mapping;
+pub mod model_call;
 pub mod models;
 pub mod parse;
 pub mod rpc;

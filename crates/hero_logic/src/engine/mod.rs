@@ -46,9 +46,12 @@ pub struct EngineSettings {
     pub warm_runners: usize,
     /// On start, resume Plays a crash left `running` by replay (else mark them failed).
     pub recover_by_replay: bool,
-    /// More `HERO_LOGIC_*` variables for every runner: the model endpoint, its key and the
-    /// models table (crate::models).
+    /// More `HERO_LOGIC_*` variables for every runner: the default model and the models
+    /// table (crate::models), never the endpoint's key.
     pub runner_vars: Vec<(String, String)>,
+    /// The model endpoint, its key and the models table, for the `model_call`s the daemon
+    /// makes on runners' behalf.
+    pub models: Arc<crate::models::ModelSettings>,
     /// Caps on what a runner may send.
     pub caps: Caps,
 }

@@ -54,6 +54,25 @@ runner_messages! {
         Finish { id: u64, status: Verdict, output: Map<String, Value>, error: String, traceback: String },
         /// A body asks a person.
         Pause { id: u64, play_sid: String, name: String, ui: Map<String, Value>, schema: Value },
+        /// One chat completion, made by the daemon with its own key and recorded on
+        /// `play_sid`. `model` "" means `[models] default_model`; the other OpenAI chat
+        /// parameters are these and no others (null or absent: not sent).
+        ModelCall {
+            id: u64,
+            play_sid: String,
+            model: String,
+            messages: Vec<Value>,
+            temperature: Option<f64>,
+            top_p: Option<f64>,
+            max_tokens: Option<u64>,
+            stop: Option<Value>,
+            seed: Option<i64>,
+            presence_penalty: Option<f64>,
+            frequency_penalty: Option<f64>,
+            response_format: Option<Map<String, Value>>,
+            tools: Option<Vec<Value>>,
+            tool_choice: Option<Value>,
+        },
     }
 }
 
@@ -166,6 +185,29 @@ pub enum Reply {
         #[schemars(schema_with = "const_true")]
         ok: bool,
     },
+    /// `response`: the endpoint's answer as it sent it; `usage`: what the daemon recorded on
+    /// the calling Play for it.
+    ModelCall {
+        id: u64,
+        #[schemars(schema_with = "const_true")]
+        ok: bool,
+        response: Map<String, Value>,
+        usage: ModelUsage,
+    },
+}
+
+/// The tokens and cost of one model call, measured by the daemon from the endpoint's `usage`
+/// and priced with its models table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModelUsage {
+    /// The name the call was priced under (the answer's model, else the requested one).
+    pub model: String,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub cost_usd: f64,
+    /// false: the models table has no price for `model`; the tokens count at cost 0.
+    pub priced: bool,
 }
 
 /// A refused request: `ok: false` and why.
@@ -189,6 +231,7 @@ pub enum RequestOp {
     InvokeEnd,
     Finish,
     Pause,
+    ModelCall,
 }
 
 impl RequestOp {
@@ -204,6 +247,7 @@ impl RequestOp {
             RequestOp::InvokeEnd => "invoke_end",
             RequestOp::Finish => "finish",
             RequestOp::Pause => "pause",
+            RequestOp::ModelCall => "model_call",
         }
     }
 }
@@ -216,6 +260,12 @@ pub struct RefusalBody {
     /// With `child_failed`: the failed child's Play.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub play_sid: Option<String>,
+    /// With `model_error` when the endpoint answered: its HTTP status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// With `model_error`: the start of what the endpoint answered (the key masked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
 }
 
 /// What the runner raises: `not_found`, `validation`, ... become `ChildFailed` or
@@ -232,6 +282,10 @@ pub enum RefusalKind {
     ChildFailed,
     Nondeterminism,
     Protocol,
+    /// `model_call` without an endpoint or a model: the message names the setting.
+    NotConfigured,
+    /// `model_call`: the endpoint refused, failed, timed out or answered no completion.
+    ModelError,
 }
 
 fn const_true(_: &mut SchemaGenerator) -> Schema {
@@ -279,9 +333,14 @@ pub fn decode(line: &str) -> Result<Incoming, Malformed> {
     fields.remove("op");
     let external = Value::Object(Map::from_iter([(op.clone(), Value::Object(fields))]));
     if Notification::OPS.contains(&op.as_str()) {
-        return typed::<NotificationWire>(external)
-            .map(|wire| Incoming::Notification(wire.into()))
-            .map_err(|e| refuse(format!("{op}: {e}")));
+        let notification: Notification = typed::<NotificationWire>(external).map_err(|e| refuse(format!("{op}: {e}")))?.into();
+        if let Notification::Stats { cost_usd, .. } = &notification {
+            // Hand-reported figures may add to a Play's cost, never take from it.
+            if !cost_usd.is_finite() || *cost_usd < 0.0 {
+                return Err(refuse(format!("stats: field `cost_usd`: must be a number >= 0, got {cost_usd}")));
+            }
+        }
+        return Ok(Incoming::Notification(notification));
     }
     if RequestOp::parse(&op).is_none() {
         return Err(refuse(format!("unknown op {op:?}; see docs/protocol.md")));
@@ -313,7 +372,8 @@ impl Request {
             | Request::InvokeStart { id, .. }
             | Request::InvokeEnd { id, .. }
             | Request::Finish { id, .. }
-            | Request::Pause { id, .. } => *id,
+            | Request::Pause { id, .. }
+            | Request::ModelCall { id, .. } => *id,
         }
     }
 
@@ -325,6 +385,7 @@ impl Request {
             Request::InvokeEnd { .. } => RequestOp::InvokeEnd,
             Request::Finish { .. } => RequestOp::Finish,
             Request::Pause { .. } => RequestOp::Pause,
+            Request::ModelCall { .. } => RequestOp::ModelCall,
         }
     }
 }
@@ -397,6 +458,13 @@ mod tests {
     fn notifications_decode_without_id() {
         let line = r#"{"op": "stats", "play_sid": "p1", "prompt_tokens": 3, "completion_tokens": 4, "cost_usd": 0}"#;
         assert!(matches!(decode(line), Ok(Incoming::Notification(Notification::Stats { prompt_tokens: 3, .. }))));
+    }
+
+    #[test]
+    fn a_stats_notification_cannot_take_cost_away() {
+        let line = r#"{"op": "stats", "play_sid": "p1", "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": -5}"#;
+        let error = decode(line).unwrap_err();
+        assert!(error.message.contains("cost_usd") && error.message.contains(">= 0"), "{}", error.message);
     }
 
     #[test]

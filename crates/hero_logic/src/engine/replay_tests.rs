@@ -46,6 +46,7 @@ fn engine_over(dir: &Path) -> Engine {
         warm_runners: 0,
         recover_by_replay: true,
         runner_vars: Vec::new(),
+        models: Arc::new(crate::models::ModelSettings::unconfigured()),
         caps,
     };
     // No workers and no Python: the test plays the runner's part line by line.
