@@ -92,13 +92,13 @@ impl ChatRequest {
             return None;
         };
         let options: Map<String, Value> = [
-            ("temperature", temperature.map(Value::from)),
-            ("top_p", top_p.map(Value::from)),
+            ("temperature", temperature.map(Value::Number)),
+            ("top_p", top_p.map(Value::Number)),
             ("max_tokens", max_tokens.map(Value::from)),
             ("stop", stop),
             ("seed", seed.map(Value::from)),
-            ("presence_penalty", presence_penalty.map(Value::from)),
-            ("frequency_penalty", frequency_penalty.map(Value::from)),
+            ("presence_penalty", presence_penalty.map(Value::Number)),
+            ("frequency_penalty", frequency_penalty.map(Value::Number)),
             ("response_format", response_format.map(Value::Object)),
             ("tools", tools.map(Value::Array)),
             ("tool_choice", tool_choice),
@@ -334,7 +334,7 @@ mod tests {
         let Ok(crate::engine::protocol::Incoming::Request(request)) = crate::engine::protocol::decode(line) else { panic!() };
         let (id, play_sid, chat) = ChatRequest::of(request).unwrap();
         assert_eq!((id, play_sid.as_str(), chat.model.as_str()), (5, "p1", "m"));
-        assert_eq!(Value::Object(chat.options), json!({"temperature": 0.0, "max_tokens": 9}));
+        assert_eq!(Value::Object(chat.options), json!({"temperature": 0, "max_tokens": 9}), "numbers go on as written");
         let streamed = r#"{"id": 5, "op": "model_call", "play_sid": "p1", "model": "m", "messages": [], "stream": true}"#;
         let error = crate::engine::protocol::decode(streamed).unwrap_err();
         assert!(error.message.contains("stream"), "{}", error.message);

@@ -87,7 +87,7 @@ class FakeDaemon:
     """Serves one runner process for one top-level Play."""
 
     def __init__(self, logics, cached=None, errors=None, memory_mb="256", close_after=None,
-                 defaults=None, answers=None, pause_errors=None):
+                 defaults=None, answers=None, pause_errors=None, models=None):
         self.logics = {spec["name"]: spec for spec in logics}
         # step_key -> output: steps "already finished" by an earlier run.
         self.cached = dict(cached or {})
@@ -108,6 +108,8 @@ class FakeDaemon:
         # logic name -> inputs the daemon fills in; when given, invoke_start answers with the
         # validated `args`, as the protocol allows.
         self.defaults = dict(defaults or {})
+        # model_call request -> the reply's fields (the daemon's model calls); None: refused.
+        self.models = models
         self._specs = {}
         self._calls = {}
         self._next_sid = 0
@@ -188,6 +190,11 @@ class FakeDaemon:
             return self._invoke_start(message)
         if op == "pause":
             return self._pause(message)
+        if op == "model_call":
+            if self.models is None:
+                return _error("not_configured", "no model endpoint is configured: set `base_url` "
+                                                "under [models] in service.toml")
+            return self.models(message)
         return {}
 
     def _pause(self, message):
@@ -250,8 +257,9 @@ class Answers(list):
 _NO_ANSWER = object()
 
 
-def _error(kind, message, play_sid=None):
+def _error(kind, message, play_sid=None, **more):
     error = {"kind": kind, "message": message}
     if play_sid is not None:
         error["play_sid"] = play_sid
+    error.update(more)
     return {"ok": False, "error": error}

@@ -6,7 +6,7 @@
 use hero_logic_api::LogicField;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Map, Number, Value};
 
 /// Declares a message enum tagged by `op` (what is sent, and what the schema describes) and
 /// an externally tagged twin it is decoded through, so that a decoding error can name the
@@ -56,19 +56,20 @@ runner_messages! {
         Pause { id: u64, play_sid: String, name: String, ui: Map<String, Value>, schema: Value },
         /// One chat completion, made by the daemon with its own key and recorded on
         /// `play_sid`. `model` "" means `[models] default_model`; the other OpenAI chat
-        /// parameters are these and no others (null or absent: not sent).
+        /// parameters are these and no others (null or absent: not sent; numbers are passed
+        /// on as written).
         ModelCall {
             id: u64,
             play_sid: String,
             model: String,
             messages: Vec<Value>,
-            temperature: Option<f64>,
-            top_p: Option<f64>,
+            temperature: Option<Number>,
+            top_p: Option<Number>,
             max_tokens: Option<u64>,
             stop: Option<Value>,
             seed: Option<i64>,
-            presence_penalty: Option<f64>,
-            frequency_penalty: Option<f64>,
+            presence_penalty: Option<Number>,
+            frequency_penalty: Option<Number>,
             response_format: Option<Map<String, Value>>,
             tools: Option<Vec<Value>>,
             tool_choice: Option<Value>,
