@@ -156,8 +156,8 @@ def _direct(model, messages, temperature, max_tokens, base_url, api_key, timeout
     except HttpError as exc:
         hint = ""
         if exc.status in (401, 403) and not key:
-            hint = (f" (no API key was sent: set {settings.key_env_name()} in the daemon's "
-                    "environment and restart it)")
+            hint = (f" (no API key was sent: set {settings.key_env_name()} in this "
+                    "program's environment, or pass api_key=)")
         raise ModelError(f"the model endpoint answered HTTP {exc.status} for model {model!r}: "
                          f"{exc.message}{hint}", exc.status, exc.body) from None
     try:
