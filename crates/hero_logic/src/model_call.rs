@@ -341,6 +341,18 @@ mod tests {
     }
 
     #[test]
+    fn https_endpoints_are_dialled_like_http_ones() {
+        // Nothing listens on port 9: both schemes get as far as connecting, so TLS is built in.
+        for scheme in ["http", "https"] {
+            let configured = settings(&[("HERO_LOGIC_MODEL_BASE_URL", &format!("{scheme}://127.0.0.1:9/v1"))]);
+            let error = call(&configured, chat("m")).unwrap_err();
+            let ModelCallError::Transport { url, reason } = &error else { panic!("{scheme}: {error}") };
+            assert_eq!(url, &format!("{scheme}://127.0.0.1:9/v1/chat/completions"));
+            assert!(reason.to_lowercase().contains("connect") || reason.to_lowercase().contains("refused"), "{scheme}: {reason}");
+        }
+    }
+
+    #[test]
     fn the_key_is_masked_in_what_an_endpoint_echoes() {
         assert_eq!(mask("bad key Bearer sk-1", Some("sk-1")), "bad key Bearer ***");
         assert_eq!(error_detail(r#"{"error": {"message": "nope"}}"#), "nope");
