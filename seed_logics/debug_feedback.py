@@ -16,8 +16,6 @@ TAIL_LINES = 30
 
 @logic(
     name="debug_feedback",
-    # Model calls reach the endpoint over the network (until the daemon makes them).
-    network=True,
     description="Explains, with a model, why a generated script failed and what to change.",
     inputs={
         "prompt": {"type": "string", "description": "The task.", "required": True},

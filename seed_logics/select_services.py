@@ -23,8 +23,6 @@ When the task could mean clearly different things, put the question you would as
 
 @logic(
     name="select_services",
-    # Model calls reach the endpoint over the network (until the daemon makes them).
-    network=True,
     description="Picks the services and methods a task needs from the catalog, with a model; "
                 "asks a person (a choice) when the task is ambiguous.",
     inputs={

@@ -19,8 +19,6 @@ MAX_ATTEMPTS = 3
 
 @logic(
     name="service_agent",
-    # Model calls reach the endpoint over the network (until the daemon makes them).
-    network=True,
     description="Does a task against the reachable JSON-RPC services ([catalog] sockets) "
                 "by writing and running a Python script with a model, up to 3 attempts.",
     inputs={

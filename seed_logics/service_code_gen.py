@@ -20,8 +20,6 @@ read. Answer with the script in one ```python block."""
 
 @logic(
     name="service_code_gen",
-    # Model calls reach the endpoint over the network (until the daemon makes them).
-    network=True,
     description="Writes a Python script for a task against the compiled service stubs, with a model.",
     inputs={
         "prompt": {"type": "string", "description": "The task.", "required": True},

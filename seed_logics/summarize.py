@@ -12,8 +12,6 @@ and printed the output below. Answer the person in one or two sentences, from th
 
 @logic(
     name="summarize",
-    # Model calls reach the endpoint over the network (until the daemon makes them).
-    network=True,
     description="Answers the person from the agent script's output, in a sentence or two.",
     inputs={
         "prompt": {"type": "string", "description": "The task.", "required": True},

@@ -34,6 +34,7 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
     let models = ModelSettings::resolve(&config.service, &config.data_dir).context("reading the models table")?;
     let mut settings = engine_settings(&config);
     settings.runner_vars = models.runner_vars();
+    settings.models = Arc::new(models.clone());
     let engine = Engine::start(library.clone(), settings);
     let module = rpc::module(rpc::Ctx { library, engine: Arc::clone(&engine), models: Arc::new(models.config) });
     tracing::info!(socket = %config.socket.display(), data_dir = %config.data_dir.display(), "hero_logic_server listening");
@@ -60,6 +61,7 @@ fn engine_settings(config: &ServerConfig) -> EngineSettings {
         shared_dirs: config.service.sandbox.shared_dirs.iter().map(std::path::PathBuf::from).collect(),
         caps: Caps::of(&config.service.engine),
         runner_vars: Vec::new(),
+        models: Arc::new(ModelSettings::unconfigured()),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod figures;
 pub mod library;
 pub mod lock;
 pub mod mapping;
+pub mod model_call;
 pub mod models;
 pub mod parse;
 pub mod private;

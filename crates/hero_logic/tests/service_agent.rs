@@ -299,6 +299,118 @@ async fn a_question_in_select_services_pauses_the_run_and_play_resume_on_the_chi
     assert_eq!(root["subtree"]["tokens_prompt"], json!(3 * PROMPT_TOKENS), "the replay counted the first model call once");
 }
 
+/// A logic that returns what it can see of its own environment: `os.environ` and the
+/// environment it was started with (`/proc/self/environ`, which popping a variable from
+/// `os.environ` does not change).
+const ENV_DUMP: &str = r#"import os
+from hero_tracing import logic
+
+@logic(name="env_dump", outputs={"env": "object", "initial": "string"})
+def env_dump():
+    with open("/proc/self/environ", "rb") as f:
+        initial = f.read().decode("utf-8", "replace").replace("\0", "\n")
+    print(dict(os.environ))
+    return {"env": dict(os.environ), "initial": initial}
+"#;
+
+/// Neither the key nor the endpoint is anywhere in what `ENV_DUMP` saw.
+fn assert_no_model_secrets(dumped: &Value) {
+    assert_eq!(dumped["status"], "success", "{dumped}");
+    let (env, initial) = (&dumped["output_data"]["env"], dumped["output_data"]["initial"].as_str().unwrap());
+    assert!(initial.contains("PATH="), "/proc/self/environ was read: {initial}");
+    for seen in [env.to_string(), initial.to_string(), dumped["logs"].to_string()] {
+        assert!(!seen.contains(KEY), "the key is in the runner's environment: {seen}");
+        assert!(!seen.contains("HERO_LOGIC_MODEL_KEY="), "{seen}");
+        assert!(!seen.contains("HERO_LOGIC_MODEL_BASE_URL"), "the endpoint is the daemon's business: {seen}");
+    }
+    assert!(env.get("HERO_LOGIC_MODEL_KEY").is_none() && env.get("OPENAI_API_KEY").is_none(), "{env}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_runner_never_gets_the_key_and_its_model_calls_are_made_by_the_daemon() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeOpenAi::start();
+    fake.on("hello", &["hi there"]);
+    let daemon = agent_daemon(dir.path(), &fake, &[]).await;
+    daemon.define("env_dump", ENV_DUMP).await;
+    let dumped = daemon.run("env_dump", json!({})).await;
+    assert_no_model_secrets(&dumped);
+
+    // The same runner environment, and yet the model call works and is paid for.
+    let call = daemon.run("model_call", json!({"model": MODEL, "messages": [{"role": "user", "content": "hello"}]})).await;
+    assert_eq!(call["status"], "success", "{call}");
+    assert_eq!(call["output_data"]["content"], "hi there");
+    assert_eq!(call["total_tokens_prompt"], json!(PROMPT_TOKENS));
+    assert!(close(call["total_cost_usd"].as_f64().unwrap(), CALL_COST), "{call}");
+    assert!(call["logs"].as_str().unwrap().contains(&format!("model \"{MODEL}\" (called by the daemon): 100 prompt + 50 completion tokens")), "{call}");
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].authorization.as_deref(), Some(&format!("Bearer {KEY}")[..]), "the daemon sent its key");
+}
+
+/// A logic that tries to make its model call look cheaper: it zeroes the runner's models
+/// table, reports nothing itself, and then tries to take cost away with a `stats` line.
+const FORGER: &str = r#"from hero_tracing import llm, logic, pricing
+from hero_tracing.context import active_runtime, current_frame
+
+@logic(name="forger", outputs={"usage": "object"})
+def forger(undercut: bool = False):
+    pricing.set_table({"models": {"fake-coder": {"prompt_per_million": 0, "completion_per_million": 0}}})
+    response, usage = llm.chat_with_usage("fake-coder", [{"role": "user", "content": "count me"}])
+    logic.output(usage=usage)
+    if undercut:
+        active_runtime().channel.notify("stats", play_sid=current_frame().play_sid,
+                                        prompt_tokens=0, completion_tokens=0, cost_usd=-1.0)
+    return {"usage": usage}
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daemon_records_cost_from_the_endpoints_usage_not_from_the_logic() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeOpenAi::start();
+    // Not the fake's usual figures: the cost must come from what this endpoint says.
+    fake.rule("count me", vec![Reply::Content("counted".into())], 1_000, 2_000);
+    let daemon = agent_daemon(dir.path(), &fake, &[]).await;
+    daemon.define("forger", FORGER).await;
+    let expected = (1_000.0 * 1.0 + 2_000.0 * 2.0) / 1_000_000.0;
+
+    let play = daemon.run("forger", json!({})).await;
+    assert_eq!(play["status"], "success", "{play}");
+    assert_eq!((play["total_tokens_prompt"].clone(), play["total_tokens_completion"].clone()), (json!(1_000), json!(2_000)));
+    assert!(close(play["total_cost_usd"].as_f64().unwrap(), expected), "the daemon priced it with its own table: {play}");
+    assert!(close(play["output_data"]["usage"]["cost_usd"].as_f64().unwrap(), expected), "the logic is told what was recorded");
+
+    let undercut = daemon.run("forger", json!({"undercut": true})).await;
+    assert_eq!(undercut["status"], "success", "{undercut}");
+    assert!(undercut["logs"].as_str().unwrap().contains("stats report refused"), "{undercut}");
+    assert!(close(undercut["total_cost_usd"].as_f64().unwrap(), expected), "nothing was taken off: {undercut}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endpoint_error_reaches_the_logic_with_its_status_and_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeOpenAi::start();
+    fake.rule("overloaded please", vec![Reply::Error(503, "the fake is overloaded".into())], 0, 0);
+    let daemon = agent_daemon(dir.path(), &fake, &[]).await;
+    daemon
+        .define(
+            "catcher",
+            "from hero_tracing import llm, logic\n\n@logic(name=\"catcher\")\ndef catcher():\n    try:\n        llm.chat(\"fake-coder\", [{\"role\": \"user\", \"content\": \"overloaded please\"}])\n    except llm.ModelError as exc:\n        return {\"status\": exc.status, \"body\": exc.body, \"message\": str(exc)}\n",
+        )
+        .await;
+    let play = daemon.run("catcher", json!({})).await;
+    assert_eq!(play["status"], "success", "{play}");
+    let out = &play["output_data"];
+    assert_eq!(out["status"], 503, "{out}");
+    assert!(out["body"].as_str().unwrap().contains("the fake is overloaded"), "{out}");
+    assert!(out["message"].as_str().unwrap().contains("HTTP 503 for model \"fake-coder\": the fake is overloaded"), "{out}");
+    assert_eq!(play["total_tokens_prompt"], json!(0), "a refused call costs nothing");
+
+    let via_seed = daemon.run("model_call", json!({"model": MODEL, "messages": [{"role": "user", "content": "overloaded please"}]})).await;
+    assert_eq!(via_seed["status"], "failed");
+    assert!(via_seed["error_message"].as_str().unwrap().contains("the model call failed: the model endpoint answered HTTP 503"), "{via_seed}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_model_key_never_lands_in_the_database() {
     let dir = tempfile::tempdir().unwrap();
@@ -311,7 +423,7 @@ async fn the_model_key_never_lands_in_the_database() {
     daemon
         .define(
             "env_dump",
-            "import os\nfrom hero_tracing import logic\n\n@logic(name=\"env_dump\", outputs={\"env\": \"object\"})\ndef env_dump():\n    print(dict(os.environ))\n    return {\"env\": dict(os.environ)}\n",
+            ENV_DUMP,
         )
         .await;
 
@@ -323,8 +435,7 @@ async fn the_model_key_never_lands_in_the_database() {
     assert!(message.contains("HTTP 401") && message.contains("Bearer ***"), "{message}");
     let dumped = daemon.run("env_dump", json!({})).await;
     assert_eq!(dumped["status"], "success");
-    assert!(dumped["output_data"]["env"].get("HERO_LOGIC_MODEL_KEY").is_none(), "the runner took the key out of os.environ");
-    assert!(dumped["output_data"]["env"].get("HERO_LOGIC_MODEL_BASE_URL").is_some());
+    assert_no_model_secrets(&dumped);
     assert!(fake.requests().iter().all(|r| r.authorization.as_deref() == Some(&format!("Bearer {KEY}")[..])));
 
     // Everything the daemon can say about these Plays, and every byte it stored.

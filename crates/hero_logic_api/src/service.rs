@@ -15,8 +15,8 @@ pub const ENV_SOCKET: &str = "HERO_LOGIC_SOCKET";
 pub const ENV_ADMIN_ADDR: &str = "HERO_LOGIC_ADMIN_ADDR";
 /// Overrides where the admin's access token is kept (`admin.token_file`).
 pub const ENV_ADMIN_TOKEN_FILE: &str = "HERO_LOGIC_ADMIN_TOKEN_FILE";
-/// Overrides `[models] base_url` (the daemon's environment; runners get the resolved value
-/// under the same name).
+/// Overrides `[models] base_url` (the daemon's environment; runners never get it: the daemon
+/// makes their model calls).
 pub const ENV_MODEL_BASE_URL: &str = "HERO_LOGIC_MODEL_BASE_URL";
 /// Overrides `[models] default_model`.
 pub const ENV_MODEL_DEFAULT: &str = "HERO_LOGIC_MODEL_DEFAULT";

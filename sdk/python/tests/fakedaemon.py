@@ -88,7 +88,7 @@ class FakeDaemon:
     """Serves one runner process for one top-level Play."""
 
     def __init__(self, logics, cached=None, errors=None, memory_mb="256", close_after=None,
-                 defaults=None, answers=None, pause_errors=None, source_once=False):
+                 defaults=None, answers=None, pause_errors=None, source_once=False, models=None):
         self.logics = {spec["name"]: spec for spec in logics}
         # step_key -> output: steps "already finished" by an earlier run.
         self.cached = dict(cached or {})
@@ -112,6 +112,8 @@ class FakeDaemon:
         # As the daemon does: a version's source goes with the first spec of it only.
         self.source_once = source_once
         self._sent_versions = set()
+        # model_call request -> the reply's fields (the daemon's model calls); None: refused.
+        self.models = models
         self._specs = {}
         self._calls = {}
         self._next_sid = 0
@@ -187,6 +189,11 @@ class FakeDaemon:
             return self._invoke_start(message)
         if op == "pause":
             return self._pause(message)
+        if op == "model_call":
+            if self.models is None:
+                return _error("not_configured", "no model endpoint is configured: set `base_url` "
+                                                "under [models] in service.toml")
+            return self.models(message)
         return {}
 
     def _pause(self, message):
@@ -244,8 +251,9 @@ class Answers(list):
 _NO_ANSWER = object()
 
 
-def _error(kind, message, play_sid=None):
+def _error(kind, message, play_sid=None, **more):
     error = {"kind": kind, "message": message}
     if play_sid is not None:
         error["play_sid"] = play_sid
+    error.update(more)
     return {"ok": False, "error": error}

@@ -54,9 +54,12 @@ pub struct EngineSettings {
     pub recover_by_replay: bool,
     /// Start-up replays one Play gets; found `running` once more, it is failed.
     pub recover_attempts: u32,
-    /// More `HERO_LOGIC_*` variables for every runner: the model endpoint, its key and the
-    /// models table (crate::models).
+    /// More `HERO_LOGIC_*` variables for every runner: the default model and the models
+    /// table (crate::models), never the endpoint's key.
     pub runner_vars: Vec<(String, String)>,
+    /// The model endpoint, its key and the models table, for the `model_call`s the daemon
+    /// makes on runners' behalf.
+    pub models: Arc<crate::models::ModelSettings>,
     /// Caps on what a runner may send.
     pub caps: Caps,
 }
@@ -683,6 +686,7 @@ mod tests {
             recover_by_replay: true,
             recover_attempts: 3,
             runner_vars: Vec::new(),
+            models: Arc::new(crate::models::ModelSettings::unconfigured()),
             caps: Caps::of(&service.engine),
         };
         let engine = Engine::start_running(Library::new(store), settings, panics_unless_trivial);

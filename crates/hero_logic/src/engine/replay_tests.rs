@@ -49,6 +49,7 @@ fn engine_over(dir: &Path) -> Engine {
         recover_by_replay: true,
         recover_attempts: 3,
         runner_vars: Vec::new(),
+        models: Arc::new(crate::models::ModelSettings::unconfigured()),
         caps,
     };
     // No workers and no Python: the test plays the runner's part line by line.

@@ -142,6 +142,8 @@ enum Refusal {
     /// A replayed step that failed in an earlier run: its message and its Play.
     ChildFailed { message: String, play_sid: String },
     Nondeterminism(String),
+    /// A `model_call` the daemon could not make, or the endpoint refused.
+    Model(crate::model_call::ModelCallError),
 }
 
 impl From<ServiceError> for Refusal {
@@ -261,7 +263,7 @@ impl<'a> Session<'a> {
                 let op = protocol::RequestOp::parse(&malformed.op);
                 return match (malformed.id, op, self.greeted) {
                     (Some(id), Some(op), true) => {
-                        let error = RefusalBody { kind: RefusalKind::Protocol, message: malformed.message, play_sid: None };
+                        let error = RefusalBody { kind: RefusalKind::Protocol, message: malformed.message, play_sid: None, status: None, body: None };
                         Ok(Some(encode(&Refused { id, op, ok: false, error })))
                     }
                     (_, _, true) => Err(ProtocolError::Malformed(malformed.message)),
@@ -309,6 +311,7 @@ impl<'a> Session<'a> {
                 Ok(self.invoke_end(id, &play_sid, status, output, failure_text(&error, &traceback))?)
             }
             Request::Pause { id, play_sid, name, ui, schema } => self.pause(id, &play_sid, &name, ui, schema),
+            request @ Request::ModelCall { .. } => self.model_call(request),
             Request::Finish { id, status, output, error, traceback } => {
                 let root = &self.open[&self.root_sid];
                 let (status, output, error) =
@@ -351,6 +354,27 @@ impl<'a> Session<'a> {
             }
         }
         open.dirty = true;
+    }
+
+    /// Makes the chat completion with the daemon's endpoint and key, and records its tokens
+    /// and cost (measured from the endpoint's answer) on the calling Play, which must be open
+    /// in this run. A replayed body that calls again is charged again: the endpoint was.
+    fn model_call(&mut self, request: Request) -> Result<Reply, Refusal> {
+        let Some((id, play_sid, chat)) = crate::model_call::ChatRequest::of(request) else {
+            return Err(ServiceError::Internal("model_call got another request".into()).into());
+        };
+        if !self.open.contains_key(&play_sid) {
+            return Err(ServiceError::validation("play_sid", format!("Play {play_sid:?} is not open in this run"), "").into());
+        }
+        let completion = crate::model_call::call(&self.core.settings.models, chat).map_err(Refusal::Model)?;
+        let caps = self.core.settings.caps;
+        if let Some(open) = self.open.get_mut(&play_sid) {
+            let usage = &completion.usage;
+            add_stats(&mut open.play, usage.prompt_tokens, usage.completion_tokens, usage.cost_usd);
+            open.log.push(&crate::model_call::log_line(usage, now_ms()), caps.log_line, caps.play_logs);
+            open.dirty = true;
+        }
+        Ok(Reply::ModelCall { id, ok: true, response: completion.response, usage: completion.usage })
     }
 
     fn hello(&mut self, id: u64) -> Reply {
@@ -928,10 +952,27 @@ fn failure_text(error: &str, traceback: &str) -> String {
 fn refusal_body(refusal: &Refusal) -> RefusalBody {
     let error = match refusal {
         Refusal::ChildFailed { message, play_sid } => {
-            return RefusalBody { kind: RefusalKind::ChildFailed, message: message.clone(), play_sid: Some(play_sid.clone()) }
+            return RefusalBody {
+                kind: RefusalKind::ChildFailed,
+                message: message.clone(),
+                play_sid: Some(play_sid.clone()),
+                status: None,
+                body: None,
+            }
         }
         Refusal::Nondeterminism(message) => {
-            return RefusalBody { kind: RefusalKind::Nondeterminism, message: message.clone(), play_sid: None }
+            return RefusalBody { kind: RefusalKind::Nondeterminism, message: message.clone(), play_sid: None, status: None, body: None }
+        }
+        Refusal::Model(error) => {
+            let kind = if error.is_configuration() {
+                RefusalKind::NotConfigured
+            } else if matches!(error, crate::model_call::ModelCallError::NoMessages) {
+                RefusalKind::Validation
+            } else {
+                RefusalKind::ModelError
+            };
+            let (status, body) = error.answer();
+            return RefusalBody { kind, message: error.to_string(), play_sid: None, status, body };
         }
         Refusal::Service(error) => error,
     };
@@ -952,7 +993,7 @@ fn refusal_body(refusal: &Refusal) -> RefusalBody {
             message = format!("{message}; {hint}");
         }
     }
-    RefusalBody { kind, message, play_sid: None }
+    RefusalBody { kind, message, play_sid: None, status: None, body: None }
 }
 
 #[cfg(test)]
