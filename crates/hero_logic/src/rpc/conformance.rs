@@ -1,0 +1,329 @@
+//! JSON-RPC 2.0 as its specification says, in front of jsonrpsee.
+//!
+//! jsonrpsee leaves four corners of the specification (section 7) to the application: it does
+//! not execute notifications (it drops them and answers `null`), it calls valid JSON that is not
+//! a Request object a parse error, it lets non-structured `params` reach the method, and it
+//! answers an all-notification batch with a body. This layer reads each body once and decides:
+//!
+//! - a single Request with an `id` passes through untouched (the common case, no re-encoding);
+//! - text that is not JSON passes through too, so jsonrpsee answers `-32700`;
+//! - an entry that is not a Request object is answered here with `-32600`;
+//! - a notification is sent on with an id of ours, executed, and its answer dropped;
+//! - a batch is rebuilt from its valid entries, sent on as one batch, and the answers to our
+//!   notification ids removed; when nothing is left to answer the reply has no body (204).
+
+use std::collections::{BTreeMap, HashSet};
+use std::future::Future;
+use std::hash::{BuildHasher, RandomState};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::task::{Context, Poll};
+
+use hero_logic_api::error::{ErrorData, INVALID_REQUEST};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Body, Bytes};
+use hyper::{header, Method, Request, Response, StatusCode};
+use jsonrpsee::server::HttpBody;
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+use tower::Service;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Wraps the jsonrpsee service of one connection.
+#[derive(Clone)]
+pub struct Conformant<S> {
+    inner: S,
+    max_body_bytes: usize,
+}
+
+impl<S> Conformant<S> {
+    pub fn new(inner: S, max_body_bytes: u32) -> Self {
+        Conformant { inner, max_body_bytes: max_body_bytes as usize }
+    }
+}
+
+impl<S, In> Service<Request<In>> for Conformant<S>
+where
+    In: Body<Data = Bytes> + Send + 'static,
+    In::Error: Into<BoxError>,
+    S: Service<Request<Full<Bytes>>, Response = Response<HttpBody>> + Clone + Send + 'static,
+    S::Error: Into<BoxError>,
+    S::Future: Send,
+{
+    type Response = Response<HttpBody>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, request: Request<In>) -> Self::Future {
+        // The clone answers this request; `self.inner` stays ready for the next (tower's rule).
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let limit = self.max_body_bytes;
+        Box::pin(answer(inner, request, limit))
+    }
+}
+
+async fn answer<S, In>(mut inner: S, request: Request<In>, limit: usize) -> Result<Response<HttpBody>, BoxError>
+where
+    In: Body<Data = Bytes> + Send + 'static,
+    In::Error: Into<BoxError>,
+    S: Service<Request<Full<Bytes>>, Response = Response<HttpBody>>,
+    S::Error: Into<BoxError>,
+{
+    let (mut parts, body) = request.into_parts();
+    let bytes = match Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return Ok(too_large(limit)),
+    };
+    if parts.method != Method::POST {
+        return forward(&mut inner, parts, bytes).await;
+    }
+    match plan(&bytes) {
+        Plan::PassThrough => forward(&mut inner, parts, bytes).await,
+        Plan::Reply(error) => Ok(json_reply(&error)),
+        Plan::Single(entry) => {
+            parts.headers.remove(header::CONTENT_LENGTH);
+            let _executed = forward(&mut inner, parts, Bytes::from(entry.get().to_owned())).await?;
+            Ok(no_content())
+        }
+        Plan::Batch(batch) => run_batch(&mut inner, parts, batch).await,
+    }
+}
+
+async fn run_batch<S>(inner: &mut S, mut parts: hyper::http::request::Parts, batch: Batch) -> Result<Response<HttpBody>, BoxError>
+where
+    S: Service<Request<Full<Bytes>>, Response = Response<HttpBody>>,
+    S::Error: Into<BoxError>,
+{
+    let mut answers = batch.errors;
+    if !batch.forward.is_empty() {
+        parts.headers.remove(header::CONTENT_LENGTH);
+        let body = format!("[{}]", batch.forward.iter().map(|e| e.get()).collect::<Vec<_>>().join(","));
+        let response = forward(inner, parts, Bytes::from(body)).await?;
+        let (head, body) = response.into_parts();
+        let bytes = body.collect().await.map_err(Into::<BoxError>::into)?.to_bytes();
+        match serde_json::from_slice::<Vec<Value>>(&bytes) {
+            Ok(entries) => answers.splice(0..0, entries.into_iter().filter(|a| !is_ours(a, &batch.silent))),
+            // A whole-batch refusal (too many entries, ...) is jsonrpsee's to give.
+            Err(_) => return Ok(Response::from_parts(head, HttpBody::from(bytes.to_vec()))),
+        };
+    }
+    if answers.is_empty() {
+        return Ok(no_content());
+    }
+    Ok(json_reply(&Value::Array(answers)))
+}
+
+fn is_ours(answer: &Value, silent: &HashSet<String>) -> bool {
+    answer.get("id").and_then(Value::as_str).is_some_and(|id| silent.contains(id))
+}
+
+async fn forward<S>(inner: &mut S, parts: hyper::http::request::Parts, body: Bytes) -> Result<Response<HttpBody>, BoxError>
+where
+    S: Service<Request<Full<Bytes>>, Response = Response<HttpBody>>,
+    S::Error: Into<BoxError>,
+{
+    std::future::poll_fn(|cx| inner.poll_ready(cx)).await.map_err(Into::into)?;
+    inner.call(Request::from_parts(parts, Full::new(body))).await.map_err(Into::into)
+}
+
+/// What to do with one body.
+#[derive(Debug)]
+enum Plan {
+    PassThrough,
+    /// Answered here, without calling a method.
+    Reply(Value),
+    /// One notification, rewritten with an id of ours.
+    Single(Box<RawValue>),
+    Batch(Batch),
+}
+
+#[derive(Debug, Default)]
+struct Batch {
+    /// The entries jsonrpsee runs, notifications rewritten with ids of ours.
+    forward: Vec<Box<RawValue>>,
+    /// Those ids of ours, whose answers are dropped.
+    silent: HashSet<String>,
+    /// Answers given here to entries that are not Request objects.
+    errors: Vec<Value>,
+}
+
+fn plan(body: &[u8]) -> Plan {
+    let Ok(raw) = serde_json::from_slice::<&RawValue>(body) else { return Plan::PassThrough };
+    let text = raw.get().trim_start();
+    if text.starts_with('[') {
+        let Ok(entries) = serde_json::from_str::<Vec<Box<RawValue>>>(text) else { return Plan::PassThrough };
+        if entries.is_empty() {
+            return Plan::Reply(invalid_request(Value::Null, "", "the batch is empty", "send at least one Request object in the array"));
+        }
+        return Plan::Batch(plan_batch(entries));
+    }
+    match classify(raw) {
+        Entry::Call => Plan::PassThrough,
+        Entry::Notification(entry) => Plan::Single(with_id(entry, &next_silent_id())),
+        Entry::Invalid(error) => Plan::Reply(error),
+    }
+}
+
+fn plan_batch(entries: Vec<Box<RawValue>>) -> Batch {
+    let mut batch = Batch::default();
+    for raw in entries {
+        match classify(&raw) {
+            Entry::Call => batch.forward.push(raw),
+            Entry::Notification(entry) => {
+                let id = next_silent_id();
+                batch.forward.push(with_id(entry, &id));
+                batch.silent.insert(id);
+            }
+            Entry::Invalid(error) => batch.errors.push(error),
+        }
+    }
+    batch
+}
+
+type Members = BTreeMap<String, Box<RawValue>>;
+
+enum Entry {
+    Call,
+    Notification(Members),
+    Invalid(Value),
+}
+
+/// Checks one entry against the specification's section 4 (the Request object).
+fn classify(raw: &RawValue) -> Entry {
+    let Ok(members) = serde_json::from_str::<Members>(raw.get()) else {
+        return Entry::Invalid(invalid_request(
+            Value::Null,
+            "",
+            "a request must be a JSON object",
+            "send {\"jsonrpc\": \"2.0\", \"method\": \"...\", \"params\": {...}, \"id\": 1}",
+        ));
+    };
+    let id = members.get("id").map(|id| id.get());
+    let echo = id.and_then(|id| serde_json::from_str::<Value>(id).ok()).filter(valid_id).unwrap_or(Value::Null);
+    if let Some(id) = id {
+        if !serde_json::from_str::<Value>(id).is_ok_and(|v| valid_id(&v)) {
+            return Entry::Invalid(invalid_request(Value::Null, "id", "id must be a string, a number or null", "omit id for a notification"));
+        }
+    }
+    if members.get("jsonrpc").map(|v| v.get()) != Some("\"2.0\"") {
+        return Entry::Invalid(invalid_request(echo, "jsonrpc", "jsonrpc must be the string \"2.0\"", "add \"jsonrpc\": \"2.0\""));
+    }
+    if !members.get("method").is_some_and(|m| m.get().starts_with('"')) {
+        return Entry::Invalid(invalid_request(echo, "method", "method must be a string", "name the method, e.g. \"method\": \"logic.list\""));
+    }
+    if let Some(params) = members.get("params") {
+        // `null` is taken as no params: several clients send it for a method without any.
+        if !(params.get().starts_with('{') || params.get().starts_with('[') || params.get() == "null") {
+            return Entry::Invalid(invalid_request(
+                echo,
+                "params",
+                "params must be an object or an array",
+                "send params by name: \"params\": {\"name\": value, ...}",
+            ));
+        }
+    }
+    if id.is_none() {
+        return Entry::Notification(members);
+    }
+    Entry::Call
+}
+
+fn valid_id(id: &Value) -> bool {
+    matches!(id, Value::String(_) | Value::Number(_) | Value::Null)
+}
+
+fn with_id(mut members: Members, id: &str) -> Box<RawValue> {
+    let id = serde_json::to_string(id).expect("a string always encodes");
+    members.insert("id".into(), RawValue::from_string(id).expect("an encoded string is JSON"));
+    let text = serde_json::to_string(&members).expect("raw members always encode");
+    RawValue::from_string(text).expect("encoded members are JSON")
+}
+
+/// An id no client sends: a per-process random prefix and a counter.
+fn next_silent_id() -> String {
+    static PREFIX: OnceLock<u64> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(|| RandomState::new().hash_one(std::process::id()));
+    format!("hero_logic.notification.{prefix:016x}.{}", COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+fn invalid_request(id: Value, field: &str, why: &str, hint: &str) -> Value {
+    let data = ErrorData { kind: "invalid_request".into(), field: field.into(), hint: hint.into(), line: None, column: None };
+    json!({"jsonrpc": "2.0", "error": {"code": INVALID_REQUEST, "message": format!("Invalid request: {why}"), "data": data}, "id": id})
+}
+
+fn json_reply(value: &Value) -> Response<HttpBody> {
+    let mut response = Response::new(HttpBody::from(value.to_string()));
+    response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    response
+}
+
+fn no_content() -> Response<HttpBody> {
+    let mut response = Response::new(HttpBody::empty());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    response
+}
+
+fn too_large(limit: usize) -> Response<HttpBody> {
+    let error = invalid_request(Value::Null, "", &format!("the body is larger than {limit} bytes"), "send smaller sources or inputs");
+    let mut response = json_reply(&error);
+    *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply_code(plan: Plan) -> Value {
+        match plan {
+            Plan::Reply(v) => v["error"]["code"].clone(),
+            other => panic!("expected a reply, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn requests_with_an_id_pass_through() {
+        assert!(matches!(plan(br#"{"jsonrpc":"2.0","method":"a","params":{},"id":1}"#), Plan::PassThrough));
+        assert!(matches!(plan(br#"{"jsonrpc":"2.0","method":"a","id":null}"#), Plan::PassThrough));
+        assert!(matches!(plan(b"{not json"), Plan::PassThrough), "jsonrpsee answers parse errors");
+    }
+
+    #[test]
+    fn non_requests_are_invalid() {
+        assert_eq!(reply_code(plan(br#"{"jsonrpc":"2.0","method":1,"params":"bar"}"#)), json!(INVALID_REQUEST));
+        assert_eq!(reply_code(plan(br#"{"jsonrpc":"2.0","method":"a","params":"bar","id":3}"#)), json!(INVALID_REQUEST));
+        assert_eq!(reply_code(plan(br#"{"jsonrpc":"1.0","method":"a","id":3}"#)), json!(INVALID_REQUEST));
+        assert_eq!(reply_code(plan(br#"{"jsonrpc":"2.0","method":"a","id":{}}"#)), json!(INVALID_REQUEST));
+        assert_eq!(reply_code(plan(b"1")), json!(INVALID_REQUEST));
+        assert_eq!(reply_code(plan(b"[]")), json!(INVALID_REQUEST));
+    }
+
+    #[test]
+    fn a_valid_id_is_echoed_in_the_error() {
+        let Plan::Reply(error) = plan(br#"{"jsonrpc":"2.0","method":"a","params":"bar","id":"x"}"#) else { panic!() };
+        assert_eq!(error["id"], "x");
+        assert_eq!(error["error"]["data"]["field"], "params");
+    }
+
+    #[test]
+    fn notifications_get_ids_of_ours_in_a_batch() {
+        let Plan::Batch(batch) = plan(br#"[{"jsonrpc":"2.0","method":"n"},{"jsonrpc":"2.0","method":"r","id":1},{"foo":"boo"}]"#)
+        else {
+            panic!()
+        };
+        assert_eq!(batch.forward.len(), 2);
+        assert_eq!(batch.silent.len(), 1);
+        assert_eq!(batch.errors.len(), 1);
+        let rewritten: Value = serde_json::from_str(batch.forward[0].get()).unwrap();
+        assert!(batch.silent.contains(rewritten["id"].as_str().unwrap()));
+        assert_eq!(rewritten["method"], "n");
+    }
+}
