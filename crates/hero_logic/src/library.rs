@@ -6,7 +6,7 @@ use hero_logic_api::params::{
     ExampleCreateParams, ExampleListParams, LibraryHit, LibrarySearchParams, LogicCreateParams,
     LogicCreateVersionParams, LogicSetCurrentVersionParams,
 };
-use hero_logic_api::{Binding, Logic, LogicExample, LogicField, LogicVersion};
+use hero_logic_api::{Binding, LegacyWorkflow, Logic, LogicExample, LogicField, LogicVersion};
 
 use crate::error::{ServiceError, ServiceResult};
 use crate::mapping::{self, Side};
@@ -120,14 +120,19 @@ impl Library {
     }
 
     /// Validates a draft and turns it into a version of `logic` (not yet stored).
-    fn build_version(&self, logic: &Logic, draft: VersionDraft, now: u64) -> ServiceResult<LogicVersion> {
+    fn build_version(&self, logic: &Logic, mut draft: VersionDraft, now: u64) -> ServiceResult<LogicVersion> {
         validate::body(&draft.python_source, draft.binding.as_ref())?;
-        let (inputs, outputs) = match &draft.binding {
+        for fields in [&mut draft.inputs, &mut draft.outputs].into_iter().flatten() {
+            validate::osis_defaults(fields);
+        }
+        let (mut inputs, mut outputs) = match &draft.binding {
             Some(binding) => self.bound_fields(logic, binding, &draft)?,
             None => declared_fields(&logic.name, &draft)?,
         };
         validate::fields("inputs", &inputs)?;
         validate::fields("outputs", &outputs)?;
+        validate::mark_empty_defaults(&mut inputs);
+        validate::mark_empty_defaults(&mut outputs);
         let version_label = match draft.version_label.filter(|l| !l.is_empty()) {
             Some(label) => {
                 validate::version_label(&label)?;
@@ -282,6 +287,51 @@ impl Library {
         logic.created_at = existing.as_ref().map(|l| l.created_at).unwrap_or(now);
         logic.updated_at = now;
         Ok(self.store.logic_put(&logic)?)
+    }
+
+    /// `workflow.set` of older clients: the Logic, and its source and signature as its current
+    /// version, unless the current version already has them. When the version is refused, a
+    /// Logic this call created is removed again, so nothing half-made stays.
+    pub fn put_legacy_workflow(&self, workflow: LegacyWorkflow) -> ServiceResult<Logic> {
+        let LegacyWorkflow { mut logic, python_source, inputs, outputs } = workflow;
+        let stored = self.existing(&logic.sid, |s| self.store.logic_get(s))?;
+        // Old clients send `""` for a current version they do not know; keep the stored one.
+        if let Some(stored) = stored.as_ref().filter(|_| logic.current_version_sid.is_empty()) {
+            logic.current_version_sid = stored.current_version_sid.clone();
+        }
+        let created = stored.is_none();
+        let logic = self.put_logic(logic)?;
+        if python_source.trim().is_empty() {
+            return Ok(logic);
+        }
+        // Compared with the stored fields as they would be stored.
+        let given = |mut fields: Vec<LogicField>| {
+            validate::osis_defaults(&mut fields);
+            validate::mark_empty_defaults(&mut fields);
+            Some(fields).filter(|f| !f.is_empty())
+        };
+        let (inputs, outputs) = (given(inputs), given(outputs));
+        if let Some(current) = self.store.version_get(&logic.current_version_sid)? {
+            let same_fields = |given: &Option<Vec<LogicField>>, stored: &[LogicField]| given.as_deref().is_none_or(|g| g == stored);
+            if current.python_source == python_source && same_fields(&inputs, &current.inputs) && same_fields(&outputs, &current.outputs) {
+                return self.resolve_logic(&logic.sid);
+            }
+        }
+        let params = LogicCreateVersionParams {
+            logic: logic.sid.clone(),
+            python_source: Some(python_source),
+            inputs,
+            outputs,
+            make_current: Some(true),
+            ..Default::default()
+        };
+        if let Err(error) = self.create_version(params) {
+            if created {
+                self.store.logic_delete(&logic.sid)?;
+            }
+            return Err(error);
+        }
+        self.resolve_logic(&logic.sid)
     }
 
     pub fn delete_logic(&self, sid: &str) -> ServiceResult<bool> {

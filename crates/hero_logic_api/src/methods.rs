@@ -41,6 +41,9 @@ pub const LEGACY_CRUD_ALIASES: [(&str, Crud); 3] = [
     ("example", LOGIC_EXAMPLE),
 ];
 
+/// Served beside the aliases: a Workflow's source and signature become its current version.
+pub const LEGACY_WORKFLOW_SET: &str = "workflow.set";
+
 pub const LOGIC_CREATE: &str = "LogicService.logic_create";
 pub const LOGIC_CREATE_VERSION: &str = "LogicService.logic_create_version";
 pub const LOGIC_SET_CURRENT_VERSION: &str = "LogicService.logic_set_current_version";

@@ -133,6 +133,8 @@ pub struct ExampleCreateParams {
     pub version: String,
     pub name: String,
     pub description: String,
+    /// A JSON object, or a string holding one.
+    #[serde(deserialize_with = "crate::types::object_or_json_text")]
     pub input_values: serde_json::Map<String, Value>,
     pub tags: Vec<String>,
 }
