@@ -17,6 +17,9 @@ use crate::{now_ms, validate};
 #[derive(Clone)]
 pub struct Library {
     store: Arc<dyn Store>,
+    /// The interpreter Plays run on; a saved source must fit its grammar. `None` when it is
+    /// unknown (no Python found): then only the parser's own grammar applies.
+    runtime: Option<Arc<parse::Runtime>>,
 }
 
 /// The body and signature of a version as a client sent them.
@@ -31,7 +34,13 @@ struct VersionDraft {
 
 impl Library {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Library { store }
+        Library { store, runtime: None }
+    }
+
+    /// Checks saved sources against the grammar of `runtime` from now on.
+    pub fn with_runtime(mut self, runtime: Option<parse::Runtime>) -> Self {
+        self.runtime = runtime.map(Arc::new);
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -129,6 +138,9 @@ impl Library {
             Some(binding) => self.bound_fields(logic, binding, &draft)?,
             None => declared_fields(&logic.name, &draft)?,
         };
+        if let Some(runtime) = self.runtime.as_deref().filter(|_| !draft.python_source.trim().is_empty()) {
+            runtime.check(&draft.python_source).map_err(source_error)?;
+        }
         validate::fields("inputs", &inputs)?;
         validate::fields("outputs", &outputs)?;
         validate::mark_empty_defaults(&mut inputs);
@@ -572,16 +584,20 @@ fn declared_fields(logic_name: &str, draft: &VersionDraft) -> ServiceResult<(Vec
         Err(ParseError::Declaration { .. }) if draft.inputs.is_some() && draft.outputs.is_some() => {
             Ok((draft.inputs.clone().unwrap_or_default(), draft.outputs.clone().unwrap_or_default()))
         }
-        Err(error) => {
-            let (line, column) = error.position().unzip();
-            let hint = match error {
-                ParseError::NoEntry { .. } => "decorate the entry function with @logic(...) (from hero_tracing import logic)",
-                ParseError::Declaration { .. } => "use literal dicts in @logic(inputs=..., outputs=...), or pass inputs and outputs explicitly",
-                _ => "fix the source and save again; nothing was stored",
-            };
-            Err(ServiceError::Source { message: error.to_string(), line, column, hint: hint.to_string() })
-        }
+        Err(error) => Err(source_error(error)),
     }
+}
+
+/// A source refused at save time, with its position and how to fix it.
+fn source_error(error: ParseError) -> ServiceError {
+    let (line, column) = error.position().unzip();
+    let hint = match &error {
+        ParseError::NoEntry { .. } => "decorate the entry function with @logic(...) (from hero_tracing import logic)".to_string(),
+        ParseError::Declaration { .. } => "use literal dicts in @logic(inputs=..., outputs=...), or pass inputs and outputs explicitly".to_string(),
+        ParseError::Unsupported { hint, .. } => format!("{hint}; nothing was stored"),
+        _ => "fix the source and save again; nothing was stored".to_string(),
+    };
+    ServiceError::Source { message: error.to_string(), line, column, hint }
 }
 
 fn relevance(logic: &Logic, query: &str, words: &[&str]) -> f64 {
