@@ -5,6 +5,7 @@ pub mod daemon;
 mod embedded;
 pub mod engine;
 pub mod error;
+pub mod import;
 pub mod library;
 pub mod lock;
 pub mod mapping;

@@ -346,6 +346,40 @@ impl Library {
         self.resolve_logic(&logic.sid)
     }
 
+    /// A version under a sid and creation time of its own (an import), checked like any save.
+    /// Fields left `None` come from the source's decorator; when it declares none that can be
+    /// read, the version gets none (the editor can fill them in). Stored only when `write`.
+    pub(crate) fn import_version(
+        &self,
+        logic: &Logic,
+        version: &LogicVersion,
+        inputs: Option<Vec<LogicField>>,
+        outputs: Option<Vec<LogicField>>,
+        write: bool,
+    ) -> ServiceResult<LogicVersion> {
+        let draft = |inputs, outputs| VersionDraft {
+            python_source: version.python_source.clone(),
+            binding: None,
+            inputs,
+            outputs,
+            version_label: Some(version.version_label.clone()),
+            notes: version.notes.clone(),
+        };
+        let created_at = if version.created_at == 0 { now_ms() } else { version.created_at };
+        let mut built = match self.build_version(logic, draft(inputs.clone(), outputs.clone()), created_at) {
+            Err(ServiceError::Source { .. }) if inputs.is_none() || outputs.is_none() => {
+                self.build_version(logic, draft(Some(inputs.unwrap_or_default()), Some(outputs.unwrap_or_default())), created_at)?
+            }
+            other => other?,
+        };
+        built.sid = version.sid.clone();
+        built.updated_at = version.updated_at.max(created_at);
+        if write {
+            built = self.store.version_put(&built)?;
+        }
+        Ok(built)
+    }
+
     pub fn delete_logic(&self, sid: &str) -> ServiceResult<bool> {
         Ok(self.store.logic_delete(sid)?)
     }

@@ -200,6 +200,11 @@ pub fn document() -> Value {
         "The models table (prices per million tokens and aliases; shipped models.toml merged with \
          <data dir>/models.toml) and the model endpoint settings, without the API key.",
     );
+    doc.method::<ImportParams, ImportReport>(
+        methods::LOGIC_IMPORT,
+        "Import records of the old OSIS store (Workflow, WorkflowVersion, Example, Benchmark, Play): \
+         same sids, idempotent, every record reported as created, updated, unchanged, dropped or refused.",
+    );
     doc.finish()
 }
 

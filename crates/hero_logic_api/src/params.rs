@@ -382,3 +382,54 @@ pub struct ModelEndpoint {
     /// The model used when a caller names none ("" = none).
     pub default_model: String,
 }
+
+/// `LogicService.logic_import`: records of the old OSIS store (Workflow, WorkflowVersion,
+/// Example, Benchmark, Play), converted to the current model. Idempotent: a record already
+/// imported is reported unchanged.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImportParams {
+    pub records: Vec<ImportRecord>,
+    /// Report what would change, write nothing.
+    pub dry_run: bool,
+}
+
+/// One old record.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImportRecord {
+    /// `workflow`, `workflowversion`, `example`, `benchmark` or `play`; empty to read it from
+    /// the record's `_type` or its shape.
+    pub kind: String,
+    /// Where it came from (a file path), repeated in the report.
+    pub origin: String,
+    pub record: Value,
+}
+
+/// What an import did (or, dry, would do), record by record.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct ImportReport {
+    pub dry_run: bool,
+    pub created: Vec<ImportItem>,
+    pub updated: Vec<ImportItem>,
+    pub unchanged: Vec<ImportItem>,
+    /// Records with no place in the current model (Benchmarks: stats derive from Plays).
+    pub dropped: Vec<ImportItem>,
+    /// Records that could not be imported, with the reason; nothing of them was written.
+    pub refused: Vec<ImportItem>,
+}
+
+/// One record in an import report.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct ImportItem {
+    /// `logic`, `logicversion`, `logicexample`, `play`, or the old kind for dropped and refused ones.
+    pub kind: String,
+    pub sid: String,
+    pub name: String,
+    pub origin: String,
+    /// What was not carried over as it was (fields without a place, flattened spans, a status
+    /// changed), or why the record was dropped or refused.
+    pub notes: Vec<String>,
+}
