@@ -244,7 +244,14 @@ impl Importer<'_> {
         if let Some(other) = self.library.store().logic_by_name(&name)?.filter(|o| o.sid != entry.sid()) {
             return self.refuse(item, format!("a logic named {name:?} already exists with sid {}; rename one of them", other.sid));
         }
+        if self.refused_for_sid(entry, &item)? {
+            return Ok(());
+        }
         let stored = self.library.store().logic_get(&entry.sid())?;
+        if let Some(stored) = stored.as_ref().filter(|s| s.name != name) {
+            let why = format!("sid {} is already logic {:?} in this store, not {name:?}", stored.sid, stored.name);
+            return self.refuse(item, why);
+        }
         let mut logic = Logic {
             sid: entry.sid(),
             name,
@@ -282,6 +289,9 @@ impl Importer<'_> {
         let logic_sid = entry.first_text(&["workflow_sid", "logic_sid"]);
         let mut item = entry.item("logicversion", &entry.text("version_label"));
         item.notes = entry.unmapped_members();
+        if self.refused_for_sid(entry, &item)? {
+            return Ok(false);
+        }
         let Some(logic) = self.logic(&logic_sid)? else {
             self.refuse(item, format!("its workflow {logic_sid:?} is neither in the import nor in the store"))?;
             return Ok(false);
@@ -374,6 +384,9 @@ impl Importer<'_> {
     fn example(&mut self, entry: &Entry) -> ServiceResult<()> {
         let mut item = entry.item("logicexample", &entry.text("name"));
         item.notes = entry.unmapped_members();
+        if self.refused_for_sid(entry, &item)? {
+            return Ok(());
+        }
         let mut record = Value::Object(entry.record.clone());
         if let Some(map) = record.as_object_mut() {
             map.remove("_type");
@@ -423,6 +436,9 @@ impl Importer<'_> {
     fn play(&mut self, entry: &Entry, span_owner: &HashMap<String, String>) -> ServiceResult<()> {
         let mut item = entry.item("play", &entry.text("name"));
         item.notes = entry.unmapped_members();
+        if self.refused_for_sid(entry, &item)? {
+            return Ok(());
+        }
         if self.library.store().play_get(&entry.sid())?.is_some() {
             self.report.unchanged.push(item);
             return Ok(());
@@ -450,6 +466,30 @@ impl Importer<'_> {
         }
         self.report.created.push(item);
         Ok(())
+    }
+
+    /// Sids are unique across the store: an old sid that names another kind of object here
+    /// (a seed logic's version, say) cannot be kept.
+    fn taken_by_other(&self, kind: Kind, sid: &str) -> ServiceResult<Option<&'static str>> {
+        let store = self.library.store();
+        let taken = [
+            (Kind::Workflow, "a logic", store.logic_get(sid)?.is_some()),
+            (Kind::WorkflowVersion, "a version", store.version_get(sid)?.is_some()),
+            (Kind::Example, "an example", store.example_get(sid)?.is_some()),
+            (Kind::Play, "a Play", store.play_status(sid)?.is_some()),
+        ];
+        Ok(taken.into_iter().find(|(k, _, present)| *k != kind && *present).map(|(_, what, _)| what))
+    }
+
+    /// Refuses the record when its sid is taken by another kind of object; returns whether it did.
+    fn refused_for_sid(&mut self, entry: &Entry, item: &ImportItem) -> ServiceResult<bool> {
+        let Some(what) = self.taken_by_other(entry.kind, &entry.sid())? else { return Ok(false) };
+        let why = format!(
+            "sid {} is already {what} in this store; import into a data dir without it (a new one, started with --no-seed)",
+            entry.sid()
+        );
+        self.refuse(item.clone(), why)?;
+        Ok(true)
     }
 
     fn refuse(&mut self, mut item: ImportItem, why: String) -> ServiceResult<()> {

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use hero_logic_cli::commands::bench::{self, BenchArgs};
+use hero_logic_cli::commands::import::{self, ImportArgs};
 use hero_logic_cli::commands::plays::{self, PlaysArgs};
 use hero_logic_cli::commands::resume::{self, ResumeArgs};
 use hero_logic_cli::commands::run::{self, RunArgs};
@@ -34,6 +35,8 @@ enum Command {
     Plays(PlaysArgs),
     /// Measure child Plays/s, start latency and memory on a daemon of its own.
     Bench(BenchArgs),
+    /// Import records of the old OSIS store (Workflow, WorkflowVersion, Example, Benchmark, Play).
+    Import(ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
         Command::Resume(args) => finish("resume", runtime.block_on(resume::run(args))),
         Command::Plays(args) => finish("plays", runtime.block_on(plays::run(args))),
         Command::Bench(args) => finish("bench", runtime.block_on(bench::run(args))),
+        Command::Import(args) => finish("import", runtime.block_on(import::run(args))),
     }
 }
 

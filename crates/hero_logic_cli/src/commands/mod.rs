@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod import;
 pub mod plays;
 pub mod resume;
 pub mod run;
