@@ -14,12 +14,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use hero_logic_api::params::{ImportItem, ImportParams, ImportRecord, ImportReport};
+use hero_logic_api::params::{ImportItem, LogicCreateParams, ImportParams, ImportRecord, ImportReport, SplitPart, SplitResult};
 use hero_logic_api::{Logic, LogicExample, LogicField, LogicVersion, Play, PlayStatus, ResumeRequest};
 use serde_json::{Map, Value};
 
 use crate::error::{ServiceError, ServiceResult};
 use crate::library::Library;
+use crate::parse;
 use crate::store::sid;
 use crate::validate;
 
@@ -133,6 +134,17 @@ impl Entry {
             })
             .collect()
     }
+}
+
+/// `LogicService.logic_split`: the parts of a multi-logic source, in API form.
+pub fn split(python_source: &str) -> ServiceResult<SplitResult> {
+    let split = parse::split_logics(python_source).map_err(crate::library::source_error)?;
+    let parts = split
+        .parts
+        .into_iter()
+        .map(|p| SplitPart { logic_name: p.logic_name, function: p.function, python_source: p.source, entry: p.entry })
+        .collect();
+    Ok(SplitResult { parts, notes: split.notes })
 }
 
 /// Runs an import (or, with `dry_run`, reports what it would do).
@@ -296,12 +308,35 @@ impl Importer<'_> {
             self.refuse(item, format!("its workflow {logic_sid:?} is neither in the import nor in the store"))?;
             return Ok(false);
         };
+        // The Workflow's signature belongs to its current version: what its latest source matches.
+        let current = workflow.map(|w| w.first_text(&["current_version_sid", "current_workflow_version_sid"]));
+        let is_current = current.as_deref() == Some(entry.sid().as_str());
+        let mut python_source = entry.text("python_source");
+        let mut parts = Vec::new();
+        if is_current {
+            if let Some(split) = parse::split_logics(&python_source).ok().filter(|s| s.parts.len() > 1) {
+                let names: Vec<&str> = split.parts.iter().filter(|p| !p.entry).map(|p| p.logic_name.as_str()).collect();
+                item.notes.push(format!(
+                    "its source declares {} logics: {} became Logics of their own, called with logic.invoke",
+                    split.parts.len(),
+                    names.join(", ")
+                ));
+                item.notes.extend(split.notes.iter().cloned());
+                for part in split.parts {
+                    if part.entry {
+                        python_source = part.source;
+                    } else {
+                        parts.push(part);
+                    }
+                }
+            }
+        }
         let version = LogicVersion {
             sid: entry.sid(),
             logic_sid: logic.sid.clone(),
             version_label: entry.text("version_label"),
             notes: entry.text("notes"),
-            python_source: entry.text("python_source"),
+            python_source,
             created_at: millis(entry.record.get("created_at"), &mut item.notes, "created_at"),
             updated_at: millis(entry.record.get("updated_at"), &mut item.notes, "updated_at"),
             ..Default::default()
@@ -314,9 +349,9 @@ impl Importer<'_> {
             self.refuse(item, format!("version {} is already stored with another body; versions never change", version.sid))?;
             return Ok(false);
         }
-        // The Workflow's signature belongs to its current version: what its latest source matches.
-        let current = workflow.map(|w| w.first_text(&["current_version_sid", "current_workflow_version_sid"]));
-        let is_current = current.as_deref() == Some(version.sid.as_str());
+        for part in &parts {
+            self.split_part(part, &logic, entry)?;
+        }
         let (inputs, outputs) = match workflow.filter(|_| is_current) {
             Some(w) => (fields(w, "inputs", &mut item.notes), fields(w, "outputs", &mut item.notes)),
             None => (None, None),
@@ -343,6 +378,39 @@ impl Importer<'_> {
                 Ok(false)
             }
         }
+    }
+
+    /// One logic split out of a Workflow's source: a Logic of its own (or, when one of that
+    /// name already has this very source, nothing).
+    fn split_part(&mut self, part: &parse::SplitPart, parent: &Logic, entry: &Entry) -> ServiceResult<()> {
+        let mut item = ImportItem { kind: "logic".into(), name: part.logic_name.clone(), origin: entry.origin.clone(), ..Default::default() };
+        item.notes.push(format!("split out of workflow {} (function {})", parent.sid, part.function));
+        if let Some(existing) = self.library.store().logic_by_name(&part.logic_name)? {
+            item.sid = existing.sid.clone();
+            let current = self.library.store().version_get(&existing.current_version_sid)?;
+            if current.is_some_and(|v| v.python_source == part.source) {
+                self.report.unchanged.push(item);
+            } else {
+                let why = format!("a logic named {:?} already exists with another source; the split-out part was not imported", part.logic_name);
+                self.refuse(item, why)?;
+            }
+            return Ok(());
+        }
+        let params = LogicCreateParams {
+            name: part.logic_name.clone(),
+            description: format!("split out of {}", parent.name),
+            tags: vec!["imported".into()],
+            python_source: Some(part.source.clone()),
+            ..Default::default()
+        };
+        if self.write {
+            match self.library.create_logic(params) {
+                Ok(created) => item.sid = created.sid,
+                Err(e) => return self.refuse(item, refusal_text(&e)),
+            }
+        }
+        self.report.created.push(item);
+        Ok(())
     }
 
     /// A Workflow with a `python_source` of its own and no version in the import or the

@@ -623,7 +623,7 @@ fn declared_fields(logic_name: &str, draft: &VersionDraft) -> ServiceResult<(Vec
 }
 
 /// A source refused at save time, with its position and how to fix it.
-fn source_error(error: ParseError) -> ServiceError {
+pub(crate) fn source_error(error: ParseError) -> ServiceError {
     let (line, column) = error.position().unzip();
     let hint = match &error {
         ParseError::NoEntry { .. } => "decorate the entry function with @logic(...) (from hero_tracing import logic)".to_string(),

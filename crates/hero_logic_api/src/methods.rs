@@ -68,3 +68,4 @@ pub const LOGIC_BINDING_IDENTITY: &str = "LogicService.logic_binding_identity";
 pub const PLAY_WATCH: &str = "LogicService.play_watch";
 pub const MODELS_CONFIG: &str = "LogicService.models_config";
 pub const LOGIC_IMPORT: &str = "LogicService.logic_import";
+pub const LOGIC_SPLIT: &str = "LogicService.logic_split";

@@ -205,6 +205,11 @@ pub fn document() -> Value {
         "Import records of the old OSIS store (Workflow, WorkflowVersion, Example, Benchmark, Play): \
          same sids, idempotent, every record reported as created, updated, unchanged, dropped or refused.",
     );
+    doc.method::<SplitParams, SplitResult>(
+        methods::LOGIC_SPLIT,
+        "Split a source declaring several logics into one source per logic (the parent's calls \
+         rewritten to logic.invoke); writes nothing.",
+    );
     doc.finish()
 }
 

@@ -433,3 +433,32 @@ pub struct ImportItem {
     /// changed), or why the record was dropped or refused.
     pub notes: Vec<String>,
 }
+
+/// `LogicService.logic_split`: one source per `@logic`/`@flow` function of a file.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct SplitParams {
+    pub python_source: String,
+}
+
+/// The parts of a split file, in file order, and what could not be rewritten.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct SplitResult {
+    pub parts: Vec<SplitPart>,
+    /// Calls or references left as they were, with their line; they fail at run time once
+    /// the function lives in a Logic of its own.
+    pub notes: Vec<String>,
+}
+
+/// One logic of a split file: the file's text without the other logics' functions, calls to
+/// them rewritten to `logic.invoke("name", ...)`, the rest byte for byte.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct SplitPart {
+    pub logic_name: String,
+    pub function: String,
+    pub python_source: String,
+    /// The file's entry: its part is the parent Logic's new source.
+    pub entry: bool,
+}

@@ -12,6 +12,7 @@ use hero_logic_cli::commands::import::{self, ImportArgs};
 use hero_logic_cli::commands::plays::{self, PlaysArgs};
 use hero_logic_cli::commands::resume::{self, ResumeArgs};
 use hero_logic_cli::commands::run::{self, RunArgs};
+use hero_logic_cli::commands::split::{self, SplitArgs};
 use hero_logic_cli::commands::up::{self, UpArgs};
 use hero_logic_cli::error::CliError;
 
@@ -37,6 +38,8 @@ enum Command {
     Bench(BenchArgs),
     /// Import records of the old OSIS store (Workflow, WorkflowVersion, Example, Benchmark, Play).
     Import(ImportArgs),
+    /// Split a file declaring several logics into one source per logic (writes nothing to the daemon).
+    Split(SplitArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
         Command::Plays(args) => finish("plays", runtime.block_on(plays::run(args))),
         Command::Bench(args) => finish("bench", runtime.block_on(bench::run(args))),
         Command::Import(args) => finish("import", runtime.block_on(import::run(args))),
+        Command::Split(args) => finish("split", runtime.block_on(split::run(args))),
     }
 }
 

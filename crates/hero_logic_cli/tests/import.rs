@@ -123,3 +123,60 @@ fn records_that_cannot_be_imported_are_refused_with_the_reason() {
     assert!(notes(item(&report, "refused", "x004")).contains("_type"), "{report}");
     assert_eq!(sids(&report, "created"), ["x001"], "the Logic itself is fine");
 }
+
+fn service_agent_fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/service_agent")
+}
+
+#[test]
+fn a_multi_flow_workflow_is_split_into_logics_and_runs() {
+    let daemon = TestDaemon::start_with(&["--no-seed".as_ref()]);
+    let (code, report) = import_json(&daemon, &service_agent_fixture(), &[]);
+    assert_eq!(code, Some(0), "{report}");
+    let created: Vec<&str> = report["created"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
+    for name in ["service_agent", "fetch_catalog", "select_services", "compile_stubs", "service_code_gen", "script_execution", "debug_feedback", "summarize"] {
+        assert!(created.contains(&name), "{name} created: {report}");
+    }
+    // The parent keeps its sid; its source calls the others by name, the rest byte for byte.
+    let parent = daemon.call("logicversion.get", json!({"sid": "0a02"}));
+    let source = parent["python_source"].as_str().unwrap();
+    assert!(source.contains("flow.invoke(\"select_services\", prompt=prompt, services=services)"), "{source}");
+    assert!(!source.contains("def fetch_catalog"), "{source}");
+    assert!(source.contains("def _words(text):") && source.contains("MAX_ATTEMPTS = 3"), "{source}");
+    assert_eq!(parent["inputs"][0]["name"], "prompt", "the Workflow's inputs are on the parent");
+
+    // Each part runs on its own ...
+    let output = daemon.cli(&["run", "select_services", "-i", "prompt=book a calendar slot", "-i", r#"services=["calendar","contacts"]"#, "--json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    // ... and the parent runs them as child Plays: a failing first attempt, feedback, a second.
+    let output = daemon.cli(&["run", "service_agent", "-i", "prompt=book a calendar slot", "--json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let play: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(play["output_data"]["summary"], "book a calendar slot -> calendar", "{play}");
+    let tree = daemon.call("LogicService.play_tree", json!({"play_sid": play["sid"]}));
+    let names: Vec<&str> = tree["descendants"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names.iter().filter(|n| **n == "service_code_gen").count(), 2, "{names:?}");
+    assert!(names.contains(&"debug_feedback"), "{names:?}");
+
+    // Idempotent: importing again creates nothing.
+    let (_, again) = import_json(&daemon, &service_agent_fixture(), &[]);
+    assert!(again["created"].as_array().unwrap().is_empty(), "{again}");
+}
+
+#[test]
+fn split_writes_one_file_per_logic() {
+    let daemon = TestDaemon::start_with(&["--no-seed".as_ref()]);
+    let record: Value = serde_json::from_str(&std::fs::read_to_string(service_agent_fixture().join("workflowversion/0a02.json")).unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("agent.py");
+    std::fs::write(&file, record["python_source"].as_str().unwrap()).unwrap();
+    let out = dir.path().join("parts");
+    let output = daemon.cli(&["split", &file.display().to_string(), "--out", &out.display().to_string()]);
+    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    let mut written: Vec<String> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    written.sort();
+    assert_eq!(written.len(), 8, "{written:?}");
+    assert!(stdout(&output).contains("service_agent.py (entry)"), "{}", describe(&output));
+    let summarize = std::fs::read_to_string(out.join("summarize.py")).unwrap();
+    assert!(summarize.contains("def summarize(prompt, output):") && !summarize.contains("def service_agent"), "{summarize}");
+}

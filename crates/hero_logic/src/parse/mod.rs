@@ -19,6 +19,7 @@ mod names;
 mod scope;
 mod signature;
 mod source;
+mod split;
 mod stdlib;
 mod text;
 
@@ -30,6 +31,7 @@ mod golden_tests;
 pub use graph::{binding_graph, flow_graph, MAX_HELPER_DEPTH, MAX_NODES};
 pub use signature::{read_signature, read_signature_named, Signature};
 pub use source::{Runtime, MAX_NESTING, MAX_SOURCE_BYTES};
+pub use split::{split_logics, Split, SplitPart};
 
 /// Why a source's signature could not be read. Positions are 1-based; columns count
 /// characters, not bytes.

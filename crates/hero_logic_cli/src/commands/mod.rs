@@ -5,4 +5,5 @@ pub mod import;
 pub mod plays;
 pub mod resume;
 pub mod run;
+pub mod split;
 pub mod up;
