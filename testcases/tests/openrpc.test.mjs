@@ -49,6 +49,12 @@ test('record schemas declare their members required; writes do not', () => {
   assert.equal(schemas.LogicWrite.required, undefined, 'a write may leave members out');
 });
 
+test('find declares the fields it filters on', () => {
+  const find = doc.methods.find((m) => m.name === 'play.find');
+  const names = find.params.map((p) => p.name);
+  for (const field of ['logic_sid', 'parent_play_sid', 'status']) assert.ok(names.includes(field), `play.find filters on ${field}`);
+});
+
 test('every method declares its errors and the old names are listed as deprecated', () => {
   for (const method of doc.methods) {
     assert.ok(Array.isArray(method.errors) && method.errors.length > 0, `${method.name} declares errors`);

@@ -159,8 +159,33 @@ impl DocBuilder {
         self.method::<ListParams, Page<T>>(crud.list, &format!("List {type_name}s, newest first, paged."));
         self.method::<FindParams, Page<T>>(
             crud.find,
-            &format!("Find {type_name}s whose fields equal the given values, newest first, paged."),
+            &format!(
+                "Find {type_name}s whose fields equal the given values, newest first, paged. Filterable: {}.",
+                crud.filters.join(", ")
+            ),
         );
+        self.declare_filters::<T>(crud);
+    }
+
+    /// `find`'s filters, which `FindParams` takes as a free map, as params of their own with
+    /// the field's schema from the record.
+    fn declare_filters<T: JsonSchema>(&mut self, crud: Crud) {
+        let record = self.generator.root_schema_for::<T>().to_value();
+        let Some(find) = self.methods.iter_mut().find(|m| m.name == crud.find) else { return };
+        let Some(params) = find.params.as_array_mut() else { return };
+        for field in crud.filters {
+            let schema = record.pointer(&format!("/properties/{field}")).cloned().unwrap_or(json!({}));
+            let schema = match schema {
+                // A `$ref` into the record's own definitions points at components instead.
+                Value::Object(mut map) if map.contains_key("$ref") => {
+                    let name = map["$ref"].as_str().unwrap_or_default().rsplit('/').next().unwrap_or_default().to_string();
+                    map.insert("$ref".into(), json!(format!("#/components/schemas/{name}")));
+                    Value::Object(map)
+                }
+                other => other,
+            };
+            params.push(json!({"name": field, "description": format!("only those whose {field} equals this"), "required": false, "schema": schema}));
+        }
     }
 
     fn finish(mut self) -> Value {
