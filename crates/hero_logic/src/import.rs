@@ -349,13 +349,20 @@ impl Importer<'_> {
             self.refuse(item, format!("version {} is already stored with another body; versions never change", version.sid))?;
             return Ok(false);
         }
-        for part in &parts {
-            self.split_part(part, &logic, entry)?;
-        }
         let (inputs, outputs) = match workflow.filter(|_| is_current) {
             Some(w) => (fields(w, "inputs", &mut item.notes), fields(w, "outputs", &mut item.notes)),
             None => (None, None),
         };
+        if !parts.is_empty() {
+            // The split-out Logics are created only for a parent version that will be stored.
+            if let Err(e) = self.library.import_version(&logic, &version, inputs.clone(), outputs.clone(), false) {
+                self.refuse(item, refusal_text(&e))?;
+                return Ok(false);
+            }
+            for part in &parts {
+                self.split_part(part, &logic, entry)?;
+            }
+        }
         match self.library.import_version(&logic, &version, inputs, outputs, self.write) {
             Ok(built) => {
                 if built.version_label != version.version_label {

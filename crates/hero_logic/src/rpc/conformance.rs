@@ -205,13 +205,15 @@ fn classify(raw: &RawValue) -> Entry {
             "send {\"jsonrpc\": \"2.0\", \"method\": \"...\", \"params\": {...}, \"id\": 1}",
         ));
     };
-    let id = members.get("id").map(|id| id.get());
-    let echo = id.and_then(|id| serde_json::from_str::<Value>(id).ok()).filter(valid_id).unwrap_or(Value::Null);
-    if let Some(id) = id {
-        if !serde_json::from_str::<Value>(id).is_ok_and(|v| valid_id(&v)) {
-            return Entry::Invalid(invalid_request(Value::Null, "id", "id must be a string, a number or null", "omit id for a notification"));
+    let id = match members.get("id").map(|raw| serde_json::from_str::<Value>(raw.get())) {
+        None => None,
+        Some(Ok(id)) if valid_id(&id) => Some(id),
+        Some(_) => {
+            return Entry::Invalid(invalid_request(Value::Null, "id", "id must be a string, a number or null", "omit id for a notification"))
         }
-    }
+    };
+    // A valid id is echoed, so the client can tell which of its requests was refused.
+    let echo = id.clone().unwrap_or(Value::Null);
     if members.get("jsonrpc").map(|v| v.get()) != Some("\"2.0\"") {
         return Entry::Invalid(invalid_request(echo, "jsonrpc", "jsonrpc must be the string \"2.0\"", "add \"jsonrpc\": \"2.0\""));
     }
