@@ -191,3 +191,19 @@ async fn a_batch_of_notifications_is_executed_and_gets_no_body() {
     assert!(logic_named(&daemon, "first_note").await.is_some());
     assert!(logic_named(&daemon, "second_note").await.is_some());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn any_number_or_null_is_an_id_and_comes_back() {
+    let (_dir, daemon, _) = started().await;
+    for id in ["-1", "1.5", "null", "\"x\"", "18446744073709551615"] {
+        let answer = post_json(&daemon, &format!(r#"{{"jsonrpc": "2.0", "method": "logic.list", "id": {id}}}"#)).await;
+        assert_eq!(answer["id"], serde_json::from_str::<Value>(id).unwrap(), "{answer}");
+        assert!(answer["result"]["items"].is_array(), "{answer}");
+    }
+    let batch = post_json(&daemon, r#"[{"jsonrpc": "2.0", "method": "logic.list", "id": -7}, {"jsonrpc": "2.0", "method": "nope", "id": 2.5}]"#).await;
+    let ids: Vec<Value> = batch.as_array().unwrap().iter().map(|a| a["id"].clone()).collect();
+    assert!(ids.contains(&json!(-7)) && ids.contains(&json!(2.5)), "{batch}");
+    // `"params": null` is taken as no params (README).
+    let answer = post_json(&daemon, r#"{"jsonrpc": "2.0", "method": "logic.list", "params": null, "id": 1}"#).await;
+    assert!(answer["result"]["items"].is_array(), "{answer}");
+}

@@ -9,10 +9,13 @@
 //! - text that is not JSON passes through too, so jsonrpsee answers `-32700`;
 //! - an entry that is not a Request object is answered here with `-32600`;
 //! - a notification is sent on with an id of ours, executed, and its answer dropped;
+//! - a numeric id jsonrpsee cannot carry (negative, fractional) is sent on as an id of ours
+//!   and put back in the answer;
 //! - a batch is rebuilt from its valid entries, sent on as one batch, and the answers to our
-//!   notification ids removed; when nothing is left to answer the reply has no body (204).
+//!   ids removed or given their own ids back; when nothing is left to answer the reply has no
+//!   body (204).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
 use std::pin::Pin;
@@ -76,7 +79,7 @@ where
     S: Service<Request<Full<Bytes>>, Response = Response<HttpBody>>,
     S::Error: Into<BoxError>,
 {
-    let (mut parts, body) = request.into_parts();
+    let (parts, body) = request.into_parts();
     let bytes = match Limited::new(body, limit).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => return Ok(too_large(limit)),
@@ -87,41 +90,47 @@ where
     match plan(&bytes) {
         Plan::PassThrough => forward(&mut inner, parts, bytes).await,
         Plan::Reply(error) => Ok(json_reply(&error)),
-        Plan::Single(entry) => {
-            parts.headers.remove(header::CONTENT_LENGTH);
-            let _executed = forward(&mut inner, parts, Bytes::from(entry.get().to_owned())).await?;
-            Ok(no_content())
-        }
-        Plan::Batch(batch) => run_batch(&mut inner, parts, batch).await,
+        Plan::Rewrite(batch) => run_rewritten(&mut inner, parts, batch).await,
     }
 }
 
-async fn run_batch<S>(inner: &mut S, mut parts: hyper::http::request::Parts, batch: Batch) -> Result<Response<HttpBody>, BoxError>
+async fn run_rewritten<S>(inner: &mut S, mut parts: hyper::http::request::Parts, batch: Batch) -> Result<Response<HttpBody>, BoxError>
 where
     S: Service<Request<Full<Bytes>>, Response = Response<HttpBody>>,
     S::Error: Into<BoxError>,
 {
-    let mut answers = batch.errors;
+    let mut answers = Vec::new();
     if !batch.forward.is_empty() {
         parts.headers.remove(header::CONTENT_LENGTH);
         let body = format!("[{}]", batch.forward.iter().map(|e| e.get()).collect::<Vec<_>>().join(","));
         let response = forward(inner, parts, Bytes::from(body)).await?;
         let (head, body) = response.into_parts();
         let bytes = body.collect().await.map_err(Into::<BoxError>::into)?.to_bytes();
-        match serde_json::from_slice::<Vec<Value>>(&bytes) {
-            Ok(entries) => answers.splice(0..0, entries.into_iter().filter(|a| !is_ours(a, &batch.silent))),
+        let Ok(entries) = serde_json::from_slice::<Vec<Value>>(&bytes) else {
             // A whole-batch refusal (too many entries, ...) is jsonrpsee's to give.
-            Err(_) => return Ok(Response::from_parts(head, HttpBody::from(bytes.to_vec()))),
+            return Ok(Response::from_parts(head, HttpBody::from(bytes.to_vec())));
         };
+        answers.extend(entries.into_iter().filter_map(|answer| restore_id(answer, &batch.rewritten)));
     }
-    if answers.is_empty() {
-        return Ok(no_content());
+    answers.extend(batch.errors);
+    match answers.len() {
+        0 => Ok(no_content()),
+        _ if batch.single => Ok(json_reply(&answers.swap_remove(0))),
+        _ => Ok(json_reply(&Value::Array(answers))),
     }
-    Ok(json_reply(&Value::Array(answers)))
 }
 
-fn is_ours(answer: &Value, silent: &HashSet<String>) -> bool {
-    answer.get("id").and_then(Value::as_str).is_some_and(|id| silent.contains(id))
+/// The answer with the client's own id back, or `None` for the answer to a notification.
+fn restore_id(mut answer: Value, rewritten: &HashMap<String, Option<Value>>) -> Option<Value> {
+    let ours = answer.get("id").and_then(Value::as_str).and_then(|id| rewritten.get(id));
+    match ours {
+        None => Some(answer),
+        Some(None) => None,
+        Some(Some(original)) => {
+            answer["id"] = original.clone();
+            Some(answer)
+        }
+    }
 }
 
 async fn forward<S>(inner: &mut S, parts: hyper::http::request::Parts, body: Bytes) -> Result<Response<HttpBody>, BoxError>
@@ -139,19 +148,34 @@ enum Plan {
     PassThrough,
     /// Answered here, without calling a method.
     Reply(Value),
-    /// One notification, rewritten with an id of ours.
-    Single(Box<RawValue>),
-    Batch(Batch),
+    /// Sent on rebuilt: notifications and ids jsonrpsee cannot carry get ids of ours.
+    Rewrite(Batch),
 }
 
 #[derive(Debug, Default)]
 struct Batch {
-    /// The entries jsonrpsee runs, notifications rewritten with ids of ours.
+    /// One request, not a batch: the answer is an object, not an array.
+    single: bool,
+    /// The entries jsonrpsee runs, some with ids of ours.
     forward: Vec<Box<RawValue>>,
-    /// Those ids of ours, whose answers are dropped.
-    silent: HashSet<String>,
+    /// Our ids: `None` for a notification (its answer is dropped), else the client's id.
+    rewritten: HashMap<String, Option<Value>>,
     /// Answers given here to entries that are not Request objects.
     errors: Vec<Value>,
+}
+
+impl Batch {
+    fn add(&mut self, raw: Box<RawValue>) {
+        match classify(&raw) {
+            Entry::Call => self.forward.push(raw),
+            Entry::Rewrite(members, original) => {
+                let id = next_own_id();
+                self.forward.push(with_id(members, &id));
+                self.rewritten.insert(id, original);
+            }
+            Entry::Invalid(error) => self.errors.push(error),
+        }
+    }
 }
 
 fn plan(body: &[u8]) -> Plan {
@@ -162,36 +186,29 @@ fn plan(body: &[u8]) -> Plan {
         if entries.is_empty() {
             return Plan::Reply(invalid_request(Value::Null, "", "the batch is empty", "send at least one Request object in the array"));
         }
-        return Plan::Batch(plan_batch(entries));
+        let mut batch = Batch::default();
+        entries.into_iter().for_each(|entry| batch.add(entry));
+        return Plan::Rewrite(batch);
     }
     match classify(raw) {
         Entry::Call => Plan::PassThrough,
-        Entry::Notification(entry) => Plan::Single(with_id(entry, &next_silent_id())),
         Entry::Invalid(error) => Plan::Reply(error),
-    }
-}
-
-fn plan_batch(entries: Vec<Box<RawValue>>) -> Batch {
-    let mut batch = Batch::default();
-    for raw in entries {
-        match classify(&raw) {
-            Entry::Call => batch.forward.push(raw),
-            Entry::Notification(entry) => {
-                let id = next_silent_id();
-                batch.forward.push(with_id(entry, &id));
-                batch.silent.insert(id);
-            }
-            Entry::Invalid(error) => batch.errors.push(error),
+        Entry::Rewrite(..) => {
+            let mut batch = Batch { single: true, ..Default::default() };
+            batch.add(raw.to_owned());
+            Plan::Rewrite(batch)
         }
     }
-    batch
 }
 
 type Members = BTreeMap<String, Box<RawValue>>;
 
 enum Entry {
+    /// Sent on as it is.
     Call,
-    Notification(Members),
+    /// Sent on with an id of ours: a notification (`None`), or the client's id jsonrpsee
+    /// cannot carry.
+    Rewrite(Members, Option<Value>),
     Invalid(Value),
 }
 
@@ -231,10 +248,12 @@ fn classify(raw: &RawValue) -> Entry {
             ));
         }
     }
-    if id.is_none() {
-        return Entry::Notification(members);
+    match id {
+        None => Entry::Rewrite(members, None),
+        // jsonrpsee's ids are strings and unsigned integers; the specification allows any number.
+        Some(Value::Number(n)) if !n.is_u64() => Entry::Rewrite(members, Some(Value::Number(n))),
+        Some(_) => Entry::Call,
     }
-    Entry::Call
 }
 
 fn valid_id(id: &Value) -> bool {
@@ -249,7 +268,7 @@ fn with_id(mut members: Members, id: &str) -> Box<RawValue> {
 }
 
 /// An id no client sends: a per-process random prefix and a counter.
-fn next_silent_id() -> String {
+fn next_own_id() -> String {
     static PREFIX: OnceLock<u64> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let prefix = PREFIX.get_or_init(|| RandomState::new().hash_one(std::process::id()));
@@ -317,15 +336,26 @@ mod tests {
 
     #[test]
     fn notifications_get_ids_of_ours_in_a_batch() {
-        let Plan::Batch(batch) = plan(br#"[{"jsonrpc":"2.0","method":"n"},{"jsonrpc":"2.0","method":"r","id":1},{"foo":"boo"}]"#)
+        let Plan::Rewrite(batch) = plan(br#"[{"jsonrpc":"2.0","method":"n"},{"jsonrpc":"2.0","method":"r","id":1},{"foo":"boo"}]"#)
         else {
             panic!()
         };
+        assert!(!batch.single);
         assert_eq!(batch.forward.len(), 2);
-        assert_eq!(batch.silent.len(), 1);
+        assert_eq!(batch.rewritten.len(), 1);
         assert_eq!(batch.errors.len(), 1);
         let rewritten: Value = serde_json::from_str(batch.forward[0].get()).unwrap();
-        assert!(batch.silent.contains(rewritten["id"].as_str().unwrap()));
+        assert_eq!(batch.rewritten[rewritten["id"].as_str().unwrap()], None, "a notification's answer is dropped");
         assert_eq!(rewritten["method"], "n");
+    }
+
+    #[test]
+    fn numeric_ids_jsonrpsee_cannot_carry_are_put_back() {
+        let Plan::Rewrite(batch) = plan(br#"{"jsonrpc":"2.0","method":"r","id":-1.5}"#) else { panic!() };
+        assert!(batch.single);
+        let sent: Value = serde_json::from_str(batch.forward[0].get()).unwrap();
+        let ours = sent["id"].as_str().unwrap().to_string();
+        let answer = restore_id(json!({"jsonrpc": "2.0", "result": 1, "id": ours}), &batch.rewritten).unwrap();
+        assert_eq!(answer["id"], json!(-1.5));
     }
 }
