@@ -82,7 +82,7 @@ impl Kind {
                 "parent_span_id", "sub_play_sids", "spans", "status", "input_data", "output_data", "error_message",
                 "started_at", "completed_at", "duration_ms", "logs", "pending_resumes", "received_resumes",
                 "step_outputs", "total_tokens_prompt", "total_tokens_completion", "total_cost_usd", "step_key",
-                "replayed", "prefill_only",
+                "replayed",
             ],
         };
         ["sid", "created_at", "updated_at", "_type"].into_iter().chain(own.iter().copied()).collect()
@@ -192,24 +192,26 @@ fn classify(record: ImportRecord) -> Result<Entry, ImportItem> {
         origin: origin.clone(),
         notes: vec![why],
     };
-    let Value::Object(map) = &record.record else {
-        return Err(refuse(format!("a record must be a JSON object, this is {}", hero_logic_api::json_kind(&record.record)), &record.record));
+    let map = match record.record {
+        Value::Object(map) => map,
+        other => return Err(refuse(format!("a record must be a JSON object, this is {}", hero_logic_api::json_kind(&other)), &other)),
     };
     let tag = map.get("_type").and_then(Value::as_str).unwrap_or_default();
-    let kind = Kind::from_name(&record.kind).or_else(|| Kind::from_name(tag)).or_else(|| Kind::from_shape(map));
+    let kind = Kind::from_name(tag).or_else(|| Kind::from_name(&record.kind)).or_else(|| Kind::from_shape(&map));
+    let as_value = |map: Map<String, Value>| Value::Object(map);
     let Some(kind) = kind else {
         return Err(refuse(
             "cannot tell what this record is: give it a `_type` (workflow, workflowversion, example, benchmark, play) \
              or put it in a directory named after its type"
                 .into(),
-            &record.record,
+            &as_value(map),
         ));
     };
     let sid_text = map.get("sid").and_then(Value::as_str).unwrap_or_default();
     if kind != Kind::Benchmark && (sid_text.is_empty() || sid::decode(sid_text).is_none()) {
-        return Err(refuse(format!("sid {sid_text:?} is not lowercase base-36; the import keeps sids, so it needs one"), &record.record));
+        let why = format!("sid {sid_text:?} is not lowercase base-36; the import keeps sids, so it needs one");
+        return Err(refuse(why, &as_value(map)));
     }
-    let Value::Object(map) = record.record else { unreachable!("checked above") };
     Ok(Entry { kind, origin: record.origin, record: map })
 }
 
@@ -349,10 +351,12 @@ impl Importer<'_> {
             self.refuse(item, format!("version {} is already stored with another body; versions never change", version.sid))?;
             return Ok(false);
         }
-        let (inputs, outputs) = match workflow.filter(|_| is_current) {
-            Some(w) => (fields(w, "inputs", &mut item.notes), fields(w, "outputs", &mut item.notes)),
-            None => (None, None),
+        // The current version takes the Workflow's fields; any version its own, when it has some.
+        let workflow_fields = workflow.filter(|_| is_current);
+        let mut declared = |key: &str| {
+            workflow_fields.and_then(|w| fields(w, key, &mut item.notes)).or_else(|| fields(entry, key, &mut item.notes))
         };
+        let (inputs, outputs) = (declared("inputs"), declared("outputs"));
         if !parts.is_empty() {
             // The split-out Logics are created only for a parent version that will be stored.
             if let Err(e) = self.library.import_version(&logic, &version, inputs.clone(), outputs.clone(), false) {
