@@ -7,7 +7,7 @@ use anyhow::Context;
 use crate::config::ServerConfig;
 use crate::engine::python::PythonRuntime;
 use crate::engine::sandbox::Budget;
-use crate::engine::{Engine, EngineSettings};
+use crate::engine::{Caps, Engine, EngineSettings};
 use crate::library::Library;
 use crate::models::ModelSettings;
 use crate::store::{SqliteStore, Store};
@@ -65,6 +65,7 @@ fn engine_settings(config: &ServerConfig) -> EngineSettings {
         env_allow: config.service.sandbox.env_allow.clone(),
         recover_by_replay: config.service.engine.recover != "fail",
         warm_runners: config.service.engine.warm_runners as usize,
+        caps: Caps::of(&config.service.engine),
         runner_vars: Vec::new(),
     }
 }

@@ -416,3 +416,47 @@ async fn logs_of_a_running_play_show_while_it_runs() {
     let done = daemon.wait(&play["sid"]).await;
     assert_eq!(done["logs"], "step one done\n", "and it is kept once");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_chatty_play_keeps_its_logs_under_the_cap_and_says_so_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path()).await;
+    // 6 MiB of lines against the 4 MiB default of engine.max_log_bytes, and one line over
+    // the 64 KiB of engine.max_log_line_bytes.
+    let code = "logic.log('x' * 100000)\nfor i in range(6 * 1024):\n    print(str(i).rjust(1023, '.'))\nreturn {'ok': True}";
+    daemon.define("chatty", &body("chatty", "{}", code)).await;
+    let play = daemon.run("chatty", json!({})).await;
+    assert_eq!(play["status"], "success", "the cap does not fail the Play: {}", play["error_message"]);
+    let logs = play["logs"].as_str().unwrap();
+    assert!(logs.len() <= 4 * 1024 * 1024 + 300, "{} bytes", logs.len());
+    assert!(logs.contains("[line cut: 65536 of its"), "the long line is cut and marked");
+    assert_eq!(logs.matches("[logs stop here").count(), 1, "said once");
+    assert!(logs.contains("reached the limit of 4194304 bytes (engine.max_log_bytes)"));
+    assert!(logs.trim_end().ends_with("later lines are dropped]"), "nothing after the note");
+}
+
+/// Runs a logic with body `code` in a fresh daemon; the Play, which must have failed.
+async fn failed_run(name: &str, code: &str) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path()).await;
+    daemon.define(name, &body(name, "{}", code)).await;
+    let play = daemon.run(name, json!({})).await;
+    assert_eq!(play["status"], "failed", "{}", play["error_message"]);
+    play
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_output_over_the_cap_fails_the_play_naming_the_limit() {
+    let play = failed_run("bulky", "return {'blob': 'x' * (9 * 1024 * 1024)}").await;
+    let message = play["error_message"].as_str().unwrap();
+    assert!(message.contains("over the limit of 8388608 bytes (engine.max_output_bytes"), "{message}");
+    assert_eq!(play["output_data"], json!({}), "the oversized output is not stored");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_protocol_line_over_the_cap_fails_the_play_saying_so() {
+    // One `output` notification of 33 MiB against the 32 MiB of engine.max_protocol_line_bytes.
+    let play = failed_run("flood", "logic.output(blob='x' * (33 * 1024 * 1024))\nreturn {}").await;
+    let message = play["error_message"].as_str().unwrap();
+    assert!(message.contains("a protocol line of more than 33554432 bytes (engine.max_protocol_line_bytes"), "{message}");
+}

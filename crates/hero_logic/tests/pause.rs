@@ -408,3 +408,64 @@ async fn a_daemon_killed_mid_run_resumes_every_play_by_replay() {
         }
     }
 }
+
+const PAUSE_THEN_SLEEP: &str = r#"
+import time
+from hero_tracing import logic, ask_user
+
+@logic(name="pause_then_sleep", outputs={"done": "boolean"})
+def pause_then_sleep():
+    ask_user.confirm("Sleep now?")
+    time.sleep(60)
+    return {"done": True}
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn limits_given_to_play_start_hold_after_a_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path()).await;
+    daemon.define("pause_then_sleep", PAUSE_THEN_SLEEP).await;
+    let params = json!({"logic": "pause_then_sleep", "inputs": {}, "limits": {"wall_clock_ms": 3000}});
+    let play = daemon.call("LogicService.play_start", params).await;
+    let waiting = daemon.wait(&play["sid"]).await;
+    assert_eq!(waiting["status"], "awaiting_resume", "{waiting}");
+    let (asker, request) = waiting_question(&daemon, &play["sid"]).await;
+    answer(&daemon, &asker["sid"], &request["id"], json!(true)).await;
+    // The default budget (service.toml) is minutes; the Play's own is 3 s.
+    let done = daemon.wait(&play["sid"]).await;
+    assert_eq!(done["status"], "timed_out", "{done}");
+    assert!(done["error_message"].as_str().unwrap().contains("budget of 3000 ms"), "{done}");
+}
+
+const MARK_THEN_SLEEP: &str = r#"
+import os, time
+from hero_tracing import logic
+
+@logic(name="mark_then_sleep", inputs={"mark": "string"}, outputs={"done": "boolean"})
+def mark_then_sleep(mark):
+    open(mark, "a").close()
+    time.sleep(60)
+    return {"done": True}
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn limits_given_to_play_start_hold_after_a_crash_recovery() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mark = dir.path().join("started");
+    let mut daemon = Daemon::start(&data).await;
+    daemon.define("mark_then_sleep", MARK_THEN_SLEEP).await;
+    let params = json!({"logic": "mark_then_sleep", "inputs": {"mark": mark.to_str().unwrap()}, "limits": {"wall_clock_ms": 3000}});
+    let play = daemon.call("LogicService.play_start", params).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !mark.exists() {
+        assert!(Instant::now() < deadline, "the Play starts");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    daemon.kill9();
+    // The recovered run replays with the Play's own 3 s budget, not the service's minutes.
+    let daemon = Daemon::start(&data).await;
+    let done = daemon.wait(&play["sid"]).await;
+    assert_eq!(done["status"], "timed_out", "{done}");
+    assert!(done["error_message"].as_str().unwrap().contains("budget of 3000 ms"), "{done}");
+}

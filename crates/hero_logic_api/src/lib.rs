@@ -6,6 +6,7 @@ pub mod graph;
 pub mod methods;
 pub mod openrpc;
 pub mod params;
+pub mod schema_file;
 pub mod service;
 pub mod time;
 pub mod types;

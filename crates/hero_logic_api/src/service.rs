@@ -71,6 +71,34 @@ pub struct EngineSection {
     pub pool_size: u32,
     pub recover: String,
     pub warm_runners: u32,
+    /// Longest log line a Play keeps; a longer one is cut, and says so.
+    #[serde(default = "default_max_log_line_bytes")]
+    pub max_log_line_bytes: u64,
+    /// Most log bytes one Play keeps; later lines are dropped, and the log says so once.
+    #[serde(default = "default_max_log_bytes")]
+    pub max_log_bytes: u64,
+    /// Largest output (JSON) a Play may end with; a larger one fails the Play.
+    #[serde(default = "default_max_output_bytes")]
+    pub max_output_bytes: u64,
+    /// Longest line a runner may send over its socket; a longer one fails the Play.
+    #[serde(default = "default_max_protocol_line_bytes")]
+    pub max_protocol_line_bytes: u64,
+}
+
+fn default_max_log_line_bytes() -> u64 {
+    64 * 1024
+}
+
+fn default_max_log_bytes() -> u64 {
+    4 * 1024 * 1024
+}
+
+fn default_max_output_bytes() -> u64 {
+    8 * 1024 * 1024
+}
+
+fn default_max_protocol_line_bytes() -> u64 {
+    32 * 1024 * 1024
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -7,16 +7,8 @@ use std::path::PathBuf;
 fn checked_in_openrpc_matches_the_types() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schemas/openrpc.json");
     let generated = hero_logic_api::openrpc::document_text();
-    if std::env::var_os("UPDATE_SCHEMAS").is_some() {
-        std::fs::write(&path, &generated).expect("schemas/ is writable");
-        return;
-    }
-    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        checked_in == generated,
-        "schemas/openrpc.json is out of date with the Rust types; regenerate it with \
-         `UPDATE_SCHEMAS=1 cargo test -p hero_logic_api --test openrpc_drift` and commit the result"
-    );
+    let regenerate = "UPDATE_SCHEMAS=1 cargo test -p hero_logic_api --test openrpc_drift";
+    hero_logic_api::schema_file::check_or_update(&path, &generated, regenerate);
 }
 
 #[test]

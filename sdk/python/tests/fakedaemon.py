@@ -3,6 +3,7 @@
 It spawns the runner exactly as docs/protocol.md says the daemon does (`python -I -c
 <bootstrap>` with the HERO_LOGIC_* environment), answers its requests from an in-memory table
 of logics, and records every line the runner sends so tests can check the SDK's half.
+Every line either way is checked against schemas/runner-protocol.json (the daemon's types).
 """
 
 import hashlib
@@ -14,6 +15,8 @@ import sys
 import tempfile
 import textwrap
 import time
+
+from .protocolschema import check_daemon_line, check_runner_line
 
 SDK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BOOTSTRAP = (
@@ -35,6 +38,19 @@ def make_spec(name, source, outputs=(), inputs=(), entry="", version_sid=None):
         "inputs": [{"name": n, "field_type": "any"} for n in inputs],
         "outputs": [{"name": n, "field_type": "any"} for n in outputs],
     }
+
+
+def make_step_key(logic, n, args):
+    """The step key as the daemon makes it (test_transcripts checks this against the
+    daemon's recorded answers)."""
+    canonical = json.dumps(args, sort_keys=True, separators=(",", ":"))
+    return f"{logic}:{n}:{hashlib.sha256(canonical.encode()).hexdigest()[:16]}"
+
+
+def make_resume_id(logic, name, n):
+    """A question's id as the daemon makes it: the Logic, the pause's name, and how many
+    pauses that Play made before in this run."""
+    return f"{logic}:{name}:{n}"
 
 
 class Transcript:
@@ -137,7 +153,9 @@ class FakeDaemon:
         with connection, connection.makefile("rb") as reader:
             for line in reader:
                 message = json.loads(line)
+                check_runner_line(message)
                 messages.append(message)
+                self._received(message)
                 if "id" not in message:
                     continue
                 if message["op"] == self.close_after:
@@ -145,10 +163,15 @@ class FakeDaemon:
                 reply = self._answer(message, logic, inputs)
                 reply.setdefault("ok", True)
                 reply["id"] = message["id"]
+                reply["op"] = message["op"]
+                check_daemon_line(reply)
                 connection.sendall((json.dumps(reply) + "\n").encode())
                 if message["op"] == "finish":
                     break
         return messages
+
+    def _received(self, message):
+        """Sees every line the runner sends, in order (a transcript checks them)."""
 
     def _answer(self, message, logic, inputs):
         op = message["op"]
@@ -171,10 +194,9 @@ class FakeDaemon:
         name, play = message["name"], message["play_sid"]
         if name in self.pause_errors:
             return _error(*self.pause_errors[name])
-        # As the daemon does: the logic's name, the pause's name, its place in the Play's pauses.
         n = self._pauses.get(play, 0)
         self._pauses[play] = n + 1
-        resume_id = f"{self._specs[play]['name']}:{name}:{n}"
+        resume_id = make_resume_id(self._specs[play]["name"], name, n)
         answer = self.answers.get(name, _NO_ANSWER)
         if isinstance(answer, Answers):
             answer = answer.pop(0) if answer else _NO_ANSWER
@@ -191,8 +213,7 @@ class FakeDaemon:
             return _error("not_found", f"no logic named {name!r}")
         n = self._calls.get(parent, 0)
         self._calls[parent] = n + 1
-        canonical = json.dumps(message["args"], sort_keys=True, separators=(",", ":"))
-        key = f"{name}:{n}:{hashlib.sha256(canonical.encode()).hexdigest()[:16]}"
+        key = make_step_key(name, n, message["args"])
         self._next_sid += 1
         sid = f"c{self._next_sid}"
         if key in self.cached:

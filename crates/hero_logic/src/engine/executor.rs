@@ -15,9 +15,11 @@ use serde_json::Map;
 use super::python::PythonRuntime;
 use super::runner::{CapturedOutput, RunPaths, Runner, RunnerEnv};
 use super::sandbox::{self, Budget};
-use super::session::{self, RunMode, Session};
+use super::lifecycle::{self, Event};
+use super::session::{self, RunMode, RunOutcome, Session};
 use super::{Control, Core};
 use crate::now_ms;
+use crate::store::PlayBatch;
 
 /// Why the daemon stopped a run before it ended by itself.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -57,7 +59,10 @@ pub fn run(core: &Arc<Core>, play_sid: &str, budget: Budget, mode: RunMode) {
         Err(message) => return core.fail_unstarted(play, message.clone()),
     };
     if mode == RunMode::Fresh {
-        play.status = PlayStatus::Running;
+        if let Err(e) = lifecycle::apply(&mut play, Event::Start) {
+            tracing::error!(%play_sid, error = %e, "cannot start a queued Play");
+            return;
+        }
         play.started_at = now_ms();
         if let Err(e) = store.play_update(&play) {
             tracing::error!(%play_sid, error = %e, "cannot mark a Play running");
@@ -80,16 +85,18 @@ pub fn run(core: &Arc<Core>, play_sid: &str, budget: Budget, mode: RunMode) {
 
     let name = logic_name(core, &version.logic_sid);
     let mut session = Session::new(core, runner.secret.clone(), play, &version, &name, mode, tree);
-    if runner.connect() {
-        if let Some((stream, ahead)) = runner.take_connection() {
-            converse(&mut session, stream, ahead);
-        }
-    }
+    let outcome = match runner.connect().then(|| runner.take_connection()).flatten() {
+        Some((stream, ahead)) => converse(&mut session, stream, ahead, core.settings.caps.protocol_line),
+        None => RunOutcome::Ended(None),
+    };
     // A runner that reported `finish` has said all it will: record the result now, so that
     // waiters do not wait for the process to exit and be reaped.
-    let reported = session.finish.is_some() && stop.lock().unwrap_or_else(|p| p.into_inner()).is_none();
+    let reported =
+        matches!(outcome, RunOutcome::Finished(_)) && stop.lock().unwrap_or_else(|p| p.into_inner()).is_none();
     if reported {
-        finalize(core, &mut session, None, None, budget, String::new());
+        if let Some(verdict) = verdict(&outcome, None, None, budget, "") {
+            finalize(core, &mut session, verdict, String::new());
+        }
         core.changed();
     }
     tracing::debug!(%play_sid, us = clock.elapsed().as_micros() as u64, "runner done");
@@ -102,8 +109,8 @@ pub fn run(core: &Arc<Core>, play_sid: &str, budget: Budget, mode: RunMode) {
     let stop = *stop.lock().unwrap_or_else(|p| p.into_inner());
     if reported {
         append_late_output(core, play_sid, &tail);
-    } else if stop != Some(Stop::Shutdown) {
-        finalize(core, &mut session, exit.ok(), stop, budget, tail);
+    } else if let Some(verdict) = verdict(&outcome, stop, exit.ok(), budget, &tail) {
+        finalize(core, &mut session, verdict, tail);
     }
     core.unregister(play_sid);
     runner.paths.clean();
@@ -160,25 +167,33 @@ fn logic_name(core: &Core, logic_sid: &str) -> String {
 /// so that a live view sees running children.
 const IDLE_FLUSH: Duration = Duration::from_millis(25);
 
-/// Serves the runner's requests until it closes the connection or breaks the protocol.
-fn converse(session: &mut Session, stream: UnixStream, ahead: Vec<u8>) {
-    let Ok(write_half) = stream.try_clone() else { return };
+/// Serves the runner's requests until it finishes, closes the connection or breaks the
+/// protocol, and says how the run ended.
+fn converse(session: &mut Session, stream: UnixStream, ahead: Vec<u8>, max_line: usize) -> RunOutcome {
+    let broken = serve(session, stream, ahead, max_line);
+    session.outcome(broken)
+}
+
+/// The conversation itself; returns why the daemon dropped the runner, if it did.
+fn serve(session: &mut Session, stream: UnixStream, ahead: Vec<u8>, max_line: usize) -> Option<String> {
+    let Ok(write_half) = stream.try_clone() else { return None };
     if stream.set_read_timeout(Some(IDLE_FLUSH)).is_err() {
-        return;
+        return None;
     }
     let mut writer = std::io::BufWriter::new(write_half);
-    let mut lines = LineReader { stream, buffer: ahead };
+    let mut lines = LineReader { stream, buffer: ahead, max_line, searched: 0 };
     loop {
         let line = match lines.next_line() {
             Ok(Some(line)) => line,
-            Ok(None) => return,
+            Ok(None) => return None,
             Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
                 if let Err(e) = session.flush() {
                     tracing::error!(error = %e, "cannot write running children");
                 }
                 continue;
             }
-            Err(_) => return,
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => return Some(e.to_string()),
+            Err(_) => return None,
         };
         tracing::trace!(line = %line.chars().take(60).collect::<String>(), "runner said");
         match session.handle_line(line.trim_end()) {
@@ -187,23 +202,27 @@ fn converse(session: &mut Session, stream: UnixStream, ahead: Vec<u8>) {
                     .write_all(response.as_bytes())
                     .and_then(|_| writer.write_all(b"\n"))
                     .and_then(|_| writer.flush());
-                if sent.is_err() || session.finish.is_some() {
-                    return;
+                if sent.is_err() || session.finished() {
+                    return None;
                 }
             }
             Ok(None) => {}
             Err(e) => {
                 tracing::warn!(error = %e, "runner broke the protocol; dropping it");
-                return;
+                return Some(e.to_string());
             }
         }
     }
 }
 
-/// Newline-delimited reading that survives read timeouts without losing partial lines.
+/// Newline-delimited reading that survives read timeouts without losing partial lines, and
+/// holds at most `max_line` bytes of a line.
 struct LineReader {
     stream: UnixStream,
     buffer: Vec<u8>,
+    max_line: usize,
+    /// How much of `buffer` is known to hold no newline, so a long line is scanned once.
+    searched: usize,
 }
 
 impl LineReader {
@@ -211,9 +230,21 @@ impl LineReader {
     fn next_line(&mut self) -> std::io::Result<Option<String>> {
         let mut chunk = [0u8; 16384];
         loop {
-            if let Some(end) = self.buffer.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = self.buffer.drain(..=end).collect();
+            if let Some(offset) = self.buffer[self.searched..].iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = self.buffer.drain(..=self.searched + offset).collect();
+                self.searched = 0;
                 return Ok(Some(String::from_utf8_lossy(&line).into_owned()));
+            }
+            self.searched = self.buffer.len();
+            if self.buffer.len() > self.max_line {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "the runner sent a protocol line of more than {} bytes (engine.max_protocol_line_bytes in \
+                         service.toml); a Play's output, logs or arguments must stay under it",
+                        self.max_line
+                    ),
+                ));
             }
             match self.stream.read(&mut chunk) {
                 Ok(0) => return Ok(None),
@@ -244,8 +275,47 @@ fn spawn_watchdog(
     })
 }
 
+/// What a run leaves on its Plays.
+#[derive(Debug, Clone, PartialEq)]
+enum Verdict {
+    /// The chain waits for a person, as the pause left it.
+    Waiting,
+    /// The top-level Play ends with this; children the run left open end with it too.
+    Closed { status: PlayStatus, output: Map<String, serde_json::Value>, message: String },
+}
+
+/// How the run ended, from what the runner said (`outcome`), why the daemon stopped it
+/// (`stop`) and how the process exited. None for a run stopped by the daemon's shutdown: it
+/// is left `running` for the next start to recover.
+fn verdict(outcome: &RunOutcome, stop: Option<Stop>, exit: Option<ExitStatus>, budget: Budget, tail: &str) -> Option<Verdict> {
+    let closed = |status, output, message| Some(Verdict::Closed { status, output, message });
+    match (stop, outcome) {
+        (Some(Stop::Shutdown), _) => None,
+        (Some(Stop::Cancelled), _) => closed(PlayStatus::Cancelled, Map::new(), "cancelled by play_cancel".to_string()),
+        (Some(Stop::TimedOut), _) => closed(
+            PlayStatus::TimedOut,
+            Map::new(),
+            format!("the wall-clock budget of {} ms ran out; the runner's process group was killed", budget.wall_clock_ms),
+        ),
+        (None, RunOutcome::Suspended(resume_id)) => {
+            tracing::debug!(%resume_id, "the run waits for a person");
+            Some(Verdict::Waiting)
+        }
+        (None, RunOutcome::Finished(finish)) => closed(finish.status, finish.output.clone(), finish.error.clone()),
+        (None, RunOutcome::Diverged(message)) => closed(PlayStatus::Failed, Map::new(), message.clone()),
+        (None, RunOutcome::Ended(broken)) => {
+            let exit = describe_exit(exit, tail);
+            let message = match broken {
+                Some(reason) => format!("{reason}; {exit}"),
+                None => exit,
+            };
+            closed(PlayStatus::Failed, Map::new(), message)
+        }
+    }
+}
+
 /// Writes the verdict on the top-level Play and on every child the run left open.
-fn finalize(core: &Core, session: &mut Session, exit: Option<ExitStatus>, stop: Option<Stop>, budget: Budget, tail: String) {
+fn finalize(core: &Core, session: &mut Session, verdict: Verdict, tail: String) {
     let store = core.library.store();
     if let Err(e) = session.flush() {
         tracing::error!(error = %e, "cannot write the run's open children");
@@ -256,72 +326,56 @@ fn finalize(core: &Core, session: &mut Session, exit: Option<ExitStatus>, stop: 
             tracing::error!(error = %e, "cannot mark replayed steps");
         }
     }
+    let mut logs = session.take_logs();
     let (mut root, children) = session.take_open();
-    append_runner_output(&mut root, &tail);
-    if session.suspended.is_some() && stop.is_none() {
-        // Waiting for a person: the chain keeps its `awaiting_resume`, with the logs so far;
-        // unless an answer or a cancel already moved it on, which this must not undo.
-        let guard = (root.sid.clone(), PlayStatus::AwaitingResume);
-        let mut chain = vec![root];
-        chain.extend(children);
-        if let Err(e) = store.plays_update(&chain, Some((&guard.0, guard.1))) {
-            tracing::error!(error = %e, "cannot record a waiting Play");
-        }
-        return;
+    if let Some(text) = runner_output(&tail) {
+        logs.push((root.sid.clone(), text));
     }
-    let finish = session.finish.take().map(|finish| match session.fatal.take() {
-        Some(fatal) => session::Finish { status: PlayStatus::Failed, output: finish.output, error: fatal },
-        None => finish,
-    });
-    let (status, output, message) = match (stop, finish) {
-        (Some(Stop::Cancelled), _) => (PlayStatus::Cancelled, Map::new(), "cancelled by play_cancel".to_string()),
-        (Some(Stop::Shutdown), _) => unreachable!("a run stopped by shutdown is left for the next start"),
-        (Some(Stop::TimedOut), _) => (
-            PlayStatus::TimedOut,
-            Map::new(),
-            format!("the wall-clock budget of {} ms ran out; the runner's process group was killed", budget.wall_clock_ms),
-        ),
-        (None, Some(finish)) => (finish.status, finish.output, finish.error),
-        (None, None) => (PlayStatus::Failed, Map::new(), describe_exit(exit, &tail)),
+    let (status, output, message) = match verdict {
+        Verdict::Waiting => {
+            // Waiting for a person: the chain keeps its `awaiting_resume`, with the logs so
+            // far; unless an answer or a cancel already moved it on, which this must not undo.
+            let guard = root.sid.clone();
+            let mut updates = vec![root];
+            updates.extend(children);
+            if let Err(e) = store.play_batch(&PlayBatch { updates, logs, ..Default::default() }, Some((&guard, PlayStatus::AwaitingResume))) {
+                tracing::error!(error = %e, "cannot record a waiting Play");
+            }
+            return;
+        }
+        Verdict::Closed { status, output, message } => (status, output, message),
     };
+    let mut updates = Vec::with_capacity(children.len() + 1);
     for mut child in children {
         let child_status = if status == PlayStatus::Success { PlayStatus::Failed } else { status };
         let note = format!("the run ended before this step finished: {}", first_line(&message));
-        session::close(&mut child, child_status, Map::new(), note);
-        if let Err(e) = store.play_update(&child) {
-            tracing::error!(sid = %child.sid, error = %e, "cannot record an unfinished child");
-        }
+        session::close(&mut child, lifecycle::ending(child_status), Map::new(), note);
+        updates.push(child);
     }
-    session::close(&mut root, status, output, message);
-    if let Err(e) = store.play_update(&root) {
-        tracing::error!(sid = %root.sid, error = %e, "cannot record a Play's result");
+    session::close(&mut root, lifecycle::ending(status), output, message);
+    updates.push(root);
+    if let Err(e) = store.play_batch(&PlayBatch { updates, logs, ..Default::default() }, None) {
+        tracing::error!(error = %e, "cannot record a Play's result");
     }
 }
 
 /// What the runner wrote to its real stdout/stderr after a Play was recorded (rare: an
 /// interpreter warning at exit) joins the top-level Play's logs.
 fn append_late_output(core: &Core, play_sid: &str, tail: &str) {
-    if tail.trim().is_empty() {
-        return;
-    }
-    let store = core.library.store();
-    if let Ok(Some(mut root)) = store.play_get(play_sid) {
-        append_runner_output(&mut root, tail);
-        if let Err(e) = store.play_update(&root) {
-            tracing::error!(%play_sid, error = %e, "cannot add the runner's last output");
-        }
+    let Some(text) = runner_output(tail) else { return };
+    let batch = PlayBatch { logs: vec![(play_sid.to_string(), text)], ..Default::default() };
+    if let Err(e) = core.library.store().play_batch(&batch, None) {
+        tracing::error!(%play_sid, error = %e, "cannot add the runner's last output");
     }
 }
 
-fn append_runner_output(root: &mut hero_logic_api::Play, tail: &str) {
+/// The runner's own output as it joins the top-level Play's logs; None when there is none.
+fn runner_output(tail: &str) -> Option<String> {
     if tail.trim().is_empty() {
-        return;
+        return None;
     }
-    root.logs.push_str("[runner output]\n");
-    root.logs.push_str(tail);
-    if !tail.ends_with('\n') {
-        root.logs.push('\n');
-    }
+    let newline = if tail.ends_with('\n') { "" } else { "\n" };
+    Some(format!("[runner output]\n{tail}{newline}"))
 }
 
 fn describe_exit(exit: Option<ExitStatus>, tail: &str) -> String {
@@ -344,3 +398,72 @@ fn describe_exit(exit: Option<ExitStatus>, tail: &str) -> String {
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use super::session::Finish;
+
+    const BUDGET: Budget = Budget { wall_clock_ms: 1000, memory_mb: 256, max_open_files: 64 };
+
+    fn status_of(verdict: Option<Verdict>) -> Option<PlayStatus> {
+        match verdict? {
+            Verdict::Waiting => Some(PlayStatus::AwaitingResume),
+            Verdict::Closed { status, .. } => Some(status),
+        }
+    }
+
+    #[test]
+    fn a_stop_wins_over_what_the_runner_said() {
+        let finished = RunOutcome::Finished(Finish { status: PlayStatus::Success, output: Map::new(), error: String::new() });
+        assert_eq!(status_of(verdict(&finished, Some(Stop::Cancelled), None, BUDGET, "")), Some(PlayStatus::Cancelled));
+        assert_eq!(status_of(verdict(&finished, Some(Stop::TimedOut), None, BUDGET, "")), Some(PlayStatus::TimedOut));
+        assert_eq!(verdict(&finished, Some(Stop::Shutdown), None, BUDGET, ""), None, "left for the next start");
+        assert_eq!(status_of(verdict(&finished, None, None, BUDGET, "")), Some(PlayStatus::Success));
+        let waiting = RunOutcome::Suspended("main:q:0".into());
+        assert_eq!(verdict(&waiting, None, None, BUDGET, ""), Some(Verdict::Waiting));
+    }
+
+    #[test]
+    fn a_run_that_ended_without_finish_fails_saying_why() {
+        let Some(Verdict::Closed { status, message, .. }) =
+            verdict(&RunOutcome::Ended(Some("the runner broke the protocol: x".into())), None, None, BUDGET, "Traceback\nBoom\n")
+        else {
+            panic!("closed")
+        };
+        assert_eq!(status, PlayStatus::Failed);
+        assert!(message.starts_with("the runner broke the protocol: x; "), "{message}");
+        assert!(message.ends_with("its last output: Boom"), "{message}");
+        let Some(Verdict::Closed { message, .. }) = verdict(&RunOutcome::Diverged("diverged".into()), None, None, BUDGET, "")
+        else {
+            panic!("closed")
+        };
+        assert_eq!(message, "diverged");
+    }
+
+    #[test]
+    fn lines_survive_timeouts_and_split_reads() {
+        let (a, mut b) = UnixStream::pair().unwrap();
+        a.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+        let mut lines = LineReader { stream: a, buffer: b"{\"op\"".to_vec(), max_line: 64, searched: 0 };
+        assert!(lines.next_line().is_err(), "a timeout, not a line");
+        b.write_all(b": 1}\nnext").unwrap();
+        assert_eq!(lines.next_line().unwrap().as_deref(), Some("{\"op\": 1}\n"));
+        drop(b);
+        assert_eq!(lines.next_line().unwrap(), None);
+    }
+
+    #[test]
+    fn a_line_over_the_cap_is_refused_not_buffered() {
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let mut lines = LineReader { stream: a, buffer: Vec::new(), max_line: 10, searched: 0 };
+        b.write_all(&[b'x'; 64]).unwrap();
+        let error = lines.next_line().unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+        assert!(error.to_string().contains("more than 10 bytes"), "{error}");
+    }
+}
+
+#[cfg(test)]
+#[path = "replay_tests.rs"]
+mod replay_tests;

@@ -4,7 +4,10 @@
 mod executor;
 pub mod forms;
 pub mod inputs;
+pub mod lifecycle;
+pub mod logs;
 pub mod python;
+pub mod protocol;
 mod runner;
 pub mod sandbox;
 pub(crate) mod session;
@@ -46,6 +49,29 @@ pub struct EngineSettings {
     /// More `HERO_LOGIC_*` variables for every runner: the model endpoint, its key and the
     /// models table (crate::models).
     pub runner_vars: Vec<(String, String)>,
+    /// Caps on what a runner may send.
+    pub caps: Caps,
+}
+
+/// Caps on what a runner may send (`[engine]` of service.toml), in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caps {
+    pub log_line: usize,
+    pub play_logs: usize,
+    pub output: usize,
+    pub protocol_line: usize,
+}
+
+impl Caps {
+    pub fn of(engine: &hero_logic_api::service::EngineSection) -> Caps {
+        let bytes = |n: u64| usize::try_from(n).unwrap_or(usize::MAX).max(1);
+        Caps {
+            log_line: bytes(engine.max_log_line_bytes),
+            play_logs: bytes(engine.max_log_bytes),
+            output: bytes(engine.max_output_bytes),
+            protocol_line: bytes(engine.max_protocol_line_bytes),
+        }
+    }
 }
 
 /// Messages to a running Play's watchdog.
@@ -82,6 +108,24 @@ pub(crate) struct Core {
 }
 
 impl Core {
+    /// Nothing queued or running yet; workers and the warm pool are started by the caller.
+    fn new(library: Library, settings: EngineSettings, python: Result<PythonRuntime, String>) -> Core {
+        let warm = runner::WarmPool::new(settings.warm_runners);
+        Core {
+            library,
+            settings,
+            python,
+            queue: Mutex::new(VecDeque::new()),
+            queued: Condvar::new(),
+            running: Mutex::new(HashMap::new()),
+            changes: Notify::new(),
+            change_count: std::sync::atomic::AtomicU64::new(1),
+            sids: Mutex::new((0, 0)),
+            warm,
+            warm_filler: Mutex::new(None),
+        }
+    }
+
     fn changed(&self) {
         self.change_count.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         self.changes.notify_waiters();
@@ -156,14 +200,12 @@ impl Core {
 
     /// Fails a Play that never got a runner, with the reason as its message.
     fn fail_unstarted(&self, mut play: Play, message: String) {
-        let now = now_ms();
-        play.status = PlayStatus::Failed;
-        play.error_message = message;
         if play.started_at == 0 {
-            play.started_at = now;
+            play.started_at = now_ms();
         }
-        play.completed_at = now;
-        play.duration_ms = now.saturating_sub(play.started_at);
+        if !session::close(&mut play, lifecycle::Event::Fail, Default::default(), message) {
+            return;
+        }
         if let Err(e) = self.library.store().play_update(&play) {
             tracing::error!(sid = %play.sid, error = %e, "cannot record a Play's failure");
         }
@@ -196,20 +238,7 @@ impl Engine {
             Err(e) => tracing::error!(error = %e, "Plays will fail until this is fixed"),
         }
         let pool_size = settings.pool_size.max(1);
-        let settings_warm = settings.warm_runners;
-        let core = Arc::new(Core {
-            library,
-            settings,
-            python,
-            queue: Mutex::new(VecDeque::new()),
-            queued: Condvar::new(),
-            running: Mutex::new(HashMap::new()),
-            changes: Notify::new(),
-            change_count: std::sync::atomic::AtomicU64::new(1),
-            sids: Mutex::new((0, 0)),
-            warm: runner::WarmPool::new(settings_warm),
-            warm_filler: Mutex::new(None),
-        });
+        let core = Arc::new(Core::new(library, settings, python));
         for index in 0..pool_size {
             let core = Arc::clone(&core);
             std::thread::Builder::new()
@@ -237,16 +266,33 @@ impl Engine {
             }
         };
         for play in unfinished {
-            let defaults = self.core.settings.defaults;
+            let budget = self.budget_of(&play.sid);
             if play.status == PlayStatus::Pending {
-                self.enqueue(&play.sid, defaults, RunMode::Fresh);
+                self.enqueue(&play.sid, budget, RunMode::Fresh);
             } else if self.core.settings.recover_by_replay {
                 tracing::info!(play = %play.sid, "resuming a Play left running by a previous daemon");
-                self.enqueue(&play.sid, defaults, RunMode::Recover);
+                self.enqueue(&play.sid, budget, RunMode::Recover);
             } else {
                 self.fail_interrupted(&play.sid);
             }
         }
+    }
+
+    /// The budget a top-level Play was started with: its own limits over the service
+    /// defaults. Limits the current defaults no longer allow give way to the defaults.
+    fn budget_of(&self, play_sid: &str) -> Budget {
+        let defaults = self.core.settings.defaults;
+        let limits = match self.core.library.store().play_limits(play_sid) {
+            Ok(limits) => limits,
+            Err(e) => {
+                tracing::warn!(play = %play_sid, error = %e, "cannot read a Play's limits; using the defaults");
+                None
+            }
+        };
+        defaults.with(limits.as_ref()).unwrap_or_else(|(field, message)| {
+            tracing::warn!(play = %play_sid, %field, %message, "a Play's stored limit is out of range; using the default");
+            defaults
+        })
     }
 
     /// Fails a run the daemon lost (it stopped while the Play ran), root and open children.
@@ -256,7 +302,7 @@ impl Engine {
         for mut play in tree.into_iter().filter(|p| !p.status.is_terminal()) {
             session::close(
                 &mut play,
-                PlayStatus::Failed,
+                lifecycle::Event::Fail,
                 Default::default(),
                 "the daemon stopped while this Play was running (engine.recover = \"fail\"); start it again".into(),
             );
@@ -296,16 +342,16 @@ impl Engine {
         let now = now_ms();
         // Top-level and child Plays take sids from one allocator, so sids grow in the order
         // Plays are created.
-        let play = library.store().play_insert(&Play {
+        let play = library.store().play_insert_limited(&Play {
             sid: self.core.next_sid()?,
             logic_sid: logic.sid.clone(),
             logic_version_sid: version.sid.clone(),
             name: logic.name.clone(),
-            status: PlayStatus::Pending,
+            status: lifecycle::created(lifecycle::Origin::TopLevel),
             input_data,
             created_at: now,
             ..Default::default()
-        })?;
+        }, &params.limits.unwrap_or_default())?;
         self.enqueue(&play.sid, budget, RunMode::Fresh);
         Ok(play)
     }
@@ -337,7 +383,7 @@ impl Engine {
         updates.push(asker.clone());
         for play in &mut updates {
             if play.status == PlayStatus::AwaitingResume {
-                play.status = PlayStatus::Running;
+                lifecycle::apply(play, lifecycle::Event::Answer).map_err(|e| ServiceError::Internal(e.to_string()))?;
             }
         }
         if !store.plays_update(&updates, Some((&root.sid, PlayStatus::AwaitingResume)))? {
@@ -347,7 +393,7 @@ impl Engine {
             });
         }
         let mode = RunMode::Resume { play_sid: asker.sid.clone(), resume_id: resume_id.to_string() };
-        self.enqueue(&root.sid, self.core.settings.defaults, mode);
+        self.enqueue(&root.sid, self.budget_of(&root.sid), mode);
         self.core.changed();
         self.status(&asker.sid)
     }
@@ -424,7 +470,7 @@ impl Engine {
                 let mut open: Vec<Play> =
                     store.play_tree(&root.sid)?.into_iter().filter(|p| !p.status.is_terminal()).collect();
                 for play in &mut open {
-                    session::close(play, PlayStatus::Cancelled, Default::default(), "cancelled by play_cancel".into());
+                    session::close(play, lifecycle::Event::Cancel, Default::default(), "cancelled by play_cancel".into());
                 }
                 if !store.plays_update(&open, Some((&root.sid, root.status)))? {
                     return Err(ServiceError::InvalidState {

@@ -12,10 +12,12 @@
 
 use std::collections::HashMap;
 
-use hero_logic_api::{Binding, LogicField, LogicVersion, Play, PlayStatus, ResumeRequest, ResumeUi};
-use serde::Serialize;
-use serde_json::{json, Map, Value};
+use hero_logic_api::{Binding, LogicVersion, Play, PlayStatus, ResumeRequest, ResumeUi};
+use serde_json::{Map, Value};
 
+use super::protocol::{self, Incoming, Notification, PlayIntro, RefusalBody, RefusalKind, Refused, Reply, Request, Verdict};
+use super::lifecycle::{self, Event};
+use super::logs::PlayLog;
 use super::{forms, inputs, step, Core};
 use crate::error::ServiceError;
 use crate::mapping::{self, Side};
@@ -23,20 +25,22 @@ use crate::now_ms;
 use crate::parse;
 use crate::store::PlayBatch;
 
-/// What the runner needs to run one version of a Logic.
-#[derive(Debug, Clone, Serialize)]
+/// One version of a Logic as this run knows it: what the runner is sent, and for a bound
+/// version its mapping tables (the runner only sees the generated body that calls the
+/// target; the daemon maps inputs and outputs around that call).
+#[derive(Debug, Clone)]
 pub struct LogicSpec {
-    pub name: String,
-    pub logic_sid: String,
-    pub version_sid: String,
-    pub entry: String,
-    pub python_source: String,
-    pub inputs: Vec<LogicField>,
-    pub outputs: Vec<LogicField>,
-    /// For a bound version: its mapping tables. The runner only sees the generated body
-    /// that calls the target; the daemon maps inputs and outputs around that call.
-    #[serde(skip)]
+    pub wire: protocol::LogicSpec,
     pub binding: Option<Binding>,
+}
+
+impl LogicSpec {
+    /// The same version run under another Logic name (a local `@logic` function).
+    fn renamed(&self, name: &str) -> LogicSpec {
+        let mut spec = self.clone();
+        spec.wire.name = name.to_string();
+        spec
+    }
 }
 
 /// The body run for a bound version: one call of its target with the Play's inputs, which
@@ -65,11 +69,25 @@ pub struct Finish {
     pub error: String,
 }
 
+/// How a runner connection ended, as far as the conversation tells.
+#[derive(Debug, Clone)]
+pub enum RunOutcome {
+    /// The runner reported the top-level result with `finish` (a replay that diverged
+    /// turns it into a failure).
+    Finished(Finish),
+    /// A pause waits for a person under this resume id; the chain is `awaiting_resume`.
+    Suspended(String),
+    /// The replay diverged from the recorded run, and the runner did not finish.
+    Diverged(String),
+    /// The connection ended with neither; the reason when the daemon dropped it.
+    Ended(Option<String>),
+}
+
 /// The runner broke the protocol; the connection is dropped and the Play fails.
 #[derive(Debug, thiserror::Error)]
 pub enum ProtocolError {
-    #[error("the runner sent a line that is not a JSON object: {0}")]
-    NotJson(String),
+    #[error("the runner broke the protocol: {0}")]
+    Malformed(String),
     #[error("the runner did not present the Play's secret")]
     BadSecret,
     #[error("the runner sent {0:?} before hello")]
@@ -97,12 +115,25 @@ struct OpenPlay {
     quiet: bool,
     /// Logs, outputs or stats arrived since the Play was last written.
     dirty: bool,
+    /// Log text since the last write (appended then; the Play's `logs` is never rewritten).
+    log: PlayLog,
+    /// `logic.output` values went over `engine.max_output_bytes` and were not kept; the
+    /// Play fails when it ends.
+    output_over: bool,
+}
+
+impl OpenPlay {
+    fn new(play: Play, spec: LogicSpec, quiet: bool, caps: &super::Caps) -> OpenPlay {
+        let log = PlayLog::after(&play.logs, caps.play_logs);
+        OpenPlay { play, spec, pauses: 0, quiet, dirty: false, log, output_over: false }
+    }
 }
 
 /// Why a request was refused; the kind tells the runner what to raise.
 enum Refusal {
     Service(ServiceError),
-    ChildFailed(String),
+    /// A replayed step that failed in an earlier run: its message and its Play.
+    ChildFailed { message: String, play_sid: String },
     Nondeterminism(String),
 }
 
@@ -138,11 +169,11 @@ pub struct Session<'a> {
     /// with the next write of the run (its own end, as a rule), so a child step costs one
     /// commit; `flush` writes them for the live view when the run idles.
     unsaved: Vec<String>,
-    pub finish: Option<Finish>,
+    finish: Option<Finish>,
     /// The resume id of the pause that suspended this run.
-    pub suspended: Option<String>,
+    suspended: Option<String>,
     /// Set when replay diverged from the recorded run; the Play fails with it.
-    pub fatal: Option<String>,
+    fatal: Option<String>,
 }
 
 impl<'a> Session<'a> {
@@ -176,8 +207,29 @@ impl<'a> Session<'a> {
         session.recorded = recorded_children(&root, tree);
         let spec = session.spec_of(version, logic_name);
         let quiet = session.replays_quietly();
-        session.open.insert(root.sid.clone(), OpenPlay { play: root, spec, pauses: 0, quiet, dirty: false });
+        let open = OpenPlay::new(root, spec, quiet, &core.settings.caps);
+        session.open.insert(open.play.sid.clone(), open);
         session
+    }
+
+    /// The runner reported its result: nothing more is to be read.
+    pub fn finished(&self) -> bool {
+        self.finish.is_some()
+    }
+
+    /// How the run ended; `broken` is why the daemon dropped the connection, if it did.
+    pub fn outcome(&self, broken: Option<String>) -> RunOutcome {
+        if let Some(resume_id) = &self.suspended {
+            return RunOutcome::Suspended(resume_id.clone());
+        }
+        match (&self.finish, &self.fatal) {
+            (Some(finish), Some(fatal)) => {
+                RunOutcome::Finished(Finish { status: PlayStatus::Failed, output: finish.output.clone(), error: fatal.clone() })
+            }
+            (Some(finish), None) => RunOutcome::Finished(finish.clone()),
+            (None, Some(fatal)) => RunOutcome::Diverged(fatal.clone()),
+            (None, None) => RunOutcome::Ended(broken),
+        }
     }
 
     fn replays_quietly(&self) -> bool {
@@ -185,96 +237,115 @@ impl<'a> Session<'a> {
     }
 
     /// Handles one line; returns the response line for a request, `None` for a notification.
+    /// A malformed request is refused naming the field; a malformed notification, or anything
+    /// before a good `hello`, breaks the connection.
     pub fn handle_line(&mut self, line: &str) -> Result<Option<String>, ProtocolError> {
-        let message: Map<String, Value> = match serde_json::from_str(line) {
-            Ok(Value::Object(map)) => map,
-            _ => return Err(ProtocolError::NotJson(line.chars().take(200).collect())),
+        let incoming = match protocol::decode(line) {
+            Ok(incoming) => incoming,
+            Err(malformed) => {
+                let op = protocol::RequestOp::parse(&malformed.op);
+                return match (malformed.id, op, self.greeted) {
+                    (Some(id), Some(op), true) => {
+                        let error = RefusalBody { kind: RefusalKind::Protocol, message: malformed.message, play_sid: None };
+                        Ok(Some(encode(&Refused { id, op, ok: false, error })))
+                    }
+                    (_, _, true) => Err(ProtocolError::Malformed(malformed.message)),
+                    _ if malformed.op != "hello" => Err(ProtocolError::NotGreeted(malformed.op)),
+                    _ => Err(ProtocolError::Malformed(malformed.message)),
+                };
+            }
         };
-        let op = message.get("op").and_then(Value::as_str).unwrap_or_default().to_string();
         if !self.greeted {
-            if op != "hello" {
-                return Err(ProtocolError::NotGreeted(op));
+            match &incoming {
+                Incoming::Request(Request::Hello { secret, .. }) if *secret == self.secret => self.greeted = true,
+                Incoming::Request(Request::Hello { .. }) => return Err(ProtocolError::BadSecret),
+                Incoming::Request(request) => return Err(ProtocolError::NotGreeted(request.op().as_str().into())),
+                Incoming::Notification(_) => return Err(ProtocolError::NotGreeted("a notification".into())),
             }
-            if message.get("secret").and_then(Value::as_str) != Some(self.secret.as_str()) {
-                return Err(ProtocolError::BadSecret);
-            }
-            self.greeted = true;
         }
-        let Some(id) = message.get("id").cloned() else {
-            self.notification(&op, &message);
-            return Ok(None);
-        };
-        let body = match self.request(&op, &message) {
-            Ok(Value::Object(mut fields)) => {
-                fields.insert("id".into(), id);
-                fields.insert("ok".into(), Value::Bool(true));
-                Value::Object(fields)
+        let request = match incoming {
+            Incoming::Notification(notification) => {
+                self.notification(notification);
+                return Ok(None);
             }
-            Ok(_) => json!({"id": id, "ok": true}),
-            Err(refusal) => json!({"id": id, "ok": false, "error": refusal_body(&refusal)}),
+            Incoming::Request(request) => request,
         };
-        Ok(Some(body.to_string()))
+        let (id, op) = (request.id(), request.op());
+        Ok(Some(match self.request(request) {
+            Ok(reply) => encode(&reply),
+            Err(refusal) => encode(&Refused { id, op, ok: false, error: refusal_body(&refusal) }),
+        }))
     }
 
-    fn request(&mut self, op: &str, message: &Map<String, Value>) -> Result<Value, Refusal> {
-        match op {
-            "hello" => Ok(self.hello()),
-            "resolve" => {
-                let name = text(message, "logic");
-                let (version, logic_name) = self.current_version(&name)?;
+    fn request(&mut self, request: Request) -> Result<Reply, Refusal> {
+        match request {
+            Request::Hello { id, .. } => Ok(self.hello(id)),
+            Request::Resolve { id, logic } => {
+                let (version, logic_name) = self.current_version(&logic)?;
                 // The importer only wraps the Logic in a callable; its source is compiled at
                 // the first call, so this answer does not count as having sent it.
-                Ok(json!({"logic": self.spec_of(&version, &logic_name)}))
+                Ok(Reply::Resolve { id, ok: true, logic: self.spec_of(&version, &logic_name).wire })
             }
-            "invoke_start" => self.invoke_start(message),
-            "invoke_end" => Ok(self.invoke_end(message)?),
-            "pause" => self.pause(message),
-            "finish" => {
+            Request::InvokeStart { id, parent, logic, args, local } => self.invoke_start(id, &parent, &logic, args, local),
+            Request::InvokeEnd { id, play_sid, status, output, error, traceback } => {
+                Ok(self.invoke_end(id, &play_sid, status, output, failure_text(&error, &traceback))?)
+            }
+            Request::Pause { id, play_sid, name, ui, schema } => self.pause(id, &play_sid, &name, ui, schema),
+            Request::Finish { id, status, output, error, traceback } => {
                 let root = &self.open[&self.root_sid];
-                let (status, output, error) = self.bound_result(root, terminal_status(message), object(message, "output"), failure_text(message));
+                let (status, output, error) =
+                    self.bound_result(root, status_of(status), output, failure_text(&error, &traceback));
                 self.finish = Some(Finish { status, output, error });
-                Ok(json!({}))
+                Ok(Reply::Finish { id, ok: true })
             }
-            other => Err(ServiceError::validation("op", format!("unknown request op {other:?}"), "see docs/protocol.md").into()),
         }
     }
 
-    fn notification(&mut self, op: &str, message: &Map<String, Value>) {
-        let sid = text(message, "play_sid");
-        let Some(open) = self.open.get_mut(&sid) else {
-            tracing::debug!(%op, %sid, "notification for a Play that is not open in this run");
+    fn notification(&mut self, notification: Notification) {
+        let sid = match &notification {
+            Notification::Log { play_sid, .. } | Notification::Output { play_sid, .. } | Notification::Stats { play_sid, .. } => play_sid,
+        };
+        let caps = self.core.settings.caps;
+        let Some(open) = self.open.get_mut(sid) else {
+            tracing::debug!(%sid, "notification for a Play that is not open in this run");
             return;
         };
         let play = &mut open.play;
-        match op {
-            "log" | "stats" if open.quiet => return,
-            "log" => play.logs.push_str(message.get("text").and_then(Value::as_str).unwrap_or_default()),
-            "output" => play.output_data.extend(object(message, "values")),
-            "stats" => {
-                play.total_tokens_prompt += message.get("prompt_tokens").and_then(Value::as_u64).unwrap_or(0);
-                play.total_tokens_completion += message.get("completion_tokens").and_then(Value::as_u64).unwrap_or(0);
-                play.total_cost_usd += message.get("cost_usd").and_then(Value::as_f64).unwrap_or(0.0);
+        match notification {
+            Notification::Log { .. } | Notification::Stats { .. } if open.quiet => return,
+            Notification::Log { text, .. } => open.log.push(&text, caps.log_line, caps.play_logs),
+            Notification::Output { values, .. } => {
+                if json_size(&play.output_data) + json_size(&values) > caps.output {
+                    open.output_over = true;
+                } else {
+                    play.output_data.extend(values);
+                }
             }
-            other => {
-                tracing::debug!(op = %other, "unknown notification ignored");
-                return;
+            Notification::Stats { prompt_tokens, completion_tokens, cost_usd, .. } => {
+                play.total_tokens_prompt += prompt_tokens;
+                play.total_tokens_completion += completion_tokens;
+                play.total_cost_usd += cost_usd;
             }
         }
         open.dirty = true;
     }
 
-    fn hello(&mut self) -> Value {
+    fn hello(&mut self, id: u64) -> Reply {
         let root = &self.open[&self.root_sid];
-        let play = json!({"sid": root.play.sid, "name": root.play.name, "inputs": root.play.input_data});
+        let play = PlayIntro { sid: root.play.sid.clone(), name: root.play.name.clone(), inputs: root.play.input_data.clone() };
         let spec = root.spec.clone();
-        json!({"play": play, "logic": self.wire(&spec)})
+        Reply::Hello { id, ok: true, play, logic: self.wire(&spec) }
     }
 
-    fn invoke_start(&mut self, message: &Map<String, Value>) -> Result<Value, Refusal> {
-        let parent_sid = text(message, "parent");
-        let name = text(message, "logic");
-        let local = message.get("local").and_then(Value::as_bool).unwrap_or(false);
-        let args = object(message, "args");
+    fn invoke_start(
+        &mut self,
+        id: u64,
+        parent_sid: &str,
+        name: &str,
+        args: Map<String, Value>,
+        local: bool,
+    ) -> Result<Reply, Refusal> {
+        let (parent_sid, name) = (parent_sid.to_string(), name.to_string());
         let parent = self.open.get(&parent_sid).ok_or_else(|| {
             ServiceError::validation("parent", format!("Play {parent_sid:?} is not running in this run"), "")
         })?;
@@ -288,10 +359,10 @@ impl<'a> Session<'a> {
         let seq = *seq_slot;
         *seq_slot += 1;
         if let Some(recorded) = self.recorded.get(&parent_sid).and_then(|c| c.get(seq as usize)).cloned() {
-            return self.replay_step(&parent_sid, &parent_spec, seq, &name, local, args, recorded);
+            return self.replay_step(id, &parent_sid, &parent_spec, seq, &name, local, args, recorded);
         }
         let (spec, args) = if local {
-            (LogicSpec { name: name.clone(), ..parent_spec }, args)
+            (parent_spec.renamed(&name), args)
         } else {
             let (version, logic_name) = self.current_version(&name)?;
             let checked = inputs::check(&version.inputs, args).map_err(|e| e.within(&name))?;
@@ -300,12 +371,12 @@ impl<'a> Session<'a> {
         let key = step::step_key(&name, seq, &Value::Object(args.clone()));
         let now = now_ms();
         let child = Play {
-            logic_sid: spec.logic_sid.clone(),
-            logic_version_sid: spec.version_sid.clone(),
+            logic_sid: spec.wire.logic_sid.clone(),
+            logic_version_sid: spec.wire.version_sid.clone(),
             name: name.clone(),
             parent_play_sid: parent_sid,
             step_key: key.clone(),
-            status: PlayStatus::Running,
+            status: lifecycle::created(lifecycle::Origin::Child),
             input_data: args,
             started_at: now,
             created_at: now,
@@ -313,9 +384,8 @@ impl<'a> Session<'a> {
         };
         let child = Play { sid: self.core.next_sid()?, ..child };
         self.unsaved.push(child.sid.clone());
-        let response =
-            json!({"play_sid": child.sid, "step_key": key, "cached": false, "logic": self.wire(&spec), "args": child.input_data});
-        self.open.insert(child.sid.clone(), OpenPlay { play: child, spec, pauses: 0, quiet: false, dirty: false });
+        let response = started(id, &child, key, self.wire(&spec));
+        self.open.insert(child.sid.clone(), OpenPlay::new(child, spec, false, &self.core.settings.caps));
         Ok(response)
     }
 
@@ -324,6 +394,7 @@ impl<'a> Session<'a> {
     #[allow(clippy::too_many_arguments)]
     fn replay_step(
         &mut self,
+        id: u64,
         parent_sid: &str,
         parent_spec: &LogicSpec,
         seq: u32,
@@ -331,7 +402,7 @@ impl<'a> Session<'a> {
         local: bool,
         args: Map<String, Value>,
         recorded: Play,
-    ) -> Result<Value, Refusal> {
+    ) -> Result<Reply, Refusal> {
         let args = if local || recorded.name != name {
             args
         } else {
@@ -358,16 +429,25 @@ impl<'a> Session<'a> {
                 .unwrap_or_else(|| Value::Object(recorded.output_data.clone()));
             let sid = recorded.sid.clone();
             self.replayed.push(recorded);
-            return Ok(json!({"play_sid": sid, "step_key": key, "cached": true, "output": output}));
+            return Ok(Reply::InvokeStart {
+                id,
+                ok: true,
+                play_sid: sid,
+                step_key: key,
+                cached: true,
+                output: Some(output),
+                logic: None,
+                args: None,
+            });
         }
         if recorded.status.is_terminal() {
-            let message = recorded.error_message.clone();
+            let refusal = Refusal::ChildFailed { message: recorded.error_message.clone(), play_sid: recorded.sid.clone() };
             self.replayed.push(recorded);
-            return Err(Refusal::ChildFailed(message));
+            return Err(refusal);
         }
         // Unfinished: the same child Play runs again from its start, replaying its own steps.
         let spec = if local {
-            LogicSpec { name: name.to_string(), ..parent_spec.clone() }
+            parent_spec.renamed(name)
         } else {
             let version = self.recorded_version(&recorded)?;
             self.spec_of(&version, name)
@@ -376,11 +456,10 @@ impl<'a> Session<'a> {
             parent.quiet = false;
         }
         let mut child = recorded;
-        child.status = PlayStatus::Running;
-        let response =
-            json!({"play_sid": child.sid, "step_key": key, "cached": false, "logic": self.wire(&spec), "args": child.input_data});
+        lifecycle::apply(&mut child, Event::Reenter).map_err(|e| ServiceError::Internal(format!("Play {}: {e}", child.sid)))?;
+        let response = started(id, &child, key, self.wire(&spec));
         let quiet = self.replays_quietly();
-        self.open.insert(child.sid.clone(), OpenPlay { play: child, spec, pauses: 0, quiet, dirty: false });
+        self.open.insert(child.sid.clone(), OpenPlay::new(child, spec, quiet, &self.core.settings.caps));
         Ok(response)
     }
 
@@ -390,10 +469,9 @@ impl<'a> Session<'a> {
         })
     }
 
-    fn pause(&mut self, message: &Map<String, Value>) -> Result<Value, Refusal> {
-        let sid = text(message, "play_sid");
-        let name = Some(text(message, "name")).filter(|n| !n.is_empty()).unwrap_or_else(|| "pause".into());
-        let ui_fields = object(message, "ui");
+    fn pause(&mut self, id: u64, sid: &str, name: &str, ui_fields: Map<String, Value>, schema: Value) -> Result<Reply, Refusal> {
+        let sid = sid.to_string();
+        let name = Some(name.to_string()).filter(|n| !n.is_empty()).unwrap_or_else(|| "pause".into());
         forms::check_form(&ui_fields).map_err(|m| ServiceError::validation("ui", m, "see ask_user in the SDK"))?;
         let fresh = match &self.mode {
             RunMode::Resume { play_sid, resume_id } => Some((play_sid.clone(), resume_id.clone())),
@@ -409,7 +487,7 @@ impl<'a> Session<'a> {
             if fresh.as_ref() == Some(&(sid.clone(), resume_id.clone())) {
                 open.quiet = false;
             }
-            return Ok(json!({"answered": true, "payload": answer}));
+            return Ok(Reply::Pause { id, ok: true, answered: true, payload: Some(answer.clone()), resume_id: None });
         }
         let mut ui: ResumeUi = serde_json::from_value(Value::Object(ui_fields)).unwrap_or_default();
         if ui.kind.is_empty() {
@@ -419,7 +497,7 @@ impl<'a> Session<'a> {
             open.play.pending_resumes.push(ResumeRequest {
                 id: resume_id.clone(),
                 name,
-                schema: message.get("schema").cloned().unwrap_or_else(|| json!({})),
+                schema,
                 ui,
                 asked_at: now_ms(),
                 payload: Value::Null,
@@ -429,40 +507,52 @@ impl<'a> Session<'a> {
         // Runs are sequential, so the open Plays are exactly the chain from the root down to
         // the one that asks: all of them now wait for the person.
         for open in self.open.values_mut() {
-            open.play.status = PlayStatus::AwaitingResume;
+            if let Err(e) = lifecycle::apply(&mut open.play, Event::Ask) {
+                tracing::warn!(sid = %open.play.sid, error = %e, "an open Play of a pausing run is not running");
+            }
         }
         let mut batch = self.unsaved_batch();
         batch.updates =
             self.open.values().filter(|o| !self.unsaved.contains(&o.play.sid)).map(|o| o.play.clone()).collect();
-        self.core.library.store().play_batch(&batch)?;
+        self.core.library.store().play_batch(&batch, None)?;
         self.unsaved.clear();
         self.suspended = Some(resume_id.clone());
         self.core.changed();
-        Ok(json!({"answered": false, "resume_id": resume_id}))
+        Ok(Reply::Pause { id, ok: true, answered: false, payload: None, resume_id: Some(resume_id) })
     }
 
-    fn invoke_end(&mut self, message: &Map<String, Value>) -> Result<Value, ServiceError> {
-        let sid = text(message, "play_sid");
+    fn invoke_end(
+        &mut self,
+        id: u64,
+        sid: &str,
+        status: Verdict,
+        output: Map<String, Value>,
+        error: String,
+    ) -> Result<Reply, ServiceError> {
+        let sid = sid.to_string();
         if sid == self.root_sid {
             return Err(ServiceError::validation("play_sid", "the top-level Play ends with finish", ""));
         }
-        let closing = self
+        let mut closing = self
             .open
             .remove(&sid)
             .ok_or_else(|| ServiceError::validation("play_sid", format!("Play {sid:?} is not open"), ""))?;
-        let (status, output, error) =
-            self.bound_result(&closing, terminal_status(message), object(message, "output"), failure_text(message));
+        let closing_log = closing.log.take();
+        let (status, output, error) = self.bound_result(&closing, status_of(status), output, error);
         let bound = closing.spec.binding.is_some();
         let mut play = closing.play;
         if bound {
             // A bound Play's output is exactly what its output mappings produce.
             play.output_data.clear();
         }
-        close(&mut play, status, output, error);
+        close(&mut play, lifecycle::ending(status), output, error);
         let memo = (status == PlayStatus::Success).then(|| Value::Object(play.output_data.clone()));
         // The child's ancestors that are not written yet go in the same commit, so a recorded
         // result is always reachable from the top-level Play.
         let mut batch = self.unsaved_batch();
+        if !closing_log.is_empty() {
+            batch.logs.push((play.sid.clone(), closing_log));
+        }
         if self.unsaved.contains(&play.sid) {
             batch.new_children.push(play.clone());
         } else {
@@ -471,7 +561,7 @@ impl<'a> Session<'a> {
         if let Some(memo) = &memo {
             batch.memos.push((play.parent_play_sid.clone(), play.step_key.clone(), memo.clone()));
         }
-        self.core.library.store().play_batch(&batch)?;
+        self.core.library.store().play_batch(&batch, None)?;
         self.unsaved.clear();
         if let (Some(memo), Some(parent)) = (memo, self.open.get_mut(&play.parent_play_sid)) {
             parent.play.step_outputs.insert(play.step_key.clone(), memo);
@@ -479,15 +569,35 @@ impl<'a> Session<'a> {
         self.core.changed();
         if bound {
             // The caller gets the mapped result, not what the generated body returned.
-            return Ok(json!({"status": play.status.as_str(), "output": play.output_data, "error": play.error_message}));
+            let verdict = if play.status == PlayStatus::Success { Verdict::Success } else { Verdict::Failed };
+            return Ok(Reply::InvokeEnd {
+                id,
+                ok: true,
+                status: Some(verdict),
+                output: Some(play.output_data),
+                error: Some(play.error_message),
+            });
         }
-        Ok(json!({}))
+        Ok(Reply::InvokeEnd { id, ok: true, status: None, output: None, error: None })
     }
 
-    /// The unwritten open children, as new rows in creation order.
-    fn unsaved_batch(&self) -> PlayBatch {
+    /// The unwritten open children, as new rows in creation order, and the log text that
+    /// arrived since the last write (appended after the rows are in).
+    fn unsaved_batch(&mut self) -> PlayBatch {
         let new_children = self.unsaved.iter().filter_map(|sid| self.open.get(sid).map(|o| o.play.clone())).collect();
-        PlayBatch { new_children, ..Default::default() }
+        PlayBatch { new_children, logs: self.take_logs(), ..Default::default() }
+    }
+
+    /// Log text of the open Plays not written yet, taken for a write.
+    pub fn take_logs(&mut self) -> Vec<(String, String)> {
+        let mut logs: Vec<(String, String)> = self
+            .open
+            .values_mut()
+            .map(|o| (o.play.sid.clone(), o.log.take()))
+            .filter(|(_, text)| !text.is_empty())
+            .collect();
+        logs.sort();
+        logs
     }
 
     /// Writes what a live view is missing: open children not written yet, and the logs,
@@ -505,7 +615,7 @@ impl<'a> Session<'a> {
         if batch.is_empty() {
             return Ok(());
         }
-        self.core.library.store().play_batch(&batch)?;
+        self.core.library.store().play_batch(&batch, None)?;
         self.unsaved.clear();
         for open in self.open.values_mut() {
             open.dirty = false;
@@ -515,7 +625,8 @@ impl<'a> Session<'a> {
     }
 
     /// A Play's result as reported, or, for a bound version that succeeded, its output
-    /// mappings applied (a mapping that fails fails the Play, naming the row).
+    /// mappings applied (a mapping that fails fails the Play, naming the row). An output over
+    /// `engine.max_output_bytes` fails the Play.
     fn bound_result(
         &self,
         open: &OpenPlay,
@@ -523,13 +634,24 @@ impl<'a> Session<'a> {
         output: Map<String, Value>,
         error: String,
     ) -> (PlayStatus, Map<String, Value>, String) {
-        match (&open.spec.binding, status) {
+        let (status, output, error) = match (&open.spec.binding, status) {
             (Some(binding), PlayStatus::Success) => match map_side(Side::Output, binding, &open.play.input_data, Some(&output)) {
                 Ok(mapped) => (PlayStatus::Success, mapped, error),
                 Err(message) => (PlayStatus::Failed, Map::new(), message),
             },
             _ => (status, output, error),
+        };
+        let limit = self.core.settings.caps.output;
+        let size = json_size(&output) + if open.spec.binding.is_some() { 0 } else { json_size(&open.play.output_data) };
+        if size > limit || open.output_over {
+            let message = format!(
+                "the output of Play {} is over the limit of {limit} bytes (engine.max_output_bytes in service.toml); \
+                 return less, or keep large data outside the Play",
+                open.play.sid
+            );
+            return (PlayStatus::Failed, Map::new(), message);
         }
+        (status, output, error)
     }
 
     fn current_version(&self, name: &str) -> Result<(LogicVersion, String), ServiceError> {
@@ -552,12 +674,12 @@ impl<'a> Session<'a> {
 
     /// A spec as sent to the runner: the source only the first time its version is sent,
     /// since the runner compiles each version once (large sources are not resent per call).
-    fn wire(&mut self, spec: &LogicSpec) -> Value {
-        let mut value = serde_json::to_value(spec).expect("specs always serialize");
-        if !self.sent_sources.insert(spec.version_sid.clone()) {
-            value["python_source"] = Value::String(String::new());
+    fn wire(&mut self, spec: &LogicSpec) -> protocol::LogicSpec {
+        let mut wire = spec.wire.clone();
+        if !self.sent_sources.insert(spec.wire.version_sid.clone()) {
+            wire.python_source.clear();
         }
-        value
+        wire
     }
 
     fn spec_of(&mut self, version: &LogicVersion, logic_name: &str) -> LogicSpec {
@@ -574,7 +696,7 @@ impl<'a> Session<'a> {
                 (entry, version.python_source.clone())
             }
         };
-        let spec = LogicSpec {
+        let wire = protocol::LogicSpec {
             name: logic_name.to_string(),
             logic_sid: version.logic_sid.clone(),
             version_sid: version.sid.clone(),
@@ -582,8 +704,8 @@ impl<'a> Session<'a> {
             python_source,
             inputs: version.inputs.clone(),
             outputs: version.outputs.clone(),
-            binding: version.binding.clone(),
         };
+        let spec = LogicSpec { wire, binding: version.binding.clone() };
         self.specs.insert(version.sid.clone(), spec.clone());
         spec
     }
@@ -625,54 +747,75 @@ fn recorded_children(root: &Play, tree: Vec<Play>) -> HashMap<String, Vec<Play>>
         .collect()
 }
 
-/// Finishes a Play in memory: status, output merged over what `logic.output` gave, times.
-pub fn close(play: &mut Play, status: PlayStatus, output: Map<String, Value>, error: String) {
+/// Finishes a Play in memory by `event`: status, output merged over what `logic.output`
+/// gave, times. A Play that already ended stays as it was (false).
+pub fn close(play: &mut Play, event: Event, output: Map<String, Value>, error: String) -> bool {
+    if let Err(e) = lifecycle::apply(play, event) {
+        tracing::warn!(sid = %play.sid, error = %e, "not closing a Play");
+        return false;
+    }
     let now = now_ms();
-    play.status = status;
     play.output_data.extend(output);
     play.error_message = error;
     play.completed_at = now;
     play.duration_ms = now.saturating_sub(play.started_at);
+    true
 }
 
-fn terminal_status(message: &Map<String, Value>) -> PlayStatus {
-    match message.get("status").and_then(Value::as_str) {
-        Some("success") => PlayStatus::Success,
-        _ => PlayStatus::Failed,
+fn status_of(verdict: Verdict) -> PlayStatus {
+    match verdict {
+        Verdict::Success => PlayStatus::Success,
+        Verdict::Failed => PlayStatus::Failed,
     }
 }
 
-fn failure_text(message: &Map<String, Value>) -> String {
-    let error = text(message, "error");
-    let traceback = text(message, "traceback");
+/// The reply that hands the runner a child to run.
+fn started(id: u64, child: &Play, step_key: String, logic: protocol::LogicSpec) -> Reply {
+    Reply::InvokeStart {
+        id,
+        ok: true,
+        play_sid: child.sid.clone(),
+        step_key,
+        cached: false,
+        output: None,
+        logic: Some(logic),
+        args: Some(child.input_data.clone()),
+    }
+}
+
+fn json_size(values: &Map<String, Value>) -> usize {
+    serde_json::to_string(values).map(|text| text.len()).unwrap_or(0)
+}
+
+fn encode<T: serde::Serialize>(line: &T) -> String {
+    serde_json::to_string(line).expect("protocol types always serialize")
+}
+
+fn failure_text(error: &str, traceback: &str) -> String {
     match (error.is_empty(), traceback.is_empty()) {
-        (_, true) => error,
-        (true, false) => traceback,
+        (_, true) => error.to_string(),
+        (true, false) => traceback.to_string(),
         (false, false) => format!("{error}\n\n{traceback}"),
     }
 }
 
-fn text(message: &Map<String, Value>, key: &str) -> String {
-    message.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
-}
-
-fn object(message: &Map<String, Value>, key: &str) -> Map<String, Value> {
-    message.get(key).and_then(Value::as_object).cloned().unwrap_or_default()
-}
-
-fn refusal_body(refusal: &Refusal) -> Value {
+fn refusal_body(refusal: &Refusal) -> RefusalBody {
     let error = match refusal {
-        Refusal::ChildFailed(message) => return json!({"kind": "child_failed", "message": message}),
-        Refusal::Nondeterminism(message) => return json!({"kind": "nondeterminism", "message": message}),
+        Refusal::ChildFailed { message, play_sid } => {
+            return RefusalBody { kind: RefusalKind::ChildFailed, message: message.clone(), play_sid: Some(play_sid.clone()) }
+        }
+        Refusal::Nondeterminism(message) => {
+            return RefusalBody { kind: RefusalKind::Nondeterminism, message: message.clone(), play_sid: None }
+        }
         Refusal::Service(error) => error,
     };
     let kind = match error {
-        ServiceError::NotFound { .. } => "not_found",
-        ServiceError::Validation { .. } | ServiceError::InvalidParams { .. } => "validation",
-        ServiceError::Conflict { .. } => "conflict",
-        ServiceError::InvalidState { .. } => "invalid_state",
-        ServiceError::Source { .. } => "source",
-        ServiceError::Internal(_) => "internal",
+        ServiceError::NotFound { .. } => RefusalKind::NotFound,
+        ServiceError::Validation { .. } | ServiceError::InvalidParams { .. } => RefusalKind::Validation,
+        ServiceError::Conflict { .. } => RefusalKind::Conflict,
+        ServiceError::InvalidState { .. } => RefusalKind::InvalidState,
+        ServiceError::Source { .. } => RefusalKind::Source,
+        ServiceError::Internal(_) => RefusalKind::Internal,
     };
     let mut message = error.to_string();
     if let ServiceError::Validation { field, hint, .. } = error {
@@ -683,5 +826,28 @@ fn refusal_body(refusal: &Refusal) -> Value {
             message = format!("{message}; {hint}");
         }
     }
-    json!({"kind": kind, "message": message})
+    RefusalBody { kind, message, play_sid: None }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_text_joins_message_and_traceback() {
+        assert_eq!(failure_text("boom", ""), "boom");
+        assert_eq!(failure_text("", "Traceback ..."), "Traceback ...");
+        assert_eq!(failure_text("boom", "Traceback ..."), "boom\n\nTraceback ...");
+    }
+
+    #[test]
+    fn refusals_carry_their_kind_and_a_failed_step_its_play() {
+        let failed = refusal_body(&Refusal::ChildFailed { message: "broke".into(), play_sid: "00c1".into() });
+        assert_eq!((failed.kind, failed.play_sid.as_deref()), (RefusalKind::ChildFailed, Some("00c1")));
+        let invalid = refusal_body(&Refusal::Service(ServiceError::validation("ui", "unknown kind", "see ask_user")));
+        assert_eq!(invalid.kind, RefusalKind::Validation);
+        assert!(invalid.message.contains("(ui); see ask_user"), "{}", invalid.message);
+        let missing = refusal_body(&Refusal::Service(ServiceError::not_found("no logic named \"x\"", "")));
+        assert_eq!((missing.kind, missing.play_sid), (RefusalKind::NotFound, None));
+    }
 }

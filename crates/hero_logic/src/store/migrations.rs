@@ -101,4 +101,9 @@ pub const MIGRATIONS: &[&str] = &[
         graph TEXT NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 3: the sandbox limits `play_start` gave a top-level Play (JSON of `Limits`; "" = the
+    // service defaults), so that a resumed or recovered run gets the same budget.
+    r#"
+    ALTER TABLE plays ADD COLUMN limits TEXT NOT NULL DEFAULT '';
+    "#,
 ];

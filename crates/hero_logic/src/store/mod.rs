@@ -8,7 +8,7 @@ pub mod sqlite;
 
 use std::collections::HashMap;
 
-use hero_logic_api::params::{Page, RecentRun};
+use hero_logic_api::params::{Limits, Page, RecentRun};
 use hero_logic_api::{Logic, LogicExample, LogicVersion, Play, PlayStatus, PlayTotals};
 use serde_json::Value;
 
@@ -63,17 +63,22 @@ pub enum RunScope {
 
 /// Play writes that belong together. Applied in this order: new children (inserted with
 /// the sid they carry and appended to their parent's `sub_play_sids`), updates of existing
-/// Plays, then memoized step outputs `(parent sid, step key, output)`.
+/// Plays, memoized step outputs `(parent sid, step key, output)`, then log text appended to
+/// Plays' `logs` `(sid, text)`.
+///
+/// An update never rewrites `logs`: logs only grow, by appends, so a chatty Play costs its
+/// new bytes per write rather than all of its logs again.
 #[derive(Debug, Clone, Default)]
 pub struct PlayBatch {
     pub new_children: Vec<Play>,
     pub updates: Vec<Play>,
     pub memos: Vec<(String, String, Value)>,
+    pub logs: Vec<(String, String)>,
 }
 
 impl PlayBatch {
     pub fn is_empty(&self) -> bool {
-        self.new_children.is_empty() && self.updates.is_empty() && self.memos.is_empty()
+        self.new_children.is_empty() && self.updates.is_empty() && self.memos.is_empty() && self.logs.is_empty()
     }
 }
 
@@ -118,7 +123,12 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts a new Play (the engine's only way to create one); returns it with its sid
     /// (the one it carries, or a fresh one when empty).
     fn play_insert(&self, play: &Play) -> StoreResult<Play>;
-    /// Rewrites a Play's own columns; children and steps are untouched.
+    /// Inserts a new top-level Play with the sandbox limits it was started with.
+    fn play_insert_limited(&self, play: &Play, limits: &Limits) -> StoreResult<Play>;
+    /// The limits a top-level Play was started with (None: the service defaults).
+    fn play_limits(&self, sid: &str) -> StoreResult<Option<Limits>>;
+    /// Rewrites a Play's own columns but `logs` (see `PlayBatch`); children and steps are
+    /// untouched.
     fn play_update(&self, play: &Play) -> StoreResult<()>;
     fn play_page(&self, query: &PageQuery) -> StoreResult<Page<Play>>;
     fn play_count_for_version(&self, version_sid: &str) -> StoreResult<u64>;
@@ -126,8 +136,10 @@ pub trait Store: Send + Sync + 'static {
     fn play_append_child(&self, parent_sid: &str, child_sid: &str) -> StoreResult<()>;
     /// Writes one `step_outputs` entry of a Play, atomically (replaces an existing key).
     fn play_set_step_output(&self, play_sid: &str, step_key: &str, output: &Value) -> StoreResult<()>;
-    /// Writes a batch of Play changes in one transaction (one durable commit).
-    fn play_batch(&self, batch: &PlayBatch) -> StoreResult<()>;
+    /// Writes a batch of Play changes in one transaction (one durable commit). With a guard
+    /// `(sid, status)`, nothing is written unless that Play has that status at the moment of
+    /// writing; returns whether the write happened.
+    fn play_batch(&self, batch: &PlayBatch, guard: Option<(&str, PlayStatus)>) -> StoreResult<bool>;
     /// Reserves `count` consecutive sids for the caller to hand out; returns the first one's
     /// counter value.
     fn reserve_sids(&self, count: u64) -> StoreResult<u64>;

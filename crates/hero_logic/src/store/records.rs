@@ -18,6 +18,8 @@ pub(crate) trait Record: Sized {
     const FILTERS: &'static [&'static str];
     /// Columns that must stay unique, with the message a clash gives.
     const UNIQUE: &'static [(&'static str, &'static str)] = &[];
+    /// Columns an update leaves alone: written at insert, then only appended to.
+    const APPEND_ONLY: &'static [&'static str] = &[];
 
     fn sid(&self) -> &str;
     fn set_sid(&mut self, sid: String);
@@ -221,6 +223,7 @@ impl Record for Play {
         "created_at",
     ];
     const FILTERS: &'static [&'static str] = methods::PLAY.filters;
+    const APPEND_ONLY: &'static [&'static str] = &["logs"];
 
     fn sid(&self) -> &str {
         &self.sid

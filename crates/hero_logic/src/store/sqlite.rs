@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use std::collections::HashMap;
 
-use hero_logic_api::params::{Page, RecentRun};
+use hero_logic_api::params::{Limits, Page, RecentRun};
 use hero_logic_api::{Logic, LogicExample, LogicVersion, Play, PlayStatus, PlayTotals};
 use rusqlite::types::Value as Sql;
 use rusqlite::{params, params_from_iter, Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
@@ -240,13 +240,15 @@ fn insert_record<R: Record + Clone>(tx: &Transaction, record: &R) -> StoreResult
     Ok(record)
 }
 
-/// Rewrites the columns of an existing record; false when there is no such sid.
+/// Rewrites the columns of an existing record but its append-only ones; false when there is
+/// no such sid.
 fn update_record<R: Record>(tx: &Transaction, record: &R) -> StoreResult<bool> {
-    let assignments: Vec<String> =
-        R::COLUMNS.iter().enumerate().map(|(i, c)| format!("{c} = ?{}", i + 2)).collect();
+    let kept: Vec<(&str, Sql)> =
+        R::COLUMNS.iter().copied().zip(record.values()).filter(|(c, _)| !R::APPEND_ONLY.contains(c)).collect();
+    let assignments: Vec<String> = kept.iter().enumerate().map(|(i, (c, _))| format!("{c} = ?{}", i + 2)).collect();
     let sql = format!("UPDATE {} SET {} WHERE sid = ?1", R::TABLE, assignments.join(", "));
     let mut values = vec![Sql::Text(record.sid().to_string())];
-    values.extend(record.values());
+    values.extend(kept.into_iter().map(|(_, v)| v));
     let changed = tx.prepare_cached(&sql)?.execute(params_from_iter(values)).map_err(unique_conflict::<R>)?;
     Ok(changed > 0)
 }
@@ -483,6 +485,28 @@ impl Store for SqliteStore {
         self.write(|tx| insert_record(tx, play))
     }
 
+    fn play_insert_limited(&self, play: &Play, limits: &Limits) -> StoreResult<Play> {
+        let limits = serde_json::to_string(limits).expect("limits serialize");
+        self.write(|tx| {
+            let stored = insert_record(tx, play)?;
+            tx.prepare_cached("UPDATE plays SET limits = ?2 WHERE sid = ?1")?.execute(params![stored.sid, limits])?;
+            Ok(stored)
+        })
+    }
+
+    fn play_limits(&self, sid: &str) -> StoreResult<Option<Limits>> {
+        self.read(|c| {
+            let text: Option<String> =
+                c.prepare_cached("SELECT limits FROM plays WHERE sid = ?1")?.query_row([sid], |r| r.get(0)).optional()?;
+            match text.as_deref() {
+                None | Some("") => Ok(None),
+                Some(text) => serde_json::from_str(text)
+                    .map(Some)
+                    .map_err(|e| StoreError::Corrupt(format!("limits of Play {sid}: {e}"))),
+            }
+        })
+    }
+
     fn play_update(&self, play: &Play) -> StoreResult<()> {
         self.write(|tx| {
             if update_record(tx, play)? {
@@ -509,11 +533,16 @@ impl Store for SqliteStore {
         self.write(|tx| set_step_output(tx, play_sid, step_key, output))
     }
 
-    fn play_batch(&self, batch: &PlayBatch) -> StoreResult<()> {
+    fn play_batch(&self, batch: &PlayBatch, guard: Option<(&str, PlayStatus)>) -> StoreResult<bool> {
         if batch.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
         self.write(|tx| {
+            if let Some((sid, status)) = guard {
+                if !has_status(tx, sid, status)? {
+                    return Ok(false);
+                }
+            }
             for child in &batch.new_children {
                 let stored = insert_record(tx, child)?;
                 append_child(tx, &stored.parent_play_sid, &stored.sid)?;
@@ -526,7 +555,13 @@ impl Store for SqliteStore {
             for (play_sid, step_key, output) in &batch.memos {
                 set_step_output(tx, play_sid, step_key, output)?;
             }
-            Ok(())
+            let mut append = tx.prepare_cached("UPDATE plays SET logs = logs || ?2 WHERE sid = ?1")?;
+            for (play_sid, text) in &batch.logs {
+                if append.execute(params![play_sid, text])? == 0 {
+                    return Err(StoreError::NotFound { kind: "Play", sid: play_sid.clone() });
+                }
+            }
+            Ok(true)
         })
     }
 
@@ -544,9 +579,7 @@ impl Store for SqliteStore {
     fn plays_update(&self, plays: &[Play], guard: Option<(&str, PlayStatus)>) -> StoreResult<bool> {
         self.write(|tx| {
             if let Some((sid, status)) = guard {
-                let current: Option<String> =
-                    tx.query_row("SELECT status FROM plays WHERE sid = ?1", [sid], |r| r.get(0)).optional()?;
-                if current.as_deref() != Some(status.as_str()) {
+                if !has_status(tx, sid, status)? {
                     return Ok(false);
                 }
             }
@@ -662,6 +695,11 @@ impl Store for SqliteStore {
             found.into_iter().map(|p| with_children_and_steps(c, p)).collect()
         })
     }
+}
+
+fn has_status(tx: &Transaction, sid: &str, status: PlayStatus) -> StoreResult<bool> {
+    let current: Option<String> = tx.query_row("SELECT status FROM plays WHERE sid = ?1", [sid], |r| r.get(0)).optional()?;
+    Ok(current.as_deref() == Some(status.as_str()))
 }
 
 fn append_child(tx: &Transaction, parent_sid: &str, child_sid: &str) -> StoreResult<()> {

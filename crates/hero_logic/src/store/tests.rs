@@ -166,3 +166,40 @@ fn recent_runs_and_subtree_totals() {
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].play_sid, root.sid);
 }
+
+#[test]
+fn logs_only_grow_by_appends_and_updates_leave_them() {
+    let (_d, store) = open();
+    let p = store.play_insert(&Play { logs: "first\n".into(), ..Default::default() }).unwrap();
+    let batch = PlayBatch { logs: vec![(p.sid.clone(), "second\n".into())], ..Default::default() };
+    assert!(store.play_batch(&batch, None).unwrap());
+    // An update from a stale copy (its logs as they were at insert) keeps what was appended.
+    store.play_update(&Play { status: PlayStatus::Running, ..p.clone() }).unwrap();
+    let stored = store.play_get(&p.sid).unwrap().unwrap();
+    assert_eq!((stored.logs.as_str(), stored.status), ("first\nsecond\n", PlayStatus::Running));
+    let missing = PlayBatch { logs: vec![("zzzz".into(), "x\n".into())], ..Default::default() };
+    assert!(matches!(store.play_batch(&missing, None), Err(StoreError::NotFound { .. })));
+}
+
+#[test]
+fn a_guarded_batch_writes_nothing_when_the_status_moved_on() {
+    let (_d, store) = open();
+    let p = store.play_insert(&Play { status: PlayStatus::Running, ..Default::default() }).unwrap();
+    let batch = PlayBatch { logs: vec![(p.sid.clone(), "late\n".into())], ..Default::default() };
+    assert!(!store.play_batch(&batch, Some((&p.sid, PlayStatus::AwaitingResume))).unwrap());
+    assert_eq!(store.play_get(&p.sid).unwrap().unwrap().logs, "");
+    assert!(store.play_batch(&batch, Some((&p.sid, PlayStatus::Running))).unwrap());
+    assert_eq!(store.play_get(&p.sid).unwrap().unwrap().logs, "late\n");
+}
+
+#[test]
+fn a_plays_limits_are_kept_with_it() {
+    use hero_logic_api::params::Limits;
+    let (_d, store) = open();
+    let limits = Limits { wall_clock_ms: Some(1500), memory_mb: None, max_open_files: Some(32) };
+    let limited = store.play_insert_limited(&Play::default(), &limits).unwrap();
+    let plain = store.play_insert(&Play::default()).unwrap();
+    assert_eq!(store.play_limits(&limited.sid).unwrap(), Some(limits));
+    assert_eq!(store.play_limits(&plain.sid).unwrap(), None, "a Play without limits takes the defaults");
+    assert_eq!(store.play_limits("zzzz").unwrap(), None);
+}

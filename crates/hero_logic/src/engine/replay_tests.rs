@@ -1,0 +1,299 @@
+//! Replay transcripts (`testdata/replay/*.jsonl`) run against the real session and executor
+//! logic over a temporary SQLite store: what a runner sends, and what the daemon must answer.
+//! The SDK's tests drive the real runner with the same files (sdk/python/tests/
+//! test_transcripts.py), so both halves of the protocol are held to one record.
+//!
+//! A transcript is one JSON object per line:
+//! - `{"logic": {"name", "source"}}` creates a Logic; `{"start": {"logic", "inputs"}}` starts
+//!   the top-level Play (bound to `$root`);
+//! - `{"run": "fresh" | "resume", "answer": {"play", "resume_id", "payload"}}` starts a run
+//!   (a resume answers the question first, as `play_resume` does);
+//! - `{"runner": {...}}` is a line the runner sends (`$secret`, `$pid` and `$python` stand
+//!   for what the runner fills in), `{"daemon": {...}}` the exact answer;
+//! - `{"plays": {"$sid": {field: value}}}` ends the run and checks the stored Plays.
+//!
+//! In expected values `$any` matches anything, `$spec:<name>` a LogicSpec of that Logic,
+//! `$prefix:<text>` a string starting with the text, and `$<name>` (e.g. `$c1`) binds to the
+//! value first seen there and must match it afterwards; bound names are replaced in strings.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hero_logic_api::params::{LogicCreateParams, PlayStartParams};
+use serde_json::Value;
+
+use super::super::sandbox::Budget;
+use super::super::session::{RunMode, Session};
+use super::super::{Caps, Core, Engine, EngineSettings};
+use super::{finalize, load_run, verdict};
+use crate::engine::lifecycle::{self, Event};
+use crate::library::Library;
+use crate::store::{SqliteStore, Synchronous};
+
+const SECRET: &str = "fixture-secret";
+const BUDGET: Budget = Budget { wall_clock_ms: 10_000, memory_mb: 256, max_open_files: 64 };
+
+fn engine_over(dir: &Path) -> Engine {
+    let store = SqliteStore::open(&dir.join("replay.db"), Synchronous::Normal).expect("a temporary store opens");
+    let caps = Caps { log_line: 64 * 1024, play_logs: 1024 * 1024, output: 1024 * 1024, protocol_line: 1024 * 1024 };
+    let settings = EngineSettings {
+        data_dir: dir.to_path_buf(),
+        rpc_socket: dir.join("rpc.sock"),
+        pool_size: 1,
+        defaults: BUDGET,
+        env_allow: Vec::new(),
+        warm_runners: 0,
+        recover_by_replay: true,
+        runner_vars: Vec::new(),
+        caps,
+    };
+    // No workers and no Python: the test plays the runner's part line by line.
+    let core = Core::new(Library::new(Arc::new(store)), settings, Err("no Python in replay tests".into()));
+    Engine { core: Arc::new(core) }
+}
+
+/// Names bound while a transcript runs: `$root`, `$c1`, ...
+#[derive(Default)]
+struct Bindings(BTreeMap<String, Value>);
+
+impl Bindings {
+    /// `value` with bound names (and `$secret`) put in.
+    fn fill(&self, value: &Value) -> Value {
+        match value {
+            Value::String(s) => {
+                if s == "$secret" {
+                    return Value::String(SECRET.into());
+                }
+                if let Some(bound) = self.0.get(s) {
+                    return bound.clone();
+                }
+                Value::String(self.fill_text(s))
+            }
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.fill(v)).collect()),
+            Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), self.fill(v))).collect()),
+            other => other.clone(),
+        }
+    }
+
+    fn fill_text(&self, text: &str) -> String {
+        // Longest names first, so `$c1` does not eat the start of `$c10`.
+        let mut names: Vec<&String> = self.0.keys().collect();
+        names.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        let mut text = text.to_string();
+        for name in names {
+            if let Some(bound) = self.0[name].as_str() {
+                text = text.replace(name.as_str(), bound);
+            }
+        }
+        text
+    }
+
+    fn sid(&self, name: &str) -> String {
+        self.0.get(name).and_then(Value::as_str).unwrap_or_else(|| panic!("{name} is not bound yet")).to_string()
+    }
+
+    /// Whether `actual` fits `expected`; `exact` objects must have the same keys, others at
+    /// least the expected ones.
+    fn check(&mut self, expected: &Value, actual: &Value, exact: bool, at: &str) -> Result<(), String> {
+        let differs = || format!("at {at}: expected {expected}, got {actual}");
+        match expected {
+            Value::String(s) if s == "$any" => Ok(()),
+            Value::String(s) if s.starts_with("$spec:") => {
+                let name = &s["$spec:".len()..];
+                match actual.get("name").and_then(Value::as_str) {
+                    Some(n) if n == name && actual.get("version_sid").is_some() => Ok(()),
+                    _ => Err(differs()),
+                }
+            }
+            Value::String(s) if s.starts_with("$prefix:") => {
+                let prefix = self.fill_text(&s["$prefix:".len()..]);
+                match actual.as_str() {
+                    Some(text) if text.starts_with(&prefix) => Ok(()),
+                    _ => Err(format!("at {at}: expected a string starting with {prefix:?}, got {actual}")),
+                }
+            }
+            Value::String(s) if is_name(s) => match self.0.get(s) {
+                Some(bound) if bound == actual => Ok(()),
+                Some(bound) => Err(format!("at {at}: {s} is {bound}, got {actual}")),
+                None => {
+                    self.0.insert(s.clone(), actual.clone());
+                    Ok(())
+                }
+            },
+            Value::String(s) => (actual.as_str() == Some(self.fill_text(s).as_str())).then_some(()).ok_or_else(differs),
+            Value::Array(items) => {
+                let got = actual.as_array().filter(|a| a.len() == items.len()).ok_or_else(differs)?;
+                for (i, (e, a)) in items.iter().zip(got).enumerate() {
+                    self.check(e, a, true, &format!("{at}[{i}]"))?;
+                }
+                Ok(())
+            }
+            Value::Object(fields) => {
+                let got = actual.as_object().ok_or_else(differs)?;
+                if exact && got.keys().any(|k| !fields.contains_key(k)) {
+                    return Err(differs());
+                }
+                for (key, e) in fields {
+                    let a = got.get(key).ok_or_else(|| format!("at {at}: no field {key:?} in {actual}"))?;
+                    self.check(e, a, true, &format!("{at}.{key}"))?;
+                }
+                Ok(())
+            }
+            other => (other == actual).then_some(()).ok_or_else(differs),
+        }
+    }
+}
+
+fn is_name(s: &str) -> bool {
+    s.len() > 1 && s.starts_with('$') && s[1..].chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// One transcript, played against the engine; an error says which line went wrong.
+fn play_transcript(path: &Path) -> Result<(), String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let engine = engine_over(dir.path());
+    let core = Arc::clone(&engine.core);
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let lines: Vec<Value> = text
+        .lines()
+        .enumerate()
+        .map(|(n, l)| serde_json::from_str(l).map_err(|e| format!("line {}: {e}", n + 1)))
+        .collect::<Result<_, _>>()?;
+    let mut names = Bindings::default();
+    // What a runner says of itself in hello.
+    names.0.insert("$pid".into(), Value::from(4242));
+    names.0.insert("$python".into(), Value::from("3.11.2"));
+    let mut session: Option<Session> = None;
+    let mut awaiting: Option<(usize, Value)> = None;
+    for (index, line) in lines.iter().enumerate() {
+        let at = format!("{}:{}", path.file_name().unwrap_or_default().to_string_lossy(), index + 1);
+        if let Some(expected) = line.get("daemon") {
+            let (_, reply) = awaiting.take().ok_or_else(|| format!("{at}: a daemon line with no request before it"))?;
+            names.check(expected, &reply, true, &at)?;
+            continue;
+        }
+        if let Some((request_line, _)) = &awaiting {
+            return Err(format!("{at}: the request of line {} has no daemon line after it", request_line + 1));
+        }
+        if let Some(logic) = line.get("logic") {
+            let params = LogicCreateParams {
+                name: text_of(logic, "name"),
+                python_source: Some(text_of(logic, "source")),
+                ..Default::default()
+            };
+            core.library.create_logic(params).map_err(|e| format!("{at}: {e}"))?;
+        } else if let Some(start) = line.get("start") {
+            let params = PlayStartParams {
+                logic: text_of(start, "logic"),
+                inputs: start["inputs"].as_object().cloned().unwrap_or_default(),
+                ..Default::default()
+            };
+            let play = engine.start_play(params).map_err(|e| format!("{at}: {e}"))?;
+            names.0.insert("$root".into(), Value::String(play.sid));
+        } else if let Some(kind) = line.get("run") {
+            end_run(&core, session.take());
+            let root = names.sid("$root");
+            let mode = match kind.as_str() {
+                Some("fresh") => RunMode::Fresh,
+                Some("resume") => {
+                    let answer = &line["answer"];
+                    let asker = names.sid(answer["play"].as_str().unwrap_or_default());
+                    let resume_id = text_of(answer, "resume_id");
+                    engine.resume(&asker, &resume_id, answer["payload"].clone()).map_err(|e| format!("{at}: {e}"))?;
+                    RunMode::Resume { play_sid: asker, resume_id }
+                }
+                other => return Err(format!("{at}: unknown run {other:?}")),
+            };
+            session = Some(begin_run(&core, &root, mode).map_err(|e| format!("{at}: {e}"))?);
+        } else if let Some(sent) = line.get("runner") {
+            let session = session.as_mut().ok_or_else(|| format!("{at}: a runner line outside a run"))?;
+            let sent = names.fill(sent);
+            match session.handle_line(&sent.to_string()) {
+                Ok(Some(reply)) => {
+                    let reply: Value = serde_json::from_str(&reply).map_err(|e| format!("{at}: {e}"))?;
+                    awaiting = Some((index, reply));
+                }
+                Ok(None) => {}
+                Err(e) => return Err(format!("{at}: the daemon dropped the runner: {e}")),
+            }
+        } else if let Some(plays) = line.get("plays") {
+            end_run(&core, session.take());
+            let store = core.library.store();
+            for (name, expected) in plays.as_object().into_iter().flatten() {
+                let sid = names.sid(name);
+                let play = store.play_get(&sid).map_err(|e| e.to_string())?.ok_or_else(|| format!("{at}: no Play {sid}"))?;
+                let actual = serde_json::to_value(play).map_err(|e| e.to_string())?;
+                names.check(expected, &actual, false, &format!("{at} {name}"))?;
+            }
+        } else if line.get("about").is_none() {
+            return Err(format!("{at}: a line of no known kind: {line}"));
+        }
+    }
+    if awaiting.is_some() {
+        return Err("the last request has no daemon line".into());
+    }
+    end_run(&core, session.take());
+    Ok(())
+}
+
+/// What `executor::run` does before the runner connects.
+fn begin_run<'a>(core: &'a Core, root: &str, mode: RunMode) -> Result<Session<'a>, String> {
+    let store = core.library.store();
+    let (mut play, tree) = load_run(core, root, &mode).map_err(|e| e.to_string())?.ok_or("the Play is gone")?;
+    if mode == RunMode::Fresh {
+        lifecycle::apply(&mut play, Event::Start).map_err(|e| e.to_string())?;
+        store.play_update(&play).map_err(|e| e.to_string())?;
+    }
+    let version = store.version_get(&play.logic_version_sid).map_err(|e| e.to_string())?.ok_or("no version")?;
+    let name = play.name.clone();
+    Ok(Session::new(core, SECRET.into(), play, &version, &name, mode, tree))
+}
+
+/// What `executor::run` does once the connection ends.
+fn end_run(core: &Core, session: Option<Session>) {
+    let Some(mut session) = session else { return };
+    if let Some(verdict) = verdict(&session.outcome(None), None, None, BUDGET, "") {
+        finalize(core, &mut session, verdict, String::new());
+    }
+}
+
+fn text_of(value: &Value, key: &str) -> String {
+    value.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
+}
+
+fn transcripts() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/engine/testdata/replay");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("the transcripts directory exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_transcript_is_what_the_daemon_answers() {
+    let files = transcripts();
+    assert!(files.len() >= 5, "the transcripts are there: {files:?}");
+    let failures: Vec<String> = files.iter().filter_map(|f| play_transcript(f).err()).collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn a_wrong_expectation_is_caught() {
+    // The checker itself: a transcript that expects another step key must fail.
+    let dir = tempfile::tempdir().unwrap();
+    let original = std::fs::read_to_string(transcripts().iter().find(|p| p.ends_with("steps_and_replay.jsonl")).unwrap()).unwrap();
+    let broken = original.replacen("double:1:81148b1be37b2b7b", "double:1:0000000000000000", 1);
+    assert_ne!(original, broken);
+    let path = dir.path().join("broken.jsonl");
+    std::fs::write(&path, broken).unwrap();
+    let error = play_transcript(&path).unwrap_err();
+    assert!(error.contains("step_key"), "{error}");
+    // And one that expects other stored Plays.
+    std::fs::write(&path, original.replacen(r#""replayed": true"#, r#""replayed": false"#, 1)).unwrap();
+    let error = play_transcript(&path).unwrap_err();
+    assert!(error.contains("$c1.replayed"), "{error}");
+}
