@@ -110,7 +110,7 @@ pub enum FieldType {
     Boolean,
     Object,
     Array,
-    /// `""` (what OSIS-style clients send for an unset type) reads as `any`.
+    // `""` (what OSIS-style clients send for an unset type) reads as `any`.
     #[default]
     #[serde(alias = "")]
     Any,
