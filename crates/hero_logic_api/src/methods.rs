@@ -72,3 +72,4 @@ pub const PLAY_WATCH: &str = "LogicService.play_watch";
 pub const MODELS_CONFIG: &str = "LogicService.models_config";
 pub const LOGIC_IMPORT: &str = "LogicService.logic_import";
 pub const LOGIC_SPLIT: &str = "LogicService.logic_split";
+pub const ENGINE_INFO: &str = "LogicService.engine_info";

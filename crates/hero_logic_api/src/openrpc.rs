@@ -52,7 +52,7 @@ fn method_errors(name: &str) -> &'static [&'static str] {
         methods::PLAY_CANCEL => &["NotFound", "InvalidState"],
         methods::PLAY_START | methods::LOGIC_EXAMPLE_CREATE | methods::LOGIC_EXAMPLE_UPDATE => &["NotFound", "Validation"],
         methods::LOGIC_SPLIT => &["Validation"],
-        methods::LOGIC_LIBRARY_SEARCH | methods::LOGIC_DASHBOARD | methods::MODELS_CONFIG | methods::LOGIC_IMPORT => &[],
+        methods::LOGIC_LIBRARY_SEARCH | methods::LOGIC_DASHBOARD | methods::MODELS_CONFIG | methods::LOGIC_IMPORT | methods::ENGINE_INFO => &[],
         _ if name.starts_with("LogicService.play_list") || name.starts_with("LogicService.logic_example_list") => {
             &["NotFound", "Validation"]
         }
@@ -336,6 +336,11 @@ pub fn document() -> Value {
     doc.method::<DashboardParams, Vec<DashboardRow>>(
         methods::LOGIC_DASHBOARD,
         "Every Logic with its latest run and success rate over its last 50 Plays, in one call.",
+    );
+    doc.method::<EngineInfoParams, EngineInfo>(
+        methods::ENGINE_INFO,
+        "The engine's settings (pool size, warm runners, crash recovery and its bound, the default \
+         wall-clock budget) and how many top-level Plays run and wait right now.",
     );
     doc.method::<ModelsConfigParams, ModelsConfig>(
         methods::MODELS_CONFIG,
