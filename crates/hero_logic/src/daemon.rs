@@ -5,6 +5,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::config::ServerConfig;
+use crate::engine::python::PythonRuntime;
 use crate::engine::sandbox::Budget;
 use crate::engine::{Caps, Engine, EngineSettings};
 use crate::library::Library;
@@ -18,7 +19,7 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
         crate::private::dir(&dir).with_context(|| format!("making {} private", dir.display()))?;
     }
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.database, config.synchronous)?);
-    let library = Library::new(store);
+    let library = Library::new(store).with_runtime(python_runtime(&config));
     let seeds = seed::collect(&config.seeds).context("reading seed logics")?;
     let report = tokio::task::block_in_place(|| seed::load(&library, &seeds));
     tracing::info!(
@@ -45,6 +46,18 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
     served?;
     tracing::info!("hero_logic_server stopped");
     Ok(())
+}
+
+/// The interpreter's grammar, for save-time checks: known before the seeds load, which are
+/// checked like any other save.
+fn python_runtime(config: &ServerConfig) -> Option<crate::parse::Runtime> {
+    match PythonRuntime::prepare(&config.data_dir) {
+        Ok(python) => crate::parse::Runtime::from_version(&python.version),
+        Err(e) => {
+            tracing::warn!(error = %e, "no Python found; sources are checked against the parser's grammar only");
+            None
+        }
+    }
 }
 
 fn engine_settings(config: &ServerConfig) -> EngineSettings {

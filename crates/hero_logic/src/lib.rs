@@ -6,6 +6,7 @@ mod embedded;
 pub mod engine;
 pub mod error;
 pub mod figures;
+pub mod import;
 pub mod library;
 pub mod lock;
 pub mod mapping;
