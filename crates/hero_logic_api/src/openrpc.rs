@@ -50,6 +50,8 @@ fn method_errors(name: &str) -> &'static [&'static str] {
         methods::LOGIC_CREATE | methods::LOGIC_CREATE_VERSION => &["NotFound", "Conflict", "Validation"],
         methods::PLAY_RESUME => &["NotFound", "Validation", "InvalidState"],
         methods::PLAY_CANCEL => &["NotFound", "InvalidState"],
+        methods::PLAY_RERUN => &["NotFound", "Validation"],
+        methods::PLAY_FORK => &["NotFound", "Validation", "InvalidState"],
         methods::PLAY_START | methods::LOGIC_EXAMPLE_CREATE | methods::LOGIC_EXAMPLE_UPDATE => &["NotFound", "Validation"],
         methods::LOGIC_SPLIT => &["Validation"],
         methods::LOGIC_LIBRARY_SEARCH | methods::LOGIC_DASHBOARD | methods::MODELS_CONFIG | methods::LOGIC_IMPORT | methods::ENGINE_INFO => &[],
@@ -307,6 +309,14 @@ pub fn document() -> Value {
     doc.method::<PlayResumeParams, Play>(
         methods::PLAY_RESUME,
         "Answer a Play's question; the run continues by replay. Returns the Play that asked.",
+    );
+    doc.method::<PlaySidParams, Play>(
+        methods::PLAY_RERUN,
+        "Queue a new top-level Play with the same logic, version, inputs and limits as this one; returns it pending.",
+    );
+    doc.method::<PlayForkParams, Play>(
+        methods::PLAY_FORK,
+        "Queue a new top-level Play that takes the recorded results of the steps before `from_step` (not run again) and runs from there fresh, optionally on another version; returns it pending.",
     );
     doc.method::<PlaySidParams, Play>(
         methods::PLAY_CANCEL,

@@ -179,7 +179,7 @@ pub struct PlayStartParams {
     pub limits: Option<Limits>,
 }
 
-/// `LogicService.play_status`, `play_cancel`, `play_tree`.
+/// `LogicService.play_status`, `play_cancel`, `play_tree`, `play_rerun`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlaySidParams {
@@ -233,6 +233,44 @@ pub struct PlayResumeParams {
     /// The answer, checked against the question's form (a choice must be one of its options,
     /// a number must parse, ...).
     pub payload: Value,
+}
+
+/// `LogicService.play_fork`: a new top-level Play that takes the recorded results of the
+/// source's steps before `from_step` and runs from there fresh.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlayForkParams {
+    /// The top-level Play to fork.
+    pub play_sid: String,
+    /// The first step that runs again.
+    pub from_step: StepRef,
+    /// Sid or label of the version of the same Logic to run; the source's version when left out.
+    #[serde(default)]
+    pub version: Option<String>,
+}
+
+/// A step of a top-level Play: its place among the Play's child calls, from 0 (the `n` of
+/// an ordered step key, the index in `sub_play_sids`), or its step key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum StepRef {
+    Index(u32),
+    Key(String),
+}
+
+impl Default for StepRef {
+    fn default() -> Self {
+        StepRef::Index(0)
+    }
+}
+
+impl std::fmt::Display for StepRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StepRef::Index(n) => write!(f, "{n}"),
+            StepRef::Key(key) => write!(f, "{key:?}"),
+        }
+    }
 }
 
 /// `LogicService.logic_parse_graph`: the static flow graph of one version.

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use hero_logic_cli::commands::admin_url::{self, AdminUrlArgs};
+use hero_logic_cli::commands::again::{self, ForkArgs, RerunArgs};
 use hero_logic_cli::commands::bench::{self, BenchArgs};
 use hero_logic_cli::commands::import::{self, ImportArgs};
 use hero_logic_cli::commands::plays::{self, PlaysArgs};
@@ -37,6 +38,11 @@ enum Command {
     Resume(ResumeArgs),
     /// List a Logic's recent Plays, newest first.
     Plays(PlaysArgs),
+    /// Run a top-level Play again: same logic, version, inputs and limits, as a new Play.
+    Rerun(RerunArgs),
+    /// Run a top-level Play again from step N: the steps before it are replayed from their
+    /// recorded results (not run again), the rest runs fresh, optionally on another version.
+    Fork(ForkArgs),
     /// Measure child Plays/s, start latency and memory on a daemon of its own.
     Bench(BenchArgs),
     /// Import records of the old OSIS store (Workflow, WorkflowVersion, Example, Benchmark, Play).
@@ -68,6 +74,8 @@ fn main() -> ExitCode {
         Command::Run(args) => finish("run", runtime.block_on(run::run(args))),
         Command::Resume(args) => finish("resume", runtime.block_on(resume::run(args))),
         Command::Plays(args) => finish("plays", runtime.block_on(plays::run(args))),
+        Command::Rerun(args) => finish("rerun", runtime.block_on(again::rerun(args))),
+        Command::Fork(args) => finish("fork", runtime.block_on(again::fork(args))),
         Command::Bench(args) => finish("bench", runtime.block_on(bench::run(args))),
         Command::Import(args) => finish("import", runtime.block_on(import::run(args))),
         Command::Split(args) => finish("split", runtime.block_on(split::run(args))),

@@ -123,11 +123,15 @@ pub fn run(core: &Arc<Core>, play_sid: &str, budget: Budget, mode: RunMode) {
     tracing::debug!(%play_sid, us = clock.elapsed().as_micros() as u64, "run recorded");
 }
 
-/// The Play and, when it is resumed or recovered, its recorded descendants (one query).
+/// The Play and, when it is resumed, recovered or forked, its recorded descendants.
 fn load_run(core: &Core, play_sid: &str, mode: &RunMode) -> crate::store::StoreResult<Option<(hero_logic_api::Play, Vec<hero_logic_api::Play>)>> {
     let store = core.library.store();
     if *mode == RunMode::Fresh {
-        return Ok(store.play_get(play_sid)?.map(|p| (p, Vec::new())));
+        match store.play_get(play_sid)? {
+            // A fork starts with steps copied from the Play it was forked from.
+            Some(play) if !play.sub_play_sids.is_empty() => {}
+            found => return Ok(found.map(|p| (p, Vec::new()))),
+        }
     }
     let mut tree = store.play_tree(play_sid)?.into_iter();
     Ok(tree.next().map(|root| (root, tree.collect())))

@@ -1,6 +1,7 @@
 //! The execution engine: a FIFO queue of top-level Plays, a bounded pool of workers, and one
 //! sandboxed Python runner per running Play (DESIGN.md §6).
 
+mod again;
 mod executor;
 mod forkserver;
 pub mod forms;
@@ -379,30 +380,12 @@ impl Engine {
                 }
             })?,
         };
-        let budget = self.core.settings.defaults.with(params.limits.as_ref()).map_err(|(field, message)| {
-            ServiceError::validation(field, message, "leave the limit out to use the service.toml default")
-        })?;
         let mut given = match params.example.as_deref().filter(|e| !e.is_empty()) {
             Some(example) => library.example_inputs(&logic, example)?,
             None => Default::default(),
         };
         given.extend(params.inputs);
-        let input_data = inputs::check(&version.inputs, given)?;
-        let now = now_ms();
-        // Top-level and child Plays take sids from one allocator, so sids grow in the order
-        // Plays are created.
-        let play = library.store().play_insert_limited(&Play {
-            sid: self.core.next_sid()?,
-            logic_sid: logic.sid.clone(),
-            logic_version_sid: version.sid.clone(),
-            name: logic.name.clone(),
-            status: lifecycle::created(lifecycle::Origin::TopLevel),
-            input_data,
-            created_at: now,
-            ..Default::default()
-        }, &params.limits.unwrap_or_default())?;
-        self.enqueue(&play.sid, budget, RunMode::Fresh);
-        Ok(play)
+        self.queue_top_level(&logic, &version, given, params.limits, Vec::new())
     }
 
     /// Answers a question a Play of the run asked, and resumes the run by replay. `play_sid`

@@ -3,7 +3,7 @@
 
 use hero_logic_api::methods;
 use hero_logic_api::params::{
-    DashboardParams, LogicStatsParams, Page, PlayListForLogicParams, PlayListForVersionParams, PlayResumeParams, PlaySidParams, PlayStartParams, PlayWaitParams, PlayWatchParams,
+    DashboardParams, LogicStatsParams, Page, PlayListForLogicParams, PlayForkParams, PlayListForVersionParams, PlayResumeParams, PlaySidParams, PlayStartParams, PlayWaitParams, PlayWatchParams,
 };
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::RpcModule;
@@ -26,6 +26,10 @@ pub fn register_all(module: &mut RpcModule<Ctx>) {
     register(module, methods::PLAY_STATUS, |ctx, p: PlaySidParams| ctx.engine.status(&p.play_sid));
     register(module, methods::PLAY_RESUME, |ctx, p: PlayResumeParams| ctx.engine.resume(&p.play_sid, &p.resume_id, p.payload));
     register(module, methods::PLAY_CANCEL, |ctx, p: PlaySidParams| ctx.engine.cancel(&p.play_sid));
+    register(module, methods::PLAY_RERUN, |ctx, p: PlaySidParams| ctx.engine.rerun(&p.play_sid));
+    register(module, methods::PLAY_FORK, |ctx, p: PlayForkParams| {
+        ctx.engine.fork(&p.play_sid, &p.from_step, p.version.as_deref())
+    });
     register(module, methods::PLAY_TREE, |ctx, p: PlaySidParams| ctx.engine.tree(&p.play_sid));
     register(module, methods::PLAY_LIST_FOR_LOGIC, |ctx, p: PlayListForLogicParams| {
         let logic = ctx.library.resolve_logic(&p.logic)?;

@@ -125,6 +125,10 @@ pub trait Store: Send + Sync + 'static {
     fn play_insert(&self, play: &Play) -> StoreResult<Play>;
     /// Inserts a new top-level Play with the sandbox limits it was started with.
     fn play_insert_limited(&self, play: &Play, limits: &Limits) -> StoreResult<Play>;
+    /// `play_insert_limited` together with descendants recorded already (a fork's copied
+    /// steps), in one transaction. `descendants` come in creation order; every Play's
+    /// `sub_play_sids` and `step_outputs` are written too.
+    fn play_insert_run(&self, play: &Play, limits: &Limits, descendants: &[Play]) -> StoreResult<Play>;
     /// The limits a top-level Play was started with (None: the service defaults).
     fn play_limits(&self, sid: &str) -> StoreResult<Option<Limits>>;
     /// Rewrites a Play's own columns but `logs` (see `PlayBatch`); children and steps are

@@ -496,10 +496,26 @@ impl Store for SqliteStore {
     }
 
     fn play_insert_limited(&self, play: &Play, limits: &Limits) -> StoreResult<Play> {
+        self.play_insert_run(play, limits, &[])
+    }
+
+    fn play_insert_run(&self, play: &Play, limits: &Limits, descendants: &[Play]) -> StoreResult<Play> {
         let limits = serde_json::to_string(limits).expect("limits serialize");
         self.write(|tx| {
             let stored = insert_record(tx, play)?;
             tx.prepare_cached("UPDATE plays SET limits = ?2 WHERE sid = ?1")?.execute(params![stored.sid, limits])?;
+            for descendant in descendants {
+                insert_record(tx, descendant)?;
+            }
+            // Children and memos live in tables of their own, written after every row exists.
+            for one in std::iter::once(&stored).chain(descendants) {
+                for child in &one.sub_play_sids {
+                    append_child(tx, &one.sid, child)?;
+                }
+                for (step_key, output) in &one.step_outputs {
+                    set_step_output(tx, &one.sid, step_key, output)?;
+                }
+            }
             Ok(stored)
         })
     }

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod admin_url;
+pub mod again;
 pub mod bench;
 pub mod import;
 pub mod plays;
