@@ -329,7 +329,8 @@ pub struct ResumeRequest {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct ResumeUi {
-    /// `text`, `number`, `choice`, `multi_choice` or `confirm`.
+    /// `text`, `number`, `choice`, `multi_choice` or `confirm`; or `timer`, a durable sleep
+    /// (`logic.sleep`) that the daemon answers itself at `wake_at` (ms since the epoch).
     pub kind: String,
     pub prompt: String,
     pub options: Vec<String>,

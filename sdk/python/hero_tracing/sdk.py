@@ -9,6 +9,7 @@ import functools
 import inspect
 import math
 import sys
+import time
 
 from . import asking
 from .context import active_runtime
@@ -220,6 +221,43 @@ class Logic:
         if runtime is None:
             return asking.ask_on_terminal(name, ui, schema)
         return runtime.pause(name, ui, schema)
+
+    def sleep(self, seconds):
+        """Waits `seconds` durably: the Play waits in `awaiting_resume` with no process held
+        and the daemon resumes it (by replay) when the time has come, also after a restart.
+        The wake-up time is fixed the first time the call is reached, so a replay does not
+        sleep again. `play_resume` on its question (kind "timer") wakes it early; `play_cancel`
+        ends it. Returns None. Outside a runner it is `time.sleep`.
+        """
+        seconds = _sleep_amount(seconds, "seconds")
+        runtime = active_runtime()
+        if runtime is None:
+            time.sleep(seconds)
+            return None
+        ui = {"kind": "timer", "prompt": f"sleep {seconds:g} s", "options": [], "seconds": seconds}
+        runtime.pause("sleep", ui, {})
+        return None
+
+    def sleep_until(self, ms):
+        """`sleep` until `ms`, a time in milliseconds since the Unix epoch (a past time
+        returns at once, after one round trip through the daemon)."""
+        ms = _sleep_amount(ms, "ms")
+        runtime = active_runtime()
+        if runtime is None:
+            time.sleep(max(0.0, ms / 1000 - time.time()))
+            return None
+        ui = {"kind": "timer", "prompt": f"sleep until {int(ms)}", "options": [], "wake_at": int(ms)}
+        runtime.pause("sleep", ui, {})
+        return None
+
+
+def _sleep_amount(value, what):
+    """A finite number >= 0, or a ValueError/TypeError naming `what`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"logic.sleep: {what} must be a number, not {type(value).__name__}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"logic.sleep: {what} must be a finite number >= 0, got {value!r}")
+    return value
 
 
 def _runtime_for(what):

@@ -201,3 +201,37 @@ class ReplayRefusals(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Sleep(unittest.TestCase):
+    def test_a_sleep_is_a_timer_pause_and_returns_none_once_woken(self):
+        t, fake = run("""
+            from hero_tracing import logic
+
+            @logic
+            def main():
+                return {"woke": [logic.sleep(90), logic.sleep_until(1700000000000)]}
+        """, answers={"sleep": Answers([None, None])})
+        self.assertEqual(t.finish["output"], {"woke": [None, None]}, t.finish)
+        first, second = t.all("pause")
+        self.assertEqual(first["name"], "sleep")
+        self.assertEqual(first["ui"], {"kind": "timer", "prompt": "sleep 90 s", "options": [],
+                                       "seconds": 90})
+        self.assertEqual(second["ui"]["wake_at"], 1700000000000)
+
+    def test_a_bad_amount_fails_at_the_call_and_sends_nothing(self):
+        from hero_tracing import logic
+        for bad, error in [(-1, ValueError), (float("nan"), ValueError), ("5", TypeError),
+                           (True, TypeError)]:
+            with self.assertRaises(error):
+                logic.sleep(bad)
+        with self.assertRaises(ValueError):
+            logic.sleep_until(-5)
+
+    def test_outside_a_runner_it_is_a_plain_sleep(self):
+        import time
+        from hero_tracing import logic
+        started = time.monotonic()
+        self.assertIsNone(logic.sleep(0.01))
+        self.assertIsNone(logic.sleep_until(0))
+        self.assertGreaterEqual(time.monotonic() - started, 0.01)

@@ -5,7 +5,8 @@ use serde_json::{Map, Value};
 
 use crate::error::{ServiceError, ServiceResult};
 
-pub const KINDS: [&str; 5] = ["text", "number", "choice", "multi_choice", "confirm"];
+/// `timer` is a durable sleep (`logic.sleep`), answered by the daemon at `ui.wake_at`.
+pub const KINDS: [&str; 6] = ["text", "number", "choice", "multi_choice", "confirm", "timer"];
 
 /// Checks a form as a logic declares it; the message goes back to the body as an error.
 pub fn check_form(ui: &Map<String, Value>) -> Result<(), String> {
@@ -15,6 +16,13 @@ pub fn check_form(ui: &Map<String, Value>) -> Result<(), String> {
     }
     if matches!(kind, "choice" | "multi_choice") && options(ui).is_empty() {
         return Err(format!("a {kind} pause needs a non-empty list of string options"));
+    }
+    if kind == "timer" {
+        let seconds = ui.get("seconds").and_then(Value::as_f64).filter(|s| s.is_finite() && *s >= 0.0);
+        let wake_at = ui.get("wake_at").and_then(Value::as_u64);
+        if seconds.is_none() && wake_at.is_none() {
+            return Err("a timer pause needs `seconds` (a number >= 0) or `wake_at` (ms since the epoch); use logic.sleep or logic.sleep_until".into());
+        }
     }
     Ok(())
 }
@@ -49,6 +57,8 @@ pub fn check_answer(request: &ResumeRequest, payload: &Value) -> ServiceResult<V
             }
         }
         "multi_choice" => multi_choice(request, payload, opts),
+        // Waking a sleep early: whatever was sent, the sleep returns None.
+        "timer" => Ok(Value::Null),
         _ => match payload {
             Value::String(_) => Ok(payload.clone()),
             _ => Err(invalid(format!("the answer must be text, got {payload}"), "send a JSON string")),

@@ -15,6 +15,7 @@ pub use runner::describe_protections;
 pub mod sandbox;
 pub(crate) mod session;
 pub mod step;
+mod timers;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -116,6 +117,8 @@ pub(crate) struct Core {
     sids: Mutex<(u64, u64)>,
     /// Starts Plays into their sandbox (None when Python could not be resolved).
     starter: Option<Arc<runner::Starter>>,
+    /// Sleeping Plays' wake-up times.
+    timers: Arc<timers::Timers>,
 }
 
 impl Core {
@@ -137,6 +140,7 @@ impl Core {
             change_count: std::sync::atomic::AtomicU64::new(1),
             sids: Mutex::new((0, 0)),
             starter,
+            timers: Default::default(),
         }
     }
 
@@ -278,6 +282,7 @@ impl Engine {
         }
         let engine = Arc::new(Engine { core });
         engine.recover();
+        timers::start(&engine);
         engine
     }
 

@@ -568,6 +568,11 @@ impl<'a> Session<'a> {
         if ui.kind.is_empty() {
             ui.kind = "text".into();
         }
+        if ui.kind == super::timers::KIND && !ui.extra.contains_key("wake_at") {
+            // Fixed when first asked: a replay of the same sleep keeps the recorded time.
+            let seconds = ui.extra.get("seconds").and_then(Value::as_f64).unwrap_or(0.0);
+            ui.extra.insert("wake_at".into(), (now_ms() + (seconds * 1000.0).round() as u64).into());
+        }
         if !open.play.pending_resumes.iter().any(|r| r.id == resume_id) {
             open.play.pending_resumes.push(ResumeRequest {
                 id: resume_id.clone(),
@@ -606,6 +611,10 @@ impl<'a> Session<'a> {
             store.play_batch(&chain_rows, Some((&self.root_sid, PlayStatus::AwaitingResume)))?;
         }
         self.unsaved.clear();
+        let asked = self.open.get(&sid).and_then(|o| o.play.pending_resumes.iter().find(|r| r.id == resume_id));
+        if let Some(at) = asked.and_then(super::timers::wake_at) {
+            self.core.timers.add(at, &sid, &resume_id);
+        }
         self.core.changed();
         Ok(Reply::Pause { id, ok: true, answered: false, payload: None, resume_id: Some(resume_id) })
     }
