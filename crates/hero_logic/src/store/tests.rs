@@ -203,3 +203,68 @@ fn a_plays_limits_are_kept_with_it() {
     assert_eq!(store.play_limits(&plain.sid).unwrap(), None, "a Play without limits takes the defaults");
     assert_eq!(store.play_limits("zzzz").unwrap(), None);
 }
+
+fn child_of(parent: &Play, n: u64) -> Play {
+    Play {
+        sid: sid::encode(10_000 + n),
+        parent_play_sid: parent.sid.clone(),
+        logic_sid: parent.logic_sid.clone(),
+        status: PlayStatus::Success,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn concurrent_writes_share_commits_and_all_land() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("t.db"), Synchronous::Full).unwrap());
+    let parent = store.play_insert(&Play::default()).unwrap();
+    let (threads, each) = (8u64, 40u64);
+    let before = store.commits();
+    let start = Arc::new(std::sync::Barrier::new(threads as usize));
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let (store, start, parent) = (Arc::clone(&store), Arc::clone(&start), parent.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                for i in 0..each {
+                    let batch = PlayBatch { new_children: vec![child_of(&parent, t * each + i)], ..Default::default() };
+                    assert!(store.play_batch(&batch, None).unwrap());
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.join().unwrap();
+    }
+    let children = store.play_get(&parent.sid).unwrap().unwrap().sub_play_sids;
+    assert_eq!(children.len() as u64, threads * each, "every write is there");
+    let commits = store.commits() - before;
+    assert!(commits < threads * each, "{commits} commits for {} concurrent writes: none shared", threads * each);
+}
+
+#[test]
+fn a_failing_write_in_a_shared_commit_undoes_only_itself() {
+    let (_d, store) = open();
+    let store = Arc::new(store);
+    let parent = store.play_insert(&Play::default()).unwrap();
+    // The first write sees a caller waiting, so it leaves its group open for that one.
+    store.pretend_waiting(1);
+    let first = {
+        let (store, parent) = (Arc::clone(&store), parent.clone());
+        std::thread::spawn(move || store.play_batch(&PlayBatch { new_children: vec![child_of(&parent, 1)], ..Default::default() }, None))
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !store.writer_has_open_group() {
+        assert!(std::time::Instant::now() < deadline, "the first write never joined a group");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    store.pretend_waiting(-1);
+    let missing = Play { sid: "zzzz".into(), ..Default::default() };
+    let failed = store.play_batch(&PlayBatch { updates: vec![missing], ..Default::default() }, None);
+    assert!(matches!(failed, Err(StoreError::NotFound { .. })), "{failed:?}");
+    assert!(first.join().unwrap().unwrap(), "the first write committed with the failing one's group");
+    assert_eq!(store.commits(), 2, "the insert of the parent, then one group for both writes");
+    let children = store.play_get(&parent.sid).unwrap().unwrap().sub_play_sids;
+    assert_eq!(children, vec![child_of(&parent, 1).sid]);
+}
