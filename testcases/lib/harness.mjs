@@ -1,7 +1,8 @@
 // Starts a real daemon (temp data dir, the repo's seed logics) and a real admin on a free
-// port, launches Debian's chromium through playwright-core, and collects console errors and
-// screenshots. Every process started here is stopped by its PID in stop().
-import { spawn } from 'node:child_process';
+// port, gets the admin's login link the way a user does (`hero_logic admin-url`), launches
+// Debian's chromium through playwright-core, and collects console errors and screenshots.
+// Every process started here is stopped by its PID in stop().
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -28,7 +29,7 @@ function binary(name) {
   return file;
 }
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
@@ -68,6 +69,15 @@ function stopProcess(child, name) {
   });
 }
 
+/** The admin's access token per base URL, for the JSON calls the tests make themselves. */
+const tokens = new Map();
+
+/** The header a script sends to the admin instead of the browser's login cookie. */
+export function authHeaders(baseUrl) {
+  const token = tokens.get(baseUrl);
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
 /** The daemon and the admin, ready to serve; call stop() when done. */
 export async function startStack() {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hero_logic_ui_'));
@@ -96,7 +106,7 @@ export async function startStack() {
   };
   try {
     await waitFor('daemon socket', () => fs.existsSync(socket), 30000, server);
-    admin = spawn(binary('hero_logic_admin'), ['--listen', `127.0.0.1:${port}`, '--socket', socket], {
+    admin = spawn(binary('hero_logic_admin'), ['--listen', `127.0.0.1:${port}`, '--socket', socket, '--data-dir', dataDir], {
       stdio: ['ignore', adminLog, adminLog], env,
     });
     await waitFor('admin', async () => {
@@ -104,6 +114,15 @@ export async function startStack() {
       const body = await res.json();
       return body.ok && body.daemon;
     }, 30000, admin);
+    // The link `hero_logic up` prints, printed again for this data dir and port.
+    stack.loginUrl = execFileSync(binary('hero_logic'), ['admin-url', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
+      encoding: 'utf8', env,
+    }).trim();
+    const token = new URL(stack.loginUrl).searchParams.get('token');
+    if (!stack.loginUrl.startsWith(`${baseUrl}/?token=`) || !token) {
+      throw new Error(`hero_logic admin-url printed ${JSON.stringify(stack.loginUrl)}, not a login link for ${baseUrl}`);
+    }
+    tokens.set(baseUrl, token);
   } catch (err) {
     const logs = stack.logs();
     await stack.stop();
@@ -116,7 +135,7 @@ export async function startStack() {
 export async function rpc(baseUrl, method, params) {
   const res = await fetch(`${baseUrl}/rpc`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...authHeaders(baseUrl) },
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
   });
   const answer = await res.json();
@@ -133,9 +152,10 @@ export async function launchBrowser() {
 
 /**
  * A fresh page that records every console error, uncaught exception and failed request;
- * `errors` is what a person would see in the console.
+ * `errors` is what a person would see in the console. With `stack`, the page first opens the
+ * printed login link, as a person does, and lands on the dashboard logged in.
  */
-export async function openPage(browser, viewport = { width: 1280, height: 720 }) {
+export async function openPage(browser, viewport = { width: 1280, height: 720 }, stack = null) {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   const errors = [];
@@ -148,7 +168,18 @@ export async function openPage(browser, viewport = { width: 1280, height: 720 })
     errors.push(`request failed: ${req.url()} ${failure ? failure.errorText : ''}`);
   });
   page.setDefaultTimeout(15000);
+  if (stack) await logIn(page, stack);
   return { page, context, errors };
+}
+
+/** Opens the login link; the admin sets its cookie and sends the page on without the token. */
+export async function logIn(page, stack) {
+  const response = await page.goto(stack.loginUrl);
+  // Let the dashboard finish (its icon too), so the test's own first navigation aborts nothing.
+  await page.waitForLoadState('networkidle');
+  if (!response || response.status() !== 200 || page.url() !== `${stack.baseUrl}/`) {
+    throw new Error(`the login link did not land on the dashboard: ${response && response.status()} at ${page.url()}`);
+  }
 }
 
 let shotCount = 0;

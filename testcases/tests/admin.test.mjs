@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  SCREENSHOT_DIR, launchBrowser, openPage, resetScreenshots, rpc, screenshot, startStack,
+  SCREENSHOT_DIR, authHeaders, launchBrowser, openPage, resetScreenshots, rpc, screenshot, startStack,
 } from '../lib/harness.mjs';
 
 let stack;
@@ -26,7 +26,7 @@ after(async () => {
 });
 
 async function newPage(viewport) {
-  const opened = await openPage(browser, viewport);
+  const opened = await openPage(browser, viewport, stack);
   pages.push(opened);
   return opened;
 }
@@ -238,6 +238,9 @@ describe('logic view', () => {
     const asker = await form.getAttribute('data-play');
     const root = await overlaidPlaySid(page);
     assert.notEqual(asker, root, 'the question belongs to the child Play that asked it');
+    // The daemon judges answers: nothing picked is sent, and its refusal shows on the form.
+    await form.getByRole('button', { name: 'Submit answer' }).click();
+    await assert.doesNotReject(form.locator('.pause-error', { hasText: 'one of the options' }).waitFor());
     await form.getByLabel('pro').check();
     await screenshot(page, 'pick-plan-choice');
     await form.getByRole('button', { name: 'Submit answer' }).click();
@@ -553,6 +556,8 @@ describe('logic view', () => {
 
     const number = page.locator('#pause-forms form.pause-form[data-kind="number"]');
     await number.waitFor();
+    await number.getByRole('button', { name: 'Submit answer' }).click();
+    await assert.doesNotReject(number.locator('.pause-error', { hasText: 'must be a number' }).waitFor());
     await number.locator('input').fill('11');
     await number.getByRole('button', { name: 'Submit answer' }).click();
     await assert.doesNotReject(number.locator('.pause-error', { hasText: 'maximum' }).waitFor());
@@ -711,14 +716,88 @@ describe('layout, keyboard and navigation', () => {
     assertNoConsoleErrors(errors);
   });
 
+  test('every module of the logic view loads as JavaScript, and each page runs under the admin\'s CSP', async () => {
+    const { page, errors } = await newPage();
+    // An inline script, handler or style attribute would be refused and show as a console error.
+    const scripts = new Map();
+    const policies = new Map();
+    page.on('response', (res) => {
+      const path = new URL(res.url()).pathname;
+      if (path.endsWith('.js')) scripts.set(path, [res.status(), res.headers()['content-type']]);
+      if (res.request().resourceType() === 'document') policies.set(path, res.headers()['content-security-policy'] || '');
+    });
+    await page.goto(url('/logics/greeting'));
+    await page.locator('#in-name').fill('Policy');
+    await page.locator('#run-button').click();
+    await waitForOverlayStatus(page, 'success');
+    assert.ok(await page.locator('#trace .tr').count() >= 2, 'the trace drew its rows');
+    const depth = await page.locator('#trace .tr').first().evaluate((e) => e.style.getPropertyValue('--depth'));
+    assert.equal(depth, '0', 'trace depth is set through the style object, which the policy allows');
+    if (await page.locator('#code-editor .cm-content').count()) {
+      // CodeMirror's one style element gets in by the page's nonce.
+      const display = await page.locator('#code-editor .cm-editor').evaluate((e) => getComputedStyle(e).display);
+      assert.equal(display, 'flex', 'the editor is styled by its theme');
+    }
+    await page.goto(url('/'));
+    await page.locator('table.logics .rate-bar').first().waitFor();
+    await page.goto(url('/logics/new'));
+    await page.getByLabel('Name').fill('csp_probe');
+    await page.getByLabel('Description').fill('Says "hi" \\ loudly');
+    const filled = await page.locator('#nl-source').inputValue();
+    assert.match(filled, /def csp_probe\(/, 'the template script ran');
+    // The server's template, filled as the server fills it (routes/new_logic.rs has the same case).
+    assert.ok(filled.includes('description="Says \\"hi\\" \\\\ loudly"'), filled);
+    for (const [path, policy] of policies) assert.match(policy, /default-src 'self'/, `${path} has the admin's CSP`);
+    assert.ok(policies.size >= 3, [...policies.keys()].join(', '));
+    const modules = [...scripts.keys()].filter((p) => p.startsWith('/static/logic/'));
+    assert.ok(modules.length >= 17, `every region module loaded: ${modules.join(', ')}`);
+    for (const [path, [status, type]] of scripts) {
+      assert.equal(status, 200, path);
+      assert.match(type, /^text\/javascript/, `${path} is served as JavaScript`);
+    }
+    assertNoConsoleErrors(errors);
+  });
+
+  test('a region redraws only for its own state: refreshing stats or saving an example leaves the rest', async () => {
+    const { page, errors } = await newPage();
+    await page.goto(url('/logics/greeting'));
+    await page.locator('#in-name').fill('Slices');
+    await page.locator('#run-button').click();
+    await waitForOverlayStatus(page, 'success');
+    await page.locator('#flow .flow-entry').waitFor();
+    // Tag one node of each region; a redrawn region has a new node in its place.
+    const regions = ['#trace', '#output', '#flow', '#panel-tree', '#input-fields', '#breadcrumb', '#examples-pop', '#stats'];
+    const tag = () => page.evaluate((ids) => {
+      for (const id of ids) document.querySelector(id).firstElementChild.dataset.probe = id;
+    }, regions);
+    const kept = () => page.evaluate((ids) => ids.filter((id) => {
+      const first = document.querySelector(id).firstElementChild;
+      return first && first.dataset.probe === id;
+    }), regions);
+    await tag();
+    await page.getByRole('button', { name: 'Refresh stats' }).click();
+    await page.locator('#stats .stat-card:not([data-probe])').first().waitFor();
+    await page.waitForFunction(() => !document.querySelector('#stats [data-probe]'));
+    assert.deepEqual(await kept(), regions.filter((r) => r !== '#stats'), 'only the stats redrew');
+
+    await tag();
+    await page.locator('#examples-menu summary').click();
+    await page.getByLabel('Example name').fill('slices example');
+    await page.getByRole('button', { name: 'Save current as example' }).click();
+    await assert.doesNotReject(page.locator('#run-msg', { hasText: 'Saved example' }).waitFor());
+    assert.deepEqual(await kept(), regions.filter((r) => r !== '#examples-pop'), 'only the examples menu redrew');
+    assert.equal(await page.locator('#in-name').inputValue(), 'Slices', 'what was typed stays');
+    assertNoConsoleErrors(errors);
+  });
+
   test('old URLs redirect (301) to the logic view', async () => {
     const logic = (await rpc(stack.baseUrl, 'logic.find', { name: 'greeting' })).items[0];
     const plays = await rpc(stack.baseUrl, 'LogicService.play_list_for_logic', { logic: 'greeting', limit: 1 });
     const play = plays.items[0];
-    let res = await fetch(url(`/workflows/${logic.sid}`), { redirect: 'manual' });
+    let res = await fetch(url(`/workflows/${logic.sid}`), { redirect: 'manual', headers: authHeaders(stack.baseUrl) });
     assert.equal(res.status, 301);
     assert.equal(res.headers.get('location'), `/logics/${logic.sid}`);
-    res = await fetch(url(`/plays/${play.sid}`), { redirect: 'manual' });
+    res = await fetch(url(`/plays/${play.sid}`), { redirect: 'manual', headers: authHeaders(stack.baseUrl) });
     assert.equal(res.status, 301);
     assert.equal(res.headers.get('location'), `/logics/${play.logic_sid}?play=${play.sid}`);
 

@@ -14,6 +14,9 @@ use crate::{rpc, seed};
 
 /// Opens the store, loads seeds and serves JSON-RPC until SIGINT or SIGTERM.
 pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
+    for dir in ["", "run", "work", "sdk"].map(|name| config.data_dir.join(name)) {
+        crate::private::dir(&dir).with_context(|| format!("making {} private", dir.display()))?;
+    }
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.database, config.synchronous)?);
     let library = Library::new(store);
     let seeds = seed::collect(&config.seeds).context("reading seed logics")?;
@@ -51,6 +54,7 @@ fn engine_settings(config: &ServerConfig) -> EngineSettings {
         defaults: Budget::defaults(&config.service.sandbox),
         env_allow: config.service.sandbox.env_allow.clone(),
         recover_by_replay: config.service.engine.recover != "fail",
+        recover_attempts: config.service.engine.recover_attempts,
         warm_runners: config.service.engine.warm_runners as usize,
         caps: Caps::of(&config.service.engine),
         runner_vars: Vec::new(),

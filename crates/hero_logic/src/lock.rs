@@ -11,7 +11,7 @@ pub const EXIT_ALREADY_RUNNING: i32 = 3;
 pub enum LockError {
     #[error("another hero_logic daemon is already running for data dir {0} (its lock {1} is held); stop it first, or use another --data-dir")]
     Held(PathBuf, PathBuf),
-    #[error("cannot create the lock file {0}: {1}")]
+    #[error("cannot make the data dir private or create its lock file {0}: {1}")]
     Io(PathBuf, std::io::Error),
 }
 
@@ -22,13 +22,8 @@ pub struct DataDirLock {
 
 impl DataDirLock {
     pub fn acquire(data_dir: &Path, lock_path: &Path) -> Result<DataDirLock, LockError> {
-        std::fs::create_dir_all(data_dir).map_err(|e| LockError::Io(lock_path.to_path_buf(), e))?;
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(lock_path)
-            .map_err(|e| LockError::Io(lock_path.to_path_buf(), e))?;
+        crate::private::dir(data_dir).map_err(|e| LockError::Io(lock_path.to_path_buf(), e))?;
+        let file = crate::private::open_file(lock_path).map_err(|e| LockError::Io(lock_path.to_path_buf(), e))?;
         // SAFETY: flock on a descriptor we own; no memory is shared.
         let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
         if rc != 0 {

@@ -5,6 +5,7 @@ use hero_logic_api::params::{DashboardRow, LogicStats, LogicStatsParams, RecentR
 use hero_logic_api::{Play, PlayStatus, PlayTotals};
 
 use crate::error::{ServiceError, ServiceResult};
+use crate::figures;
 use crate::library::Library;
 use crate::store::RunScope;
 
@@ -51,9 +52,9 @@ pub fn summarize<'a>(runs: &[RecentRun], totals: impl Iterator<Item = &'a PlayTo
     stats.p95_duration_ms = percentile(&durations, 95);
     stats.max_duration_ms = durations.last().copied().unwrap_or(0);
     for total in totals {
-        stats.total_tokens_prompt += total.tokens_prompt;
-        stats.total_tokens_completion += total.tokens_completion;
-        stats.total_cost_usd += total.cost_usd;
+        stats.total_tokens_prompt = figures::add_tokens(stats.total_tokens_prompt, total.tokens_prompt);
+        stats.total_tokens_completion = figures::add_tokens(stats.total_tokens_completion, total.tokens_completion);
+        stats.total_cost_usd = figures::add_cost(stats.total_cost_usd, total.cost_usd);
     }
     if !runs.is_empty() {
         let n = runs.len() as f64;
@@ -148,10 +149,10 @@ fn own_totals(play: &Play) -> PlayTotals {
 
 fn add(a: &PlayTotals, b: &PlayTotals) -> PlayTotals {
     PlayTotals {
-        tokens_prompt: a.tokens_prompt + b.tokens_prompt,
-        tokens_completion: a.tokens_completion + b.tokens_completion,
-        cost_usd: a.cost_usd + b.cost_usd,
-        descendants: a.descendants + b.descendants,
+        tokens_prompt: figures::add_tokens(a.tokens_prompt, b.tokens_prompt),
+        tokens_completion: figures::add_tokens(a.tokens_completion, b.tokens_completion),
+        cost_usd: figures::add_cost(a.cost_usd, b.cost_usd),
+        descendants: a.descendants.saturating_add(b.descendants),
     }
 }
 

@@ -23,6 +23,12 @@ const errorLine = StateField.define({
   provide: (field) => EditorView.decorations.from(field),
 });
 
+// The page's CSP lets in CodeMirror's one <style> element by this nonce (fresh per page).
+function styleNonce() {
+  const meta = document.querySelector('meta[name="hero-logic-style-nonce"]');
+  return meta ? meta.content : '';
+}
+
 function create(parent, options) {
   const opts = options || {};
   const view = new EditorView({
@@ -33,6 +39,7 @@ function create(parent, options) {
         basicSetup,
         python(),
         errorLine,
+        EditorView.cspNonce.of(styleNonce()),
         EditorView.contentAttributes.of({ 'aria-label': opts.label || 'Python source' }),
         EditorView.updateListener.of((update) => { if (update.docChanged && opts.onChange) opts.onChange(); }),
       ],

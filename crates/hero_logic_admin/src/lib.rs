@@ -3,6 +3,7 @@
 //!
 //! The admin holds no state of its own; every page is built from daemon calls.
 
+pub mod access;
 pub mod error;
 pub mod routes;
 pub mod state;
@@ -15,6 +16,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use tokio::net::TcpListener;
 
+pub use access::Access;
 pub use error::AdminError;
 pub use state::AppState;
 
@@ -32,7 +34,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/plays/{sid}/events", get(routes::api::events))
         .route("/rpc", post(routes::rpc_proxy::rpc_proxy).layer(DefaultBodyLimit::max(RPC_BODY_LIMIT)))
         .route("/healthz", get(routes::health::healthz))
-        .route("/static/{name}", get(routes::assets::asset))
+        .route("/static/{*name}", get(routes::assets::asset))
         .route("/favicon.ico", get(routes::assets::favicon))
         .route("/workflows", get(routes::legacy::to_dashboard))
         .route("/workflows/{sid}", get(routes::legacy::workflow))
@@ -41,6 +43,8 @@ pub fn router(state: AppState) -> Router {
         .route("/plays/{sid}", get(routes::legacy::play))
         .route("/examples", get(routes::legacy::to_dashboard))
         .fallback(not_found)
+        // Outermost, so it also covers the fallback and every refusal gets the headers.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), access::guard))
         .with_state(state)
 }
 

@@ -1,4 +1,4 @@
-//! Shared state of every handler: the daemon client.
+//! Shared state of every handler: the daemon client and who may call the admin.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::sync::watch;
 
+use crate::access::Access;
 use crate::error::AdminError;
 
 /// Pages give up on a wedged daemon after this long instead of hanging the browser.
@@ -20,14 +21,24 @@ const HEALTH_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 #[derive(Clone, Debug)]
 pub struct AppState {
     rpc: Arc<RpcClient>,
+    access: Arc<Access>,
     /// Set when the admin stops, so long-lived responses (event streams) end and let it.
     closing: Arc<watch::Sender<bool>>,
 }
 
 impl AppState {
-    /// State for a daemon listening on `socket`. Nothing is connected until a request needs it.
-    pub fn new(socket: impl Into<PathBuf>) -> Self {
-        AppState { rpc: Arc::new(RpcClient::new(socket)), closing: Arc::new(watch::channel(false).0) }
+    /// State for a daemon listening on `socket`, letting in only what `access` allows.
+    /// Nothing is connected until a request needs it.
+    pub fn new(socket: impl Into<PathBuf>, access: Access) -> Self {
+        AppState {
+            rpc: Arc::new(RpcClient::new(socket)),
+            access: Arc::new(access),
+            closing: Arc::new(watch::channel(false).0),
+        }
+    }
+
+    pub fn access(&self) -> &Access {
+        &self.access
     }
 
     /// Tells every event stream to end: the admin is stopping.

@@ -1,46 +1,28 @@
-// New Logic form: keeps the starting source in step with the name and description typed,
-// as long as the source is still the untouched template.
-(function () {
-  'use strict';
+// New Logic form: keeps the starting source in step with the name and description typed, as
+// long as the source is still the untouched template. The template is the server's
+// (routes/new_logic.rs, in the page's #boot JSON): `{name}` takes the name, `{description}`
+// the description as a JSON string, which is a Python string literal too.
 
-  function template(name, description) {
-    var n = name || 'my_logic';
-    var d = (description || '').replace(/\\/g, '\\\\').replace(/"/g, '\\"');
-    return 'from hero_tracing import logic\n\n\n' +
-      '@logic(\n' +
-      '    name="' + n + '",\n' +
-      '    description="' + d + '",\n' +
-      '    inputs={\n' +
-      '        "text": {"type": "string", "description": "What to work on.", "required": True},\n' +
-      '    },\n' +
-      '    outputs={\n' +
-      '        "result": {"type": "string", "description": "What came out of it."},\n' +
-      '    },\n' +
-      ')\n' +
-      'def ' + n + '(text: str) -> dict:\n' +
-      '    logic.log(f"got {len(text)} characters")\n' +
-      '    return {"result": text.strip()}\n';
-  }
+const boot = JSON.parse(document.getElementById('boot').textContent);
 
-  function init() {
-    var form = document.getElementById('new-logic-form');
-    if (!form) return;
-    var name = document.getElementById('nl-name');
-    var description = document.getElementById('nl-description');
-    var source = document.getElementById('nl-source');
-    var last = template(name.value.trim(), description.value.trim());
-    var untouched = source.value === last || source.value === template('', '');
-    function sync() {
-      if (!untouched) return;
-      last = template(name.value.trim(), description.value.trim());
-      source.value = last;
-    }
-    name.addEventListener('input', sync);
-    description.addEventListener('input', sync);
-    source.addEventListener('input', function () { untouched = source.value === last; });
-    if (!name.value) name.focus();
-  }
+function template(name, description) {
+  const values = { name: name || boot.placeholder_name, description: JSON.stringify(description || '') };
+  return boot.template.replace(/\{(name|description)\}/g, function (slot, key) { return values[key]; });
+}
 
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
-  else init();
-})();
+const name = document.getElementById('nl-name');
+const description = document.getElementById('nl-description');
+const source = document.getElementById('nl-source');
+let last = template(name.value.trim(), description.value.trim());
+let untouched = source.value === last || source.value === template('', '');
+
+function sync() {
+  if (!untouched) return;
+  last = template(name.value.trim(), description.value.trim());
+  source.value = last;
+}
+
+name.addEventListener('input', sync);
+description.addEventListener('input', sync);
+source.addEventListener('input', function () { untouched = source.value === last; });
+if (!name.value) name.focus();

@@ -24,6 +24,10 @@ fn now_millis() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as u64
 }
 
+/// The logic view's region modules under `static/logic/`.
+const LOGIC_MODULES: [&str; 17] =
+    ["state", "store", "api", "format", "dom", "actions", "playbar", "sidebar", "tree", "trace", "pause_forms", "output", "stats", "flow", "code", "mapping", "tabs"];
+
 #[tokio::test]
 async fn dashboard_lists_logics_with_latest_run_success_rate_and_runs_from_one_call() {
     let five_min_ago = now_millis() - 5 * 60_000 - 500;
@@ -169,7 +173,8 @@ async fn rpc_proxy_forwards_body_verbatim_and_returns_json() {
 async fn rpc_proxy_answers_502_json_rpc_error_when_daemon_is_absent() {
     let (_dir, socket) = absent_socket();
     let body = r#"{"jsonrpc":"2.0","id":"abc","method":"logic.list","params":{}}"#;
-    let reply = send(&socket, Request::post("/rpc").body(Body::from(body)).expect("request")).await;
+    let request = Request::post("/rpc").header(header::CONTENT_TYPE, "application/json").body(Body::from(body));
+    let reply = send(&socket, request.expect("request")).await;
     assert_eq!(reply.status, StatusCode::BAD_GATEWAY);
     assert_eq!(reply.headers[header::CONTENT_TYPE], "application/json");
     let answer: Value = serde_json::from_str(&reply.body).expect("json");
@@ -186,7 +191,8 @@ async fn rpc_proxy_answers_502_json_rpc_error_when_daemon_is_absent() {
 #[tokio::test]
 async fn rpc_proxy_error_has_null_id_for_unparsable_body() {
     let (_dir, socket) = absent_socket();
-    let reply = send(&socket, Request::post("/rpc").body(Body::from("not json")).expect("request")).await;
+    let request = Request::post("/rpc").header(header::CONTENT_TYPE, "application/json").body(Body::from("not json"));
+    let reply = send(&socket, request.expect("request")).await;
     let answer: Value = serde_json::from_str(&reply.body).expect("json");
     assert_eq!(answer["id"], Value::Null);
 }
@@ -239,8 +245,14 @@ async fn assets_are_served_from_the_binary() {
     assert!(reply.body.contains("--accent"));
     let reply = get(&socket, "/static/logic.js").await;
     assert_eq!(reply.headers[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
-    assert!(reply.body.contains("'use strict'"));
-    assert!(reply.body.contains("/api/plays/"), "the view's script talks to the overlay and event endpoints");
+    assert!(reply.body.contains("import { mountPlaybar } from './logic/playbar.js';"), "the view's entry module");
+    // Each region's module, served as JavaScript: a module with another type does not run.
+    for module in LOGIC_MODULES {
+        let reply = get(&socket, &format!("/static/logic/{module}.js")).await;
+        assert_eq!(reply.status, StatusCode::OK, "logic/{module}.js");
+        assert_eq!(reply.headers[header::CONTENT_TYPE], "text/javascript; charset=utf-8", "logic/{module}.js");
+    }
+    assert!(get(&socket, "/static/logic/api.js").await.body.contains("/api/plays/"), "the overlay and event endpoints");
     assert_eq!(get(&socket, "/static/new_logic.js").await.status, StatusCode::OK);
     // The CodeMirror bundle when frontend/ was built, a stub otherwise: never a 404.
     let editor = get(&socket, "/static/editor.js").await;
@@ -255,7 +267,8 @@ async fn assets_are_served_from_the_binary() {
 #[tokio::test]
 async fn assets_load_nothing_from_the_internet() {
     let (_dir, socket) = absent_socket();
-    for asset in ["admin.css", "logic.js", "new_logic.js", "editor.js"] {
+    let modules = LOGIC_MODULES.map(|m| format!("logic/{m}.js"));
+    for asset in ["admin.css", "logic.js", "new_logic.js", "editor.js"].iter().map(|a| a.to_string()).chain(modules) {
         let reply = get(&socket, &format!("/static/{asset}")).await;
         // The SVG namespace is a name, not a download.
         let body = reply.body.replace("http://www.w3.org/2000/svg", "");
@@ -286,12 +299,12 @@ async fn serve_answers_over_tcp_and_stops_on_shutdown() {
     let listener = hero_logic_admin::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(hero_logic_admin::serve(listener, hero_logic_admin::AppState::new(socket), async {
+    let server = tokio::spawn(hero_logic_admin::serve(listener, common::state_on(&socket, addr.port()), async {
         let _ = stopped.await;
     }));
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    stream.write_all(b"GET /healthz HTTP/1.0\r\n\r\n").await.expect("write");
+    stream.write_all(format!("GET /healthz HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes()).await.expect("write");
     let mut answer = String::new();
     stream.read_to_string(&mut answer).await.expect("read");
     assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");

@@ -60,6 +60,7 @@ fn boot(body: &str) -> Value {
 async fn logic_page_has_info_sidebar_play_bar_and_the_data_for_its_script() {
     let daemon = FakeDaemon::start(logic_daemon()).await;
     let reply = get(&daemon.socket, "/logics/0001").await;
+    common::assert_csp_clean("/logics/0001", &reply.body);
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let body = &reply.body;
     assert!(body.contains(r#"<h1 class="logic-title">model_call</h1>"#));
@@ -68,7 +69,10 @@ async fn logic_page_has_info_sidebar_play_bar_and_the_data_for_its_script() {
     assert!(body.contains("bound to echo"));
     assert!(body.contains(r#"<code class="fname">prompt</code>"#), "declared inputs listed");
     assert!(body.contains(r#"id="run-button""#) && body.contains("▶ Run"));
-    assert!(body.contains(r#"<script src="/static/logic.js" defer></script>"#));
+    assert!(body.contains(r#"<script type="module" src="/static/logic.js"></script>"#));
+    assert!(!body.contains(" style=") && !body.contains(" onclick="), "no inline style or handler: the CSP refuses them");
+    // Every version's declared fields, rendered here, for the script to show when it is picked.
+    assert!(body.contains(r#"<template class="version-fields" data-version="0002" data-part="inputs">"#), "{body}");
     assert!(body.contains(r#"id="pause-forms""#) && body.contains(r#"id="trace""#) && body.contains(r#"id="output""#));
     for label in ["Play bar", "About this Logic", "Stats"] {
         assert!(body.contains(&format!(r#"aria-label="{label}""#)), "{label} region is labelled");
@@ -261,6 +265,11 @@ async fn new_logic_page_offers_a_template() {
     assert_eq!(reply.status, StatusCode::OK, "needs no daemon");
     assert!(reply.body.contains(r#"<form class="card form-card" method="post" action="/logics""#));
     assert!(reply.body.contains("def my_logic(text: str)"));
+    assert!(reply.body.contains(r#"<script type="module" src="/static/new_logic.js"></script>"#));
+    // The script fills the server's template, carried in the boot JSON, rather than a copy of its own.
+    let boot = boot(&reply.body);
+    assert_eq!(boot["template"], hero_logic_admin::routes::new_logic::TEMPLATE);
+    assert_eq!(boot["placeholder_name"], "my_logic");
     for field in ["nl-name", "nl-description", "nl-tags", "nl-source"] {
         assert!(reply.body.contains(&format!(r#"<label for="{field}""#)), "{field} has a label");
     }
@@ -340,12 +349,12 @@ async fn stopping_the_admin_ends_open_event_streams() {
     let listener = hero_logic_admin::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let state = hero_logic_admin::AppState::new(&daemon.socket);
+    let state = common::state_on(&daemon.socket, addr.port());
     let server = tokio::spawn(hero_logic_admin::serve(listener, state, async {
         let _ = stopped.await;
     }));
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    stream.write_all(b"GET /api/plays/0101/events HTTP/1.1\r\nhost: x\r\n\r\n").await.expect("write");
+    stream.write_all(format!("GET /api/plays/0101/events HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {}\r\n\r\n", common::TOKEN).as_bytes()).await.expect("write");
     let mut seen = Vec::new();
     let mut buf = [0u8; 4096];
     while !String::from_utf8_lossy(&seen).contains("event: tree") {

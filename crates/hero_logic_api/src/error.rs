@@ -17,6 +17,8 @@ pub const CONFLICT: i32 = -32009;
 pub const VALIDATION: i32 = -32022;
 /// The object exists but is in a state that does not allow the call.
 pub const INVALID_STATE: i32 = -32010;
+/// The daemon has as many requests waiting as it queues; nothing was done, retry shortly.
+pub const BUSY: i32 = -32029;
 
 /// The `data` member of an error response.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

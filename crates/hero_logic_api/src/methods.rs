@@ -64,3 +64,4 @@ pub const LOGIC_DASHBOARD: &str = "LogicService.logic_dashboard";
 pub const LOGIC_BINDING_IDENTITY: &str = "LogicService.logic_binding_identity";
 pub const PLAY_WATCH: &str = "LogicService.play_watch";
 pub const MODELS_CONFIG: &str = "LogicService.models_config";
+pub const ENGINE_INFO: &str = "LogicService.engine_info";

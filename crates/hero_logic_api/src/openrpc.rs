@@ -195,6 +195,11 @@ pub fn document() -> Value {
         methods::LOGIC_DASHBOARD,
         "Every Logic with its latest run and success rate over its last 50 Plays, in one call.",
     );
+    doc.method::<EngineInfoParams, EngineInfo>(
+        methods::ENGINE_INFO,
+        "The engine's settings (pool size, warm runners, crash recovery and its bound, the default \
+         wall-clock budget) and how many top-level Plays run and wait right now.",
+    );
     doc.method::<ModelsConfigParams, ModelsConfig>(
         methods::MODELS_CONFIG,
         "The models table (prices per million tokens and aliases; shipped models.toml merged with \

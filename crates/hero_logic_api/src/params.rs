@@ -335,6 +335,33 @@ pub struct PlayWatch {
     pub tree: PlayTree,
 }
 
+/// `LogicService.engine_info`: no params.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EngineInfoParams {}
+
+/// `LogicService.engine_info` result: the engine's settings (`[engine]` in service.toml, or
+/// the daemon's flags) and its load right now.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct EngineInfo {
+    /// Top-level Plays run at once; more wait in a FIFO queue.
+    pub pool_size: u64,
+    /// Idle runners kept started.
+    pub warm_runners: u64,
+    /// What start-up does with Plays a crash left running: `replay` or `fail`.
+    pub recover: String,
+    /// Start-up replays one Play gets before it is failed instead.
+    pub recover_attempts: u64,
+    /// Top-level Plays holding a worker now.
+    pub running: u64,
+    /// Top-level Plays waiting for a worker.
+    pub queued: u64,
+    /// The default wall-clock budget of a Play, in milliseconds: how long one Play can hold
+    /// a worker unless `play_start {limits}` sets another.
+    pub wall_clock_ms: u64,
+}
+
 /// `LogicService.models_config`: no params.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -13,6 +13,8 @@ pub const SERVICE_TOML: &str = include_str!("../../../service.toml");
 pub const ENV_HOME: &str = "HERO_LOGIC_HOME";
 pub const ENV_SOCKET: &str = "HERO_LOGIC_SOCKET";
 pub const ENV_ADMIN_ADDR: &str = "HERO_LOGIC_ADMIN_ADDR";
+/// Overrides where the admin's access token is kept (`admin.token_file`).
+pub const ENV_ADMIN_TOKEN_FILE: &str = "HERO_LOGIC_ADMIN_TOKEN_FILE";
 /// Overrides `[models] base_url` (the daemon's environment; runners get the resolved value
 /// under the same name).
 pub const ENV_MODEL_BASE_URL: &str = "HERO_LOGIC_MODEL_BASE_URL";
@@ -59,6 +61,13 @@ pub struct PathsSection {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdminSection {
     pub listen: String,
+    /// The admin's access token file, relative to the data dir unless absolute.
+    #[serde(default = "default_token_file")]
+    pub token_file: String,
+}
+
+fn default_token_file() -> String {
+    "admin.token".to_string()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,6 +79,10 @@ pub struct StoreSection {
 pub struct EngineSection {
     pub pool_size: u32,
     pub recover: String,
+    /// Start-up recoveries a Play gets before it is failed instead (descriptors written
+    /// before the setting existed get the default).
+    #[serde(default = "default_recover_attempts")]
+    pub recover_attempts: u32,
     pub warm_runners: u32,
     /// Longest log line a Play keeps; a longer one is cut, and says so.
     #[serde(default = "default_max_log_line_bytes")]
@@ -99,6 +112,10 @@ fn default_max_output_bytes() -> u64 {
 
 fn default_max_protocol_line_bytes() -> u64 {
     32 * 1024 * 1024
+}
+
+fn default_recover_attempts() -> u32 {
+    3
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -176,6 +193,20 @@ impl ServiceConfig {
     }
 }
 
+impl ServiceConfig {
+    /// The admin's token file: `flag`, else `$HERO_LOGIC_ADMIN_TOKEN_FILE`, else
+    /// `admin.token_file` in the data dir.
+    pub fn admin_token_file(&self, flag: Option<&Path>, data_dir: &Path) -> PathBuf {
+        if let Some(path) = flag {
+            return path.to_path_buf();
+        }
+        match std::env::var_os(ENV_ADMIN_TOKEN_FILE) {
+            Some(path) if !path.is_empty() => PathBuf::from(path),
+            _ => data_dir.join(expand_home(&self.admin.token_file)),
+        }
+    }
+}
+
 fn expand_home(path: &str) -> PathBuf {
     match path.strip_prefix("~/") {
         Some(rest) => std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/")).join(rest),
@@ -191,6 +222,7 @@ mod tests {
     fn checked_in_descriptor_parses() {
         let config = ServiceConfig::defaults();
         assert_eq!(config.admin.listen, "127.0.0.1:9820");
+        assert_eq!(config.admin.token_file, "admin.token");
         assert_eq!(config.binaries.server, "hero_logic_server");
         assert_eq!(config.models.api_key_env, "OPENAI_API_KEY");
     }
@@ -215,5 +247,7 @@ mod tests {
         let socket = PathBuf::from("/tmp/y.sock");
         assert_eq!(config.socket(Some(&socket), &dir), socket);
         assert_eq!(config.admin_listen(Some("127.0.0.1:1")), "127.0.0.1:1");
+        let token = PathBuf::from("/tmp/t");
+        assert_eq!(config.admin_token_file(Some(&token), &dir), token);
     }
 }

@@ -7,6 +7,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use hero_logic_cli::commands::admin_url::{self, AdminUrlArgs};
 use hero_logic_cli::commands::bench::{self, BenchArgs};
 use hero_logic_cli::commands::plays::{self, PlaysArgs};
 use hero_logic_cli::commands::resume::{self, ResumeArgs};
@@ -26,6 +27,8 @@ struct Cli {
 enum Command {
     /// Start the daemon and the web admin, and keep them running until Ctrl-C.
     Up(UpArgs),
+    /// Print the web admin's login link (the one `up` prints) again.
+    AdminUrl(AdminUrlArgs),
     /// Run a Logic: start a Play, show its tree live, ask its questions, print its output.
     Run(RunArgs),
     /// Answer a question a waiting Play asks; without a question id, list them.
@@ -55,6 +58,7 @@ fn main() -> ExitCode {
                 ExitCode::from(err.exit_code() as u8)
             }
         },
+        Command::AdminUrl(args) => finish("admin-url", admin_url::run(args)),
         Command::Run(args) => finish("run", runtime.block_on(run::run(args))),
         Command::Resume(args) => finish("resume", runtime.block_on(resume::run(args))),
         Command::Plays(args) => finish("plays", runtime.block_on(plays::run(args))),

@@ -4,6 +4,7 @@
 //! (`cargo build --workspace`, or `cargo test --workspace`, which builds every binary first).
 
 use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver};
@@ -110,8 +111,23 @@ fn up_command(data_dir: &Path, port: u16) -> Command {
         // The test's paths come from flags only, never from the developer's environment.
         .env_remove("HERO_LOGIC_HOME")
         .env_remove("HERO_LOGIC_SOCKET")
-        .env_remove("HERO_LOGIC_ADMIN_ADDR");
+        .env_remove("HERO_LOGIC_ADMIN_ADDR")
+        .env_remove("HERO_LOGIC_ADMIN_TOKEN_FILE");
     command
+}
+
+fn admin_url(data_dir: &Path, listen: Option<&str>) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hero_logic"));
+    command.args(["admin-url", "--data-dir"]).arg(data_dir);
+    if let Some(listen) = listen {
+        command.args(["--listen", listen]);
+    }
+    command
+        .env_remove("HERO_LOGIC_HOME")
+        .env_remove("HERO_LOGIC_ADMIN_ADDR")
+        .env_remove("HERO_LOGIC_ADMIN_TOKEN_FILE")
+        .output()
+        .expect("run hero_logic admin-url")
 }
 
 fn signal(pid: u32, signal: i32) {
@@ -141,11 +157,11 @@ fn process_gone(pid: u32) -> bool {
     }
 }
 
-fn http_get(url_base: &str, path: &str) -> String {
-    let addr = url_base.trim_start_matches("http://").trim_end_matches('/');
+/// `GET path` on the admin at `addr`, with `extra` header lines (each ending in CRLF).
+fn http_get(addr: &str, path: &str, extra: &str) -> String {
     let mut stream = std::net::TcpStream::connect(addr).expect("connect to the admin");
     stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").expect("write request");
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n{extra}\r\n").expect("write request");
     let mut answer = String::new();
     stream.read_to_string(&mut answer).expect("read answer");
     answer
@@ -161,23 +177,51 @@ fn up_starts_both_refuses_a_second_and_stops_cleanly() {
     let mut up = UpProcess::start(data_dir.path(), port);
 
     let dashboard = up.wait_for_line("dashboard:", STARTUP_TIMEOUT);
-    assert_eq!(dashboard, format!("http://127.0.0.1:{port}/"));
+    let addr = format!("127.0.0.1:{port}");
+    let token = dashboard
+        .strip_prefix(&format!("http://{addr}/?token="))
+        .unwrap_or_else(|| panic!("`up` prints the login link: {dashboard}"))
+        .to_string();
+    assert_eq!(token.len(), 64, "{dashboard}");
+    let token_file = data_dir.path().join("admin.token");
+    let mode = std::fs::metadata(&token_file).expect("token file").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "only the owner reads the token");
     let socket = up.wait_for_line("socket:", Duration::from_secs(5));
     assert_eq!(PathBuf::from(&socket), data_dir.path().join("hero_logic.sock"));
     let server_pid: u32 = up.wait_for_line("server pid:", Duration::from_secs(5)).parse().expect("server pid");
     let admin_pid: u32 = up.wait_for_line("admin pid:", Duration::from_secs(5)).parse().expect("admin pid");
 
-    let health = http_get(&dashboard, "/healthz");
+    // `admin-url` prints the same link again, on its own port without being told it.
+    for listen in [None, Some(addr.as_str())] {
+        let again = admin_url(data_dir.path(), listen);
+        assert!(again.status.success(), "admin-url: {}", String::from_utf8_lossy(&again.stderr));
+        assert_eq!(String::from_utf8_lossy(&again.stdout).trim(), dashboard, "--listen {listen:?}");
+    }
+
+    let health = http_get(&addr, "/healthz", "");
     assert!(health.starts_with("HTTP/1.0 200") || health.starts_with("HTTP/1.1 200"), "{health}");
     assert!(health.contains(r#""daemon":true"#), "{health}");
 
+    // Without the token the dashboard says how to get in; the link logs a browser in.
+    let refused = http_get(&addr, "/", "");
+    assert!(refused.contains(" 401 "), "{refused}");
+    assert!(refused.contains("hero_logic admin-url"), "{refused}");
+    let login = http_get(&addr, &format!("/?token={token}"), "");
+    assert!(login.contains(" 303 "), "{login}");
+    let cookie = login
+        .lines()
+        .find_map(|line| line.strip_prefix("set-cookie: "))
+        .and_then(|value| value.split(';').next())
+        .unwrap_or_else(|| panic!("the link sets a cookie: {login}"))
+        .to_string();
+
     // The dashboard lists the built-in seed logics, read from the real daemon.
-    let page = http_get(&dashboard, "/");
+    let page = http_get(&addr, "/", &format!("Cookie: {cookie}\r\n"));
     assert!(page.contains("200 OK"), "{page}");
     for seed in ["greeting", "fib", "text_pipeline", "always_fails"] {
         assert!(page.contains(&format!(">{seed}<")), "the dashboard lists {seed}: {page}");
     }
-    let searched = http_get(&dashboard, "/?q=fibonacci");
+    let searched = http_get(&addr, "/?q=fibonacci", &format!("Authorization: Bearer {token}\r\n"));
     assert!(searched.contains(">fib<") && !searched.contains(">greeting<"), "search narrows the list: {searched}");
 
     let mut second = up_command(data_dir.path(), free_port())
@@ -202,4 +246,14 @@ fn up_starts_both_refuses_a_second_and_stops_cleanly() {
     }
     assert!(process_gone(server_pid), "server pid {server_pid} still runs");
     assert!(process_gone(admin_pid), "admin pid {admin_pid} still runs");
+}
+
+#[test]
+fn admin_url_without_a_token_says_to_start_the_admin_first() {
+    let data_dir = tempfile::tempdir().expect("temp data dir");
+    let output = admin_url(data_dir.path(), None);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no admin token") && stderr.contains("hero_logic up"), "{stderr}");
+    assert!(stderr.contains(&data_dir.path().display().to_string()), "names where it looked: {stderr}");
 }

@@ -147,7 +147,7 @@ fn load_run(core: &Core, play_sid: &str, mode: &RunMode) -> crate::store::StoreR
 
 /// Kills what a crashed daemon's runner of this Play left behind (the runner dies with its
 /// daemon; processes its body started may not).
-fn kill_orphans(data_dir: &Path, play_sid: &str) {
+pub(super) fn kill_orphans(data_dir: &Path, play_sid: &str) {
     let pid_file = RunPaths::new(data_dir, play_sid).pid_file;
     let Ok(text) = std::fs::read_to_string(&pid_file) else { return };
     let Ok(pid) = text.trim().parse::<u32>() else { return };

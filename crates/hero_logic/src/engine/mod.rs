@@ -19,7 +19,7 @@ use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use hero_logic_api::params::{PlayStartParams, PlayTree, PlayWatch};
+use hero_logic_api::params::{EngineInfo, PlayStartParams, PlayTree, PlayWatch};
 use hero_logic_api::{Play, PlayStatus};
 use tokio::sync::Notify;
 
@@ -46,6 +46,8 @@ pub struct EngineSettings {
     pub warm_runners: usize,
     /// On start, resume Plays a crash left `running` by replay (else mark them failed).
     pub recover_by_replay: bool,
+    /// Start-up replays one Play gets; found `running` once more, it is failed.
+    pub recover_attempts: u32,
     /// More `HERO_LOGIC_*` variables for every runner: the model endpoint, its key and the
     /// models table (crate::models).
     pub runner_vars: Vec<(String, String)>,
@@ -212,6 +214,28 @@ impl Core {
         self.changed();
     }
 
+    /// Fails the unfinished Plays of a run (root and open children) with `reason`, when the
+    /// run was lost: the daemon stopped under it, or the worker running it panicked.
+    fn fail_run(&self, root_sid: &str, reason: &str) {
+        let store = self.library.store();
+        let tree = match store.play_tree(root_sid) {
+            Ok(tree) => tree,
+            Err(e) => {
+                tracing::error!(play = %root_sid, error = %e, "cannot read a lost run to fail it");
+                return;
+            }
+        };
+        for mut play in tree.into_iter().filter(|p| !p.status.is_terminal()) {
+            if !session::close(&mut play, lifecycle::Event::Fail, Default::default(), reason.to_string()) {
+                continue;
+            }
+            if let Err(e) = store.play_update(&play) {
+                tracing::error!(sid = %play.sid, error = %e, "cannot record a lost run's failure");
+            }
+        }
+        self.changed();
+    }
+
     fn next_job(&self) -> Job {
         let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
         loop {
@@ -232,6 +256,11 @@ impl Engine {
     /// left unfinished: queued ones run, running ones are resumed by replay (or failed, by
     /// configuration).
     pub fn start(library: Library, settings: EngineSettings) -> Arc<Engine> {
+        Engine::start_running(library, settings, executor::run)
+    }
+
+    /// `start` with the function a worker runs each job with.
+    fn start_running(library: Library, settings: EngineSettings, run: RunFn) -> Arc<Engine> {
         let python = PythonRuntime::prepare(&settings.data_dir);
         match &python {
             Ok(p) => tracing::info!(python = %p.interpreter.display(), version = %p.version, "Python runner ready"),
@@ -245,7 +274,7 @@ impl Engine {
                 .name(format!("play-worker-{index}"))
                 .spawn(move || loop {
                     let job = core.next_job();
-                    executor::run(&core, &job.play_sid, job.budget, job.mode);
+                    run_job(&core, job, run);
                 })
                 .expect("the OS lets the daemon start its worker threads");
         }
@@ -265,16 +294,57 @@ impl Engine {
                 return;
             }
         };
+        let settings = &self.core.settings;
         for play in unfinished {
             let budget = self.budget_of(&play.sid);
             if play.status == PlayStatus::Pending {
                 self.enqueue(&play.sid, budget, RunMode::Fresh);
-            } else if self.core.settings.recover_by_replay {
-                tracing::info!(play = %play.sid, "resuming a Play left running by a previous daemon");
-                self.enqueue(&play.sid, budget, RunMode::Recover);
-            } else {
-                self.fail_interrupted(&play.sid);
+                continue;
             }
+            if !settings.recover_by_replay {
+                let reason = "the daemon stopped while this Play was running (engine.recover = \"fail\"); start it again";
+                self.core.fail_run(&play.sid, reason);
+                tracing::warn!(play = %play.sid, "a Play left running by a previous daemon was marked failed");
+                continue;
+            }
+            // Counted before the replay starts, so a replay that takes the daemon down counts.
+            let attempts = match store.play_count_recovery(&play.sid) {
+                Ok(attempts) => attempts,
+                Err(e) => {
+                    tracing::error!(play = %play.sid, error = %e, "cannot count a recovery; the Play is failed");
+                    let reason = format!("the daemon stopped while this Play was running, and cannot count its replays ({e}); it was failed rather than replayed without a bound");
+                    self.core.fail_run(&play.sid, &reason);
+                    continue;
+                }
+            };
+            if attempts > settings.recover_attempts {
+                let bound = settings.recover_attempts;
+                let reason = format!(
+                    "the daemon stopped {attempts} times in a row while this Play was running (its run and \
+                     {bound} replays, engine.recover_attempts = {bound}); it was failed instead of replayed \
+                     again, so that the daemon can start. If the Play itself brings the daemon down, fix the \
+                     logic; else start it again"
+                );
+                self.core.fail_run(&play.sid, &reason);
+                tracing::warn!(play = %play.sid, attempts, "a Play the daemon kept stopping on was failed");
+                continue;
+            }
+            tracing::info!(play = %play.sid, attempt = attempts, of = settings.recover_attempts, "resuming a Play left running by a previous daemon");
+            self.enqueue(&play.sid, budget, RunMode::Recover);
+        }
+    }
+
+    /// The engine's settings and load, for `LogicService.engine_info`.
+    pub fn info(&self) -> EngineInfo {
+        let settings = &self.core.settings;
+        EngineInfo {
+            pool_size: settings.pool_size.max(1) as u64,
+            warm_runners: settings.warm_runners as u64,
+            recover: if settings.recover_by_replay { "replay" } else { "fail" }.to_string(),
+            recover_attempts: u64::from(settings.recover_attempts),
+            running: self.core.running.lock().unwrap_or_else(|p| p.into_inner()).len() as u64,
+            queued: self.core.queue.lock().unwrap_or_else(|p| p.into_inner()).len() as u64,
+            wall_clock_ms: settings.defaults.wall_clock_ms,
         }
     }
 
@@ -293,22 +363,6 @@ impl Engine {
             tracing::warn!(play = %play_sid, %field, %message, "a Play's stored limit is out of range; using the default");
             defaults
         })
-    }
-
-    /// Fails a run the daemon lost (it stopped while the Play ran), root and open children.
-    fn fail_interrupted(&self, root_sid: &str) {
-        let store = self.core.library.store();
-        let Ok(tree) = store.play_tree(root_sid) else { return };
-        for mut play in tree.into_iter().filter(|p| !p.status.is_terminal()) {
-            session::close(
-                &mut play,
-                lifecycle::Event::Fail,
-                Default::default(),
-                "the daemon stopped while this Play was running (engine.recover = \"fail\"); start it again".into(),
-            );
-            let _ = store.play_update(&play);
-        }
-        tracing::warn!(play = %root_sid, "a Play left running by a previous daemon was marked failed");
     }
 
     fn enqueue(&self, play_sid: &str, budget: Budget, mode: RunMode) {
@@ -507,8 +561,20 @@ impl Engine {
     /// Kills every running runner (daemon shutdown); their Plays stay `running` so the next
     /// start deals with them.
     pub fn shutdown(&self) {
-        let running: Vec<Sender<Control>> =
-            self.core.running.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        let (mut sids, running): (Vec<String>, Vec<Sender<Control>>) = self
+            .core
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(sid, control)| (sid.clone(), control.clone()))
+            .unzip();
+        sids.extend(self.core.queue.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|job| job.play_sid.clone()));
+        // The daemon survived these Plays (or never got to them): the next start's recovery
+        // is not a retry.
+        if let Err(e) = self.core.library.store().plays_clear_recoveries(&sids) {
+            tracing::warn!(error = %e, "cannot reset the recovery counts of running Plays");
+        }
         for control in running {
             let _ = control.send(Control::Shutdown);
         }
@@ -518,6 +584,29 @@ impl Engine {
         }
         self.core.warm.drain();
     }
+}
+
+type RunFn = fn(&Arc<Core>, &str, Budget, RunMode);
+
+/// Runs one job; a panic while running it fails that Play (with the panic's message) and
+/// leaves the worker alive, so the pool stays full.
+fn run_job(core: &Arc<Core>, job: Job, run: RunFn) {
+    let sid = job.play_sid.clone();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(core, &job.play_sid, job.budget, job.mode)));
+    let Err(panic) = outcome else { return };
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into());
+    tracing::error!(play = %sid, panic = %what, "the worker running a Play panicked; the Play is failed");
+    // The run's runner may still be alive: its process group goes, as after a crash.
+    executor::kill_orphans(&core.settings.data_dir, &sid);
+    if let Some(control) = core.running.lock().unwrap_or_else(|p| p.into_inner()).remove(&sid) {
+        let _ = control.send(Control::Done);
+    }
+    let reason = format!("internal error in the daemon while running this Play ({what}); the Play was stopped and the daemon kept running");
+    core.fail_run(&sid, &reason);
 }
 
 fn unknown_question(tree: &[Play], resume_id: &str) -> ServiceError {
@@ -552,4 +641,70 @@ fn answered_play(mut tree: Vec<Play>, asker_at: usize) -> Play {
 
 fn unknown_play(sid: &str) -> ServiceError {
     ServiceError::not_found(format!("Play {sid:?} not found"), "LogicService.play_list_for_logic lists a logic's Plays")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{SqliteStore, Store, Synchronous};
+    use hero_logic_api::service::ServiceConfig;
+    use hero_logic_api::{Logic, LogicVersion};
+
+    const TRIVIAL: &str = "from hero_tracing import logic\n\n@logic(name=\"trivial\")\ndef trivial():\n    return {}\n";
+
+    /// Runs Plays of `trivial` for real; any other Play panics its worker.
+    fn panics_unless_trivial(core: &Arc<Core>, play_sid: &str, budget: Budget, mode: RunMode) {
+        let name = core.library.store().play_get(play_sid).ok().flatten().map(|p| p.name).unwrap_or_default();
+        if name != "trivial" {
+            let figures: [u64; 2] = [u64::MAX, 1];
+            panic!("figure overflow: {}", figures.iter().fold(0u64, |a, b| a.checked_add(*b).expect("tokens overflow")));
+        }
+        executor::run(core, play_sid, budget, mode);
+    }
+
+    fn settle(engine: &Engine, sid: &str) -> Play {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let play = engine.status(sid).expect("the Play exists");
+            if play.status.is_terminal() || Instant::now() > deadline {
+                return play;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn a_panicking_worker_fails_its_play_and_keeps_serving() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("t.db"), Synchronous::Normal).unwrap());
+        for name in ["trivial", "boom"] {
+            let logic = Logic { name: name.into(), ..Default::default() };
+            let version = LogicVersion { version_label: "v1".into(), python_source: TRIVIAL.into(), ..Default::default() };
+            store.logic_create(&logic, &version).unwrap();
+        }
+        let service = ServiceConfig::defaults();
+        let settings = EngineSettings {
+            data_dir: dir.path().to_path_buf(),
+            rpc_socket: dir.path().join("rpc.sock"),
+            pool_size: 1,
+            defaults: Budget::defaults(&service.sandbox),
+            env_allow: service.sandbox.env_allow.clone(),
+            warm_runners: 0,
+            recover_by_replay: true,
+            recover_attempts: 3,
+            runner_vars: Vec::new(),
+            caps: Caps::of(&service.engine),
+        };
+        let engine = Engine::start_running(Library::new(store), settings, panics_unless_trivial);
+        let start = |logic: &str| engine.start_play(PlayStartParams { logic: logic.into(), ..Default::default() }).unwrap().sid;
+        let boom = start("boom");
+        let failed = settle(&engine, &boom);
+        assert_eq!(failed.status, PlayStatus::Failed, "{failed:?}");
+        assert!(failed.error_message.contains("tokens overflow") && failed.error_message.contains("daemon kept running"), "{}", failed.error_message);
+        // The pool's one worker survived and runs the next Play.
+        let ok = settle(&engine, &start("trivial"));
+        assert_eq!(ok.status, PlayStatus::Success, "{ok:?}");
+        assert!(!engine.core.is_running(&boom));
+        engine.shutdown();
+    }
 }

@@ -45,6 +45,7 @@ fn engine_over(dir: &Path) -> Engine {
         env_allow: Vec::new(),
         warm_runners: 0,
         recover_by_replay: true,
+        recover_attempts: 3,
         runner_vars: Vec::new(),
         caps,
     };

@@ -20,6 +20,7 @@ use super::lifecycle::{self, Event};
 use super::logs::PlayLog;
 use super::{forms, inputs, step, Core};
 use crate::error::ServiceError;
+use crate::figures;
 use crate::mapping::{self, Side};
 use crate::now_ms;
 use crate::parse;
@@ -329,9 +330,14 @@ impl<'a> Session<'a> {
                 }
             }
             Notification::Stats { prompt_tokens, completion_tokens, cost_usd, .. } => {
-                play.total_tokens_prompt += prompt_tokens;
-                play.total_tokens_completion += completion_tokens;
-                play.total_cost_usd += cost_usd;
+                match figures::checked_report(prompt_tokens, completion_tokens, cost_usd) {
+                    Ok(()) => add_stats(play, prompt_tokens, completion_tokens, cost_usd),
+                    Err(reason) => {
+                        tracing::warn!(play = %play.sid, %reason, "stats report refused");
+                        let line = format!("[hero_logic] stats report refused, nothing of it was added: {reason}\n");
+                        open.log.push(&line, caps.log_line, caps.play_logs);
+                    }
+                }
             }
         }
         open.dirty = true;
@@ -789,6 +795,13 @@ pub fn close(play: &mut Play, event: Event, output: Map<String, Value>, error: S
     play.completed_at = now;
     play.duration_ms = now.saturating_sub(play.started_at);
     true
+}
+
+/// Adds a checked stats report to the Play's totals; the totals saturate.
+fn add_stats(play: &mut Play, prompt: u64, completion: u64, cost: f64) {
+    play.total_tokens_prompt = figures::add_tokens(play.total_tokens_prompt, prompt);
+    play.total_tokens_completion = figures::add_tokens(play.total_tokens_completion, completion);
+    play.total_cost_usd = figures::add_cost(play.total_cost_usd, cost);
 }
 
 fn status_of(verdict: Verdict) -> PlayStatus {

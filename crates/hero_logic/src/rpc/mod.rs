@@ -1,5 +1,6 @@
 //! JSON-RPC 2.0 over HTTP on a Unix socket.
 
+mod admission;
 mod crud;
 mod error;
 mod graph;
@@ -35,6 +36,8 @@ pub struct Ctx {
 
 /// Largest request accepted (sources and example inputs can be large).
 const MAX_REQUEST_BYTES: u32 = 32 * 1024 * 1024;
+/// Pause after a failed accept (e.g. EMFILE) before the next one.
+const ACCEPT_RETRY: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Registers a method that decodes by-name params `P`, runs `handler` on a blocking thread
 /// (the store is synchronous) and answers its result.
@@ -85,12 +88,19 @@ pub async fn serve(
     }
     let listener = UnixListener::bind(socket)?;
     std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600))?;
+    // jsonrpsee's own limit answers the request over it with a bare HTTP 429; the admission
+    // gate in front of it queues instead, so it is set out of the gate's way.
     let config = ServerConfig::builder()
         .max_request_body_size(MAX_REQUEST_BYTES)
         .max_response_body_size(u32::MAX)
+        .max_connections(admission::JSONRPSEE_LIMIT)
         .http_only()
         .build();
-    let builder = Server::builder().set_config(config).to_service_builder();
+    let gate = admission::Admission::new(admission::MAX_IN_FLIGHT, admission::MAX_WAITING);
+    let builder = Server::builder()
+        .set_config(config)
+        .set_http_middleware(tower::ServiceBuilder::new().layer(admission::AdmissionLayer::new(gate)))
+        .to_service_builder();
     let methods: Methods = module.into();
     let (stop_handle, server_handle) = stop_channel();
     tokio::pin!(shutdown);
@@ -101,7 +111,10 @@ pub async fn serve(
                 let (stream, _) = match accepted {
                     Ok(pair) => pair,
                     Err(e) => {
-                        tracing::warn!(error = %e, "accept on the RPC socket failed");
+                        // Out of file descriptors, typically: let answered requests free some
+                        // rather than spin on the same error.
+                        tracing::warn!(error = %e, "accept on the RPC socket failed; retrying shortly");
+                        tokio::time::sleep(ACCEPT_RETRY).await;
                         continue;
                     }
                 };

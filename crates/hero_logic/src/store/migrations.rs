@@ -106,4 +106,10 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE plays ADD COLUMN limits TEXT NOT NULL DEFAULT '';
     "#,
+    // 4: how many times start-up recovery found a top-level Play `running` and replayed it; a
+    // Play past `engine.recover_attempts` is failed, so one that kills the daemon cannot make
+    // it crash at every start.
+    r#"
+    ALTER TABLE plays ADD COLUMN recover_attempts INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];

@@ -171,6 +171,11 @@ pub trait Store: Send + Sync + 'static {
     fn recent_runs(&self, scope: RunScope, key: &str, n: u32) -> StoreResult<Vec<RecentRun>>;
     /// Top-level Plays in one of `statuses`, oldest first (start-up recovery).
     fn top_level_plays_with_status(&self, statuses: &[PlayStatus]) -> StoreResult<Vec<Play>>;
+    /// Counts one more recovery of a Play (durably, before the replay starts); returns the
+    /// count so far, this one included.
+    fn play_count_recovery(&self, sid: &str) -> StoreResult<u32>;
+    /// Forgets the recoveries of these Plays: a daemon that stopped cleanly survived them.
+    fn plays_clear_recoveries(&self, sids: &[String]) -> StoreResult<()>;
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@
 use hero_logic_api::{Logic, LogicExample, LogicVersion, Play, PlayStatus};
 use rusqlite::types::Value as Sql;
 use rusqlite::Row;
+
+use crate::figures;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -248,9 +250,9 @@ impl Record for Play {
             text(&self.logs),
             json(&self.pending_resumes),
             json(&self.received_resumes),
-            int(self.total_tokens_prompt),
-            int(self.total_tokens_completion),
-            Sql::Real(self.total_cost_usd),
+            int(self.total_tokens_prompt.min(figures::MAX_TOKENS)),
+            int(self.total_tokens_completion.min(figures::MAX_TOKENS)),
+            Sql::Real(figures::stored_cost(self.total_cost_usd)),
             Sql::Integer(i64::from(self.replayed)),
             int(self.created_at),
         ]
@@ -283,9 +285,9 @@ impl Record for Play {
             pending_resumes: parsed(row, 15)?,
             received_resumes: parsed(row, 16)?,
             step_outputs: Default::default(),
-            total_tokens_prompt: get_u64(row, 17)?,
-            total_tokens_completion: get_u64(row, 18)?,
-            total_cost_usd: row.get(19)?,
+            total_tokens_prompt: figures::stored_tokens(row.get(17)?),
+            total_tokens_completion: figures::stored_tokens(row.get(18)?),
+            total_cost_usd: figures::stored_cost(row.get(19)?),
             replayed: row.get::<_, i64>(20)? != 0,
             created_at: get_u64(row, 21)?,
             subtree: Default::default(),

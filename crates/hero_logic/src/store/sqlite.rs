@@ -14,6 +14,7 @@ use rusqlite::{params, params_from_iter, Connection, ErrorCode, OptionalExtensio
 use serde_json::Value;
 
 use super::migrations::MIGRATIONS;
+use crate::figures;
 use super::records::Record;
 use super::{sid, PageQuery, PlayBatch, RunScope, Store, StoreError, StoreResult};
 
@@ -86,11 +87,20 @@ impl SqliteStore {
     /// Opens (creating if needed) the database file and brings its schema up to date.
     pub fn open(path: &Path, synchronous: Synchronous) -> StoreResult<Self> {
         let open_error = |reason: String| StoreError::Open { path: path.display().to_string(), reason };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| open_error(e.to_string()))?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new().recursive(true).mode(crate::private::DIR_MODE).create(dir).map_err(|e| open_error(e.to_string()))?;
         }
+        // SQLite gives the WAL and shared-memory files the database file's mode: a private
+        // database file keeps all three private.
+        crate::private::open_file(path).map_err(|e| open_error(e.to_string()))?;
         let mut writer = Connection::open(path).map_err(|e| open_error(e.to_string()))?;
         configure(&writer, synchronous)?;
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let mut side = path.as_os_str().to_owned();
+            side.push(suffix);
+            crate::private::existing_file(Path::new(&side)).map_err(|e| open_error(e.to_string()))?;
+        }
         migrate(&mut writer)?;
         Ok(SqliteStore {
             path: path.to_path_buf(),
@@ -829,7 +839,8 @@ impl Store for SqliteStore {
                      SELECT sub.root, p.sid, p.total_tokens_prompt, p.total_tokens_completion, p.total_cost_usd
                      FROM sub JOIN plays p ON p.parent_play_sid = sub.sid
                  )
-                 SELECT root, SUM(tp), SUM(tc), SUM(cost), COUNT(*) - 1 FROM sub GROUP BY root",
+                 -- TOTAL sums in floating point: an integer SUM overflows into an error.
+                 SELECT root, TOTAL(tp), TOTAL(tc), TOTAL(cost), COUNT(*) - 1 FROM sub GROUP BY root",
                 placeholders.join(", ")
             );
             let mut stmt = c.prepare(&sql)?;
@@ -837,9 +848,9 @@ impl Store for SqliteStore {
                 Ok((
                     r.get::<_, String>(0)?,
                     PlayTotals {
-                        tokens_prompt: r.get::<_, i64>(1)?.max(0) as u64,
-                        tokens_completion: r.get::<_, i64>(2)?.max(0) as u64,
-                        cost_usd: r.get(3)?,
+                        tokens_prompt: figures::stored_tokens(r.get::<_, f64>(1)?.min(i64::MAX as f64) as i64),
+                        tokens_completion: figures::stored_tokens(r.get::<_, f64>(2)?.min(i64::MAX as f64) as i64),
+                        cost_usd: figures::stored_cost(r.get(3)?),
                         descendants: r.get::<_, i64>(4)?.max(0) as u64,
                     },
                 ))
@@ -881,6 +892,33 @@ impl Store for SqliteStore {
             }
             found.sort_by_key(|p| sid::decode(&p.sid));
             found.into_iter().map(|p| with_children_and_steps(c, p)).collect()
+        })
+    }
+
+    fn play_count_recovery(&self, sid: &str) -> StoreResult<u32> {
+        self.write(|tx| {
+            let count: Option<i64> = tx
+                .query_row(
+                    "UPDATE plays SET recover_attempts = recover_attempts + 1 WHERE sid = ?1 RETURNING recover_attempts",
+                    [sid],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let count = count.ok_or_else(|| StoreError::NotFound { kind: "Play", sid: sid.to_string() })?;
+            Ok(u32::try_from(count.max(0)).unwrap_or(u32::MAX))
+        })
+    }
+
+    fn plays_clear_recoveries(&self, sids: &[String]) -> StoreResult<()> {
+        if sids.is_empty() {
+            return Ok(());
+        }
+        self.write(|tx| {
+            let mut stmt = tx.prepare_cached("UPDATE plays SET recover_attempts = 0 WHERE sid = ?1")?;
+            for sid in sids {
+                stmt.execute([sid])?;
+            }
+            Ok(())
         })
     }
 }

@@ -41,6 +41,7 @@ impl Daemon {
             .args(args)
             .envs(env.iter().copied())
             .env_remove("HERO_LOGIC_SOCKET")
+            .env_remove("HERO_LOGIC_CONFIG")
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .spawn()

@@ -1,18 +1,12 @@
 //! Static assets, compiled into the binary: the admin loads nothing from the internet.
+//! The table holds every file under `static/` (the logic view's modules in `static/logic/`)
+//! and the editor bundle; build.rs writes it.
 
 use axum::extract::Path;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-/// `(name, content type, body)` of every asset.
-const ASSETS: [(&str, &str, &str); 5] = [
-    ("admin.css", "text/css; charset=utf-8", include_str!("../../static/admin.css")),
-    ("logic.js", "text/javascript; charset=utf-8", include_str!("../../static/logic.js")),
-    ("new_logic.js", "text/javascript; charset=utf-8", include_str!("../../static/new_logic.js")),
-    // CodeMirror 6 bundled by esbuild (see build.rs): a stub when the bundle was not built.
-    ("editor.js", "text/javascript; charset=utf-8", include_str!(concat!(env!("OUT_DIR"), "/editor.js"))),
-    ("favicon.svg", "image/svg+xml", include_str!("../../static/favicon.svg")),
-];
+include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 
 /// Short enough that a rebuilt binary's assets show up soon after a restart.
 const CACHE: &str = "public, max-age=300";

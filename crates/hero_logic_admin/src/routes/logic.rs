@@ -34,6 +34,12 @@ struct VersionInfo {
     kind: String,
     inputs: Vec<LogicField>,
     outputs: Vec<LogicField>,
+    /// The declared fields as the sidebar lists them; the page carries every version's list
+    /// (in `<template>`s) so picking a version shows the server's rendering, not a JS copy.
+    #[serde(skip)]
+    input_rows: Vec<FieldRow>,
+    #[serde(skip)]
+    output_rows: Vec<FieldRow>,
 }
 
 /// A recent Play, without its logs and outputs.
@@ -79,6 +85,7 @@ struct Boot<'a> {
     plays: Vec<PlaySummary>,
 }
 
+#[derive(Debug)]
 struct FieldRow {
     name: String,
     field_type: &'static str,
@@ -179,6 +186,8 @@ fn version_info(version: LogicVersion, current_sid: &str) -> VersionInfo {
             None => "python".to_string(),
         },
         created: view::format_time(version.created_at),
+        input_rows: fields(&version.inputs),
+        output_rows: fields(&version.outputs),
         sid: version.sid,
         label: version.version_label,
         notes: version.notes,

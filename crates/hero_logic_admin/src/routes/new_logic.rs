@@ -7,7 +7,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use hero_logic_api::methods::LOGIC_CREATE;
 use hero_logic_api::{ClientError, Logic};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::error::AdminError;
@@ -17,29 +17,61 @@ use crate::view;
 /// The name the template starts with before the person types one.
 pub const PLACEHOLDER_NAME: &str = "my_logic";
 
-/// A small, working logic to start from: one input, one output, a log line.
-pub fn template_source(name: &str, description: &str) -> String {
-    let name = if name.is_empty() { PLACEHOLDER_NAME } else { name };
-    let description = description.replace('\\', "\\\\").replace('"', "\\\"");
-    format!(
-        r#"from hero_tracing import logic
+/// A small, working logic to start from: one input, one output, a log line. `{name}` is filled
+/// with the Logic's name and `{description}` with its description as a JSON string, which is a
+/// Python string literal too. The New Logic page hands this text to its script (the boot JSON),
+/// which fills the slots the same way as the person types; there is no other copy.
+pub const TEMPLATE: &str = r#"from hero_tracing import logic
 
 
 @logic(
     name="{name}",
-    description="{description}",
-    inputs={{
-        "text": {{"type": "string", "description": "What to work on.", "required": True}},
-    }},
-    outputs={{
-        "result": {{"type": "string", "description": "What came out of it."}},
-    }},
+    description={description},
+    inputs={
+        "text": {"type": "string", "description": "What to work on.", "required": True},
+    },
+    outputs={
+        "result": {"type": "string", "description": "What came out of it."},
+    },
 )
 def {name}(text: str) -> dict:
-    logic.log(f"got {{len(text)}} characters")
-    return {{"result": text.strip()}}
-"#
-    )
+    logic.log(f"got {len(text)} characters")
+    return {"result": text.strip()}
+"#;
+
+/// The template with its slots filled, in one pass (a slot's text is never read as a slot).
+pub fn template_source(name: &str, description: &str) -> String {
+    let name = if name.is_empty() { PLACEHOLDER_NAME } else { name };
+    let description = serde_json::Value::from(description).to_string();
+    let mut out = String::with_capacity(TEMPLATE.len() + 2 * name.len() + description.len());
+    let mut rest = TEMPLATE;
+    while let Some(at) = rest.find('{') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        if let Some(after) = tail.strip_prefix("{name}") {
+            out.push_str(name);
+            rest = after;
+        } else if let Some(after) = tail.strip_prefix("{description}") {
+            out.push_str(&description);
+            rest = after;
+        } else {
+            out.push('{');
+            rest = &tail[1..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// What the page's script starts from.
+#[derive(Serialize)]
+struct Boot {
+    template: &'static str,
+    placeholder_name: &'static str,
+}
+
+fn boot_json() -> String {
+    view::script_json(&Boot { template: TEMPLATE, placeholder_name: PLACEHOLDER_NAME })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -60,7 +92,7 @@ struct NewLogicPage {
     error: String,
     error_field: String,
     hint: String,
-    placeholder_name: &'static str,
+    boot_json: String,
 }
 
 pub async fn new_logic_page() -> Result<Html<String>, AdminError> {
@@ -70,7 +102,7 @@ pub async fn new_logic_page() -> Result<Html<String>, AdminError> {
         error: String::new(),
         error_field: String::new(),
         hint: String::new(),
-        placeholder_name: PLACEHOLDER_NAME,
+        boot_json: boot_json(),
     };
     Ok(Html(page.render()?))
 }
@@ -110,7 +142,7 @@ pub async fn create_logic(State(state): State<AppState>, Form(mut form): Form<Ne
                 error,
                 error_field: data.field,
                 hint: data.hint,
-                placeholder_name: PLACEHOLDER_NAME,
+                boot_json: boot_json(),
             };
             // 200, not 422: the page is the form again, and browsers log any 4xx document as a
             // console error.
@@ -134,5 +166,7 @@ mod tests {
         assert!(source.contains("def shout(text: str)"));
         assert!(source.contains(r#"description="Says \"hi\" \\ loudly""#), "{source}");
         assert!(template_source("", "").contains("def my_logic("));
+        assert!(template_source("", "").contains(r#"logic.log(f"got {len(text)} characters")"#), "only the two slots are filled");
+        assert!(template_source("{description}", "x").contains(r#"name="{description}""#), "a slot's text is not filled again");
     }
 }

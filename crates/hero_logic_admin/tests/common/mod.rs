@@ -2,15 +2,18 @@
 //! Unix socket that records every JSON-RPC request and answers from a closure. Tests against
 //! the real daemon live with the daemon.
 
+// Each test file uses a part of this module.
+#![allow(dead_code)]
+
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{Request, StatusCode};
+use axum::http::{header, Request, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
-use hero_logic_admin::{router, AppState};
+use hero_logic_admin::{router, Access, AppState};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 use tower::ServiceExt;
@@ -72,9 +75,44 @@ pub struct Reply {
     pub body: String,
 }
 
-/// Sends one request through the admin router, as a browser would.
-pub async fn send(socket: &std::path::Path, request: Request<Body>) -> Reply {
-    let response = router(AppState::new(socket)).oneshot(request).await.expect("router is infallible");
+/// The access token of every admin the tests build.
+pub const TOKEN: &str = "5e1f0c0ffee5e1f0c0ffee5e1f0c0ffee5e1f0c0ffee5e1f0c0ffee5e1f0c0ff";
+/// The port the tests' admin believes it listens on, and the `Host` a browser would send.
+pub const PORT: u16 = 9820;
+pub const HOST: &str = "127.0.0.1:9820";
+
+/// What the tests' admin lets in: [`TOKEN`], under the loopback names on [`PORT`].
+pub fn access() -> Access {
+    Access::new(TOKEN.to_string(), std::path::Path::new("/data/admin.token"), HOST, PORT)
+}
+
+/// The state of an admin in front of the daemon at `socket`, with the tests' [`access`].
+pub fn state(socket: &std::path::Path) -> AppState {
+    AppState::new(socket, access())
+}
+
+/// The state of an admin really listening on 127.0.0.1:`port`.
+pub fn state_on(socket: &std::path::Path, port: u16) -> AppState {
+    let access = Access::new(TOKEN.to_string(), std::path::Path::new("/data/admin.token"), "127.0.0.1:0", port);
+    AppState::new(socket, access)
+}
+
+/// Sends one request through the admin router as a logged-in browser would: with the right
+/// `Host` and the token, unless the request carries its own.
+pub async fn send(socket: &std::path::Path, mut request: Request<Body>) -> Reply {
+    let headers = request.headers_mut();
+    if !headers.contains_key(header::HOST) {
+        headers.insert(header::HOST, HOST.parse().expect("host"));
+    }
+    if !headers.contains_key(header::AUTHORIZATION) && !headers.contains_key(header::COOKIE) {
+        headers.insert(header::AUTHORIZATION, format!("Bearer {TOKEN}").parse().expect("bearer"));
+    }
+    send_as_is(socket, request).await
+}
+
+/// Sends one request through the admin router exactly as given.
+pub async fn send_as_is(socket: &std::path::Path, request: Request<Body>) -> Reply {
+    let response = router(state(socket)).oneshot(request).await.expect("router is infallible");
     let status = response.status();
     let headers = response.headers().clone();
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
@@ -83,4 +121,19 @@ pub async fn send(socket: &std::path::Path, request: Request<Body>) -> Reply {
 
 pub async fn get(socket: &std::path::Path, uri: &str) -> Reply {
     send(socket, Request::get(uri).body(Body::empty()).expect("request")).await
+}
+
+/// No `style="..."`, no `on...=` handler, and every `<script>` either loads a file or is a
+/// JSON data block (not executed, so CSP lets it be).
+pub fn assert_csp_clean(what: &str, html: &str) {
+    let lower = html.to_ascii_lowercase();
+    assert!(!lower.contains(" style="), "{what}: inline style attribute in {html}");
+    for handler in [" onclick=", " onload=", " onsubmit=", " onchange=", " oninput=", " onerror="] {
+        assert!(!lower.contains(handler), "{what}: inline handler {handler} in {html}");
+    }
+    assert!(!lower.contains("<style"), "{what}: inline <style> in {html}");
+    for (i, _) in lower.match_indices("<script") {
+        let tag = &lower[i..i + lower[i..].find('>').unwrap_or(0)];
+        assert!(tag.contains(" src=") || tag.contains(r#"type="application/json""#), "{what}: inline script {tag}");
+    }
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod admin_url;
 pub mod bench;
 pub mod plays;
 pub mod resume;

@@ -8,6 +8,7 @@ use std::process::ExitStatus;
 use std::time::Duration;
 
 use clap::Args;
+use hero_logic_api::admin_token::{self, TokenError};
 use hero_logic_api::service::ServiceConfig;
 use hero_logic_api::RpcClient;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -77,6 +78,9 @@ pub enum UpError {
     #[error("{name} (pid {pid}) died unexpectedly ({status}); stopped the rest. Its last output:\n{output}")]
     Died { name: String, pid: u32, status: String, output: String },
 
+    #[error(transparent)]
+    Token(#[from] TokenError),
+
     #[error("cannot install the Ctrl-C/SIGTERM handlers: {0}")]
     Signals(std::io::Error),
 
@@ -102,6 +106,7 @@ struct Plan {
     admin_bin: PathBuf,
     data_dir: PathBuf,
     socket: PathBuf,
+    token_file: PathBuf,
     listen: String,
 }
 
@@ -113,6 +118,9 @@ pub async fn run(args: UpArgs) -> Result<(), UpError> {
         return Err(already_running(&plan));
     }
     ensure_listen_free(&plan.listen).await?;
+    // Made here rather than left to the admin, so the link below can be printed and a
+    // token file with bad permissions stops us before anything starts.
+    let token = admin_token::ensure(&plan.token_file)?;
     let mut server = start_server(&plan, &mut stop).await?;
     let mut admin = match start_admin(&plan, &mut stop).await {
         Ok(admin) => admin,
@@ -121,7 +129,7 @@ pub async fn run(args: UpArgs) -> Result<(), UpError> {
             return Err(err);
         }
     };
-    announce(&plan, &server, &admin);
+    announce(&plan, &token, &server, &admin);
     supervise(&mut server, &mut admin, &mut stop).await
 }
 
@@ -134,6 +142,7 @@ fn plan(args: &UpArgs) -> Result<Plan, UpError> {
         server_bin: locate_binary(bin_dir, &config.binaries.server)?,
         admin_bin: locate_binary(bin_dir, &config.binaries.admin)?,
         socket: absolute(&config.socket(None, &data_dir))?,
+        token_file: absolute(&config.admin_token_file(None, &data_dir))?,
         listen: config.admin_listen(args.listen.as_deref()),
         data_dir,
     })
@@ -189,7 +198,14 @@ async fn start_server(plan: &Plan, stop: &mut StopSignals) -> Result<Supervised,
 }
 
 async fn start_admin(plan: &Plan, stop: &mut StopSignals) -> Result<Supervised, UpError> {
-    let args = [OsStr::new("--listen"), OsStr::new(&plan.listen), OsStr::new("--socket"), plan.socket.as_os_str()];
+    let args = [
+        OsStr::new("--listen"),
+        OsStr::new(&plan.listen),
+        OsStr::new("--socket"),
+        plan.socket.as_os_str(),
+        OsStr::new("--token-file"),
+        plan.token_file.as_os_str(),
+    ];
     let mut admin = Supervised::spawn("hero_logic_admin", &plan.admin_bin, &args)?;
     let probe_addr = connectable(&plan.listen);
     let target = format!("http://{probe_addr}/healthz");
@@ -244,9 +260,9 @@ where
     }
 }
 
-fn announce(plan: &Plan, server: &Supervised, admin: &Supervised) {
+fn announce(plan: &Plan, token: &str, server: &Supervised, admin: &Supervised) {
     println!("hero_logic is up");
-    println!("dashboard: http://{}/", connectable(&plan.listen));
+    println!("dashboard: {}", admin_token::dashboard_link(&connectable(&plan.listen), token));
     println!("socket: {}", plan.socket.display());
     println!("data dir: {}", plan.data_dir.display());
     println!("server pid: {}", server.pid());

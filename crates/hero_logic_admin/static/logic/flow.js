@@ -1,0 +1,234 @@
+// The flow view: the static graph of the drawn Play's version (logic_parse_graph) with the
+// Play's children filling their invoke nodes. Idle, the latest Play of the Logic is drawn.
+// Slices: overlay, viewed, plays (the latest Play when nothing is overlaid).
+
+import { errorText, fetchOverlay, graphFor, sourceLines } from './api.js';
+import { byId, clear, dot, durationNode, el, pauseIcon, statusPill } from './dom.js';
+import { fmtCost, logicHref, statusLabel } from './format.js';
+import { scrollCodeToLine } from './code.js';
+import { listedPlays, page, store } from './state.js';
+
+let idle = { sid: '', overlay: null, failed: false };   // the latest Play, drawn when none is overlaid
+let draws = 0;
+
+// The Play the flow draws ({play, descendants, idle}), {loading: true}, or null; may start
+// loading the latest one.
+function flowPlay(state) {
+  const overlay = state.overlay;
+  if (overlay.root) return { play: overlay.root, descendants: overlay.descendants, idle: false };
+  const viewed = state.viewed;
+  const latest = listedPlays(state.plays).filter(function (p) {
+    return p.logic_sid === page.logic.sid && (!viewed.picked || p.logic_version_sid === viewed.version.sid);
+  })[0];
+  if (!latest) return null;
+  if (idle.sid !== latest.sid) {
+    idle = { sid: latest.sid, overlay: null, failed: false };
+    fetchOverlay(latest.sid).then(function (found) {
+      if (idle.sid !== latest.sid) return;
+      idle.overlay = found;
+      if (!store.get().overlay.root) renderFlow(store.get());
+    }, function () {
+      if (idle.sid !== latest.sid) return;
+      idle.failed = true;
+      if (!store.get().overlay.root) renderFlow(store.get());
+    });
+  }
+  if (!idle.overlay) return idle.failed ? null : { loading: true };
+  return { play: idle.overlay.play, descendants: idle.overlay.descendants || [], idle: true };
+}
+
+function directChildren(play, descendants) {
+  const kids = descendants.filter(function (p) { return p.parent_play_sid === play.sid; });
+  const position = {};
+  (play.sub_play_sids || []).forEach(function (sid, i) { position[sid] = i; });
+  kids.sort(function (a, b) {
+    const pa = position[a.sid], pb = position[b.sid];
+    if (pa === undefined && pb === undefined) return (a.created_at || 0) - (b.created_at || 0);
+    if (pa === undefined) return 1;
+    if (pb === undefined) return -1;
+    return pa - pb;
+  });
+  return kids;
+}
+
+function renderFlow(state, changed) {
+  if (state.overlay.phase === 'loading') return;
+  // With a Play overlaid, the recent Plays do not change the drawing.
+  if (changed && state.overlay.root && changed.length === 1 && changed[0] === 'plays') return;
+  draws += 1;
+  const draw = draws;
+  const head = clear(byId('flow-head'));
+  const box = byId('flow');
+  const drawn = flowPlay(state);
+  if (drawn && drawn.loading) return;
+  const play = drawn ? drawn.play : null;
+  const versionSid = play ? play.logic_version_sid : state.viewed.version.sid;
+  if (!versionSid) { clear(box).appendChild(el('p', { class: 'muted', text: 'This Logic has no version.' })); return; }
+  const version = page.versionsBySid[versionSid];
+  head.appendChild(el('span', { class: 'flow-version' }, ['Version ', el('strong', { text: version ? version.label : versionSid })]));
+  if (play) {
+    head.appendChild(el('span', { class: 'muted' }, [drawn.idle ? 'latest Play ' : 'Play ', el('code', { text: play.sid }), ' ']));
+    head.appendChild(statusPill(play.status));
+  } else {
+    head.appendChild(el('span', { class: 'muted', text: 'no Play yet: the static flow only' }));
+  }
+  graphFor(versionSid).then(function (graph) {
+    if (draw !== draws) return;
+    drawFlow(clear(box), graph, play, play ? directChildren(play, drawn.descendants) : [], versionSid);
+  }, function (err) {
+    if (draw !== draws) return;
+    clear(box).appendChild(el('p', { class: 'muted', role: 'alert', text: 'The flow could not be read: ' + errorText(err) }));
+  });
+}
+
+function showFlowLine(versionSid, line, what) {
+  const box = byId('flow-line');
+  sourceLines(versionSid).then(function (lines) {
+    clear(box).hidden = false;
+    box.appendChild(el('span', { class: 'muted', text: (what ? what + ' · ' : '') + 'line ' + line }));
+    box.appendChild(el('pre', { class: 'flow-line-code' }, [el('code', { text: (lines[line - 1] || '').replace(/\s+$/, '') })]));
+    scrollCodeToLine(versionSid, line);
+  }, function (err) {
+    clear(box).hidden = false;
+    box.textContent = 'line ' + line + ' (source not readable: ' + errorText(err) + ')';
+  });
+}
+
+function drawFlow(box, graph, play, kids, versionSid) {
+  const pool = {};
+  kids.forEach(function (k) { (pool[k.name] = pool[k.name] || []).push(k); });
+  let matched = 0;
+  function take(name, all) {
+    const list = pool[name] || [];
+    if (!list.length) return [];
+    const got = all ? list.splice(0, list.length) : list.splice(0, 1);
+    matched += got.length;
+    return got;
+  }
+
+  function chip(k, attempt) {
+    const cost = (k.subtree && k.subtree.cost_usd) || k.total_cost_usd || 0;
+    return el('a', {
+      class: 'flow-play status-' + k.status + (k.replayed ? ' flow-replayed' : ''),
+      href: logicHref(k.logic_sid, k.sid), 'data-play': k.sid,
+      title: 'Open ' + k.name + ' with Play ' + k.sid + (k.replayed ? ' (replayed from the record)' : '')
+    }, [
+      dot(),
+      attempt ? el('span', { class: 'flow-attempt', text: 'attempt ' + attempt }) : null,
+      el('span', { class: 'flow-status', text: statusLabel(k.status) }),
+      durationNode(k, 'flow-dur'),
+      cost ? el('span', { class: 'flow-cost', text: fmtCost(cost) }) : null,
+      k.replayed ? el('span', { class: 'flow-replay-mark', 'aria-label': 'replayed', text: '↻' }) : null
+    ]);
+  }
+
+  function lineButton(n, text, cls) {
+    return el('button', {
+      type: 'button', class: 'flow-label ' + (cls || ''), 'data-line': n.line,
+      title: 'Show line ' + n.line + ' of the source',
+      onclick: function () { showFlowLine(versionSid, n.line, text); }
+    }, [text]);
+  }
+
+  function steps(nodes, inLoop) {
+    const ol = el('ol', { class: 'flow-steps' });
+    nodes.forEach(function (n) { ol.appendChild(step(n, inLoop)); });
+    return ol;
+  }
+
+  function head(kind, rest) { return el('div', { class: 'flow-node-head' }, [el('span', { class: 'flow-kind', text: kind })].concat(rest || [])); }
+
+  function step(n, inLoop) {
+    const helper = n.helper ? el('span', { class: 'flow-helper', text: 'in ' + n.helper + '()' }) : null;
+    switch (n.kind) {
+      case 'invoke': {
+        const target = n.target || '';
+        const got = target ? take(target, inLoop) : [];
+        const li = el('li', { class: 'flow-node flow-invoke' + (play && !got.length ? ' flow-notrun' : ''), 'data-target': target }, [
+          head(n.via === 'binding' ? 'runs' : 'invokes', [lineButton(n, target || n.label, 'flow-target'), helper])
+        ]);
+        if (got.length) {
+          li.appendChild(el('div', { class: 'flow-plays' + (got.length > 1 ? ' flow-stack' : '') },
+            got.map(function (k, i) { return chip(k, got.length > 1 ? i + 1 : 0); })));
+        }
+        return li;
+      }
+      case 'rpc': {
+        const text = n.api === 'http' ? n.label : (n.service ? n.service + '.' + n.method : n.label);
+        return el('li', { class: 'flow-node flow-leaf flow-rpc' }, [
+          el('span', { class: 'flow-kind', text: n.api === 'http' ? 'HTTP' : n.service === 'Model' ? 'model' : 'RPC' }),
+          lineButton(n, text), helper
+        ]);
+      }
+      case 'pause':
+        return el('li', { class: 'flow-node flow-leaf flow-pause' }, [
+          pauseIcon(), el('span', { class: 'flow-kind', text: 'asks' + (n.form ? ' (' + n.form + ')' : '') }),
+          lineButton(n, n.prompt || n.name || n.label), helper
+        ]);
+      case 'loop':
+        return el('li', { class: 'flow-node flow-loop' }, [
+          head('⟳ loop', [lineButton(n, n.header || n.label), helper]),
+          steps(n.children || [], true),
+          (n.orelse && n.orelse.length) ? el('div', { class: 'flow-sub' }, [el('span', { class: 'flow-kind', text: 'else' }), steps(n.orelse, inLoop)]) : null
+        ]);
+      case 'if': {
+        const counts = [];
+        const branches = (n.branches || []).map(function (b) {
+          const before = matched;
+          const body = steps(b.children || [], inLoop);
+          counts.push(matched - before);
+          return el('div', { class: 'flow-branch' }, [
+            head(b.condition ? (b.condition.indexOf('case') === 0 ? '' : 'if') : 'else', [b.condition ? lineButton(b, b.condition, 'flow-cond') : null]),
+            body
+          ]);
+        });
+        const anyTaken = counts.some(function (c) { return c > 0; });
+        branches.forEach(function (b, i) { if (play && anyTaken && !counts[i]) b.classList.add('flow-dim'); });
+        return el('li', { class: 'flow-node flow-if' }, [el('div', { class: 'flow-fork' }, branches), helper]);
+      }
+      case 'try': {
+        const parts = [el('div', { class: 'flow-branch' }, [head('try'), steps(n.body || [], inLoop)])];
+        (n.handlers || []).forEach(function (h) {
+          parts.push(el('div', { class: 'flow-branch' }, [head('except', [lineButton(h, h.exception || '(any)', 'flow-cond')]), steps(h.children || [], inLoop)]));
+        });
+        if (n.finalbody && n.finalbody.length) parts.push(el('div', { class: 'flow-branch' }, [head('finally'), steps(n.finalbody, inLoop)]));
+        return el('li', { class: 'flow-node flow-try' }, [el('div', { class: 'flow-fork' }, parts)]);
+      }
+      case 'return':
+        return el('li', { class: 'flow-node flow-return' }, [el('span', { class: 'flow-kind', text: 'return' }), lineButton(n, n.value || n.label || ''), helper]);
+      default:
+        return el('li', { class: 'flow-node' }, [lineButton(n, n.label || n.kind)]);
+    }
+  }
+
+  if (graph.error) {
+    box.appendChild(el('p', { class: 'flow-error', role: 'alert', text: 'The source could not be read' + (graph.error.line ? ' at line ' + graph.error.line : '') + ': ' + graph.error.message }));
+  }
+  if (graph.entry) {
+    box.appendChild(el('div', { class: 'flow-entry' }, [
+      el('span', { class: 'flow-kind', text: 'entry' }),
+      lineButton(graph.entry, graph.entry.function + '()', 'flow-target')
+    ]));
+  }
+  const nodes = graph.nodes || [];
+  if (nodes.length) box.appendChild(steps(nodes, false));
+  else if (!graph.error) box.appendChild(el('p', { class: 'muted', text: 'No calls to other Logics, services or people: this version runs on its own.' }));
+  let rest = [];
+  Object.keys(pool).forEach(function (name) { rest = rest.concat(pool[name]); });
+  if (rest.length) {
+    box.appendChild(el('div', { class: 'flow-rest' }, [
+      el('p', { class: 'muted small', text: 'Calls the static flow does not place (computed names):' }),
+      el('div', { class: 'flow-plays' }, rest.map(function (k) {
+        const c = chip(k, 0);
+        c.insertBefore(el('span', { class: 'flow-name', text: k.name }), c.childNodes[1]);
+        return c;
+      }))
+    ]));
+  }
+  if (graph.truncated) box.appendChild(el('p', { class: 'muted small', text: 'The flow is cut short: it nests deeper or is larger than drawn.' }));
+}
+
+export function mountFlow() {
+  store.subscribe(['overlay', 'viewed', 'plays'], renderFlow);
+  renderFlow(store.get());
+}
