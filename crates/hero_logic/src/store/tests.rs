@@ -268,3 +268,41 @@ fn a_failing_write_in_a_shared_commit_undoes_only_itself() {
     let children = store.play_get(&parent.sid).unwrap().unwrap().sub_play_sids;
     assert_eq!(children, vec![child_of(&parent, 1).sid]);
 }
+
+#[test]
+fn library_writes_move_the_generation_and_play_writes_do_not() {
+    let (_d, store) = open();
+    let (l, v) = store.logic_create(&logic("g"), &LogicVersion { version_label: "v1".into(), ..Default::default() }).unwrap();
+    let seen = store.library_generation();
+    let play = store.play_insert(&Play { logic_sid: l.sid.clone(), logic_version_sid: v.sid.clone(), ..Default::default() }).unwrap();
+    store.play_batch(&PlayBatch { logs: vec![(play.sid.clone(), "x\n".into())], ..Default::default() }, None).unwrap();
+    assert_eq!(store.library_generation(), seen, "a Play's step must not invalidate cached name lookups");
+    let v2 = store.version_create(&LogicVersion { logic_sid: l.sid.clone(), version_label: "v2".into(), ..Default::default() }, true).unwrap();
+    assert!(store.library_generation() > seen, "a new current version must invalidate them");
+    let seen = store.library_generation();
+    store.set_current_version(&l.sid, &v.sid).unwrap();
+    assert!(store.library_generation() > seen);
+    assert_eq!(store.current_version_by_name("g").unwrap().unwrap().sid, v.sid, "{}", v2.sid);
+}
+
+#[test]
+fn the_root_of_a_nested_play_is_found_in_one_query() {
+    let (_d, store) = open();
+    let root = store.play_insert(&Play::default()).unwrap();
+    let child = store.play_insert(&Play { parent_play_sid: root.sid.clone(), ..Default::default() }).unwrap();
+    let grandchild = store.play_insert(&Play { parent_play_sid: child.sid.clone(), ..Default::default() }).unwrap();
+    assert_eq!(store.play_root_sid(&grandchild.sid).unwrap(), Some(root.sid.clone()));
+    assert_eq!(store.play_root_sid(&root.sid).unwrap(), Some(root.sid));
+    assert_eq!(store.play_root_sid("zzzz").unwrap(), None);
+}
+
+#[test]
+fn replayed_marks_change_only_the_flag() {
+    let (_d, store) = open();
+    let root = store.play_insert(&Play::default()).unwrap();
+    let child = store.play_insert(&Play { parent_play_sid: root.sid.clone(), output_data: json!({"i": 1}).as_object().cloned().unwrap(), ..Default::default() }).unwrap();
+    store.play_batch(&PlayBatch { replayed: vec![child.sid.clone()], ..Default::default() }, None).unwrap();
+    let read = store.play_get(&child.sid).unwrap().unwrap();
+    assert!(read.replayed);
+    assert_eq!(read.output_data, child.output_data);
+}
