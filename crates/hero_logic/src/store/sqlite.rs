@@ -126,6 +126,14 @@ impl SqliteStore {
 
     /// Makes writes believe `n` more callers wait for the writer, so a test can hold a group
     /// open deterministically.
+    /// How often the writer's cached statement `sql` was prepared again (SQLite does that
+    /// when a statement's plan depends on its bound values).
+    #[cfg(test)]
+    pub(super) fn reprepares(&self, sql: &str) -> i32 {
+        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        writer.conn.prepare_cached(sql).map(|s| s.get_status(rusqlite::StatementStatus::RePrepare)).unwrap_or(-1)
+    }
+
     #[cfg(test)]
     pub(super) fn writer_has_open_group(&self) -> bool {
         self.writer.lock().unwrap_or_else(|p| p.into_inner()).open.is_some()
@@ -929,12 +937,14 @@ fn has_status(tx: &Connection, sid: &str, status: PlayStatus) -> StoreResult<boo
     Ok(current.as_deref() == Some(status.as_str()))
 }
 
+/// CAST: with a bare `?1` in the WHERE, SQLite marked the statement as depending on the
+/// bound value and re-prepared it on every step (seen in profiles); with the cast the plan
+/// is the same search of the primary key.
+pub(super) const APPEND_CHILD: &str = "INSERT INTO play_children (parent_sid, seq, child_sid)
+         SELECT ?1, COALESCE(MAX(seq) + 1, 0), ?2 FROM play_children WHERE parent_sid = CAST(?1 AS TEXT)";
+
 fn append_child(tx: &Connection, parent_sid: &str, child_sid: &str) -> StoreResult<()> {
-    tx.prepare_cached(
-        "INSERT INTO play_children (parent_sid, seq, child_sid)
-         SELECT ?1, COALESCE(MAX(seq) + 1, 0), ?2 FROM play_children WHERE parent_sid = ?1",
-    )?
-    .execute([parent_sid, child_sid])?;
+    tx.prepare_cached(APPEND_CHILD)?.execute([parent_sid, child_sid])?;
     Ok(())
 }
 

@@ -306,3 +306,16 @@ fn replayed_marks_change_only_the_flag() {
     assert!(read.replayed);
     assert_eq!(read.output_data, child.output_data);
 }
+
+#[test]
+fn a_child_step_does_not_prepare_its_statements_again() {
+    let (_d, store) = open();
+    let parent = store.play_insert(&Play::default()).unwrap();
+    for i in 0..5 {
+        let memo = (parent.sid.clone(), format!("k{i}"), json!({"i": i}));
+        let batch = PlayBatch { new_children: vec![child_of(&parent, i)], memos: vec![memo], ..Default::default() };
+        store.play_batch(&batch, None).unwrap();
+    }
+    assert_eq!(store.reprepares(sqlite::APPEND_CHILD), 0);
+    assert_eq!(store.play_get(&parent.sid).unwrap().unwrap().sub_play_sids.len(), 5);
+}
