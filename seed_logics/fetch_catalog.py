@@ -1,8 +1,9 @@
 """The JSON-RPC services the agent can use, each described by its `rpc.discover` document.
 
-The hero_logic daemon itself is always one (its socket is `HERO_LOGIC_SOCKET`); more come from
-`[catalog] sockets` in service.toml and from the `sockets` input. A socket that does not answer
-is skipped with a line in the logs. Each service is reduced to what a model needs to pick from
+The daemon's own socket (`HERO_LOGIC_SOCKET`) is tried first, but a sandboxed Play cannot reach
+it (README "Security model"), so it is skipped; the services come from `[catalog] sockets` in
+service.toml and from the `sockets` input. A socket that does not answer is skipped with a line
+in the logs. Each service is reduced to what a model needs to pick from
 it: its name, description and methods with their summaries and parameters.
 """
 
@@ -15,7 +16,7 @@ SUMMARY_CHARS = 200
 
 @logic(
     name="fetch_catalog",
-    description="Lists the JSON-RPC services this daemon can reach (itself included), each "
+    description="Lists the JSON-RPC services a Play can reach ([catalog] sockets), each "
                 "described by its rpc.discover document.",
     inputs={
         "sockets": {

@@ -1,12 +1,14 @@
 """One chat completion against the configured OpenAI-compatible endpoint.
 
-The endpoint and its key come from the daemon (`[models]` in service.toml; the key from the
-environment variable `api_key_env` names) and never appear in this Play's inputs, outputs or
-logs. The response's tokens, priced from the models table, are added to this Play; whoever
-called it sees them rolled up. Without an endpoint the Play fails saying which setting to set.
+The daemon makes the call (`model_call` over this Play's channel) with the endpoint of
+`[models]` in service.toml and the key from its own environment (the variable `api_key_env`
+names): the key never reaches this process, nor this Play's inputs, outputs or logs. The
+daemon prices the answer's tokens with its models table and records them on this Play (the
+line it adds to the logs says so); whoever called it sees them rolled up. Without an endpoint
+the Play fails saying which setting to set.
 """
 
-from hero_tracing import llm, logic, pricing
+from hero_tracing import llm, logic
 
 
 @logic(
@@ -43,15 +45,13 @@ def model_call(messages: list, model: str = "", temperature=None, max_tokens=Non
                 or "content" not in message:
             raise logic.Failed(f"messages[{index}] must be an object with a role and content")
     try:
-        response = llm.chat(model, messages, temperature=temperature, max_tokens=max_tokens)
+        response, spent = llm.chat_with_usage(model, messages, temperature=temperature,
+                                              max_tokens=max_tokens)
     except llm.ModelNotConfigured as exc:
         raise logic.Failed(str(exc)) from None
     except (llm.ModelError, ConnectionError, TimeoutError) as exc:
         raise logic.Failed(f"the model call failed: {exc}") from None
-    spent = pricing.price(response, llm.pick_model(model)) or {}
-    usage = llm.usage_of(response)
-    usage["cost_usd"] = spent.get("cost_usd", 0.0)
-    answered_by = response.get("model") or llm.pick_model(model)
-    logic.log(f"{answered_by}: {usage['prompt_tokens']} prompt + {usage['completion_tokens']} "
-              f"completion tokens, ${usage['cost_usd']:.6f}")
+    usage = {name: spent[name] for name in
+             ("prompt_tokens", "completion_tokens", "total_tokens", "cost_usd")}
+    answered_by = response.get("model") or spent.get("model") or model
     return {"content": llm.content_of(response), "usage": usage, "model": answered_by}

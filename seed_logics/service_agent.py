@@ -19,7 +19,7 @@ MAX_ATTEMPTS = 3
 
 @logic(
     name="service_agent",
-    description="Does a task against the reachable JSON-RPC services (this daemon's API included) "
+    description="Does a task against the reachable JSON-RPC services ([catalog] sockets) "
                 "by writing and running a Python script with a model, up to 3 attempts.",
     inputs={
         "prompt": {"type": "string", "description": "The task, in plain words.", "required": True},

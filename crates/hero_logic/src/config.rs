@@ -13,7 +13,6 @@ pub const ENV_CONFIG: &str = "HERO_LOGIC_CONFIG";
 /// Bounds of the engine settings: a pool of 0 would run nothing, and thousands of workers
 /// or warm interpreters are a typo rather than a plan on one machine.
 const MAX_POOL_SIZE: u32 = 1024;
-const MAX_WARM_RUNNERS: u32 = 256;
 
 #[derive(Debug, Clone, Parser)]
 #[command(name = "hero_logic_server", version, about = "The hero_logic daemon: stores versioned Python logics and runs them durably")]
@@ -40,18 +39,26 @@ pub struct Flags {
     /// Top-level Plays run at once (`engine.pool_size`).
     #[arg(long, value_name = "N")]
     pub pool_size: Option<u32>,
-    /// Idle runners kept started (`engine.warm_runners`); 0 starts every runner cold.
-    #[arg(long, value_name = "N")]
-    pub warm_runners: Option<u32>,
     /// Plays a crash left running: `replay` or `fail` (`engine.recover`).
     #[arg(long, value_name = "MODE")]
     pub recover: Option<String>,
     /// Start-up replays one Play gets before it is failed (`engine.recover_attempts`).
     #[arg(long, value_name = "N")]
     pub recover_attempts: Option<u32>,
-    /// Print the resolved service descriptor and exit.
+    /// Print the resolved service descriptor and the sandbox's protections, and exit.
     #[arg(long)]
     pub info: bool,
+    /// Start Plays from the fork server (`[sandbox] fork_server`). Env: HERO_LOGIC_FORK_SERVER.
+    #[arg(long, value_name = "BOOL", env = "HERO_LOGIC_FORK_SERVER", value_parser = clap::builder::BoolishValueParser::new())]
+    pub fork_server: Option<bool>,
+    /// Run Plays when the kernel lacks a sandbox protection (`[sandbox] allow_weaker`).
+    /// Env: HERO_LOGIC_SANDBOX_ALLOW_WEAKER.
+    #[arg(long, value_name = "BOOL", env = "HERO_LOGIC_SANDBOX_ALLOW_WEAKER", value_parser = clap::builder::BoolishValueParser::new())]
+    pub sandbox_allow_weaker: Option<bool>,
+    /// Directories every Play may read and write (`[sandbox] shared_dirs`), `:`-separated.
+    /// Env: HERO_LOGIC_SANDBOX_SHARED_DIRS.
+    #[arg(long, value_name = "DIRS", env = "HERO_LOGIC_SANDBOX_SHARED_DIRS", value_delimiter = ':')]
+    pub sandbox_shared_dirs: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -94,6 +101,15 @@ impl ServerConfig {
             None => ServiceConfig::defaults(),
         };
         apply_engine_flags(&mut service, flags);
+        if let Some(on) = flags.fork_server {
+            service.sandbox.fork_server = on;
+        }
+        if let Some(on) = flags.sandbox_allow_weaker {
+            service.sandbox.allow_weaker = on;
+        }
+        if let Some(dirs) = &flags.sandbox_shared_dirs {
+            service.sandbox.shared_dirs = dirs.iter().filter(|d| !d.is_empty()).cloned().collect();
+        }
         check_engine(&service)?;
         let data_dir = service.data_dir(flags.data_dir.as_deref());
         let socket = service.socket(flags.socket.as_deref(), &data_dir);
@@ -162,9 +178,6 @@ fn apply_engine_flags(service: &mut ServiceConfig, flags: &Flags) {
     if let Some(n) = flags.pool_size {
         engine.pool_size = n;
     }
-    if let Some(n) = flags.warm_runners {
-        engine.warm_runners = n;
-    }
     if let Some(mode) = &flags.recover {
         engine.recover = mode.clone();
     }
@@ -180,7 +193,6 @@ fn check_engine(service: &ServiceConfig) -> Result<(), ConfigError> {
     }
     let checks = [
         ("pool_size", "pool-size", engine.pool_size, 1, MAX_POOL_SIZE),
-        ("warm_runners", "warm-runners", engine.warm_runners, 0, MAX_WARM_RUNNERS),
         ("recover_attempts", "recover-attempts", engine.recover_attempts, 1, u32::MAX),
     ];
     for (name, flag, value, min, max) in checks {

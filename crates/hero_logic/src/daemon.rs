@@ -5,6 +5,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::config::ServerConfig;
+use crate::engine::python::PythonRuntime;
 use crate::engine::sandbox::Budget;
 use crate::engine::{Caps, Engine, EngineSettings};
 use crate::library::Library;
@@ -18,7 +19,7 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
         crate::private::dir(&dir).with_context(|| format!("making {} private", dir.display()))?;
     }
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.database, config.synchronous)?);
-    let library = Library::new(store);
+    let library = Library::new(store).with_runtime(python_runtime(&config));
     let seeds = seed::collect(&config.seeds).context("reading seed logics")?;
     let report = tokio::task::block_in_place(|| seed::load(&library, &seeds));
     tracing::info!(
@@ -34,6 +35,7 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
     let models = ModelSettings::resolve(&config.service, &config.data_dir).context("reading the models table")?;
     let mut settings = engine_settings(&config);
     settings.runner_vars = models.runner_vars();
+    settings.models = Arc::new(models.clone());
     let engine = Engine::start(library.clone(), settings);
     let module = rpc::module(rpc::Ctx { library, engine: Arc::clone(&engine), models: Arc::new(models.config) });
     tracing::info!(socket = %config.socket.display(), data_dir = %config.data_dir.display(), "hero_logic_server listening");
@@ -46,6 +48,18 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The interpreter's grammar, for save-time checks: known before the seeds load, which are
+/// checked like any other save.
+fn python_runtime(config: &ServerConfig) -> Option<crate::parse::Runtime> {
+    match PythonRuntime::prepare(&config.data_dir) {
+        Ok(python) => crate::parse::Runtime::from_version(&python.version),
+        Err(e) => {
+            tracing::warn!(error = %e, "no Python found; sources are checked against the parser's grammar only");
+            None
+        }
+    }
+}
+
 fn engine_settings(config: &ServerConfig) -> EngineSettings {
     EngineSettings {
         data_dir: config.data_dir.clone(),
@@ -55,9 +69,12 @@ fn engine_settings(config: &ServerConfig) -> EngineSettings {
         env_allow: config.service.sandbox.env_allow.clone(),
         recover_by_replay: config.service.engine.recover != "fail",
         recover_attempts: config.service.engine.recover_attempts,
-        warm_runners: config.service.engine.warm_runners as usize,
+        allow_weaker: config.service.sandbox.allow_weaker,
+        fork_server: config.service.sandbox.fork_server,
+        shared_dirs: config.service.sandbox.shared_dirs.iter().map(std::path::PathBuf::from).collect(),
         caps: Caps::of(&config.service.engine),
         runner_vars: Vec::new(),
+        models: Arc::new(ModelSettings::unconfigured()),
     }
 }
 

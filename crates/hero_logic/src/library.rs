@@ -6,7 +6,7 @@ use hero_logic_api::params::{
     ExampleCreateParams, ExampleListParams, LibraryHit, LibrarySearchParams, LogicCreateParams,
     LogicCreateVersionParams, LogicSetCurrentVersionParams,
 };
-use hero_logic_api::{Binding, Logic, LogicExample, LogicField, LogicVersion};
+use hero_logic_api::{Binding, LegacyWorkflow, Logic, LogicExample, LogicField, LogicVersion};
 
 use crate::error::{ServiceError, ServiceResult};
 use crate::mapping::{self, Side};
@@ -17,6 +17,9 @@ use crate::{now_ms, validate};
 #[derive(Clone)]
 pub struct Library {
     store: Arc<dyn Store>,
+    /// The interpreter Plays run on; a saved source must fit its grammar. `None` when it is
+    /// unknown (no Python found): then only the parser's own grammar applies.
+    runtime: Option<Arc<parse::Runtime>>,
 }
 
 /// The body and signature of a version as a client sent them.
@@ -31,7 +34,13 @@ struct VersionDraft {
 
 impl Library {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Library { store }
+        Library { store, runtime: None }
+    }
+
+    /// Checks saved sources against the grammar of `runtime` from now on.
+    pub fn with_runtime(mut self, runtime: Option<parse::Runtime>) -> Self {
+        self.runtime = runtime.map(Arc::new);
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -120,14 +129,25 @@ impl Library {
     }
 
     /// Validates a draft and turns it into a version of `logic` (not yet stored).
-    fn build_version(&self, logic: &Logic, draft: VersionDraft, now: u64) -> ServiceResult<LogicVersion> {
+    fn build_version(&self, logic: &Logic, mut draft: VersionDraft, now: u64) -> ServiceResult<LogicVersion> {
         validate::body(&draft.python_source, draft.binding.as_ref())?;
-        let (inputs, outputs) = match &draft.binding {
-            Some(binding) => self.bound_fields(logic, binding, &draft)?,
+        for fields in [&mut draft.inputs, &mut draft.outputs].into_iter().flatten() {
+            validate::osis_defaults(fields);
+        }
+        let (mut inputs, mut outputs, network) = match &draft.binding {
+            Some(binding) => {
+                let (inputs, outputs) = self.bound_fields(logic, binding, &draft)?;
+                (inputs, outputs, false)
+            }
             None => declared_fields(&logic.name, &draft)?,
         };
+        if let Some(runtime) = self.runtime.as_deref().filter(|_| !draft.python_source.trim().is_empty()) {
+            runtime.check(&draft.python_source).map_err(source_error)?;
+        }
         validate::fields("inputs", &inputs)?;
         validate::fields("outputs", &outputs)?;
+        validate::mark_empty_defaults(&mut inputs);
+        validate::mark_empty_defaults(&mut outputs);
         let version_label = match draft.version_label.filter(|l| !l.is_empty()) {
             Some(label) => {
                 validate::version_label(&label)?;
@@ -150,6 +170,7 @@ impl Library {
             outputs,
             python_source: draft.python_source,
             binding: draft.binding,
+            network,
             created_at: now,
             updated_at: now,
             ..Default::default()
@@ -282,6 +303,85 @@ impl Library {
         logic.created_at = existing.as_ref().map(|l| l.created_at).unwrap_or(now);
         logic.updated_at = now;
         Ok(self.store.logic_put(&logic)?)
+    }
+
+    /// `workflow.set` of older clients: the Logic, and its source and signature as its current
+    /// version, unless the current version already has them. When the version is refused, a
+    /// Logic this call created is removed again, so nothing half-made stays.
+    pub fn put_legacy_workflow(&self, workflow: LegacyWorkflow) -> ServiceResult<Logic> {
+        let LegacyWorkflow { mut logic, python_source, inputs, outputs } = workflow;
+        let stored = self.existing(&logic.sid, |s| self.store.logic_get(s))?;
+        // Old clients send `""` for a current version they do not know; keep the stored one.
+        if let Some(stored) = stored.as_ref().filter(|_| logic.current_version_sid.is_empty()) {
+            logic.current_version_sid = stored.current_version_sid.clone();
+        }
+        let created = stored.is_none();
+        let logic = self.put_logic(logic)?;
+        if python_source.trim().is_empty() {
+            return Ok(logic);
+        }
+        // Compared with the stored fields as they would be stored.
+        let given = |mut fields: Vec<LogicField>| {
+            validate::osis_defaults(&mut fields);
+            validate::mark_empty_defaults(&mut fields);
+            Some(fields).filter(|f| !f.is_empty())
+        };
+        let (inputs, outputs) = (given(inputs), given(outputs));
+        if let Some(current) = self.store.version_get(&logic.current_version_sid)? {
+            let same_fields = |given: &Option<Vec<LogicField>>, stored: &[LogicField]| given.as_deref().is_none_or(|g| g == stored);
+            if current.python_source == python_source && same_fields(&inputs, &current.inputs) && same_fields(&outputs, &current.outputs) {
+                return self.resolve_logic(&logic.sid);
+            }
+        }
+        let params = LogicCreateVersionParams {
+            logic: logic.sid.clone(),
+            python_source: Some(python_source),
+            inputs,
+            outputs,
+            make_current: Some(true),
+            ..Default::default()
+        };
+        if let Err(error) = self.create_version(params) {
+            if created {
+                self.store.logic_delete(&logic.sid)?;
+            }
+            return Err(error);
+        }
+        self.resolve_logic(&logic.sid)
+    }
+
+    /// A version under a sid and creation time of its own (an import), checked like any save.
+    /// Fields left `None` come from the source's decorator; when it declares none that can be
+    /// read, the version gets none (the editor can fill them in). Stored only when `write`.
+    pub(crate) fn import_version(
+        &self,
+        logic: &Logic,
+        version: &LogicVersion,
+        inputs: Option<Vec<LogicField>>,
+        outputs: Option<Vec<LogicField>>,
+        write: bool,
+    ) -> ServiceResult<LogicVersion> {
+        let draft = |inputs, outputs| VersionDraft {
+            python_source: version.python_source.clone(),
+            binding: None,
+            inputs,
+            outputs,
+            version_label: Some(version.version_label.clone()),
+            notes: version.notes.clone(),
+        };
+        let created_at = if version.created_at == 0 { now_ms() } else { version.created_at };
+        let mut built = match self.build_version(logic, draft(inputs.clone(), outputs.clone()), created_at) {
+            Err(ServiceError::Source { .. }) if inputs.is_none() || outputs.is_none() => {
+                self.build_version(logic, draft(Some(inputs.unwrap_or_default()), Some(outputs.unwrap_or_default())), created_at)?
+            }
+            other => other?,
+        };
+        built.sid = version.sid.clone();
+        built.updated_at = version.updated_at.max(created_at);
+        if write {
+            built = self.store.version_put(&built)?;
+        }
+        Ok(built)
     }
 
     pub fn delete_logic(&self, sid: &str) -> ServiceResult<bool> {
@@ -508,30 +608,36 @@ impl Library {
 }
 
 /// The version's declared fields: what the client gave, else what the source's `@logic(...)`
-/// decorator or entry signature declares. A source that does not parse is refused here, at
-/// save time, with its position, so the client can show it and keep its text.
-fn declared_fields(logic_name: &str, draft: &VersionDraft) -> ServiceResult<(Vec<LogicField>, Vec<LogicField>)> {
+/// decorator or entry signature declares; and whether the decorator asks for the network. A
+/// source that does not parse is refused here, at save time, with its position, so the client
+/// can show it and keep its text.
+fn declared_fields(logic_name: &str, draft: &VersionDraft) -> ServiceResult<(Vec<LogicField>, Vec<LogicField>, bool)> {
     if draft.python_source.trim().is_empty() {
-        return Ok((draft.inputs.clone().unwrap_or_default(), draft.outputs.clone().unwrap_or_default()));
+        return Ok((draft.inputs.clone().unwrap_or_default(), draft.outputs.clone().unwrap_or_default(), false));
     }
     match parse::read_signature_named(&draft.python_source, logic_name) {
         Ok(signature) => Ok((
             draft.inputs.clone().unwrap_or(signature.inputs),
             draft.outputs.clone().unwrap_or(signature.outputs),
+            signature.network,
         )),
         Err(ParseError::Declaration { .. }) if draft.inputs.is_some() && draft.outputs.is_some() => {
-            Ok((draft.inputs.clone().unwrap_or_default(), draft.outputs.clone().unwrap_or_default()))
+            Ok((draft.inputs.clone().unwrap_or_default(), draft.outputs.clone().unwrap_or_default(), false))
         }
-        Err(error) => {
-            let (line, column) = error.position().unzip();
-            let hint = match error {
-                ParseError::NoEntry { .. } => "decorate the entry function with @logic(...) (from hero_tracing import logic)",
-                ParseError::Declaration { .. } => "use literal dicts in @logic(inputs=..., outputs=...), or pass inputs and outputs explicitly",
-                _ => "fix the source and save again; nothing was stored",
-            };
-            Err(ServiceError::Source { message: error.to_string(), line, column, hint: hint.to_string() })
-        }
+        Err(error) => Err(source_error(error)),
     }
+}
+
+/// A source refused at save time, with its position and how to fix it.
+pub(crate) fn source_error(error: ParseError) -> ServiceError {
+    let (line, column) = error.position().unzip();
+    let hint = match &error {
+        ParseError::NoEntry { .. } => "decorate the entry function with @logic(...) (from hero_tracing import logic)".to_string(),
+        ParseError::Declaration { .. } => "use literal dicts in @logic(inputs=..., outputs=...), or pass inputs and outputs explicitly".to_string(),
+        ParseError::Unsupported { hint, .. } => format!("{hint}; nothing was stored"),
+        _ => "fix the source and save again; nothing was stored".to_string(),
+    };
+    ServiceError::Source { message: error.to_string(), line, column, hint }
 }
 
 fn relevance(logic: &Logic, query: &str, words: &[&str]) -> f64 {

@@ -15,6 +15,15 @@ fn main() -> ExitCode {
     };
     if flags.info {
         print!("{}", config.describe());
+        match hero_logic::engine::describe_protections(config.service.sandbox.allow_weaker) {
+            Ok(protections) => {
+                println!("\n# {}", protections.summary());
+                if let Some(refusal) = &protections.refusal {
+                    println!("# Plays are refused: {refusal}");
+                }
+            }
+            Err(e) => println!("\n# sandbox: cannot probe ({e})"),
+        }
         return ExitCode::SUCCESS;
     }
     tracing_subscriber::fmt()

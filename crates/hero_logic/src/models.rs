@@ -4,12 +4,12 @@
 //! shipped `models.toml` (compiled in) merged with the user's `<data dir>/models.toml`: a user
 //! entry replaces the shipped entry of the same name, new names are added. The endpoint comes
 //! from `[models]` in service.toml (overridable by environment); the API key is read from the
-//! environment variable `[models] api_key_env` names and is handed to runners only, in their
-//! environment, never to anything stored.
+//! environment variable `[models] api_key_env` names and stays in the daemon: runners get
+//! neither the key nor the endpoint, they ask the daemon to make model calls
+//! (crate::model_call), which prices them with this table.
 //!
-//! Runners price the `usage` of model responses themselves (hero_tracing.pricing) from the
-//! table they get in `HERO_LOGIC_MODELS_JSON`; `ModelTable::resolve` implements the same
-//! lookup for the daemon's own use and tests.
+//! Runners still get the table in `HERO_LOGIC_MODELS_JSON`, to price the `usage` of other JSON
+//! answers they see (hero_tracing.pricing); `ModelTable::resolve` is the same lookup.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,10 +23,6 @@ pub const SHIPPED_MODELS_TOML: &str = include_str!("../../../models.toml");
 /// The user's override, in the data dir.
 pub const OVERRIDE_FILE: &str = "models.toml";
 
-/// Runner environment: the endpoint's base URL ("" is left out).
-pub const RUNNER_BASE_URL: &str = ENV_MODEL_BASE_URL;
-/// Runner environment: the API key; the runner removes it from `os.environ` at once.
-pub const RUNNER_KEY: &str = "HERO_LOGIC_MODEL_KEY";
 /// Runner environment: the name of the daemon's variable holding the key, for messages.
 pub const RUNNER_KEY_ENV: &str = "HERO_LOGIC_MODEL_KEY_ENV";
 /// Runner environment: the default model.
@@ -243,19 +239,28 @@ impl ModelSettings {
         Ok(ModelSettings { table, config, catalog_sockets, key })
     }
 
-    /// The variables a runner gets: endpoint, key, default model, table, catalog sockets.
+    /// No endpoint, no key, the shipped table (an engine started without a daemon's config).
+    pub fn unconfigured() -> ModelSettings {
+        let table = ModelTable::shipped();
+        let endpoint = ModelEndpoint { api_key_env: ServiceConfig::defaults().models.api_key_env, ..Default::default() };
+        let config = ModelsConfig { models: table.models.clone(), aliases: table.aliases.clone(), endpoint, ..Default::default() };
+        ModelSettings { table, config, catalog_sockets: Vec::new(), key: None }
+    }
+
+    /// The endpoint's API key, for the daemon's own model calls only.
+    pub(crate) fn key(&self) -> Option<&str> {
+        self.key.as_deref()
+    }
+
+    /// The variables a runner gets: the default model, the table, catalog sockets, and the
+    /// name of the key's variable (for messages). Never the key, nor the endpoint: model calls
+    /// go through the daemon (`model_call`), which also works where a runner has no network.
     pub fn runner_vars(&self) -> Vec<(String, String)> {
         let endpoint = &self.config.endpoint;
         let mut vars = vec![
             (RUNNER_KEY_ENV.to_string(), endpoint.api_key_env.clone()),
             (RUNNER_MODELS_JSON.to_string(), self.table.runner_json()),
         ];
-        if !endpoint.base_url.is_empty() {
-            vars.push((RUNNER_BASE_URL.to_string(), endpoint.base_url.clone()));
-        }
-        if let Some(key) = &self.key {
-            vars.push((RUNNER_KEY.to_string(), key.clone()));
-        }
         if !endpoint.default_model.is_empty() {
             vars.push((RUNNER_DEFAULT_MODEL.to_string(), endpoint.default_model.clone()));
         }
@@ -344,15 +349,17 @@ mod tests {
         assert!(settings.config.endpoint.key_set);
         assert!(!serde_json::to_string(&settings.config).unwrap().contains("sk-very-secret"));
         assert!(!format!("{settings:?}").contains("sk-very-secret"));
+        assert_eq!(settings.key(), Some("sk-very-secret"));
         let vars = settings.runner_vars();
-        assert!(vars.contains(&(RUNNER_KEY.to_string(), "sk-very-secret".to_string())));
+        assert!(!format!("{vars:?}").contains("sk-very-secret"), "the key stays in the daemon: {vars:?}");
+        assert!(vars.iter().all(|(k, _)| k != ENV_MODEL_BASE_URL), "runners call models through the daemon");
         assert!(vars.contains(&(RUNNER_CATALOG_SOCKETS.to_string(), "/a.sock:/b.sock".to_string())));
         let json: serde_json::Value = serde_json::from_str(&vars.iter().find(|(k, _)| k == RUNNER_MODELS_JSON).unwrap().1).unwrap();
         assert_eq!(json["aliases"]["openai/gpt-4o-mini"], "gpt-4o-mini");
 
         let unset = ModelSettings::resolve_with(&ServiceConfig::defaults(), dir.path(), &no_env).unwrap();
         assert!(!unset.config.endpoint.key_set);
-        assert!(unset.runner_vars().iter().all(|(k, _)| k != RUNNER_KEY && k != RUNNER_BASE_URL));
+        assert_eq!(unset.key(), None);
     }
 
     #[test]

@@ -2,7 +2,8 @@
 
 use std::collections::HashSet;
 
-use hero_logic_api::{Binding, LogicField};
+use hero_logic_api::{Binding, FieldType, LogicField};
+use serde_json::Value;
 
 use crate::error::{ServiceError, ServiceResult};
 
@@ -77,12 +78,45 @@ pub fn fields(list: &str, fields: &[LogicField]) -> ServiceResult<()> {
                 return Err(ServiceError::validation(
                     format!("{path}.default"),
                     format!("default {default} of field {:?} is not of type {}", field.name, field.field_type.as_str()),
-                    "make the default match the field type, or change the type",
+                    "make the default match the field type (JSON text in a string is read as JSON), or change the type",
                 ));
             }
         }
     }
     Ok(())
+}
+
+/// The OSIS value rule for defaults a client wrote (README, "OSIS-style values"): such clients
+/// serialize every field, so `""` means "no default" — except on a `string` field that says
+/// `keep_empty_default: true` — and a string default on a non-string field is JSON text.
+pub fn osis_defaults(fields: &mut [LogicField]) {
+    for field in fields {
+        let Some(Value::String(text)) = &field.default else { continue };
+        if field.field_type == FieldType::String {
+            if text.is_empty() && !field.keep_empty_default {
+                field.default = None;
+            }
+            continue;
+        }
+        if text.trim().is_empty() {
+            field.default = None;
+        } else if field.field_type != FieldType::Any {
+            // Text that is not JSON of the field's type stays as it is, and `fields` says so.
+            if let Ok(value) = serde_json::from_str::<Value>(text) {
+                if field.field_type.accepts(&value) {
+                    field.default = Some(value);
+                }
+            }
+        }
+    }
+}
+
+/// Marks stored string fields whose default is `""`, so that a client writing back what it
+/// read keeps that default (see `osis_defaults`).
+pub fn mark_empty_defaults(fields: &mut [LogicField]) {
+    for field in fields {
+        field.keep_empty_default = field.field_type == FieldType::String && field.default.as_ref().is_some_and(|d| d == "");
+    }
 }
 
 /// A version carries exactly one body: Python source or a binding.
@@ -147,6 +181,31 @@ mod tests {
         assert_eq!(field_error(fields("outputs", &[bad_default])), "outputs[0].default");
         let bad_name = LogicField { name: "1x".into(), ..good };
         assert_eq!(field_error(fields("inputs", &[bad_name])), "inputs[0].name");
+    }
+
+    fn with_default(field_type: FieldType, default: Value, keep: bool) -> Option<Value> {
+        let mut fields = [LogicField { name: "f".into(), field_type, default: Some(default), keep_empty_default: keep, ..Default::default() }];
+        osis_defaults(&mut fields);
+        fields[0].default.clone()
+    }
+
+    #[test]
+    fn osis_empty_strings_mean_no_default() {
+        for t in [FieldType::Integer, FieldType::Number, FieldType::Boolean, FieldType::Object, FieldType::Array, FieldType::Any] {
+            assert_eq!(with_default(t, json!(""), false), None, "{t:?}");
+        }
+        assert_eq!(with_default(FieldType::String, json!(""), false), None);
+        assert_eq!(with_default(FieldType::String, json!(""), true), Some(json!("")), "kept when the client says so");
+        assert_eq!(with_default(FieldType::String, json!("x"), false), Some(json!("x")));
+    }
+
+    #[test]
+    fn osis_string_defaults_of_other_types_are_json_text() {
+        assert_eq!(with_default(FieldType::Integer, json!("5"), false), Some(json!(5)));
+        assert_eq!(with_default(FieldType::Boolean, json!("true"), false), Some(json!(true)));
+        assert_eq!(with_default(FieldType::Array, json!("[1]"), false), Some(json!([1])));
+        assert_eq!(with_default(FieldType::Integer, json!("five"), false), Some(json!("five")), "left for `fields` to refuse");
+        assert_eq!(with_default(FieldType::Any, json!("5"), false), Some(json!("5")), "any keeps a string as a string");
     }
 
     #[test]

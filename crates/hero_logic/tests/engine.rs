@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{process_alive, Daemon};
+use common::Daemon;
 use hero_logic_api::error::VALIDATION;
 use serde_json::{json, Value};
 
@@ -127,22 +127,22 @@ async fn an_allocation_over_the_cap_fails_with_the_memory_message() {
 async fn an_endless_loop_times_out_and_leaves_no_process() {
     let dir = tempfile::tempdir().unwrap();
     let daemon = Daemon::start(dir.path()).await;
-    let pid_file = dir.path().join("pids");
-    let code = format!(
-        "import subprocess\nhelper = subprocess.Popen(['sleep', '600'])\nopen({:?}, 'w').write(f'{{os.getpid()}} {{helper.pid}}')\nwhile True:\n    pass",
-        pid_file.display().to_string()
-    );
+    // `sleep 600.<unique>`: found on the host by its argument (the Play sees its own pids).
+    let marker = format!("600.{}", common::unique_arg(""));
+    let code = format!("import subprocess\nhelper = subprocess.Popen(['sleep', {marker:?}])\nwhile True:\n    pass");
     daemon.define("spin", &body("spin", "{}", &code)).await;
     let started = Instant::now();
-    let play = daemon.run_with(json!({"logic": "spin", "inputs": {}, "limits": {"wall_clock_ms": 1500}})).await;
-    assert_eq!(play["status"], "timed_out", "{play}");
-    assert!(play["error_message"].as_str().unwrap().contains("1500 ms"), "{play}");
-    assert!(started.elapsed() < Duration::from_secs(20));
-    let pids: Vec<i64> = std::fs::read_to_string(&pid_file).unwrap().split_whitespace().map(|p| p.parse().unwrap()).collect();
-    assert_eq!(pids.len(), 2);
-    for pid in pids {
-        assert!(!process_alive(pid), "process {pid} of the timed-out Play is gone");
+    let play = daemon.call("LogicService.play_start", json!({"logic": "spin", "inputs": {}, "limits": {"wall_clock_ms": 3000}})).await;
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while common::processes_with_arg(&marker).is_empty() {
+        assert!(Instant::now() < deadline, "the Play's helper process was seen running");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let play = daemon.wait(&play["sid"]).await;
+    assert_eq!(play["status"], "timed_out", "{play}");
+    assert!(play["error_message"].as_str().unwrap().contains("3000 ms"), "{play}");
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(common::processes_with_arg(&marker), Vec::<i64>::new(), "no process of the timed-out Play is left");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -345,20 +345,24 @@ async fn a_running_child_shows_in_the_tree_while_it_runs() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_play_with_default_limits_starts_in_a_warm_runner() {
+async fn plays_start_from_the_fork_server_with_common_modules_imported() {
     let dir = tempfile::tempdir().unwrap();
     let daemon = Daemon::start(dir.path()).await;
-    let code = "ticks = os.sysconf('SC_CLK_TCK')\nstart = int(open('/proc/self/stat').read().rsplit(')', 1)[1].split()[19]) / ticks\nuptime = float(open('/proc/uptime').read().split()[0])\nreturn {'age_s': uptime - start, 'sid': os.environ.get('HERO_LOGIC_PLAY_SID')}";
-    daemon.define("age", &body("age", "{}", code)).await;
-    // Give the pool time to fill, then the runner must be older than the Play.
+    let code = "return {'forked': 'hero_tracing.forkserver' in sys.modules, 'asyncio': 'asyncio' in sys.modules, 'sid': os.environ.get('HERO_LOGIC_PLAY_SID')}";
+    daemon.define("where", &body("where", "{}", code)).await;
+    // The fork server is started with the daemon; give it time to import the SDK.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let play = daemon.run("age", json!({})).await;
+    let play = daemon.run("where", json!({})).await;
     assert_eq!(play["status"], "success", "{play}");
-    let age = play["output_data"]["age_s"].as_f64().unwrap();
-    assert!(age > 0.8, "the runner was started before the Play (age {age} s)");
-    assert_eq!(play["output_data"]["sid"], play["sid"], "a warm runner learns its Play's sid");
-    let cold = daemon.run_with(json!({"logic": "age", "inputs": {}, "limits": {"memory_mb": 512}})).await;
-    assert!(cold["output_data"]["age_s"].as_f64().unwrap() < 0.8, "other limits start a fresh runner: {cold}");
+    assert_eq!(play["output_data"]["forked"], true, "forked from the fork server: {play}");
+    assert_eq!(play["output_data"]["asyncio"], true, "common modules come imported");
+    assert_eq!(play["output_data"]["sid"], play["sid"]);
+    let cold_dir = tempfile::tempdir().unwrap();
+    let cold = Daemon::start_with_env(cold_dir.path(), &["--no-seed"], &[("HERO_LOGIC_FORK_SERVER", "0")]).await;
+    cold.define("where", &body("where", "{}", code)).await;
+    let play = cold.run("where", json!({})).await;
+    assert_eq!(play["status"], "success", "{play}");
+    assert_eq!(play["output_data"]["forked"], false, "without the fork server a Play starts cold in the same sandbox");
 }
 
 #[tokio::test(flavor = "multi_thread")]

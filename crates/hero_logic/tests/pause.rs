@@ -62,7 +62,7 @@ async fn start(daemon: &Daemon, logic: &str, inputs: Value) -> Value {
 
 /// A daemon with `three_pauses` started; its side-effect file.
 async fn three_pauses_started(dir: &Path) -> (Daemon, Value, std::path::PathBuf) {
-    let daemon = Daemon::start(dir).await;
+    let daemon = Daemon::start_sharing(&dir.join("data"), dir).await;
     daemon.define("counted", COUNTED).await;
     daemon.define("three_pauses", THREE_PAUSES).await;
     let file = dir.join("effects");
@@ -124,7 +124,7 @@ def top(file):
 #[tokio::test(flavor = "multi_thread")]
 async fn a_pause_three_levels_deep_propagates_and_resumes_through_the_grandchild() {
     let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(dir.path()).await;
+    let daemon = Daemon::start_sharing(&dir.path().join("data"), dir.path()).await;
     daemon.define("counted", COUNTED).await;
     for name in ["asker", "middle", "top"] {
         daemon.define(name, DEEP).await;
@@ -183,7 +183,7 @@ def shapes(file):
 #[tokio::test(flavor = "multi_thread")]
 async fn pauses_in_loops_branches_rows_and_repeated_children() {
     let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(dir.path()).await;
+    let daemon = Daemon::start_sharing(&dir.path().join("data"), dir.path()).await;
     daemon.define("counted", COUNTED).await;
     daemon.define("poll", SHAPES).await;
     daemon.define("shapes", SHAPES).await;
@@ -217,7 +217,7 @@ async fn pauses_in_loops_branches_rows_and_repeated_children() {
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_answers_are_refused_and_the_play_keeps_waiting() {
     let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(dir.path()).await;
+    let daemon = Daemon::start_sharing(&dir.path().join("data"), dir.path()).await;
     let source = r#"
 from hero_tracing import logic, ask_user
 
@@ -242,7 +242,7 @@ def forms():
     ];
     for (bad_payloads, good) in cases {
         let waiting = daemon.wait(&play["sid"]).await;
-        assert_eq!(waiting["status"], "awaiting_resume");
+        assert_eq!(waiting["status"], "awaiting_resume", "{waiting}");
         let (asker, request) = waiting_question(&daemon, &play["sid"]).await;
         for bad in bad_payloads {
             let err = daemon
@@ -302,7 +302,7 @@ async fn resume_errors_and_races() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_replay_that_diverges_fails_naming_the_step() {
     let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(dir.path()).await;
+    let daemon = Daemon::start_sharing(&dir.path().join("data"), dir.path()).await;
     daemon.define("counted", COUNTED).await;
     let flag = dir.path().join("flag");
     std::fs::write(&flag, "first").unwrap();
@@ -353,7 +353,7 @@ async fn a_daemon_killed_mid_run_resumes_every_play_by_replay() {
 
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let mut daemon = Daemon::start(&data).await;
+    let mut daemon = Daemon::start_sharing(&data, dir.path()).await;
     daemon.define("counted", COUNTED).await;
     daemon.define("slow_loop", SLOW_LOOP).await;
     let mut runs = Vec::new();
@@ -384,7 +384,13 @@ async fn a_daemon_killed_mid_run_resumes_every_play_by_replay() {
             .collect()
     };
     assert!(finished_before.iter().any(|(_, done)| !done.is_empty()), "the crash hit runs in progress");
-    let runner_pids: Vec<i64> = runs.iter().flat_map(|(d, _)| lines(&d.join("pids"))).map(|p| p.parse().unwrap()).collect();
+    // The runners' host pids, as the daemon recorded them (a body sees its own namespace's).
+    let runner_pids: Vec<i64> = runs
+        .iter()
+        .filter_map(|(_, sid)| std::fs::read_to_string(data.join("run").join(format!("{}.pid", sid.as_str().unwrap()))).ok())
+        .map(|p| p.trim().parse().unwrap())
+        .collect();
+    assert!(!runner_pids.is_empty(), "the pool's runners were recorded");
     let deadline = Instant::now() + Duration::from_secs(10);
     while runner_pids.iter().any(|p| process_alive(*p)) && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -393,7 +399,7 @@ async fn a_daemon_killed_mid_run_resumes_every_play_by_replay() {
         assert!(!process_alive(*pid), "runner {pid} orphaned by the crash exited on its own");
     }
 
-    let daemon = Daemon::start(&data).await;
+    let daemon = Daemon::start_sharing(&data, dir.path()).await;
     for (i, (run_dir, sid)) in runs.iter().enumerate() {
         let done = daemon.wait(sid).await;
         assert_eq!(done["status"], "success", "run {i}: {done}");
@@ -453,7 +459,7 @@ async fn limits_given_to_play_start_hold_after_a_crash_recovery() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mark = dir.path().join("started");
-    let mut daemon = Daemon::start(&data).await;
+    let mut daemon = Daemon::start_sharing(&data, dir.path()).await;
     daemon.define("mark_then_sleep", MARK_THEN_SLEEP).await;
     let params = json!({"logic": "mark_then_sleep", "inputs": {"mark": mark.to_str().unwrap()}, "limits": {"wall_clock_ms": 3000}});
     let play = daemon.call("LogicService.play_start", params).await;
@@ -464,7 +470,7 @@ async fn limits_given_to_play_start_hold_after_a_crash_recovery() {
     }
     daemon.kill9();
     // The recovered run replays with the Play's own 3 s budget, not the service's minutes.
-    let daemon = Daemon::start(&data).await;
+    let daemon = Daemon::start_sharing(&data, dir.path()).await;
     let done = daemon.wait(&play["sid"]).await;
     assert_eq!(done["status"], "timed_out", "{done}");
     assert!(done["error_message"].as_str().unwrap().contains("budget of 3000 ms"), "{done}");

@@ -24,5 +24,5 @@ fn every_line_kind_is_in_the_schema() {
         .iter()
         .filter_map(|v| v["properties"]["op"]["const"].as_str())
         .collect();
-    assert_eq!(ops, ["hello", "resolve", "invoke_start", "invoke_end", "finish", "pause"]);
+    assert_eq!(ops, ["hello", "resolve", "invoke_start", "invoke_end", "finish", "pause", "model_call"]);
 }

@@ -363,3 +363,33 @@ async fn a_second_daemon_on_the_same_data_dir_refuses() {
     // The first one still answers.
     daemon.call("logic.list", json!({})).await;
 }
+
+/// The interpreter the daemon resolves (`python3` on PATH, as the daemon does).
+fn runtime_minor() -> u32 {
+    let out = std::process::Command::new("python3").args(["-c", "import sys; print(sys.version_info[1])"]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_source_the_runtime_cannot_run_is_refused_at_save() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path()).await;
+    let newer = GREETING.replace("@logic(", "type Name = str\n\n@logic(");
+    let older = GREETING.replace("    return {\"message\": f\"hi {name}\"}", "    try:\n        pass\n    except ValueError, e:\n        pass\n    return {}");
+    if runtime_minor() >= 12 {
+        // The runtime runs 3.12 syntax: nothing to refuse (this machine's Python is newer).
+        daemon.call("LogicService.logic_create", json!({"name": "newer", "python_source": newer})).await;
+        return;
+    }
+    let err = daemon.call_err("LogicService.logic_create", json!({"name": "newer", "python_source": newer})).await;
+    assert_eq!(code_and_field(&err), (VALIDATION, "python_source".into()));
+    let data = err.data().unwrap();
+    assert_eq!((data.line, data.column), (Some(3), Some(1)), "{err}");
+    assert!(err.to_string().contains("Python 3.12") && err.to_string().contains("the daemon runs Python 3."), "{err}");
+
+    let err = daemon.call_err("LogicService.logic_create", json!({"name": "older", "python_source": older})).await;
+    let data = err.data().unwrap();
+    assert_eq!(data.line, Some(7), "{err}");
+    assert!(data.hint.contains("except X as e"), "{err}");
+    assert!(daemon.call("logic.list", json!({})).await["items"].as_array().unwrap().is_empty(), "nothing was stored");
+}

@@ -28,15 +28,46 @@ const BAD_SCRIPT: &str = "```python\nprint(hero_logic.no_such_method())\n```";
 const SUMMARY: &str = "You have these logics; none has failed yet.";
 const DIAGNOSIS: &str = "The stubs have no no_such_method; call logic_dashboard instead.";
 
+/// The daemon the agent runs on, and a second one (same seeds, its own data dir) that the
+/// agent's scripts call: a sandboxed Play cannot reach its own daemon's socket, only the
+/// services `[catalog] sockets` names.
+struct AgentDaemon {
+    daemon: Daemon,
+    services: Daemon,
+    _services_dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for AgentDaemon {
+    type Target = Daemon;
+    fn deref(&self) -> &Daemon {
+        &self.daemon
+    }
+}
+
+impl std::ops::DerefMut for AgentDaemon {
+    fn deref_mut(&mut self) -> &mut Daemon {
+        &mut self.daemon
+    }
+}
+
 /// A daemon with the repo's seeds, the fake as its model endpoint, the key in its
-/// environment and a user models.toml pricing `fake-coder`.
-async fn agent_daemon(data: &Path, fake: &FakeOpenAi, more_env: &[(&str, &str)]) -> Daemon {
+/// environment, a user models.toml pricing `fake-coder`, and the services daemon as its
+/// catalog (before any `HERO_LOGIC_CATALOG_SOCKETS` given in `more_env`).
+async fn agent_daemon(data: &Path, fake: &FakeOpenAi, more_env: &[(&str, &str)]) -> AgentDaemon {
     std::fs::create_dir_all(data).unwrap();
     std::fs::write(data.join("models.toml"), USER_MODELS).unwrap();
     let seeds = repo_seed_dir();
+    let services_dir = tempfile::tempdir().unwrap();
+    let services = Daemon::start_with(services_dir.path(), &["--seed-dir", seeds.to_str().unwrap()]).await;
+    let mut catalog = services.socket.display().to_string();
+    if let Some((_, more)) = more_env.iter().find(|(k, _)| *k == "HERO_LOGIC_CATALOG_SOCKETS") {
+        catalog = format!("{catalog}:{more}");
+    }
     let mut env = vec![("HERO_LOGIC_MODEL_BASE_URL", fake.base_url.as_str()), ("OPENAI_API_KEY", KEY)];
-    env.extend_from_slice(more_env);
-    Daemon::start_with_env(data, &["--seed-dir", seeds.to_str().unwrap()], &env).await
+    env.extend(more_env.iter().copied().filter(|(k, _)| *k != "HERO_LOGIC_CATALOG_SOCKETS"));
+    env.push(("HERO_LOGIC_CATALOG_SOCKETS", &catalog));
+    let daemon = Daemon::start_with_env(data, &["--seed-dir", seeds.to_str().unwrap()], &env).await;
+    AgentDaemon { daemon, services, _services_dir: services_dir }
 }
 
 fn script_the_agent(fake: &FakeOpenAi, select: &str, scripts: &[&str]) {
@@ -268,6 +299,121 @@ async fn a_question_in_select_services_pauses_the_run_and_play_resume_on_the_chi
     assert_eq!(root["subtree"]["tokens_prompt"], json!(3 * PROMPT_TOKENS), "the replay counted the first model call once");
 }
 
+/// A logic that returns what it can see of its own environment: `os.environ` and the
+/// environment it was started with (`/proc/self/environ`, which popping a variable from
+/// `os.environ` does not change; the sandbox denies reading it, which is stronger still).
+const ENV_DUMP: &str = r#"import os
+from hero_tracing import logic
+
+@logic(name="env_dump", outputs={"env": "object", "initial": "string"})
+def env_dump():
+    try:
+        with open("/proc/self/environ", "rb") as f:
+            initial = f.read().decode("utf-8", "replace").replace("\0", "\n")
+    except PermissionError:
+        initial = "<denied by the sandbox>"
+    print(dict(os.environ))
+    return {"env": dict(os.environ), "initial": initial}
+"#;
+
+/// Neither the key nor the endpoint is anywhere in what `ENV_DUMP` saw.
+fn assert_no_model_secrets(dumped: &Value) {
+    assert_eq!(dumped["status"], "success", "{dumped}");
+    let (env, initial) = (&dumped["output_data"]["env"], dumped["output_data"]["initial"].as_str().unwrap());
+    assert!(initial == "<denied by the sandbox>" || initial.contains("PATH="), "/proc/self/environ was read: {initial}");
+    for seen in [env.to_string(), initial.to_string(), dumped["logs"].to_string()] {
+        assert!(!seen.contains(KEY), "the key is in the runner's environment: {seen}");
+        assert!(!seen.contains("HERO_LOGIC_MODEL_KEY="), "{seen}");
+        assert!(!seen.contains("HERO_LOGIC_MODEL_BASE_URL"), "the endpoint is the daemon's business: {seen}");
+    }
+    assert!(env.get("HERO_LOGIC_MODEL_KEY").is_none() && env.get("OPENAI_API_KEY").is_none(), "{env}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_runner_never_gets_the_key_and_its_model_calls_are_made_by_the_daemon() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeOpenAi::start();
+    fake.on("hello", &["hi there"]);
+    let daemon = agent_daemon(dir.path(), &fake, &[]).await;
+    daemon.define("env_dump", ENV_DUMP).await;
+    let dumped = daemon.run("env_dump", json!({})).await;
+    assert_no_model_secrets(&dumped);
+
+    // The same runner environment, and yet the model call works and is paid for.
+    let call = daemon.run("model_call", json!({"model": MODEL, "messages": [{"role": "user", "content": "hello"}]})).await;
+    assert_eq!(call["status"], "success", "{call}");
+    assert_eq!(call["output_data"]["content"], "hi there");
+    assert_eq!(call["total_tokens_prompt"], json!(PROMPT_TOKENS));
+    assert!(close(call["total_cost_usd"].as_f64().unwrap(), CALL_COST), "{call}");
+    assert!(call["logs"].as_str().unwrap().contains(&format!("model \"{MODEL}\" (called by the daemon): 100 prompt + 50 completion tokens")), "{call}");
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].authorization.as_deref(), Some(&format!("Bearer {KEY}")[..]), "the daemon sent its key");
+}
+
+/// A logic that tries to make its model call look cheaper: it zeroes the runner's models
+/// table, reports nothing itself, and then tries to take cost away with a `stats` line.
+const FORGER: &str = r#"from hero_tracing import llm, logic, pricing
+from hero_tracing.context import active_runtime, current_frame
+
+@logic(name="forger", outputs={"usage": "object"})
+def forger(undercut: bool = False):
+    pricing.set_table({"models": {"fake-coder": {"prompt_per_million": 0, "completion_per_million": 0}}})
+    response, usage = llm.chat_with_usage("fake-coder", [{"role": "user", "content": "count me"}])
+    logic.output(usage=usage)
+    if undercut:
+        active_runtime().channel.notify("stats", play_sid=current_frame().play_sid,
+                                        prompt_tokens=0, completion_tokens=0, cost_usd=-1.0)
+    return {"usage": usage}
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daemon_records_cost_from_the_endpoints_usage_not_from_the_logic() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeOpenAi::start();
+    // Not the fake's usual figures: the cost must come from what this endpoint says.
+    fake.rule("count me", vec![Reply::Content("counted".into())], 1_000, 2_000);
+    let daemon = agent_daemon(dir.path(), &fake, &[]).await;
+    daemon.define("forger", FORGER).await;
+    let expected = (1_000.0 * 1.0 + 2_000.0 * 2.0) / 1_000_000.0;
+
+    let play = daemon.run("forger", json!({})).await;
+    assert_eq!(play["status"], "success", "{play}");
+    assert_eq!((play["total_tokens_prompt"].clone(), play["total_tokens_completion"].clone()), (json!(1_000), json!(2_000)));
+    assert!(close(play["total_cost_usd"].as_f64().unwrap(), expected), "the daemon priced it with its own table: {play}");
+    assert!(close(play["output_data"]["usage"]["cost_usd"].as_f64().unwrap(), expected), "the logic is told what was recorded");
+
+    let undercut = daemon.run("forger", json!({"undercut": true})).await;
+    assert_eq!(undercut["status"], "success", "{undercut}");
+    assert!(undercut["logs"].as_str().unwrap().contains("stats report refused"), "{undercut}");
+    assert!(close(undercut["total_cost_usd"].as_f64().unwrap(), expected), "nothing was taken off: {undercut}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endpoint_error_reaches_the_logic_with_its_status_and_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeOpenAi::start();
+    fake.rule("overloaded please", vec![Reply::Error(503, "the fake is overloaded".into())], 0, 0);
+    let daemon = agent_daemon(dir.path(), &fake, &[]).await;
+    daemon
+        .define(
+            "catcher",
+            "from hero_tracing import llm, logic\n\n@logic(name=\"catcher\")\ndef catcher():\n    try:\n        llm.chat(\"fake-coder\", [{\"role\": \"user\", \"content\": \"overloaded please\"}])\n    except llm.ModelError as exc:\n        return {\"status\": exc.status, \"body\": exc.body, \"message\": str(exc)}\n",
+        )
+        .await;
+    let play = daemon.run("catcher", json!({})).await;
+    assert_eq!(play["status"], "success", "{play}");
+    let out = &play["output_data"];
+    assert_eq!(out["status"], 503, "{out}");
+    assert!(out["body"].as_str().unwrap().contains("the fake is overloaded"), "{out}");
+    assert!(out["message"].as_str().unwrap().contains("HTTP 503 for model \"fake-coder\": the fake is overloaded"), "{out}");
+    assert_eq!(play["total_tokens_prompt"], json!(0), "a refused call costs nothing");
+
+    let via_seed = daemon.run("model_call", json!({"model": MODEL, "messages": [{"role": "user", "content": "overloaded please"}]})).await;
+    assert_eq!(via_seed["status"], "failed");
+    assert!(via_seed["error_message"].as_str().unwrap().contains("the model call failed: the model endpoint answered HTTP 503"), "{via_seed}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_model_key_never_lands_in_the_database() {
     let dir = tempfile::tempdir().unwrap();
@@ -280,7 +426,7 @@ async fn the_model_key_never_lands_in_the_database() {
     daemon
         .define(
             "env_dump",
-            "import os\nfrom hero_tracing import logic\n\n@logic(name=\"env_dump\", outputs={\"env\": \"object\"})\ndef env_dump():\n    print(dict(os.environ))\n    return {\"env\": dict(os.environ)}\n",
+            ENV_DUMP,
         )
         .await;
 
@@ -292,8 +438,7 @@ async fn the_model_key_never_lands_in_the_database() {
     assert!(message.contains("HTTP 401") && message.contains("Bearer ***"), "{message}");
     let dumped = daemon.run("env_dump", json!({})).await;
     assert_eq!(dumped["status"], "success");
-    assert!(dumped["output_data"]["env"].get("HERO_LOGIC_MODEL_KEY").is_none(), "the runner took the key out of os.environ");
-    assert!(dumped["output_data"]["env"].get("HERO_LOGIC_MODEL_BASE_URL").is_some());
+    assert_no_model_secrets(&dumped);
     assert!(fake.requests().iter().all(|r| r.authorization.as_deref() == Some(&format!("Bearer {KEY}")[..])));
 
     // Everything the daemon can say about these Plays, and every byte it stored.
@@ -346,7 +491,11 @@ async fn model_call_prices_tokens_and_an_unknown_model_costs_nothing_but_says_so
 async fn without_an_endpoint_model_calls_fail_naming_the_setting() {
     let dir = tempfile::tempdir().unwrap();
     let seeds = repo_seed_dir();
-    let daemon = Daemon::start_with_env(dir.path(), &["--seed-dir", seeds.to_str().unwrap()], &[("HERO_LOGIC_MODEL_BASE_URL", "")]).await;
+    // A service for the agent's catalog, so that it gets as far as its first model call.
+    let services_dir = tempfile::tempdir().unwrap();
+    let services = Daemon::start(services_dir.path()).await;
+    let catalog = services.socket.display().to_string();
+    let daemon = Daemon::start_with_env(dir.path(), &["--seed-dir", seeds.to_str().unwrap()], &[("HERO_LOGIC_MODEL_BASE_URL", ""), ("HERO_LOGIC_CATALOG_SOCKETS", &catalog)]).await;
     let config = daemon.call("LogicService.models_config", json!({})).await;
     assert_eq!(config["endpoint"]["base_url"], "");
     let play = daemon.run("model_call", json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]})).await;
@@ -388,7 +537,7 @@ async fn a_bad_user_models_table_stops_the_daemon_with_the_reason() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn fetch_catalog_describes_the_daemon_and_the_configured_services() {
+async fn fetch_catalog_describes_the_configured_services_and_skips_its_own_daemon() {
     let dir = tempfile::tempdir().unwrap();
     let other = Daemon::start(&dir.path().join("other")).await;
     let other_socket = other.socket.display().to_string();
@@ -400,8 +549,10 @@ async fn fetch_catalog_describes_the_daemon_and_the_configured_services() {
     let services = play["output_data"]["services"].as_array().unwrap();
     let names: Vec<&str> = services.iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["hero_logic", "hero_logic_2"]);
-    assert_eq!(services[0]["socket"], json!(daemon.socket.display().to_string()));
+    assert_eq!(services[0]["socket"], json!(daemon.services.socket.display().to_string()));
     assert_eq!(services[1]["socket"], json!(other_socket));
+    let skipped_own = format!("skipped {}", daemon.socket.display());
+    assert!(play["logs"].as_str().unwrap().contains(&skipped_own), "the sandbox hides the daemon's own socket: {play}");
     let dashboard = services[0]["methods"].as_array().unwrap().iter().find(|m| m["name"] == "LogicService.logic_stats").unwrap();
     assert_eq!(dashboard["params"][0], json!({"name": "last_n", "required": false}));
     assert!(play["logs"].as_str().unwrap().contains("skipped /nonexistent/hero.sock"));

@@ -40,6 +40,15 @@ def trivial():
     return {"ok": True}
 "#;
 
+/// A directory beside the data dir that the tests' Plays may write (`[sandbox] shared_dirs`),
+/// and the flag value that grants it.
+fn effects_dir(dir: &Path) -> (std::path::PathBuf, String) {
+    let effects = dir.join("effects");
+    std::fs::create_dir_all(&effects).unwrap();
+    let shared = effects.display().to_string();
+    (effects, shared)
+}
+
 fn lines(file: &Path) -> usize {
     std::fs::read_to_string(file).unwrap_or_default().lines().count()
 }
@@ -77,8 +86,9 @@ async fn kill_when_marked(mut child: Child, marks: &Path, count: usize) {
 async fn a_play_that_kills_the_daemon_is_failed_after_the_recovery_bound() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let marks = dir.path().join("marks");
-    let args = ["--no-seed", "--recover-attempts", "2"];
+    let (effects, shared) = effects_dir(dir.path());
+    let marks = effects.join("marks");
+    let args = ["--no-seed", "--recover-attempts", "2", "--sandbox-shared-dirs", &shared];
     let mut daemon = Daemon::start_with(&data, &args).await;
     daemon.define("daemon_killer", DAEMON_KILLER).await;
     daemon.define("trivial", TRIVIAL).await;
@@ -121,8 +131,9 @@ def waiter(release):
 "#;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let release = dir.path().join("release");
-    let args = ["--no-seed", "--recover-attempts", "1"];
+    let (effects, shared) = effects_dir(dir.path());
+    let release = effects.join("release");
+    let args = ["--no-seed", "--recover-attempts", "1", "--sandbox-shared-dirs", &shared];
     let mut daemon = Daemon::start_with(&data, &args).await;
     daemon.define("waiter", WAITER).await;
     let play = daemon.call("LogicService.play_start", json!({"logic": "waiter", "inputs": {"release": release.to_str().unwrap()}})).await;
@@ -157,17 +168,17 @@ fn info(args: &[&str]) -> std::process::Output {
 async fn engine_settings_come_from_the_config_file_and_flags() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("service.toml");
-    std::fs::write(&config, "[engine]\npool_size = 2\nrecover = \"fail\"\nwarm_runners = 0\n").unwrap();
+    std::fs::write(&config, "[engine]\npool_size = 2\nrecover = \"fail\"\n").unwrap();
     let config_arg = config.to_str().unwrap();
 
     let defaults = String::from_utf8(info(&[]).stdout).unwrap();
-    for line in ["pool_size = 4", "recover = \"replay\"", "recover_attempts = 3", "warm_runners = 2"] {
+    for line in ["pool_size = 4", "recover = \"replay\"", "recover_attempts = 3"] {
         assert!(defaults.contains(line), "default {line}: {defaults}");
     }
     let out = info(&["--config", config_arg, "--pool-size", "3", "--recover-attempts", "7"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
-    for line in ["pool_size = 3", "recover = \"fail\"", "recover_attempts = 7", "warm_runners = 0"] {
+    for line in ["pool_size = 3", "recover = \"fail\"", "recover_attempts = 7"] {
         assert!(text.contains(line), "flag over file over default, {line}: {text}");
     }
     assert!(text.contains(config_arg), "--info names the config file: {text}");
@@ -198,8 +209,9 @@ def hold(release):
     return {}
 "#;
     let data = dir.path().join("data");
-    let release = dir.path().join("release");
-    let daemon = Daemon::start_with(&data, &["--no-seed", "--config", config_arg]).await;
+    let (effects, shared) = effects_dir(dir.path());
+    let release = effects.join("release");
+    let daemon = Daemon::start_with(&data, &["--no-seed", "--config", config_arg, "--sandbox-shared-dirs", &shared]).await;
     daemon.define("hold", HOLD).await;
     let mut sids = Vec::new();
     for _ in 0..3 {
@@ -215,7 +227,7 @@ def hold(release):
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_eq!(engine["pool_size"], 2, "{engine}");
-    assert_eq!(engine["warm_runners"], 0, "{engine}");
+    assert_eq!(engine["fork_server"], true, "{engine}");
     assert_eq!(engine["recover"], "fail", "{engine}");
     assert_eq!(engine["recover_attempts"], 3, "{engine}");
     assert_eq!((engine["running"].clone(), engine["queued"].clone()), (json!(2), json!(1)), "{engine}");

@@ -140,6 +140,10 @@ pub enum InvokeVia {
     /// `logic.invoke("name", ...)`.
     #[serde(rename = "logic.invoke")]
     LogicInvoke,
+    /// `logic.map("name", [...])`, `logic.spawn("name", ...)` or `logic.ainvoke("name", ...)`:
+    /// children that run beside each other (every call of a map fills this one node).
+    #[serde(rename = "parallel")]
+    Parallel,
     /// A call of another `@logic` function of the same file.
     #[serde(rename = "local")]
     Local,

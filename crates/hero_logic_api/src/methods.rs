@@ -13,10 +13,12 @@ pub struct Crud {
     pub find: &'static str,
     /// Plays are written only by the engine: no `set` or `delete` over the API.
     pub writable: bool,
+    /// The fields `find` filters on (the store has a column and an index for each).
+    pub filters: &'static [&'static str],
 }
 
 macro_rules! crud {
-    ($object:literal, $writable:expr) => {
+    ($object:literal, $writable:expr, $filters:expr) => {
         Crud {
             object: $object,
             get: concat!($object, ".get"),
@@ -25,14 +27,15 @@ macro_rules! crud {
             list: concat!($object, ".list"),
             find: concat!($object, ".find"),
             writable: $writable,
+            filters: $filters,
         }
     };
 }
 
-pub const LOGIC: Crud = crud!("logic", true);
-pub const LOGIC_VERSION: Crud = crud!("logicversion", true);
-pub const LOGIC_EXAMPLE: Crud = crud!("logicexample", true);
-pub const PLAY: Crud = crud!("play", false);
+pub const LOGIC: Crud = crud!("logic", true, &["name", "current_version_sid"]);
+pub const LOGIC_VERSION: Crud = crud!("logicversion", true, &["logic_sid", "version_label"]);
+pub const LOGIC_EXAMPLE: Crud = crud!("logicexample", true, &["logic_sid", "logic_version_sid", "name"]);
+pub const PLAY: Crud = crud!("play", false, &["logic_sid", "logic_version_sid", "parent_play_sid", "status"]);
 
 /// Method prefixes older clients used, served as aliases of the current ones.
 pub const LEGACY_CRUD_ALIASES: [(&str, Crud); 3] = [
@@ -40,6 +43,9 @@ pub const LEGACY_CRUD_ALIASES: [(&str, Crud); 3] = [
     ("workflowversion", LOGIC_VERSION),
     ("example", LOGIC_EXAMPLE),
 ];
+
+/// Served beside the aliases: a Workflow's source and signature become its current version.
+pub const LEGACY_WORKFLOW_SET: &str = "workflow.set";
 
 pub const LOGIC_CREATE: &str = "LogicService.logic_create";
 pub const LOGIC_CREATE_VERSION: &str = "LogicService.logic_create_version";
@@ -64,4 +70,7 @@ pub const LOGIC_DASHBOARD: &str = "LogicService.logic_dashboard";
 pub const LOGIC_BINDING_IDENTITY: &str = "LogicService.logic_binding_identity";
 pub const PLAY_WATCH: &str = "LogicService.play_watch";
 pub const MODELS_CONFIG: &str = "LogicService.models_config";
+pub const LOGIC_IMPORT: &str = "LogicService.logic_import";
+pub const LOGIC_SPLIT: &str = "LogicService.logic_split";
 pub const ENGINE_INFO: &str = "LogicService.engine_info";
+pub const SANDBOX_INFO: &str = "LogicService.sandbox_info";

@@ -5,22 +5,69 @@ use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{json, Map, Value};
 
+use serde::Serialize;
+
+use crate::error;
 use crate::graph::FlowGraph;
 use crate::methods::{self, Crud};
 use crate::params::*;
 use crate::types::*;
 
 /// One method of the document.
+#[derive(Clone)]
 struct MethodDoc {
     name: String,
     summary: String,
     params: Value,
     result: Value,
+    deprecated: bool,
 }
 
 struct DocBuilder {
     generator: SchemaGenerator,
     methods: Vec<MethodDoc>,
+    /// Record schemas and the members every answer carries (their `required`).
+    records: Vec<(&'static str, Vec<String>)>,
+}
+
+/// The errors a method may answer, as `components.errors` names them: (name, code, message).
+const ERRORS: [(&str, i32, &str); 9] = [
+    ("ParseError", error::PARSE_ERROR, "Parse error: the body is not JSON"),
+    ("InvalidRequest", error::INVALID_REQUEST, "Invalid request: not a JSON-RPC 2.0 Request object"),
+    ("MethodNotFound", error::METHOD_NOT_FOUND, "Method not found"),
+    ("InvalidParams", error::INVALID_PARAMS, "Invalid params: data.field names the one that did not fit"),
+    ("InternalError", error::INTERNAL_ERROR, "Internal error: see the daemon's log"),
+    ("NotFound", error::NOT_FOUND, "Not found: the named object does not exist"),
+    ("Conflict", error::CONFLICT, "Conflict with stored state: duplicate name or version label, immutable version"),
+    ("Validation", error::VALIDATION, "Validation: data.field names the bad value, data.hint how to fix it"),
+    ("InvalidState", error::INVALID_STATE, "Invalid state: the object does not allow this call now"),
+];
+
+/// Beyond InvalidParams and InternalError, which any method may answer.
+fn method_errors(name: &str) -> &'static [&'static str] {
+    let verb = name.rsplit(['.', '_']).next().unwrap_or_default();
+    match name {
+        methods::LOGIC_CREATE | methods::LOGIC_CREATE_VERSION => &["NotFound", "Conflict", "Validation"],
+        methods::PLAY_RESUME => &["NotFound", "Validation", "InvalidState"],
+        methods::PLAY_CANCEL => &["NotFound", "InvalidState"],
+        methods::PLAY_START | methods::LOGIC_EXAMPLE_CREATE | methods::LOGIC_EXAMPLE_UPDATE => &["NotFound", "Validation"],
+        methods::LOGIC_SPLIT => &["Validation"],
+        methods::LOGIC_LIBRARY_SEARCH | methods::LOGIC_DASHBOARD | methods::MODELS_CONFIG | methods::LOGIC_IMPORT | methods::ENGINE_INFO => &[],
+        _ if name.starts_with("LogicService.play_list") || name.starts_with("LogicService.logic_example_list") => {
+            &["NotFound", "Validation"]
+        }
+        _ if name.starts_with("LogicService.") => &["NotFound"],
+        _ => match verb {
+            "set" => &["Conflict", "Validation"],
+            "list" | "find" => &["Validation"],
+            _ => &["NotFound"],
+        },
+    }
+}
+
+fn errors_json(name: &str) -> Value {
+    let refs = ["InvalidParams", "InternalError"].iter().chain(method_errors(name)).map(|e| json!({"$ref": format!("#/components/errors/{e}")}));
+    Value::Array(refs.collect())
 }
 
 impl DocBuilder {
@@ -28,7 +75,40 @@ impl DocBuilder {
         let settings = SchemaSettings::draft07().with(|s| {
             s.definitions_path = "/components/schemas".into();
         });
-        DocBuilder { generator: settings.into_generator(), methods: Vec::new() }
+        DocBuilder { generator: settings.into_generator(), methods: Vec::new(), records: Vec::new() }
+    }
+
+    /// Marks `T`'s schema as a record whose answers carry every member a default one has; writes
+    /// (`X.set`) take a `<T>Write` copy that requires nothing, as partial records are fine.
+    fn record<T: Default + Serialize>(&mut self, name: &'static str) {
+        let members = match serde_json::to_value(T::default()) {
+            Ok(Value::Object(map)) => map.keys().cloned().collect(),
+            _ => Vec::new(),
+        };
+        self.records.push((name, members));
+    }
+
+    /// The old method names, served as aliases: listed, deprecated, like their targets.
+    fn legacy_aliases(&mut self) {
+        for (prefix, crud) in methods::LEGACY_CRUD_ALIASES {
+            for (verb, target) in [("get", crud.get), ("set", crud.set), ("delete", crud.delete), ("list", crud.list), ("find", crud.find)] {
+                let name = format!("{prefix}.{verb}");
+                let Some(original) = self.methods.iter().find(|m| m.name == target).cloned() else { continue };
+                let mut alias = original;
+                if name == methods::LEGACY_WORKFLOW_SET {
+                    let params = self.params_of::<SetParams<LegacyWorkflow>>();
+                    alias.params = params;
+                    alias.summary = "Deprecated: the old name of logic.set; a python_source (with inputs, outputs) \
+                                     becomes the Logic's current version."
+                        .into();
+                } else {
+                    alias.summary = format!("Deprecated: the old name of {target}.");
+                }
+                alias.name = name;
+                alias.deprecated = true;
+                self.methods.push(alias);
+            }
+        }
     }
 
     /// Adds a method whose by-name params are the properties of `P`.
@@ -40,6 +120,7 @@ impl DocBuilder {
             summary: summary.to_string(),
             params,
             result,
+            deprecated: false,
         });
     }
 
@@ -78,25 +159,72 @@ impl DocBuilder {
         self.method::<ListParams, Page<T>>(crud.list, &format!("List {type_name}s, newest first, paged."));
         self.method::<FindParams, Page<T>>(
             crud.find,
-            &format!("Find {type_name}s whose fields equal the given values, newest first, paged."),
+            &format!(
+                "Find {type_name}s whose fields equal the given values, newest first, paged. Filterable: {}.",
+                crud.filters.join(", ")
+            ),
         );
+        self.declare_filters::<T>(crud);
+    }
+
+    /// `find`'s filters, which `FindParams` takes as a free map, as params of their own with
+    /// the field's schema from the record.
+    fn declare_filters<T: JsonSchema>(&mut self, crud: Crud) {
+        let record = self.generator.root_schema_for::<T>().to_value();
+        let Some(find) = self.methods.iter_mut().find(|m| m.name == crud.find) else { return };
+        let Some(params) = find.params.as_array_mut() else { return };
+        for field in crud.filters {
+            let schema = record.pointer(&format!("/properties/{field}")).cloned().unwrap_or(json!({}));
+            let schema = match schema {
+                // A `$ref` into the record's own definitions points at components instead.
+                Value::Object(mut map) if map.contains_key("$ref") => {
+                    let name = map["$ref"].as_str().unwrap_or_default().rsplit('/').next().unwrap_or_default().to_string();
+                    map.insert("$ref".into(), json!(format!("#/components/schemas/{name}")));
+                    Value::Object(map)
+                }
+                other => other,
+            };
+            params.push(json!({"name": field, "description": format!("only those whose {field} equals this"), "required": false, "schema": schema}));
+        }
     }
 
     fn finish(mut self) -> Value {
-        let definitions = self.generator.take_definitions(true);
+        let mut definitions = self.generator.take_definitions(true);
+        for (name, members) in &self.records {
+            let Some(Value::Object(schema)) = definitions.get(*name).cloned() else { continue };
+            definitions.insert(format!("{name}Write"), Value::Object(schema));
+            if let Some(Value::Object(schema)) = definitions.get_mut(*name) {
+                schema.insert("required".into(), json!(members));
+            }
+        }
+        let writes: Vec<(String, String)> = self
+            .records
+            .iter()
+            .map(|(name, _)| (format!("#/components/schemas/{name}"), format!("#/components/schemas/{name}Write")))
+            .collect();
         let methods: Vec<Value> = self
             .methods
             .into_iter()
-            .map(|m| {
-                json!({
+            .map(|mut m| {
+                if m.name.ends_with(".set") || m.name == methods::LOGIC_EXAMPLE_UPDATE {
+                    point_at_writes(&mut m.params, &writes);
+                }
+                let mut method = json!({
                     "name": m.name,
                     "summary": m.summary,
                     "paramStructure": "by-name",
                     "params": m.params,
                     "result": m.result,
-                })
+                    "errors": errors_json(&m.name),
+                });
+                if m.deprecated {
+                    method["deprecated"] = json!(true);
+                }
+                method
             })
             .collect();
+        let errors: Map<String, Value> =
+            ERRORS.iter().map(|(name, code, message)| (name.to_string(), json!({"code": code, "message": message}))).collect();
         json!({
             "openrpc": "1.3.2",
             "info": {
@@ -105,14 +233,28 @@ impl DocBuilder {
                 "description": "Versioned Python logics, run durably. Errors carry data {kind, field, hint}.",
             },
             "methods": methods,
-            "components": {"schemas": definitions},
+            "components": {"schemas": definitions, "errors": errors},
         })
+    }
+}
+
+/// The top-level `object` param of a write refers to the record's `<T>Write` schema.
+fn point_at_writes(params: &mut Value, writes: &[(String, String)]) {
+    for param in params.as_array_mut().into_iter().flatten() {
+        let Some(reference) = param.pointer_mut("/schema/$ref") else { continue };
+        if let Some((_, write)) = writes.iter().find(|(read, _)| reference == read) {
+            *reference = json!(write);
+        }
     }
 }
 
 /// Builds the OpenRPC document for every method the daemon serves.
 pub fn document() -> Value {
     let mut doc = DocBuilder::new();
+    doc.record::<Logic>("Logic");
+    doc.record::<LogicVersion>("LogicVersion");
+    doc.record::<LogicExample>("LogicExample");
+    doc.record::<Play>("Play");
     doc.crud::<Logic>(methods::LOGIC, "Logic");
     doc.crud::<LogicVersion>(methods::LOGIC_VERSION, "LogicVersion");
     doc.crud::<LogicExample>(methods::LOGIC_EXAMPLE, "LogicExample");
@@ -205,6 +347,23 @@ pub fn document() -> Value {
         "The models table (prices per million tokens and aliases; shipped models.toml merged with \
          <data dir>/models.toml) and the model endpoint settings, without the API key.",
     );
+    doc.method::<SandboxInfoParams, SandboxInfo>(
+        methods::SANDBOX_INFO,
+        "The protections each Play's process gets on this machine (namespaces, Landlock, rlimits, \
+         cgroup), as the daemon probed them at start; what bounds a Play's total memory and \
+         processes; and why Plays are refused, if they are.",
+    );
+    doc.method::<ImportParams, ImportReport>(
+        methods::LOGIC_IMPORT,
+        "Import records of the old OSIS store (Workflow, WorkflowVersion, Example, Benchmark, Play): \
+         same sids, idempotent, every record reported as created, updated, unchanged, dropped or refused.",
+    );
+    doc.method::<SplitParams, SplitResult>(
+        methods::LOGIC_SPLIT,
+        "Split a source declaring several logics into one source per logic (the parent's calls \
+         rewritten to logic.invoke); writes nothing.",
+    );
+    doc.legacy_aliases();
     doc.finish()
 }
 

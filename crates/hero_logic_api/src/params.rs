@@ -133,6 +133,8 @@ pub struct ExampleCreateParams {
     pub version: String,
     pub name: String,
     pub description: String,
+    /// A JSON object, or a string holding one.
+    #[serde(deserialize_with = "crate::types::object_or_json_text")]
     pub input_values: serde_json::Map<String, Value>,
     pub tags: Vec<String>,
 }
@@ -157,6 +159,9 @@ pub struct Limits {
     pub memory_mb: Option<u64>,
     /// Highest number of open file descriptors.
     pub max_open_files: Option<u64>,
+    /// Lets the Play use the network (no network namespace, no Landlock TCP rules). A
+    /// version whose decorator says `network=True` gets it without asking.
+    pub network: Option<bool>,
 }
 
 /// `LogicService.play_start`.
@@ -347,8 +352,9 @@ pub struct EngineInfoParams {}
 pub struct EngineInfo {
     /// Top-level Plays run at once; more wait in a FIFO queue.
     pub pool_size: u64,
-    /// Idle runners kept started.
-    pub warm_runners: u64,
+    /// Whether Plays start from the fork server (`[sandbox] fork_server`); else each starts
+    /// a fresh interpreter.
+    pub fork_server: bool,
     /// What start-up does with Plays a crash left running: `replay` or `fail`.
     pub recover: String,
     /// Start-up replays one Play gets before it is failed instead.
@@ -406,4 +412,114 @@ pub struct ModelEndpoint {
     pub key_set: bool,
     /// The model used when a caller names none ("" = none).
     pub default_model: String,
+}
+
+/// `LogicService.sandbox_info`: no params.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxInfoParams {}
+
+/// `LogicService.sandbox_info` result: the protections the daemon's start probe found for a
+/// Play's process, what bounds a Play in total, and whether Plays are refused.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct SandboxInfo {
+    /// Protection name (`userns`, `pidns`, `netns`, `landlock_fs`, `cgroup`, ...) -> on.
+    pub active: std::collections::BTreeMap<String, bool>,
+    /// Why a protection is off, or a detail (`landlock_fs`: the ABI).
+    pub notes: std::collections::BTreeMap<String, String>,
+    pub total_memory_bound: String,
+    pub process_bound: String,
+    /// Protections of the full level that are off.
+    pub missing: Vec<String>,
+    /// `[sandbox] allow_weaker`.
+    pub allow_weaker: bool,
+    /// Why Plays are refused, and the setting that would accept the weaker level; absent when
+    /// Plays run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<String>,
+    /// One line: what is on, what is missing, the bounds.
+    pub summary: String,
+    /// Plays start from the fork server (else cold).
+    pub fork_server: bool,
+}
+
+/// `LogicService.logic_import`: records of the old OSIS store (Workflow, WorkflowVersion,
+/// Example, Benchmark, Play), converted to the current model. Idempotent: a record already
+/// imported is reported unchanged.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImportParams {
+    pub records: Vec<ImportRecord>,
+    /// Report what would change, write nothing.
+    pub dry_run: bool,
+}
+
+/// One old record.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImportRecord {
+    /// `workflow`, `workflowversion`, `example`, `benchmark` or `play`; empty to read it from
+    /// the record's `_type` or its shape.
+    pub kind: String,
+    /// Where it came from (a file path), repeated in the report.
+    pub origin: String,
+    pub record: Value,
+}
+
+/// What an import did (or, dry, would do), record by record.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct ImportReport {
+    pub dry_run: bool,
+    pub created: Vec<ImportItem>,
+    pub updated: Vec<ImportItem>,
+    pub unchanged: Vec<ImportItem>,
+    /// Records with no place in the current model (Benchmarks: stats derive from Plays).
+    pub dropped: Vec<ImportItem>,
+    /// Records that could not be imported, with the reason; nothing of them was written.
+    pub refused: Vec<ImportItem>,
+}
+
+/// One record in an import report.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct ImportItem {
+    /// `logic`, `logicversion`, `logicexample`, `play`, or the old kind for dropped and refused ones.
+    pub kind: String,
+    pub sid: String,
+    pub name: String,
+    pub origin: String,
+    /// What was not carried over as it was (fields without a place, flattened spans, a status
+    /// changed), or why the record was dropped or refused.
+    pub notes: Vec<String>,
+}
+
+/// `LogicService.logic_split`: one source per `@logic`/`@flow` function of a file.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct SplitParams {
+    pub python_source: String,
+}
+
+/// The parts of a split file, in file order, and what could not be rewritten.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct SplitResult {
+    pub parts: Vec<SplitPart>,
+    /// Calls or references left as they were, with their line; they fail at run time once
+    /// the function lives in a Logic of its own.
+    pub notes: Vec<String>,
+}
+
+/// One logic of a split file: the file's text without the other logics' functions, calls to
+/// them rewritten to `logic.invoke("name", ...)`, the rest byte for byte.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct SplitPart {
+    pub logic_name: String,
+    pub function: String,
+    pub python_source: String,
+    /// The file's entry: its part is the parent Logic's new source.
+    pub entry: bool,
 }

@@ -15,8 +15,8 @@ pub const ENV_SOCKET: &str = "HERO_LOGIC_SOCKET";
 pub const ENV_ADMIN_ADDR: &str = "HERO_LOGIC_ADMIN_ADDR";
 /// Overrides where the admin's access token is kept (`admin.token_file`).
 pub const ENV_ADMIN_TOKEN_FILE: &str = "HERO_LOGIC_ADMIN_TOKEN_FILE";
-/// Overrides `[models] base_url` (the daemon's environment; runners get the resolved value
-/// under the same name).
+/// Overrides `[models] base_url` (the daemon's environment; runners never get it: the daemon
+/// makes their model calls).
 pub const ENV_MODEL_BASE_URL: &str = "HERO_LOGIC_MODEL_BASE_URL";
 /// Overrides `[models] default_model`.
 pub const ENV_MODEL_DEFAULT: &str = "HERO_LOGIC_MODEL_DEFAULT";
@@ -124,6 +124,28 @@ pub struct SandboxSection {
     pub memory_mb: u64,
     pub max_open_files: u64,
     pub env_allow: Vec<String>,
+    /// Most processes a Play may have at once (cgroup pids.max, else the PID namespace's
+    /// pid_max and RLIMIT_NPROC).
+    #[serde(default = "default_max_processes")]
+    pub max_processes: u64,
+    /// Run Plays even when the kernel lacks a protection (the daemon says which at start).
+    #[serde(default)]
+    pub allow_weaker: bool,
+    /// Start Plays from a fork server (SDK imported once); false starts every Play cold.
+    #[serde(default = "default_true")]
+    pub fork_server: bool,
+    /// Directories every Play may also read and write (none by default). Never inside the
+    /// data dir; one that contains it needs the data dir hidden.
+    #[serde(default)]
+    pub shared_dirs: Vec<String>,
+}
+
+fn default_max_processes() -> u64 {
+    256
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// The OpenAI-compatible endpoint the `model_call` logic and `hero_tracing.llm` talk to.

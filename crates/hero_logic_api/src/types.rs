@@ -30,6 +30,18 @@ pub struct Logic {
     pub updated_at: Millis,
 }
 
+/// A `Workflow` as older clients write it with `workflow.set`: a Logic that carried its source
+/// and signature itself. With a `python_source`, the daemon stores them as a version.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct LegacyWorkflow {
+    #[serde(flatten)]
+    pub logic: Logic,
+    pub python_source: String,
+    pub inputs: Vec<LogicField>,
+    pub outputs: Vec<LogicField>,
+}
+
 /// One immutable revision of a Logic: its signature and its body (source or binding).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
@@ -46,6 +58,11 @@ pub struct LogicVersion {
     /// Set instead of `python_source` when this version delegates to another Logic (§8).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub binding: Option<Binding>,
+    /// The version's Plays may use the network (the decorator's `network=True`, read from the
+    /// source on save; `play_start {limits: {network: true}}` grants it per Play). Without
+    /// it a Play runs in a network namespace of its own with no way out.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub network: bool,
     pub created_at: Millis,
     pub updated_at: Millis,
 }
@@ -59,9 +76,17 @@ pub struct LogicField {
     pub field_type: FieldType,
     pub description: String,
     pub required: bool,
-    /// Used when the caller leaves the field out.
+    /// Used when the caller leaves the field out. Written by a client, `""` means "no default"
+    /// (OSIS-style clients send every field), except on a `string` field that also says
+    /// `keep_empty_default: true`; on a non-string field a string is read as JSON text
+    /// (`"5"` is 5 on an integer field).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<Value>,
+    /// On a `string` field: `default: ""` is the empty string, not "no default". The daemon sets
+    /// it on every stored string field whose default is `""`, so records read back and written
+    /// again keep their default.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub keep_empty_default: bool,
     /// Allowed values for a string field (from `Literal[...]`), empty for any.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<String>,
@@ -75,6 +100,7 @@ impl Default for LogicField {
             description: String::new(),
             required: true,
             default: None,
+            keep_empty_default: false,
             options: Vec::new(),
         }
     }
@@ -89,7 +115,9 @@ pub enum FieldType {
     Boolean,
     Object,
     Array,
+    // `""` (what OSIS-style clients send for an unset type) reads as `any`.
     #[default]
+    #[serde(alias = "")]
     Any,
 }
 
@@ -147,6 +175,25 @@ pub fn json_kind(value: &Value) -> &'static str {
     }
 }
 
+/// Reads a JSON object, or a string holding one (`""` for an empty one).
+pub fn object_or_json_text<'de, D>(deserializer: D) -> Result<serde_json::Map<String, Value>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::de::Error;
+    match Value::deserialize(deserializer)? {
+        Value::Object(map) => Ok(map),
+        Value::Null => Ok(serde_json::Map::new()),
+        Value::String(text) if text.trim().is_empty() => Ok(serde_json::Map::new()),
+        Value::String(text) => match serde_json::from_str::<Value>(&text) {
+            Ok(Value::Object(map)) => Ok(map),
+            Ok(other) => Err(D::Error::custom(format!("expected a JSON object, the string holds {}", json_kind(&other)))),
+            Err(e) => Err(D::Error::custom(format!("expected a JSON object, the string is not JSON ({e})"))),
+        },
+        other => Err(D::Error::custom(format!("expected a JSON object (or a string holding one), got {}", json_kind(&other)))),
+    }
+}
+
 /// A saved set of inputs for a Logic, optionally tied to one version.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
@@ -159,6 +206,8 @@ pub struct LogicExample {
     pub logic_version_sid: String,
     pub name: String,
     pub description: String,
+    /// A JSON object; a string holding one (as OSIS stored it) is accepted, `""` is `{}`.
+    #[serde(deserialize_with = "object_or_json_text")]
     pub input_values: serde_json::Map<String, Value>,
     pub tags: Vec<String>,
     pub created_at: Millis,

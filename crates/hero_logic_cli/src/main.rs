@@ -9,9 +9,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use hero_logic_cli::commands::admin_url::{self, AdminUrlArgs};
 use hero_logic_cli::commands::bench::{self, BenchArgs};
+use hero_logic_cli::commands::import::{self, ImportArgs};
 use hero_logic_cli::commands::plays::{self, PlaysArgs};
 use hero_logic_cli::commands::resume::{self, ResumeArgs};
 use hero_logic_cli::commands::run::{self, RunArgs};
+use hero_logic_cli::commands::split::{self, SplitArgs};
 use hero_logic_cli::commands::up::{self, UpArgs};
 use hero_logic_cli::error::CliError;
 
@@ -37,6 +39,10 @@ enum Command {
     Plays(PlaysArgs),
     /// Measure child Plays/s, start latency and memory on a daemon of its own.
     Bench(BenchArgs),
+    /// Import records of the old OSIS store (Workflow, WorkflowVersion, Example, Benchmark, Play).
+    Import(ImportArgs),
+    /// Split a file declaring several logics into one source per logic (writes nothing to the daemon).
+    Split(SplitArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +69,8 @@ fn main() -> ExitCode {
         Command::Resume(args) => finish("resume", runtime.block_on(resume::run(args))),
         Command::Plays(args) => finish("plays", runtime.block_on(plays::run(args))),
         Command::Bench(args) => finish("bench", runtime.block_on(bench::run(args))),
+        Command::Import(args) => finish("import", runtime.block_on(import::run(args))),
+        Command::Split(args) => finish("split", runtime.block_on(split::run(args))),
     }
 }
 

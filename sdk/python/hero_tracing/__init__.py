@@ -9,7 +9,9 @@
 
 Inside the daemon's runner, calling another `@logic` function or `logic.invoke("name", ...)`
 runs it as a child Play and returns its output dict; as a plain Python program the functions
-are ordinary functions. `ask_user.confirm("Send it?")` (and `.text`, `.number`, `.choice`,
+are ordinary functions. `logic.map(name, [inputs, ...])`, `logic.spawn(name, ...)` (a handle
+with `.result()`) and `await logic.ainvoke(name, ...)` run children side by side, numbered in
+call order so that a replay matches whatever order they finish in. `ask_user.confirm("Send it?")` (and `.text`, `.number`, `.choice`,
 `.multi_choice`, or `logic.pause` for a form of your own) waits for a person: the Play waits
 in `awaiting_resume`, holding no process, and continues by replay once someone answers
 (outside a runner the question is asked on the terminal). `hero_tracing.client` talks

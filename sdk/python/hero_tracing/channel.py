@@ -1,4 +1,7 @@
-"""The runner's end of the per-Play event socket: newline-delimited JSON (docs/protocol.md).
+"""The runner's end of the Play's channel: newline-delimited JSON (docs/protocol.md).
+
+The channel is one end of a socketpair the daemon made for this Play and handed down as an
+inherited fd: no socket path to find, no secret to steal.
 
 Requests carry an `id` and block for the response line; notifications carry none. A broken
 connection is not something a logic can handle (the daemon is gone, or speaks nonsense), so
@@ -32,16 +35,16 @@ class DaemonError(Exception):
 class Channel:
     """A blocking connection to the daemon; thread-safe, one request in flight at a time."""
 
-    def __init__(self, path, on_broken):
+    def __init__(self, fd, on_broken):
         # on_broken(message) must not return; if it does, ConnectionError is raised.
         self._on_broken = on_broken
         self._lock = _thread.RLock()
         self._next_id = 0
         try:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.connect(path)
+            sock = socket.socket(fileno=fd)
+            os.set_inheritable(fd, False)
         except OSError as exc:
-            self._broken(f"cannot connect to the event socket {path}: {exc}")
+            self._broken(f"fd {fd} is not the daemon's channel: {exc}")
         self._sock = sock
         self._reader = sock.makefile("rb", buffering=_BUFFER)
         self._writer = sock.makefile("wb", buffering=_BUFFER)
@@ -108,7 +111,7 @@ class Channel:
         except OSError as exc:
             self._broken(f"lost the daemon while waiting for the answer to {op}: {exc}")
         if not line:
-            self._broken(f"the daemon closed the event socket before answering {op}")
+            self._broken(f"the daemon closed the channel before answering {op}")
         try:
             response = decode(line.decode("utf-8"))
         except ValueError:

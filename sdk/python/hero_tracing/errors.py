@@ -63,3 +63,12 @@ class NotSerialisable(TypeError):
     A TypeError, because that is what a wrong-typed argument is in Python; its own class so
     the runner can report it without a traceback into its own code.
     """
+
+
+class Suspended(BaseException):
+    """Raised by an unanswered question inside a coroutine: it goes up to the nearest async
+    Play body, which then waits without blocking its event loop while the process ends.
+
+    A BaseException so that `except Exception` in a body lets it through; a body must not
+    swallow it (its Play would carry on as if answered).
+    """

@@ -8,15 +8,21 @@ the daemon connection breaks, 75 when a body paused for a person (`pause` answer
 question is answered.
 """
 
+# Imported with the runner, before `hello`: the thread pool is patched after it
+# (context.carry_into_threads), when a Play's time is counting.
+import collections
+import concurrent.futures.thread  # noqa: F401
 import linecache
 import os
 import sys
+import threading
 import types
 
 from . import context, settings
 from .channel import EXIT_PROTOCOL, Channel, DaemonError
 from .context import PlayFrame, current_frame
-from .errors import ChildFailed, Failed, NotSerialisable, PauseRefused
+from .handles import Handle, Started, wait_all
+from .errors import ChildFailed, Failed, NotSerialisable, PauseRefused, Suspended
 from .importer import LogicFinder
 from .jsonwire import json_object
 from .results import declared_names, describe_failure, format_traceback, shape_output
@@ -24,6 +30,10 @@ from .sdk import REGISTRY, bind_arguments, logic_meta
 from .streams import PlayStream, flush_partials
 
 EXIT_USAGE = 64
+# Threads one `logic.map` runs its children on when it is given no max_concurrency.
+MAP_WORKERS = 64
+# Per thread: `replace()`, set on a map's worker threads (see Runtime._run_in_threads).
+_this_thread = threading.local()
 # sysexits.h EX_TEMPFAIL: the Play waits for a person; the daemon starts it again later.
 EXIT_SUSPENDED = 75
 _CO_VARKEYWORDS = 0x08
@@ -63,9 +73,21 @@ class Runtime:
         self.memory_mb = memory_mb
         # version_sid -> executed module: a version's source is compiled and run once.
         self._modules = {}
+        # version_sid -> source, as first sent: concurrent children of one version get it
+        # once, and whichever body runs first compiles it (under the lock).
+        self._sources = {}
+        self._compiling = threading.RLock()
         self._reserve = bytearray(_RESERVE_BYTES)
         # Frames whose bodies run now (any thread): their unfinished lines go out on a pause.
         self._running = []
+        # Guards what follows: which children are open, which bodies wait for a person.
+        self._state = threading.Lock()
+        # Child Plays started and not ended yet, by sid (running, or queued by a map).
+        self._open = {}
+        # invoke_start requests sent and not answered yet.
+        self._starting = 0
+        # Frames whose question has no answer yet: once set, the run ends when it settles.
+        self._waiting = []
 
     # -- what a body calls -------------------------------------------------------------
 
@@ -100,7 +122,7 @@ class Runtime:
             raise PauseRefused(name, exc.kind, exc.message or exc.kind) from None
         if reply.get("answered") is True:
             return reply.get("payload")
-        self.suspend()
+        self._wait_for_person(frame)
 
     def suspend(self):
         """Flushes every running body's partial lines, then exits 75 (never returns)."""
@@ -135,12 +157,16 @@ class Runtime:
         source the caller runs from and is not that source's own logic, which the daemon
         resolves by name like any stored Logic.
         """
+        return self._invoke(*self._call_target(meta, args, kwargs))
+
+    def _call_target(self, meta, args, kwargs):
+        """`(name, args by name, meta if the call is local else None)` of a function call."""
         frame = current_frame()
         bound = bind_arguments(meta.function, args, kwargs, meta.name)
         own_source = frame.namespace is not None and \
             frame.namespace is getattr(meta.function, "__globals__", None)
         local = own_source and meta.name != frame.home
-        return self._invoke(meta.name, bound, meta if local else None)
+        return meta.name, bound, meta if local else None
 
     # -- running Plays -------------------------------------------------------------------
 
@@ -154,12 +180,24 @@ class Runtime:
 
     def _invoke(self, name, kwargs, local):
         """Starts a child Play, runs it here unless its step is memoized, and ends it."""
+        return self._finish(self._start(name, kwargs, local))
+
+    def _start(self, name, kwargs, local):
+        """`invoke_start` for a child of the current Play, sent from the calling thread.
+
+        Sending it here, not from the thread that will run the child, keeps the daemon's view
+        in the order the calls were made. Raises ChildFailed when the daemon refuses.
+        """
         parent = current_frame()
         args = json_object(kwargs, f"logic {name!r}", "argument")
+        order = parent.order()
+        with self._state:
+            self._starting += 1
         try:
             reply = self.channel.request("invoke_start", parent=parent.play_sid, logic=name,
-                                         args=args, local=local is not None)
+                                         args=args, local=local is not None, **order)
         except DaemonError as exc:
+            self._started(None)
             # child_failed (a replayed step that failed before) and nondeterminism (a replay
             # that diverged) come this way too; the former may name the child's Play.
             error = exc.response.get("error")
@@ -168,41 +206,237 @@ class Runtime:
             raise ChildFailed(name, exc.message or exc.kind, play_sid=str(sid),
                               kind=exc.kind) from None
         if reply.get("cached"):
+            self._started(None)
             output = reply.get("output")
-            return output if isinstance(output, dict) else {}
+            return Started(name, output=output if isinstance(output, dict) else {})
         play_sid = str(reply.get("play_sid", ""))
         spec = reply.get("logic") or {}
+        self._keep_source(spec)
         if isinstance(reply.get("args"), dict):
             args = reply["args"]  # the inputs as the daemon recorded them (defaults applied)
         if local is not None:
             frame = PlayFrame(play_sid, name, spec, parent.namespace, parent.home,
-                              declared_names(local.outputs))
-            outcome = self._execute(frame, lambda _frame: local.function, args)
+                              declared_names(local.outputs), parent=parent)
+            find = lambda _frame: local.function  # noqa: E731 - one-line choice of body
         else:
-            frame = PlayFrame(play_sid, name, spec)
-            outcome = self._execute(frame, self._entry_of, args)
-        answer = self.channel.request("invoke_end", fatal=True, play_sid=play_sid, **outcome.fields())
+            frame = PlayFrame(play_sid, name, spec, parent=parent)
+            find = self._entry_of
+        self._started(frame)
+        return Started(name, frame=frame, find=find, args=args)
+
+    def _keep_source(self, spec):
+        """Keeps a version's source until its module is compiled (it is sent only once)."""
+        source, version_sid = spec.get("python_source"), spec.get("version_sid")
+        if source and version_sid and version_sid not in self._modules:
+            self._sources.setdefault(str(version_sid), source)
+
+    def _finish(self, started, loop=None):
+        """Runs a started child's body in this thread and ends it; returns its output.
+
+        Raises ChildFailed when it failed. `loop`: the caller's event loop, for an async body.
+        """
+        frame = started.frame
+        if frame is None:
+            return started.output
+        # Suspended (a question inside a coroutine) goes through: the Play stays open.
+        outcome = self._execute(frame, started.find, started.args, loop)
+        answer = self.channel.request("invoke_end", fatal=True, play_sid=frame.play_sid,
+                                      **outcome.fields())
+        self._ended(frame)
         # The daemon may have the last word on a child's result (a bound logic's output
         # mappings, a mapping that failed): its answer then carries status/output/error.
         if isinstance(answer, dict) and answer.get("status") in ("success", "failed"):
             outcome = Outcome(answer["status"], answer.get("output") or {}, answer.get("error", ""))
         if outcome.failed:
-            raise ChildFailed(name, outcome.error, play_sid=play_sid)
+            raise ChildFailed(started.name, outcome.error, play_sid=frame.play_sid)
         return outcome.output
 
-    def _execute(self, frame, find_function, args):
+    # -- fan-out -------------------------------------------------------------------------
+
+    def spawn(self, name, kwargs, local=None, loop=None):
+        """Starts a child now (its step key fixed in call order) and runs it in a thread.
+
+        Returns a Handle at once; a refusal or failure is raised by `Handle.result()`.
+        """
+        handle, started = self._begin(name, kwargs, local)
+        if started is not None:
+            self._run_in_threads([(handle, started)], 1, loop)
+        return handle
+
+    def map(self, name, calls, max_concurrency=None):
+        """Runs `name` once per kwargs dict of `calls`, concurrently; outputs in call order.
+
+        All are started first (numbered in call order); then at most `max_concurrency`
+        bodies run at a time (None: up to MAP_WORKERS). Every child runs to its end; then the
+        first failure in call order is raised.
+        """
+        calls = list(calls)
+        for i, kwargs in enumerate(calls):
+            if not isinstance(kwargs, dict):
+                raise TypeError(f"logic.map({name!r}): call {i} must be a dict of inputs, "
+                                f"not {type(kwargs).__name__}")
+        if max_concurrency is not None and (isinstance(max_concurrency, bool) or
+                                            not isinstance(max_concurrency, int) or
+                                            max_concurrency < 1):
+            raise ValueError(f"logic.map: max_concurrency must be a whole number >= 1 or None, "
+                             f"not {max_concurrency!r}")
+        begun = [self._begin(name, kwargs, None) for kwargs in calls]
+        self._run_in_threads([b for b in begun if b[1] is not None],
+                             max_concurrency or MAP_WORKERS)
+        handles = [handle for handle, _ in begun]
+        wait_all(handles)
+        return [handle.result() for handle in handles]
+
+    def _begin(self, name, kwargs, local):
+        """`invoke_start` for a handle: `(handle, Started to run)`, or `(handle, None)` when
+        the handle is settled already (a memoized step, a refusal)."""
+        handle = Handle(name)
+        try:
+            started = self._start(name, kwargs, local)
+        except ChildFailed as exc:
+            handle.future.set_exception(exc)
+            return handle, None
+        if started.frame is None:
+            handle.future.set_result(started.output)
+            return handle, None
+        started.frame.parent.handles.append(handle)
+        return handle, started
+
+    def _run_in_threads(self, work, workers, loop=None):
+        """Runs started children on up to `workers` threads, each taking the next when free
+        (a map's children queue for a thread; none waits on another's)."""
+        queue = collections.deque(work)
+
+        def worker():
+            # A child of this thread that waits for a person holds it for good: another
+            # thread takes over the queue, so the queued children still run.
+            _this_thread.replace = lambda: queue and start_worker()
+            while True:
+                try:
+                    handle, started = queue.popleft()
+                except IndexError:
+                    return
+                self._run_handle(handle, started, loop)
+
+        def start_worker():
+            thread = threading.Thread(target=worker, name="hero_logic branch", daemon=True)
+            with _small_threads():
+                thread.start()
+
+        for running in range(min(workers, len(work))):
+            try:
+                start_worker()
+            except RuntimeError as exc:
+                if running:
+                    break  # out of threads: the running ones take the rest
+                while queue:
+                    handle, started = queue.popleft()
+                    self._refuse(started, handle, f"cannot start a thread for this child: {exc}")
+                return
+
+    def _refuse(self, started, handle, message):
+        """Ends a started child that cannot run, as failed, and fails its handle."""
+        frame = started.frame
+        self.channel.request("invoke_end", fatal=True, play_sid=frame.play_sid,
+                             **Outcome("failed", {}, message).fields())
+        self._ended(frame)
+        handle.future.set_exception(ChildFailed(started.name, message, play_sid=frame.play_sid))
+
+    def _run_handle(self, handle, started, loop):
+        try:
+            handle.future.set_result(self._finish(started, loop))
+        except BaseException as exc:  # noqa: B036 - the handle re-raises it in the caller
+            handle.future.set_exception(exc)
+
+    def ainvoke(self, name, kwargs, local=None):
+        """`await logic.ainvoke(...)`: starts the child now, runs it off the event loop."""
+        import asyncio
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        return self.spawn(name, kwargs, local, loop=loop).wait_async()
+
+    def call_async_function(self, meta, args, kwargs):
+        """A call of an `async def` @logic function: an awaitable of its output."""
+        name, bound, local = self._call_target(meta, args, kwargs)
+        return self.ainvoke(name, bound, local)
+
+    # -- waiting for a person ------------------------------------------------------------
+
+    def _started(self, frame):
+        with self._state:
+            self._starting -= 1
+            if frame is not None:
+                self._open[frame.play_sid] = frame
+        # A start that was memoized or refused may be what the settling run waited for.
+        self._suspend_when_settled()
+
+    def _ended(self, frame):
+        with self._state:
+            self._open.pop(frame.play_sid, None)
+        self._suspend_when_settled()
+
+    def _wait_for_person(self, frame):
+        """After an unanswered question: let the other branches run on, then exit 75.
+
+        The asking body never continues in this process; it blocks here until the last
+        running branch ends or asks too, and the process then ends (see `_settled`). Inside
+        a coroutine, blocking would stop every task of its event loop, so `Suspended` goes
+        up to the nearest async body instead, which then waits without blocking the loop.
+        """
+        with self._state:
+            frame.waiting = True
+            self._waiting.append(frame)
+        in_coroutine = context.current_task() is not None
+        replace = getattr(_this_thread, "replace", None)
+        if replace is not None and not in_coroutine:
+            replace()
+        self._suspend_when_settled()
+        if in_coroutine:
+            raise Suspended()
+        threading.Event().wait()
+
+    def _suspend_when_settled(self):
+        with self._state:
+            if not self._waiting or not self._settled():
+                return
+        self.suspend()
+
+    def _settled(self):
+        """No child body can still reach an end: each open one asks or waits for one that does.
+
+        A Play that waits for a person, and every ancestor of one, cannot end in this run;
+        every other open child may, so the run goes on until they have ended or asked.
+        """
+        if self._starting:
+            return False
+        stuck = {id(f) for w in self._waiting for f in w.chain()}
+        return all(id(frame) in stuck for frame in self._open.values())
+
+    def _execute(self, frame, find_function, args, loop=None):
         """Runs one Play body in its frame and turns however it ended into an Outcome.
 
         Catches BaseException: a body's sys.exit, KeyboardInterrupt or MemoryError fails its
         Play, not the runner. The caller's sys.stdout/sys.stderr are put back afterwards, so a
-        body that replaces them cannot take the routing away from the rest of the run.
+        body that replaces them cannot take the routing away from the rest of the run. A body
+        ends when the children it spawned have ended too.
         """
         token = context.enter(frame)
         saved_streams = sys.stdout, sys.stderr
         self._running.append(frame)
+        frame.claim()
         try:
-            result = call_body(find_function(frame), args)
+            result = call_body(find_function(frame), args, frame, loop)
+            wait_all(frame.handles)
+        except Suspended:
+            if context.current_task() is not None:
+                raise
+            # It left an event loop of the body's own making: wait here like a plain thread.
+            threading.Event().wait()
         except BaseException as exc:  # noqa: B036 - every way a body can end is reported
+            wait_all(frame.handles)
             return self._failure(frame, exc)
         finally:
             sys.stdout, sys.stderr = saved_streams
@@ -237,11 +471,53 @@ class Runtime:
     def _module(self, spec):
         version_sid = str(spec.get("version_sid") or "")
         module = self._modules.get(version_sid)
-        if module is None:
-            module = load_module(spec)
-            if version_sid:
-                self._modules[version_sid] = module
+        if module is not None:
+            return module
+        with self._compiling:
+            module = self._modules.get(version_sid)
+            if module is None:
+                if not spec.get("python_source") and version_sid in self._sources:
+                    spec = dict(spec, python_source=self._sources[version_sid])
+                module = load_module(spec)
+                if version_sid:
+                    self._modules[version_sid] = module
+                    self._sources.pop(version_sid, None)
         return module
+
+
+_THREAD_STACK = 2 << 20
+_threads_tuned = []
+
+
+class _small_threads:
+    """Branch threads get 2 MiB stacks and share two malloc arenas.
+
+    Under the runner's RLIMIT_AS every thread's reserved stack (8 MiB by default) and its
+    own malloc arena (64 MiB reserved) count, which would cap a fan-out at about 20
+    branches; this keeps a hundred well within the limit.
+    """
+
+    _lock = threading.Lock()
+
+    def __enter__(self):
+        self._lock.acquire()
+        if not _threads_tuned:
+            _threads_tuned.append(True)
+            _limit_malloc_arenas()
+        self._saved = threading.stack_size(_THREAD_STACK)
+
+    def __exit__(self, *exc):
+        threading.stack_size(self._saved)
+        self._lock.release()
+
+
+def _limit_malloc_arenas():
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).mallopt(-8, 2)  # M_ARENA_MAX: glibc only; elsewhere a no-op
+    except (OSError, AttributeError):
+        pass
 
 
 def load_module(spec):
@@ -302,13 +578,67 @@ def _named_function(namespace, function_name, logic_name):
     return function
 
 
-def call_body(function, args):
+def call_body(function, args, frame=None, loop=None):
     """Calls a Play body with the inputs it accepts; runs it to the end if it is async."""
     result = function(**accepted_arguments(function, args))
     if isinstance(result, types.CoroutineType):
-        import asyncio
+        result = run_coroutine(result, frame, loop)
+    return result
 
-        result = asyncio.run(result)
+
+def run_coroutine(coroutine, frame, loop):
+    """Runs an async body: on the caller's event loop when it awaits this child from another
+    thread, else on a loop of its own (in a thread of its own when this thread's loop is busy
+    running the caller, so asyncio.run is never nested)."""
+    import asyncio
+
+    body = _in_frame(coroutine, frame)
+    if loop is not None and loop.is_running():
+        try:
+            on_loop = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            on_loop = False
+        if not on_loop:
+            return asyncio.run_coroutine_threadsafe(body, loop).result()
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(body)
+    outcome = {}
+
+    def run_apart():
+        try:
+            outcome["result"] = asyncio.run(body)
+        except BaseException as exc:  # noqa: B036 - re-raised in the calling thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run_apart, name="hero_logic async body", daemon=True)
+    worker.start()
+    worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
+
+
+async def _in_frame(coroutine, frame):
+    """Runs an async body as its Play's own task (its calls are the ordered ones) and waits
+    for the children it spawned before it ends."""
+    if frame is None:
+        return await coroutine
+    import asyncio
+
+    token = context.enter(frame)
+    frame.claim()
+    try:
+        result = await coroutine
+    except Suspended:
+        # A question below, with no answer yet: this body waits, the loop runs on.
+        await asyncio.get_running_loop().create_future()
+    finally:
+        pending = [asyncio.wrap_future(h.future) for h in frame.handles if not h.future.done()]
+        if pending:
+            await asyncio.wait(pending)
+        context.leave(token)
     return result
 
 
@@ -352,24 +682,29 @@ def _die(code, message):
         os._exit(code)
 
 
-def _settings():
-    """The daemon's environment; the secret leaves os.environ before anything else runs."""
-    secret = os.environ.pop("HERO_LOGIC_PLAY_SECRET", None)
-    # The model endpoint's key leaves os.environ too; the SDK keeps it for model requests.
+ENV_CHANNEL_FD = "HERO_LOGIC_CHANNEL_FD"
+
+
+def _settings(channel_fd):
+    """The channel's fd (inherited from the daemon: it is the authentication) and the cap."""
+    # The model endpoint's key (if a daemon still hands one) leaves os.environ at once.
     settings.take_from_environ()
-    socket_path = os.environ.get("HERO_LOGIC_EVENT_SOCKET")
-    if not socket_path or secret is None:
-        _die(EXIT_USAGE, "HERO_LOGIC_EVENT_SOCKET and HERO_LOGIC_PLAY_SECRET are not set: "
-                         "the runner is started by the hero_logic daemon, not by hand")
+    if channel_fd is None:
+        try:
+            channel_fd = int(os.environ.pop(ENV_CHANNEL_FD, ""))
+        except ValueError:
+            _die(EXIT_USAGE, f"{ENV_CHANNEL_FD} is not set: the runner is started by the "
+                             "hero_logic daemon, not by hand")
     try:
         memory_mb = int(os.environ.get("HERO_LOGIC_MEMORY_MB", "")) or None
     except ValueError:
         memory_mb = None
-    return socket_path, secret, memory_mb
+    return channel_fd, memory_mb
 
 
 def _install(runtime):
     """Routes print/stderr to the current Play and lets sources import stored logics."""
+    context.carry_into_threads()
     sys.stdout = PlayStream("stdout", 1, runtime.send_log)
     sys.stderr = PlayStream("stderr", 2, runtime.send_log)
     sys.meta_path.append(LogicFinder(runtime))
@@ -385,15 +720,19 @@ def _exit_cleanly():
     os._exit(0)
 
 
-def main():
-    """Runs the Play the daemon started this process for, then exits."""
-    socket_path, secret, memory_mb = _settings()
+def main(channel_fd=None):
+    """Runs the Play the daemon started this process for, then exits.
+
+    `channel_fd` is the inherited socket to the daemon (the fork server passes it; a cold
+    start names it in HERO_LOGIC_CHANNEL_FD).
+    """
+    channel_fd, memory_mb = _settings(channel_fd)
     try:
-        channel = Channel(socket_path, lambda message: _die(EXIT_PROTOCOL, message))
+        channel = Channel(channel_fd, lambda message: _die(EXIT_PROTOCOL, message))
         runtime = Runtime(channel, memory_mb)
         version = "%d.%d.%d" % sys.version_info[:3]
-        hello = channel.request("hello", fatal=True, secret=secret, pid=os.getpid(), python=version)
-        del secret
+        # `secret` stays empty: holding the inherited channel is the authentication.
+        hello = channel.request("hello", fatal=True, secret="", pid=os.getpid(), python=version)
         play, spec = hello.get("play"), hello.get("logic")
         if not isinstance(play, dict) or not isinstance(spec, dict):
             _die(EXIT_PROTOCOL, f"the answer to hello lacks play or logic: {sorted(hello)}")

@@ -6,6 +6,7 @@ ordinary functions, so a logic can be tried locally without a daemon.
 """
 
 import functools
+import inspect
 import math
 import sys
 
@@ -52,12 +53,17 @@ def _decorate(function, options):
         raise TypeError(f"@logic decorates a function, not {type(function).__name__}")
     meta = LogicMeta(function, **options)
 
+    is_async = inspect.iscoroutinefunction(function)
+
     @functools.wraps(function)
     def logic_function(*args, **kwargs):
         runtime = active_runtime()
         if runtime is None:
             return function(*args, **kwargs)
-        return runtime.call_function(meta, args, kwargs)
+        # An async logic's call returns an awaitable, yet its step is numbered here, when the
+        # call is made, not when an event loop first runs it.
+        call = runtime.call_async_function if is_async else runtime.call_function
+        return call(meta, args, kwargs)
 
     logic_function.__hero_logic__ = meta
     namespace = getattr(function, "__globals__", None)
@@ -75,8 +81,6 @@ def bind_arguments(function, args, kwargs, logic_name):
         return dict(kwargs)
     code = getattr(function, "__code__", None)
     if code is None:
-        import inspect
-
         return dict(inspect.signature(function).bind(*args, **kwargs).arguments)
     names = code.co_varnames[: code.co_argcount]
     if len(args) > len(names):
@@ -122,14 +126,38 @@ class Logic:
         """Runs the stored Logic `name` as a child Play of the current one; returns its output.
 
         Raises ChildFailed when the child fails or cannot start (unknown name, bad inputs).
+        Works from any thread; from a thread of your own (a ThreadPoolExecutor) the child is
+        keyed by its name and arguments rather than by call order (docs/protocol.md).
         """
-        runtime = active_runtime()
-        if runtime is None:
-            raise RuntimeError(
-                f"logic.invoke({name!r}) needs the hero_logic runner: start the logic with "
-                "`hero_logic run` or play_start, or call its function directly when testing"
-            )
-        return runtime.invoke(name, kwargs)
+        return _runtime_for(f"logic.invoke({name!r})").invoke(name, kwargs)
+
+    def spawn(self, name, /, **kwargs):
+        """Starts the stored Logic `name` as a child Play running beside this body.
+
+        Returns a handle at once: `handle.result()` (or `await handle`) gives the child's
+        output or raises its failure. The step is numbered now, in call order, so a replay
+        matches whatever order the children finish in. A body ends after its spawned
+        children have ended.
+        """
+        return _runtime_for(f"logic.spawn({name!r})").spawn(name, kwargs)
+
+    def map(self, name, calls, /, max_concurrency=None):
+        """Runs `name` once per dict of inputs in `calls`, concurrently; returns the outputs
+        in the order of `calls`.
+
+        At most `max_concurrency` children run at once (None: up to 64); all are numbered at
+        the call, in call order. Every child runs to its end (or its question); then the first
+        failure in call order is raised.
+        """
+        return _runtime_for(f"logic.map({name!r})").map(name, calls, max_concurrency)
+
+    def ainvoke(self, name, /, **kwargs):
+        """`await logic.ainvoke(name, ...)`: `logic.invoke` for async code.
+
+        The child runs in a thread (an async child on the caller's event loop), so the loop
+        keeps running other tasks meanwhile; the step is numbered when the call is made.
+        """
+        return _runtime_for(f"logic.ainvoke({name!r})").ainvoke(name, kwargs)
 
     def log(self, *args, sep=" "):
         """Appends the line `[YYYY-MM-DDTHH:MM:SS.mmmZ] text` to the current Play's logs."""
@@ -192,6 +220,16 @@ class Logic:
         if runtime is None:
             return asking.ask_on_terminal(name, ui, schema)
         return runtime.pause(name, ui, schema)
+
+
+def _runtime_for(what):
+    runtime = active_runtime()
+    if runtime is None:
+        raise RuntimeError(
+            f"{what} needs the hero_logic runner: start the logic with `hero_logic run` or "
+            "play_start, or call its function directly when testing"
+        )
+    return runtime
 
 
 logic = Logic()

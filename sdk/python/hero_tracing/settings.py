@@ -4,18 +4,17 @@ The daemon hands a runner, in its environment (see docs/protocol.md):
 
 | variable | what |
 |---|---|
-| `HERO_LOGIC_MODEL_BASE_URL` | the OpenAI-compatible endpoint, up to `/v1` (`[models] base_url`) |
-| `HERO_LOGIC_MODEL_KEY` | its API key, read by the daemon from the variable `[models] api_key_env` names |
-| `HERO_LOGIC_MODEL_KEY_ENV` | the name of that variable, for messages |
+| `HERO_LOGIC_MODEL_KEY_ENV` | the name of the daemon's variable holding the endpoint's key, for messages |
 | `HERO_LOGIC_MODEL_DEFAULT` | the model used when a caller names none |
 | `HERO_LOGIC_MODELS_JSON` | the models table: `{"models": {name: {prompt_per_million, completion_per_million}}, "aliases": {alias: name}}` |
 | `HERO_LOGIC_CATALOG_SOCKETS` | more JSON-RPC service sockets for `fetch_catalog`, `:`-separated |
 
-The runner takes the key out of `os.environ` before any logic runs (`take_from_environ`), so a
-body that prints its environment, and any process it starts, never sees it; the SDK keeps it
-here and sends it only as the `Authorization` header of model requests. Outside a runner (a
-headless script) the usual `OPENAI_API_KEY` / `OPENAI_BASE_URL` are used when the
-`HERO_LOGIC_*` ones are absent.
+Never the endpoint's key nor its URL: in a runner `hero_tracing.llm.chat` asks the daemon to
+make the call (`model_call`), so the key stays in the daemon. Outside a runner (a headless
+script) the caller's own `HERO_LOGIC_MODEL_BASE_URL` / `HERO_LOGIC_MODEL_KEY`, else the usual
+`OPENAI_BASE_URL` / `OPENAI_API_KEY`, are used. `take_from_environ` (the runner calls it
+first) still moves a `HERO_LOGIC_MODEL_KEY` out of `os.environ`, should an environment carry
+one, so a body and the processes it starts never see it.
 """
 
 import os

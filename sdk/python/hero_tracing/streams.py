@@ -1,10 +1,12 @@
 """sys.stdout / sys.stderr that land in the logs of the Play whose body runs.
 
-Lines are buffered per Play and per stream and sent when complete, so one Play's output is
-never split into or mixed with another's. The real file descriptors 1 and 2 are left alone:
+Lines are buffered per Play, per stream and per thread and sent when complete, so one Play's
+output is never split into or mixed with another's, and threads that print at once neither
+lose text nor cut each other's lines. The real file descriptors 1 and 2 are left alone:
 the interpreter's own last words (a crash) still reach the daemon through them.
 """
 
+import _thread
 import codecs
 import io
 import os
@@ -28,6 +30,8 @@ class PlayStream(io.TextIOBase):
         self._fd = fd
         # send(play_sid, text): one or more complete lines, each ending in a newline.
         self._send = send
+        # One write at a time: a frame's partial line is read, extended and stored back.
+        self._lock = _thread.allocate_lock()
         self.buffer = _ByteSink(self)
 
     def writable(self):
@@ -47,14 +51,16 @@ class PlayStream(io.TextIOBase):
         if frame is None:
             os.write(self._fd, text.encode("utf-8", "replace"))
             return len(text)
-        pending = frame.partial.get(self.name, "") + text
-        if "\n" in pending:
-            lines, _, pending = pending.rpartition("\n")
-            self._send(frame.play_sid, lines + "\n")
-        if len(pending) >= MAX_PARTIAL:
-            self._send(frame.play_sid, pending + "\n")
-            pending = ""
-        frame.partial[self.name] = pending
+        key = (self.name, _thread.get_ident())
+        with self._lock:
+            pending = frame.partial.get(key, "") + text
+            if "\n" in pending:
+                lines, _, pending = pending.rpartition("\n")
+                self._send(frame.play_sid, lines + "\n")
+            if len(pending) >= MAX_PARTIAL:
+                self._send(frame.play_sid, pending + "\n")
+                pending = ""
+            frame.partial[key] = pending
         return len(text)
 
     def flush(self):
@@ -87,7 +93,7 @@ class _ByteSink:
 
 def flush_partials(frame, send):
     """Sends a Play's unfinished lines, newline added; called when its body ends."""
-    for name in sorted(frame.partial):
-        if frame.partial[name]:
-            send(frame.play_sid, frame.partial[name] + "\n")
+    for key in sorted(frame.partial):
+        if frame.partial[key]:
+            send(frame.play_sid, frame.partial[key] + "\n")
     frame.partial.clear()

@@ -1,7 +1,7 @@
 """A scripted stand-in for the daemon's end of the runner protocol, for the runner tests.
 
 It spawns the runner exactly as docs/protocol.md says the daemon does (`python -I -c
-<bootstrap>` with the HERO_LOGIC_* environment), answers its requests from an in-memory table
+<bootstrap>` with the HERO_LOGIC_* environment and the channel fd), answers its requests from an in-memory table
 of logics, and records every line the runner sends so tests can check the SDK's half.
 Every line either way is checked against schemas/runner-protocol.json (the daemon's types).
 """
@@ -23,7 +23,8 @@ BOOTSTRAP = (
     f"import sys; sys.path.insert(0, {SDK_DIR!r}); "
     "import hero_tracing.runner as runner; runner.main()"
 )
-SECRET = "s3cret-for-tests"
+# What hello carries as `secret`: nothing (the inherited channel fd is the authentication).
+SECRET = ""
 TOP_SID = "p0"
 
 
@@ -87,7 +88,7 @@ class FakeDaemon:
     """Serves one runner process for one top-level Play."""
 
     def __init__(self, logics, cached=None, errors=None, memory_mb="256", close_after=None,
-                 defaults=None, answers=None, pause_errors=None):
+                 defaults=None, answers=None, pause_errors=None, source_once=False, models=None):
         self.logics = {spec["name"]: spec for spec in logics}
         # step_key -> output: steps "already finished" by an earlier run.
         self.cached = dict(cached or {})
@@ -108,47 +109,47 @@ class FakeDaemon:
         # logic name -> inputs the daemon fills in; when given, invoke_start answers with the
         # validated `args`, as the protocol allows.
         self.defaults = dict(defaults or {})
+        # As the daemon does: a version's source goes with the first spec of it only.
+        self.source_once = source_once
+        self._sent_versions = set()
+        # model_call request -> the reply's fields (the daemon's model calls); None: refused.
+        self.models = models
         self._specs = {}
         self._calls = {}
         self._next_sid = 0
 
     def run(self, logic, inputs=None, timeout=30, env=None):
         with tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, "play.sock")
-            server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            server.bind(path)
-            server.listen(1)
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             process = subprocess.Popen(
                 [sys.executable, "-I", "-c", BOOTSTRAP],
                 cwd=tmp,
-                env=self._environment(path, env),
+                env=self._environment(theirs.fileno(), env),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
+                pass_fds=(theirs.fileno(),),
             )
+            theirs.close()
             try:
-                messages = self._serve(server, process, logic, inputs or {}, timeout)
+                messages = self._serve(ours, process, logic, inputs or {}, timeout)
                 stdout, stderr = process.communicate(timeout=timeout)
             finally:
                 if process.poll() is None:
                     process.kill()
                     process.communicate()
-                server.close()
+                ours.close()
         return Transcript(messages, process.returncode, stdout.decode(), stderr.decode())
 
-    def _environment(self, path, extra):
+    def _environment(self, fd, extra):
         env = {"PATH": os.environ.get("PATH", ""),
-               "HERO_LOGIC_EVENT_SOCKET": path,
-               "HERO_LOGIC_PLAY_SECRET": SECRET,
+               "HERO_LOGIC_CHANNEL_FD": str(fd),
                "HERO_LOGIC_PLAY_SID": TOP_SID,
                "HERO_LOGIC_MEMORY_MB": self.memory_mb}
         env.update(extra or {})
         return {k: v for k, v in env.items() if v is not None}
 
-    def _serve(self, server, process, logic, inputs, timeout):
+    def _serve(self, connection, process, logic, inputs, timeout):
         messages = []
-        connection = _accept(server, process, timeout)
-        if connection is None:
-            return messages
         connection.settimeout(timeout)
         with connection, connection.makefile("rb") as reader:
             for line in reader:
@@ -176,7 +177,7 @@ class FakeDaemon:
     def _answer(self, message, logic, inputs):
         op = message["op"]
         if op == "hello":
-            assert message["secret"] == SECRET, "wrong secret"
+            assert message["secret"] == SECRET, "the channel fd is the authentication"
             self._specs[TOP_SID] = self.logics[logic]
             return {"play": {"sid": TOP_SID, "name": logic, "inputs": inputs},
                     "logic": self.logics[logic]}
@@ -188,6 +189,11 @@ class FakeDaemon:
             return self._invoke_start(message)
         if op == "pause":
             return self._pause(message)
+        if op == "model_call":
+            if self.models is None:
+                return _error("not_configured", "no model endpoint is configured: set `base_url` "
+                                                "under [models] in service.toml")
+            return self.models(message)
         return {}
 
     def _pause(self, message):
@@ -211,9 +217,16 @@ class FakeDaemon:
             return _error(*self.errors[name])
         if not message["local"] and name not in self.logics:
             return _error("not_found", f"no logic named {name!r}")
-        n = self._calls.get(parent, 0)
-        self._calls[parent] = n + 1
-        key = make_step_key(name, n, message["args"])
+        if message.get("unordered"):
+            # As the daemon does: the occurrence of this name and these arguments.
+            digest = make_step_key(name, 0, message["args"]).rsplit(":", 1)[1]
+            k = self._calls.get((parent, name, digest), 0)
+            self._calls[(parent, name, digest)] = k + 1
+            key = f"{name}:~{k}:{digest}"
+        else:
+            n = message.get("seq", self._calls.get(parent, 0))
+            self._calls[parent] = max(self._calls.get(parent, 0), n + 1)
+            key = make_step_key(name, n, message["args"])
         self._next_sid += 1
         sid = f"c{self._next_sid}"
         if key in self.cached:
@@ -221,26 +234,14 @@ class FakeDaemon:
         # As the daemon does: a local callee runs under the caller's spec, renamed.
         spec = dict(self._specs[parent], name=name) if message["local"] else self.logics[name]
         self._specs[sid] = spec
+        if self.source_once:
+            if spec["version_sid"] in self._sent_versions:
+                spec = dict(spec, python_source="")
+            self._sent_versions.add(spec["version_sid"])
         reply = {"play_sid": sid, "step_key": key, "cached": False, "logic": spec}
         if name in self.defaults:
             reply["args"] = dict(self.defaults[name], **message["args"])
         return reply
-
-
-def _accept(server, process, timeout):
-    """The runner's connection, or None if it exits (or times out) without connecting."""
-    server.settimeout(0.05)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            connection, _ = server.accept()
-        except socket.timeout:
-            if process.poll() is not None:
-                return None
-            continue
-        connection.setblocking(True)
-        return connection
-    return None
 
 
 class Answers(list):
@@ -250,8 +251,9 @@ class Answers(list):
 _NO_ANSWER = object()
 
 
-def _error(kind, message, play_sid=None):
+def _error(kind, message, play_sid=None, **more):
     error = {"kind": kind, "message": message}
     if play_sid is not None:
         error["play_sid"] = play_sid
+    error.update(more)
     return {"ok": False, "error": error}

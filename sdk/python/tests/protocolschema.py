@@ -13,7 +13,7 @@ SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)),
 # Keywords that say nothing about validity.
 _ANNOTATIONS = {"$schema", "title", "description", "default", "format", "examples"}
 _CHECKED = {"$ref", "$defs", "oneOf", "anyOf", "const", "enum", "type", "properties",
-            "required", "additionalProperties", "items", "minimum"}
+            "required", "additionalProperties", "items", "minimum", "maximum"}
 
 
 class SchemaError(AssertionError):
@@ -87,6 +87,8 @@ def _problems(value, schema, path):
         problems.append(f"{path}: {value!r} is not one of {schema['enum']}")
     if "minimum" in schema and _TYPES["number"](value) and value < schema["minimum"]:
         problems.append(f"{path}: {value} is below {schema['minimum']}")
+    if "maximum" in schema and _TYPES["number"](value) and value > schema["maximum"]:
+        problems.append(f"{path}: {value} is above {schema['maximum']}")
     if isinstance(value, dict):
         problems += _object_problems(value, schema, path)
     if isinstance(value, list) and "items" in schema:

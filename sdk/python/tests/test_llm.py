@@ -73,11 +73,15 @@ class Chat(unittest.TestCase):
         self.assertEqual(request["body"]["model"], "house")
         self.assertNotIn("Authorization", request["headers"])
 
-    def test_usage_is_added_to_the_current_play(self):
+    def test_a_plays_call_to_its_own_endpoint_reports_usage_as_stats(self):
         recorder = Recorder()
         context.set_runtime(recorder, PlayFrame("p0", "root", {"name": "root"}))
         self.addCleanup(context.set_runtime, None, None)
-        llm.chat("house", MESSAGES)
+        response, usage = llm.chat_with_usage("house", MESSAGES, base_url=self.fake.base_url,
+                                              api_key="own-key")
+        self.assertEqual(llm.content_of(response), "reply 1")
+        self.assertEqual(usage["cost_usd"], 0.00002)
+        self.assertEqual(self.fake.requests[0]["headers"]["Authorization"], "Bearer own-key")
         self.assertEqual(recorder.sent, [("stats", "p0", 10, 5, 0.00002)])
 
     def test_http_errors_never_show_the_key(self):
@@ -160,39 +164,58 @@ ASKER = make_spec("asker", """
 
     @logic(name="asker", outputs={"content": "string"})
     def asker(model):
-        print("key visible:", "HERO_LOGIC_MODEL_KEY" in os.environ)
-        return {"content": llm.content_of(llm.chat(model, [{"role": "user", "content": "hi"}]))}
+        print("key or endpoint visible:", any(k.startswith("HERO_LOGIC_MODEL_") and k != "HERO_LOGIC_MODEL_KEY_ENV" for k in os.environ))
+        try:
+            response, usage = llm.chat_with_usage(model, [{"role": "user", "content": "hi"}],
+                                                  temperature=0, seed=3)
+        except llm.ModelError as exc:
+            return {"content": f"{exc.status}: {exc}"}
+        return {"content": llm.content_of(response), "usage": usage}
 """, inputs=["model"], outputs=["content"], entry="asker")
 
 BOSS = """
-    from hero_tracing import logic
+    from hero_tracing import llm, logic
 
     @logic(name="main")
     def main():
-        first = logic.invoke("asker", model="house")["content"]
-        second = logic.invoke("asker", model="mystery-model")["content"]
-        return {"answers": [first, second]}
+        first = logic.invoke("asker", model="house")
+        second = logic.invoke("asker", model="broken")["content"]
+        try:
+            llm.chat("house", [{"role": "user", "content": "x"}], stream=True)
+        except TypeError as exc:
+            refused = str(exc)
+        return {"first": first, "second": second, "refused": refused}
 """
 
 
 class InRunner(unittest.TestCase):
-    def test_usage_lands_on_the_child_that_called_the_model_and_the_key_stays_hidden(self):
-        with FakeOpenAI() as fake:
-            env = {"HERO_LOGIC_MODEL_BASE_URL": fake.base_url, "HERO_LOGIC_MODEL_KEY": KEY,
-                   "HERO_LOGIC_MODELS_JSON": json.dumps(TABLE)}
-            spec = make_spec("main", BOSS)
-            t = FakeDaemon([spec, ASKER]).run("main", env=env)
+    def test_model_calls_go_to_the_daemon_which_holds_the_key_and_records_the_cost(self):
+        def models(message):
+            if message["model"] == "broken":
+                return {"ok": False, "error": {
+                    "kind": "model_error", "status": 500, "body": '{"error": "down"}',
+                    "message": "the model endpoint answered HTTP 500 for model \"broken\": down"}}
+            usage = {"model": message["model"], "prompt_tokens": 10, "completion_tokens": 5,
+                     "cost_usd": 0.00002, "priced": True}
+            return {"response": completion(message["model"], "reply"), "usage": usage}
+
+        t = FakeDaemon([make_spec("main", BOSS), ASKER], models=models).run(
+            "main", env={"HERO_LOGIC_MODELS_JSON": json.dumps(TABLE)})
         self.assertEqual(t.finish["status"], "success", t.finish)
-        self.assertEqual(t.finish["output"], {"answers": ["reply 1", "reply 2"]})
-        self.assertEqual([r["headers"]["Authorization"] for r in fake.requests],
-                         [f"Bearer {KEY}"] * 2)
-        stats = [(m["play_sid"], m["prompt_tokens"], m["completion_tokens"], m["cost_usd"])
-                 for m in t.all("stats")]
-        self.assertEqual(stats, [("c1", 10, 5, 0.00002), ("c2", 10, 5, 0.0)])
-        self.assertEqual(t.logs("c1"), "key visible: False\n")
-        self.assertIn("model 'mystery-model' has no price", t.logs("c2"))
-        self.assertEqual(t.logs("p0"), "")
-        self.assertNotIn(KEY, json.dumps(t.messages) + t.stdout + t.stderr)
+        output = t.finish["output"]
+        self.assertEqual(output["first"], {"content": "reply", "usage": {
+            "prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15,
+            "cost_usd": 0.00002, "model": "house", "priced": True}})
+        self.assertEqual(output["second"], "500: the model endpoint answered HTTP 500 for model "
+                                           "\"broken\": down")
+        self.assertIn("not stream", output["refused"])
+        calls = t.all("model_call")
+        self.assertEqual([(c["play_sid"], c["model"]) for c in calls], [("c1", "house"), ("c2", "broken")])
+        self.assertEqual(calls[0]["messages"], [{"role": "user", "content": "hi"}])
+        self.assertEqual((calls[0]["temperature"], calls[0]["seed"]), (0, 3))
+        self.assertNotIn("max_tokens", calls[0], "parameters not given are not sent")
+        self.assertEqual(t.all("stats"), [], "the daemon records the cost, the runner sends none")
+        self.assertEqual(t.logs("c1"), "key or endpoint visible: False\n")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 import unittest
 
-from .fakedaemon import SECRET, TOP_SID, FakeDaemon, make_spec
+from .fakedaemon import TOP_SID, FakeDaemon, make_spec
 
 CHILD = make_spec("child", """
     from hero_tracing import logic
@@ -33,12 +33,12 @@ class HelloAndFinish(unittest.TestCase):
             @logic(name="main")
             def main(name, greeting="Hello"):
                 return {"message": f"{greeting}, {name}!",
-                        "secret_left": "HERO_LOGIC_PLAY_SECRET" in os.environ}
+                        "secret_left": "HERO_LOGIC_CHANNEL_FD" in os.environ}
         """, {"name": "Ada", "unused": 1})
         hello = t.messages[0]
         self.assertEqual(hello["op"], "hello")
         self.assertEqual(hello["id"], 1)
-        self.assertEqual(hello["secret"], SECRET)
+        self.assertEqual(hello["secret"], "")
         self.assertIsInstance(hello["pid"], int)
         self.assertRegex(hello["python"], r"^3\.\d+\.\d+$")
         self.assertEqual(t.finish["status"], "success")
@@ -107,7 +107,7 @@ class ChildCalls(unittest.TestCase):
         """)
         start = t.one("invoke_start")
         self.assertEqual(start, {"id": 2, "op": "invoke_start", "parent": TOP_SID,
-                                 "logic": "child", "args": {"x": 2}, "local": False})
+                                 "logic": "child", "args": {"x": 2}, "local": False, "seq": 0})
         end = t.one("invoke_end")
         self.assertEqual(end, {"id": 3, "op": "invoke_end", "play_sid": "c1", "status": "success",
                                "output": {"y": 3}, "error": "", "traceback": ""})
@@ -460,11 +460,11 @@ class ProcessLevel(unittest.TestCase):
                 logic.invoke("child", x=1)
         """, close_after="invoke_start")
         self.assertEqual(t.returncode, 70)
-        self.assertIn("closed the event socket before answering invoke_start", t.stderr)
+        self.assertIn("closed the channel before answering invoke_start", t.stderr)
 
     def test_missing_environment_exits_64(self):
         t = FakeDaemon([make_spec("main", "")]).run(
-            "main", env={"HERO_LOGIC_EVENT_SOCKET": None}, timeout=5)
+            "main", env={"HERO_LOGIC_CHANNEL_FD": None}, timeout=5)
         self.assertEqual(t.returncode, 64)
         self.assertIn("started by the hero_logic daemon", t.stderr)
 

@@ -79,7 +79,7 @@ class RoutingThroughTheRuntime(unittest.TestCase):
         self.assertEqual(logs[2][0], "c1")
         self.assertTrue(logs[2][1].endswith("] child log\n"))
         self.assertEqual(logs[3:], [
-            ("p0", "from a thread\n"),  # threads do not inherit the context: top-level Play
+            ("p0", "from a thread\n"),  # no carry_into_threads here: the top-level Play
             ("c1", "child partial\n"),
             ("p0", "resumed\n"),
             ("p0", "to stderr\n"),
@@ -115,7 +115,7 @@ class PlayStreamUnits(unittest.TestCase):
     def test_complete_lines_are_sent_together_partial_kept(self):
         self.stream.write("a\nb\nc")
         self.assertEqual(self.sent, [("p1", "a\nb\n")])
-        self.assertEqual(self.frame.partial, {"stdout": "c"})
+        self.assertEqual(self.frame.partial, {("stdout", threading.get_ident()): "c"})
         flush_partials(self.frame, lambda sid, text: self.sent.append((sid, text)))
         self.assertEqual(self.sent[-1], ("p1", "c\n"))
         self.assertEqual(self.frame.partial, {})
@@ -132,7 +132,7 @@ class PlayStreamUnits(unittest.TestCase):
     def test_runaway_line_is_sent_in_pieces(self):
         self.stream.write("x" * MAX_PARTIAL)
         self.assertEqual(len(self.sent), 1)
-        self.assertEqual(self.frame.partial["stdout"], "")
+        self.assertEqual(self.frame.partial[("stdout", threading.get_ident())], "")
 
     def test_close_is_ignored_and_bytes_are_decoded(self):
         self.stream.close()

@@ -12,8 +12,7 @@ use std::time::Duration;
 use hero_logic_api::PlayStatus;
 use serde_json::Map;
 
-use super::python::PythonRuntime;
-use super::runner::{CapturedOutput, RunPaths, Runner, RunnerEnv};
+use super::runner::{CapturedOutput, RunPaths};
 use super::sandbox::{self, Budget};
 use super::lifecycle::{self, Event};
 use super::session::{self, RunMode, RunOutcome, Session};
@@ -54,9 +53,10 @@ pub fn run(core: &Arc<Core>, play_sid: &str, budget: Budget, mode: RunMode) {
         Ok(Some(v)) => v,
         _ => return core.fail_unstarted(play, "the Play's logic version no longer exists".into()),
     };
-    let python = match &core.python {
-        Ok(python) => python.clone(),
-        Err(message) => return core.fail_unstarted(play, message.clone()),
+    let starter = match (&core.python, &core.starter) {
+        (Ok(_), Some(starter)) => Arc::clone(starter),
+        (Err(message), _) => return core.fail_unstarted(play, message.clone()),
+        (Ok(_), None) => return core.fail_unstarted(play, "the Play sandbox is not set up".into()),
     };
     if mode == RunMode::Fresh {
         if let Err(e) = lifecycle::apply(&mut play, Event::Start) {
@@ -71,7 +71,8 @@ pub fn run(core: &Arc<Core>, play_sid: &str, budget: Budget, mode: RunMode) {
         core.changed();
     }
 
-    let mut runner = match acquire_runner(core, &python, play_sid, budget) {
+    let budget = Budget { network: budget.network || version.network, ..budget };
+    let mut runner = match starter.start(&core.settings.data_dir, play_sid, budget) {
         Ok(runner) => runner,
         Err(message) => return core.fail_unstarted(play, message),
     };
@@ -81,14 +82,16 @@ pub fn run(core: &Arc<Core>, play_sid: &str, budget: Budget, mode: RunMode) {
     let (control_tx, control_rx) = mpsc::channel();
     core.register(play_sid, control_tx.clone());
     let stop = Arc::new(Mutex::new(None));
-    let watchdog = spawn_watchdog(pid, budget, control_rx, Arc::clone(&stop));
+    let watchdog = spawn_watchdog(pid, budget, control_rx, Arc::clone(&stop), runner.channel_cutter());
 
     let name = logic_name(core, &version.logic_sid);
-    let mut session = Session::new(core, runner.secret.clone(), play, &version, &name, mode, tree);
+    // The inherited channel is the authentication: hello carries no secret.
+    let mut session = Session::new(core, String::new(), play, &version, &name, mode, tree);
     let outcome = match runner.connect().then(|| runner.take_connection()).flatten() {
         Some((stream, ahead)) => converse(&mut session, stream, ahead, core.settings.caps.protocol_line),
         None => RunOutcome::Ended(None),
     };
+    runner.close_channel();
     // A runner that reported `finish` has said all it will: record the result now, so that
     // waiters do not wait for the process to exit and be reaped.
     let reported =
@@ -100,11 +103,13 @@ pub fn run(core: &Arc<Core>, play_sid: &str, budget: Budget, mode: RunMode) {
         core.changed();
     }
     tracing::debug!(%play_sid, us = clock.elapsed().as_micros() as u64, "runner done");
-    let exit = runner.child.wait();
+    // The process ends with the body (the namespace's PID 1 goes with it); the watchdog still
+    // applies meanwhile. Then whatever is left (its group, its cgroup) is killed, so no escaped
+    // descendant keeps a pipe, or the engine, waiting.
+    let exit = runner.wait();
     let _ = control_tx.send(Control::Done);
     let _ = watchdog.join();
-    // Whatever the body left behind in its process group goes with it.
-    sandbox::kill_group(pid);
+    runner.kill_all();
     let tail = std::mem::replace(&mut runner.output, CapturedOutput::none()).join();
     let stop = *stop.lock().unwrap_or_else(|p| p.into_inner());
     if reported {
@@ -116,23 +121,6 @@ pub fn run(core: &Arc<Core>, play_sid: &str, budget: Budget, mode: RunMode) {
     runner.paths.clean();
     core.changed();
     tracing::debug!(%play_sid, us = clock.elapsed().as_micros() as u64, "run recorded");
-}
-
-/// A warm runner when one fits the budget (and a replacement is started in the background),
-/// else a freshly spawned one.
-fn acquire_runner(core: &Arc<Core>, python: &PythonRuntime, play_sid: &str, budget: Budget) -> Result<Runner, String> {
-    let data_dir = &core.settings.data_dir;
-    if let Some(runner) = core.warm.take(data_dir, play_sid, budget) {
-        core.refill_warm();
-        return Ok(runner);
-    }
-    let env = RunnerEnv {
-        python,
-        env_allow: &core.settings.env_allow,
-        rpc_socket: &core.settings.rpc_socket,
-        extra: &core.settings.runner_vars,
-    };
-    Runner::spawn(&env, data_dir, play_sid, budget)
 }
 
 /// The Play and, when it is resumed or recovered, its recorded descendants (one query).
@@ -153,7 +141,7 @@ pub(super) fn kill_orphans(data_dir: &Path, play_sid: &str) {
     let Ok(pid) = text.trim().parse::<u32>() else { return };
     // Only a process group that still belongs to a hero_tracing runner of ours.
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    if String::from_utf8_lossy(&cmdline).contains("hero_tracing.runner") {
+    if String::from_utf8_lossy(&cmdline).contains("hero_tracing.") {
         sandbox::kill_group(pid);
     }
     let _ = std::fs::remove_file(pid_file);
@@ -262,6 +250,7 @@ fn spawn_watchdog(
     budget: Budget,
     control: mpsc::Receiver<Control>,
     stop: Arc<Mutex<Option<Stop>>>,
+    channel: Option<UnixStream>,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let reason = match control.recv_timeout(Duration::from_millis(budget.wall_clock_ms)) {
@@ -272,6 +261,10 @@ fn spawn_watchdog(
         };
         *stop.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason);
         sandbox::kill_group(pid);
+        // A descendant that escaped the kill must not hold the conversation open.
+        if let Some(channel) = channel {
+            let _ = channel.shutdown(std::net::Shutdown::Both);
+        }
     })
 }
 
@@ -331,9 +324,16 @@ fn finalize(core: &Core, session: &mut Session, verdict: Verdict, tail: String) 
         Verdict::Waiting => {
             // Waiting for a person: the chain keeps its `awaiting_resume`, with the logs so
             // far; unless an answer or a cancel already moved it on, which this must not undo.
+            // Branches the question stopped midway (they shared its thread or event loop)
+            // wait with it: they go on from their start on resume, under the same sids.
             let guard = root.sid.clone();
             let mut updates = vec![root];
-            updates.extend(children);
+            updates.extend(children.into_iter().map(|mut child| {
+                if child.status == PlayStatus::Running {
+                    let _ = lifecycle::apply(&mut child, Event::Ask);
+                }
+                child
+            }));
             let batch = PlayBatch { updates, logs, replayed, ..Default::default() };
             if let Err(e) = store.play_batch(&batch, Some((&guard, PlayStatus::AwaitingResume))) {
                 tracing::error!(error = %e, "cannot record a waiting Play");
@@ -401,7 +401,7 @@ mod tests {
     use super::*;
     use super::session::Finish;
 
-    const BUDGET: Budget = Budget { wall_clock_ms: 1000, memory_mb: 256, max_open_files: 64 };
+    const BUDGET: Budget = Budget { wall_clock_ms: 1000, memory_mb: 256, max_open_files: 64, max_processes: 64, network: false };
 
     fn status_of(verdict: Option<Verdict>) -> Option<PlayStatus> {
         match verdict? {

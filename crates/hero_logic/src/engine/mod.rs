@@ -2,6 +2,7 @@
 //! sandboxed Python runner per running Play (DESIGN.md §6).
 
 mod executor;
+mod forkserver;
 pub mod forms;
 pub mod inputs;
 pub mod lifecycle;
@@ -9,6 +10,7 @@ pub mod logs;
 pub mod python;
 pub mod protocol;
 mod runner;
+pub use runner::describe_protections;
 pub mod sandbox;
 pub(crate) mod session;
 pub mod step;
@@ -42,15 +44,22 @@ pub struct EngineSettings {
     pub pool_size: usize,
     pub defaults: Budget,
     pub env_allow: Vec<String>,
-    /// Idle runners kept started, so Plays with the default limits start warm.
-    pub warm_runners: usize,
+    /// `[sandbox] allow_weaker`: run Plays even when the kernel lacks a protection.
+    pub allow_weaker: bool,
+    /// `[sandbox] fork_server`: start Plays from the fork server (else always cold).
+    pub fork_server: bool,
+    /// `[sandbox] shared_dirs`: directories every Play may read and write.
+    pub shared_dirs: Vec<PathBuf>,
     /// On start, resume Plays a crash left `running` by replay (else mark them failed).
     pub recover_by_replay: bool,
     /// Start-up replays one Play gets; found `running` once more, it is failed.
     pub recover_attempts: u32,
-    /// More `HERO_LOGIC_*` variables for every runner: the model endpoint, its key and the
-    /// models table (crate::models).
+    /// More `HERO_LOGIC_*` variables for every runner: the default model and the models
+    /// table (crate::models), never the endpoint's key.
     pub runner_vars: Vec<(String, String)>,
+    /// The model endpoint, its key and the models table, for the `model_call`s the daemon
+    /// makes on runners' behalf.
+    pub models: Arc<crate::models::ModelSettings>,
     /// Caps on what a runner may send.
     pub caps: Caps,
 }
@@ -104,15 +113,18 @@ pub(crate) struct Core {
     change_count: std::sync::atomic::AtomicU64,
     /// Sids reserved from the store and not handed out yet: `(next, end)`.
     sids: Mutex<(u64, u64)>,
-    warm: runner::WarmPool,
-    /// Wakes the thread that keeps the warm pool full.
-    warm_filler: Mutex<Option<Sender<()>>>,
+    /// Starts Plays into their sandbox (None when Python could not be resolved).
+    starter: Option<Arc<runner::Starter>>,
 }
 
 impl Core {
-    /// Nothing queued or running yet; workers and the warm pool are started by the caller.
-    fn new(library: Library, settings: EngineSettings, python: Result<PythonRuntime, String>) -> Core {
-        let warm = runner::WarmPool::new(settings.warm_runners);
+    /// Nothing queued or running yet; workers are started by the caller.
+    fn new(
+        library: Library,
+        settings: EngineSettings,
+        python: Result<PythonRuntime, String>,
+        starter: Option<Arc<runner::Starter>>,
+    ) -> Core {
         Core {
             library,
             settings,
@@ -123,49 +135,13 @@ impl Core {
             changes: Notify::new(),
             change_count: std::sync::atomic::AtomicU64::new(1),
             sids: Mutex::new((0, 0)),
-            warm,
-            warm_filler: Mutex::new(None),
+            starter,
         }
     }
 
     fn changed(&self) {
         self.change_count.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         self.changes.notify_waiters();
-    }
-
-    /// Asks the warm-pool filler to top the pool up.
-    fn refill_warm(&self) {
-        if let Some(filler) = &*self.warm_filler.lock().unwrap_or_else(|p| p.into_inner()) {
-            let _ = filler.send(());
-        }
-    }
-
-    /// Starts the thread that keeps the warm pool full. It lives as long as the daemon: a
-    /// runner dies with the thread that spawned it (PR_SET_PDEATHSIG), so no short-lived
-    /// thread may start one.
-    fn start_warm_filler(self: &Arc<Core>) {
-        let Ok(python) = self.python.clone() else { return };
-        if self.settings.warm_runners == 0 {
-            return;
-        }
-        let (requests, wakeups) = std::sync::mpsc::channel::<()>();
-        *self.warm_filler.lock().unwrap_or_else(|p| p.into_inner()) = Some(requests);
-        let core = Arc::clone(self);
-        let spawned = std::thread::Builder::new().name("warm-runners".into()).spawn(move || {
-            let env = runner::RunnerEnv {
-                python: &python,
-                env_allow: &core.settings.env_allow,
-                rpc_socket: &core.settings.rpc_socket,
-                extra: &core.settings.runner_vars,
-            };
-            while wakeups.recv().is_ok() {
-                while wakeups.try_recv().is_ok() {}
-                core.warm.fill(&env, &core.settings.data_dir, core.settings.defaults);
-            }
-        });
-        if let Err(e) = spawned {
-            tracing::warn!(error = %e, "no warm runners: Plays start cold");
-        }
     }
 
     /// A fresh sid without a commit of its own: sids are reserved from the store in blocks.
@@ -267,7 +243,28 @@ impl Engine {
             Err(e) => tracing::error!(error = %e, "Plays will fail until this is fixed"),
         }
         let pool_size = settings.pool_size.max(1);
-        let core = Arc::new(Core::new(library, settings, python));
+        let starter = python.as_ref().ok().map(|python| {
+            runner::Starter::new(
+                python,
+                runner::StarterSettings {
+                    data_dir: &settings.data_dir,
+                    rpc_socket: &settings.rpc_socket,
+                    env_allow: &settings.env_allow,
+                    extra: &settings.runner_vars,
+                    allow_weaker: settings.allow_weaker,
+                    fork_server: settings.fork_server,
+                    shared_dirs: &settings.shared_dirs,
+                },
+            )
+        });
+        if let Some(starter) = &starter {
+            let protections = &starter.protections;
+            match &protections.refusal {
+                None => tracing::info!(summary = %protections.summary(), "Play sandbox"),
+                Some(refusal) => tracing::error!(summary = %protections.summary(), "{refusal}"),
+            }
+        }
+        let core = Arc::new(Core::new(library, settings, python, starter));
         for index in 0..pool_size {
             let core = Arc::clone(&core);
             std::thread::Builder::new()
@@ -280,8 +277,6 @@ impl Engine {
         }
         let engine = Arc::new(Engine { core });
         engine.recover();
-        engine.core.start_warm_filler();
-        engine.core.refill_warm();
         engine
     }
 
@@ -339,7 +334,7 @@ impl Engine {
         let settings = &self.core.settings;
         EngineInfo {
             pool_size: settings.pool_size.max(1) as u64,
-            warm_runners: settings.warm_runners as u64,
+            fork_server: settings.fork_server,
             recover: if settings.recover_by_replay { "replay" } else { "fail" }.to_string(),
             recover_attempts: u64::from(settings.recover_attempts),
             running: self.core.running.lock().unwrap_or_else(|p| p.into_inner()).len() as u64,
@@ -582,7 +577,18 @@ impl Engine {
         while !self.core.running.lock().unwrap_or_else(|p| p.into_inner()).is_empty() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
         }
-        self.core.warm.drain();
+    }
+
+    /// The sandbox's protections as the start probe found them (`LogicService.sandbox_info`).
+    pub fn sandbox_info(&self) -> hero_logic_api::params::SandboxInfo {
+        match &self.core.starter {
+            Some(starter) => starter.protections.info(self.core.settings.fork_server),
+            None => hero_logic_api::params::SandboxInfo {
+                refusal: self.core.python.as_ref().err().cloned(),
+                summary: "sandbox: not set up (no Python runner)".into(),
+                ..Default::default()
+            },
+        }
     }
 }
 
@@ -689,10 +695,13 @@ mod tests {
             pool_size: 1,
             defaults: Budget::defaults(&service.sandbox),
             env_allow: service.sandbox.env_allow.clone(),
-            warm_runners: 0,
+            allow_weaker: false,
+            fork_server: true,
+            shared_dirs: Vec::new(),
             recover_by_replay: true,
             recover_attempts: 3,
             runner_vars: Vec::new(),
+            models: Arc::new(crate::models::ModelSettings::unconfigured()),
             caps: Caps::of(&service.engine),
         };
         let engine = Engine::start_running(Library::new(store), settings, panics_unless_trivial);

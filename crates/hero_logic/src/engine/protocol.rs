@@ -6,7 +6,7 @@
 use hero_logic_api::LogicField;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Map, Number, Value};
 
 /// Declares a message enum tagged by `op` (what is sent, and what the schema describes) and
 /// an externally tagged twin it is decoded through, so that a decoding error can name the
@@ -40,7 +40,18 @@ runner_messages! {
         /// A top-level import of a Logic by name.
         Resolve { id: u64, logic: String },
         /// A child call starts.
-        InvokeStart { id: u64, parent: String, logic: String, args: Map<String, Value>, local: bool },
+        /// `seq`: the call's place in the order the parent's body made its calls; or
+        /// `unordered: true` for a call from a thread the SDK does not order (docs/protocol.md,
+        /// "Step keys"); with neither, the daemon counts the parent's calls itself.
+        InvokeStart {
+            id: u64,
+            parent: String,
+            logic: String,
+            args: Map<String, Value>,
+            local: bool,
+            seq: Option<u32>,
+            unordered: Option<bool>,
+        },
         /// A child call ended.
         InvokeEnd {
             id: u64,
@@ -54,6 +65,26 @@ runner_messages! {
         Finish { id: u64, status: Verdict, output: Map<String, Value>, error: String, traceback: String },
         /// A body asks a person.
         Pause { id: u64, play_sid: String, name: String, ui: Map<String, Value>, schema: Value },
+        /// One chat completion, made by the daemon with its own key and recorded on
+        /// `play_sid`. `model` "" means `[models] default_model`; the other OpenAI chat
+        /// parameters are these and no others (null or absent: not sent; numbers are passed
+        /// on as written).
+        ModelCall {
+            id: u64,
+            play_sid: String,
+            model: String,
+            messages: Vec<Value>,
+            temperature: Option<Number>,
+            top_p: Option<Number>,
+            max_tokens: Option<u64>,
+            stop: Option<Value>,
+            seed: Option<i64>,
+            presence_penalty: Option<Number>,
+            frequency_penalty: Option<Number>,
+            response_format: Option<Map<String, Value>>,
+            tools: Option<Vec<Value>>,
+            tool_choice: Option<Value>,
+        },
     }
 }
 
@@ -166,6 +197,29 @@ pub enum Reply {
         #[schemars(schema_with = "const_true")]
         ok: bool,
     },
+    /// `response`: the endpoint's answer as it sent it; `usage`: what the daemon recorded on
+    /// the calling Play for it.
+    ModelCall {
+        id: u64,
+        #[schemars(schema_with = "const_true")]
+        ok: bool,
+        response: Map<String, Value>,
+        usage: ModelUsage,
+    },
+}
+
+/// The tokens and cost of one model call, measured by the daemon from the endpoint's `usage`
+/// and priced with its models table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModelUsage {
+    /// The name the call was priced under (the answer's model, else the requested one).
+    pub model: String,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub cost_usd: f64,
+    /// false: the models table has no price for `model`; the tokens count at cost 0.
+    pub priced: bool,
 }
 
 /// A refused request: `ok: false` and why.
@@ -189,6 +243,7 @@ pub enum RequestOp {
     InvokeEnd,
     Finish,
     Pause,
+    ModelCall,
 }
 
 impl RequestOp {
@@ -204,6 +259,7 @@ impl RequestOp {
             RequestOp::InvokeEnd => "invoke_end",
             RequestOp::Finish => "finish",
             RequestOp::Pause => "pause",
+            RequestOp::ModelCall => "model_call",
         }
     }
 }
@@ -216,6 +272,12 @@ pub struct RefusalBody {
     /// With `child_failed`: the failed child's Play.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub play_sid: Option<String>,
+    /// With `model_error` when the endpoint answered: its HTTP status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// With `model_error`: the start of what the endpoint answered (the key masked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
 }
 
 /// What the runner raises: `not_found`, `validation`, ... become `ChildFailed` or
@@ -232,6 +294,10 @@ pub enum RefusalKind {
     ChildFailed,
     Nondeterminism,
     Protocol,
+    /// `model_call` without an endpoint or a model: the message names the setting.
+    NotConfigured,
+    /// `model_call`: the endpoint refused, failed, timed out or answered no completion.
+    ModelError,
 }
 
 fn const_true(_: &mut SchemaGenerator) -> Schema {
@@ -243,6 +309,9 @@ fn const_false(_: &mut SchemaGenerator) -> Schema {
 }
 
 /// What a runner line turned out to be.
+// One value per line, matched at once: `model_call`'s many optional fields make requests
+// larger than notifications, and boxing them would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Incoming {
     Request(Request),
@@ -315,7 +384,8 @@ impl Request {
             | Request::InvokeStart { id, .. }
             | Request::InvokeEnd { id, .. }
             | Request::Finish { id, .. }
-            | Request::Pause { id, .. } => *id,
+            | Request::Pause { id, .. }
+            | Request::ModelCall { id, .. } => *id,
         }
     }
 
@@ -327,6 +397,7 @@ impl Request {
             Request::InvokeEnd { .. } => RequestOp::InvokeEnd,
             Request::Finish { .. } => RequestOp::Finish,
             Request::Pause { .. } => RequestOp::Pause,
+            Request::ModelCall { .. } => RequestOp::ModelCall,
         }
     }
 }

@@ -32,14 +32,26 @@ impl PythonRuntime {
     }
 
     /// The `-c` program that puts the SDK first and the site directories last on `sys.path`
-    /// and hands over to the runner.
-    pub fn bootstrap(&self) -> String {
+    /// and then runs `then` (Python statements).
+    pub fn bootstrap(&self, then: &str) -> String {
         let site = serde_json::to_string(&self.site_paths).expect("strings serialize");
         format!(
-            "import sys; sys.path.insert(0, {:?}); sys.path.extend(p for p in {site} if p not in sys.path); \
-             import hero_tracing.runner as r; r.main()",
+            "import sys; sys.path.insert(0, {:?}); sys.path.extend(p for p in {site} if p not in sys.path); {then}",
             self.sdk_dir.display().to_string()
         )
+    }
+
+    /// A cold start: the sandbox (its configuration is `sys.argv[1]`), then the runner.
+    pub fn play_bootstrap(&self) -> String {
+        self.bootstrap(
+            "import json, hero_tracing.sandbox as s; \
+             s.enter_and_run(json.loads(sys.argv[1]), lambda report: __import__('hero_tracing.runner').runner.main())",
+        )
+    }
+
+    /// Enters the sandbox in a throwaway child and prints what held, as JSON.
+    pub fn probe_bootstrap(&self) -> String {
+        self.bootstrap("import json, hero_tracing.sandbox as s; print(json.dumps(s.probe(json.loads(sys.argv[1]))))")
     }
 }
 

@@ -32,7 +32,7 @@ use crate::library::Library;
 use crate::store::{SqliteStore, Synchronous};
 
 const SECRET: &str = "fixture-secret";
-const BUDGET: Budget = Budget { wall_clock_ms: 10_000, memory_mb: 256, max_open_files: 64 };
+const BUDGET: Budget = Budget { wall_clock_ms: 10_000, memory_mb: 256, max_open_files: 64, max_processes: 64, network: false };
 
 fn engine_over(dir: &Path) -> Engine {
     let store = SqliteStore::open(&dir.join("replay.db"), Synchronous::Normal).expect("a temporary store opens");
@@ -43,14 +43,17 @@ fn engine_over(dir: &Path) -> Engine {
         pool_size: 1,
         defaults: BUDGET,
         env_allow: Vec::new(),
-        warm_runners: 0,
+        allow_weaker: false,
+        fork_server: false,
+        shared_dirs: Vec::new(),
         recover_by_replay: true,
         recover_attempts: 3,
         runner_vars: Vec::new(),
+        models: Arc::new(crate::models::ModelSettings::unconfigured()),
         caps,
     };
     // No workers and no Python: the test plays the runner's part line by line.
-    let core = Core::new(Library::new(Arc::new(store)), settings, Err("no Python in replay tests".into()));
+    let core = Core::new(Library::new(Arc::new(store)), settings, Err("no Python in replay tests".into()), None);
     Engine { core: Arc::new(core) }
 }
 

@@ -9,8 +9,13 @@
 //! result (it does not run again), an unfinished recorded child is re-entered under the same
 //! sid, and an answered pause returns its answer. A call that does not match what was
 //! recorded at its position fails the Play instead of silently diverging.
+//!
+//! Child calls may arrive concurrently (`logic.map`, threads): each carries its position
+//! (`seq`, fixed by the caller in call order, or `unordered`), so a step is found by its
+//! key, never by arrival order. A question in one branch marks only that Play's chain as
+//! waiting; the other branches keep reporting until the runner exits.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use hero_logic_api::{Binding, LogicVersion, Play, PlayStatus, ResumeRequest, ResumeUi};
 use serde_json::{Map, Value};
@@ -18,6 +23,7 @@ use serde_json::{Map, Value};
 use super::protocol::{self, Incoming, Notification, PlayIntro, RefusalBody, RefusalKind, Refused, Reply, Request, Verdict};
 use super::lifecycle::{self, Event};
 use super::logs::PlayLog;
+use super::step::Position;
 use super::{forms, inputs, step, Core};
 use crate::error::ServiceError;
 use crate::figures;
@@ -136,6 +142,8 @@ enum Refusal {
     /// A replayed step that failed in an earlier run: its message and its Play.
     ChildFailed { message: String, play_sid: String },
     Nondeterminism(String),
+    /// A `model_call` the daemon could not make, or the endpoint refused.
+    Model(crate::model_call::ModelCallError),
 }
 
 impl From<ServiceError> for Refusal {
@@ -157,15 +165,21 @@ pub struct Session<'a> {
     greeted: bool,
     mode: RunMode,
     open: HashMap<String, OpenPlay>,
-    /// Child calls made so far by each parent in this run: the `n` of the step key.
+    /// Ordered child calls made so far by each parent in this run: the `n` of the step key
+    /// when the runner sends no `seq`.
     calls: HashMap<String, u32>,
+    /// Unordered calls so far per (parent, logic name, args hash): the `k` of the step key.
+    unordered: HashMap<(String, String, String), u32>,
     specs: HashMap<String, LogicSpec>,
     /// Versions recorded Plays ran, by sid, as read by this run.
     versions: HashMap<String, LogicVersion>,
     /// Current versions by the name a call used, with the library generation they were read at.
     current: HashMap<String, (u64, LogicVersion, String)>,
-    /// Children recorded by earlier runs, per parent, in invocation order.
-    recorded: HashMap<String, Vec<Play>>,
+    /// Children recorded by earlier runs, per parent, by where they were called.
+    recorded: HashMap<String, HashMap<Slot, Play>>,
+    /// Plays that wait for a person in this run, with their ancestors: written at the
+    /// question, and afterwards only by the guarded last write of the run.
+    waiting: HashSet<String>,
     /// Recorded children whose stored result this run used instead of running them, and
     /// that are not marked `replayed` yet.
     replayed: Vec<String>,
@@ -200,6 +214,8 @@ impl<'a> Session<'a> {
             greeted: false,
             open: HashMap::new(),
             calls: HashMap::new(),
+            unordered: HashMap::new(),
+            waiting: HashSet::new(),
             specs: HashMap::new(),
             versions: HashMap::new(),
             current: HashMap::new(),
@@ -254,7 +270,7 @@ impl<'a> Session<'a> {
                 let op = protocol::RequestOp::parse(&malformed.op);
                 return match (malformed.id, op, self.greeted) {
                     (Some(id), Some(op), true) => {
-                        let error = RefusalBody { kind: RefusalKind::Protocol, message: malformed.message, play_sid: None };
+                        let error = RefusalBody { kind: RefusalKind::Protocol, message: malformed.message, play_sid: None, status: None, body: None };
                         Ok(Some(encode(&Refused { id, op, ok: false, error })))
                     }
                     (_, _, true) => Err(ProtocolError::Malformed(malformed.message)),
@@ -294,11 +310,15 @@ impl<'a> Session<'a> {
                 // the first call, so this answer does not count as having sent it.
                 Ok(Reply::Resolve { id, ok: true, logic: self.spec_of(&version, &logic_name).wire })
             }
-            Request::InvokeStart { id, parent, logic, args, local } => self.invoke_start(id, &parent, &logic, args, local),
+            Request::InvokeStart { id, parent, logic, args, local, seq, unordered } => {
+                let order = if unordered.unwrap_or(false) { Order::Unordered } else { Order::Seq(seq) };
+                self.invoke_start(id, &parent, &logic, args, local, order)
+            }
             Request::InvokeEnd { id, play_sid, status, output, error, traceback } => {
                 Ok(self.invoke_end(id, &play_sid, status, output, failure_text(&error, &traceback))?)
             }
             Request::Pause { id, play_sid, name, ui, schema } => self.pause(id, &play_sid, &name, ui, schema),
+            request @ Request::ModelCall { .. } => self.model_call(request),
             Request::Finish { id, status, output, error, traceback } => {
                 let root = &self.open[&self.root_sid];
                 let (status, output, error) =
@@ -343,6 +363,27 @@ impl<'a> Session<'a> {
         open.dirty = true;
     }
 
+    /// Makes the chat completion with the daemon's endpoint and key, and records its tokens
+    /// and cost (measured from the endpoint's answer) on the calling Play, which must be open
+    /// in this run. A replayed body that calls again is charged again: the endpoint was.
+    fn model_call(&mut self, request: Request) -> Result<Reply, Refusal> {
+        let Some((id, play_sid, chat)) = crate::model_call::ChatRequest::of(request) else {
+            return Err(ServiceError::Internal("model_call got another request".into()).into());
+        };
+        if !self.open.contains_key(&play_sid) {
+            return Err(ServiceError::validation("play_sid", format!("Play {play_sid:?} is not open in this run"), "").into());
+        }
+        let completion = crate::model_call::call(&self.core.settings.models, chat).map_err(Refusal::Model)?;
+        let caps = self.core.settings.caps;
+        if let Some(open) = self.open.get_mut(&play_sid) {
+            let usage = &completion.usage;
+            add_stats(&mut open.play, usage.prompt_tokens, usage.completion_tokens, usage.cost_usd);
+            open.log.push(&crate::model_call::log_line(usage, now_ms()), caps.log_line, caps.play_logs);
+            open.dirty = true;
+        }
+        Ok(Reply::ModelCall { id, ok: true, response: completion.response, usage: completion.usage })
+    }
+
     fn hello(&mut self, id: u64) -> Reply {
         let root = &self.open[&self.root_sid];
         let play = PlayIntro { sid: root.play.sid.clone(), name: root.play.name.clone(), inputs: root.play.input_data.clone() };
@@ -357,6 +398,7 @@ impl<'a> Session<'a> {
         name: &str,
         args: Map<String, Value>,
         local: bool,
+        order: Order,
     ) -> Result<Reply, Refusal> {
         let (parent_sid, name) = (parent_sid.to_string(), name.to_string());
         let parent = self.open.get(&parent_sid).ok_or_else(|| {
@@ -368,14 +410,15 @@ impl<'a> Session<'a> {
                 .map_err(|m| ServiceError::validation("args", m, "fix the bound version's input mappings"))?,
             None => args,
         };
-        let seq_slot = self.calls.entry(parent_sid.clone()).or_insert(0);
-        let seq = *seq_slot;
-        *seq_slot += 1;
-        // Each position is asked for once per run: the recorded Play is taken, not copied.
-        let recorded = self.recorded.get_mut(&parent_sid).and_then(|c| c.get_mut(seq as usize)).map(std::mem::take);
-        if let Some(recorded) = recorded {
-            return self.replay_step(id, &parent_sid, &parent_spec, seq, &name, local, args, recorded);
+        let position = self.position(&parent_sid, order, &name, &args);
+        let slot = match position {
+            Position::Ordered(n) => Slot::Seq(n),
+            Position::Unordered(_) => Slot::Key(step::step_key(&name, position, &Value::Object(args.clone()))),
+        };
+        if let Some(recorded) = self.recorded.get_mut(&parent_sid).and_then(|c| c.remove(&slot)) {
+            return self.replay_step(id, &parent_sid, &parent_spec, position, &name, local, args, recorded);
         }
+        let sent = args.clone();
         let (spec, args) = if local {
             (parent_spec.renamed(&name), args)
         } else {
@@ -383,7 +426,7 @@ impl<'a> Session<'a> {
             let checked = inputs::check(&version.inputs, args).map_err(|e| e.within(&name))?;
             (self.spec_of(&version, &logic_name), checked)
         };
-        let key = step::step_key(&name, seq, &Value::Object(args.clone()));
+        let key = call_key(&name, position, &sent, &args);
         let now = now_ms();
         let child = Play {
             logic_sid: spec.wire.logic_sid.clone(),
@@ -404,6 +447,25 @@ impl<'a> Session<'a> {
         Ok(response)
     }
 
+    /// Where this call sits among its parent's calls: the runner's `seq` (or the daemon's
+    /// count when it sends none), or, for an `unordered` call, the occurrence of this name
+    /// and these arguments among the parent's unordered calls.
+    fn position(&mut self, parent_sid: &str, order: Order, name: &str, args: &Map<String, Value>) -> Position {
+        let seq = match order {
+            Order::Seq(seq) => seq,
+            Order::Unordered => {
+                let hash = step::args_hash(&Value::Object(args.clone()));
+                let count = self.unordered.entry((parent_sid.to_string(), name.to_string(), hash)).or_insert(0);
+                *count += 1;
+                return Position::Unordered(*count - 1);
+            }
+        };
+        let counted = self.calls.entry(parent_sid.to_string()).or_insert(0);
+        let n = seq.unwrap_or(*counted);
+        *counted = (*counted).max(n.saturating_add(1));
+        Position::Ordered(n)
+    }
+
     /// A child call at a position an earlier run recorded: its stored result, or the same
     /// child re-entered when it had not finished.
     #[allow(clippy::too_many_arguments)]
@@ -412,27 +474,32 @@ impl<'a> Session<'a> {
         id: u64,
         parent_sid: &str,
         parent_spec: &LogicSpec,
-        seq: u32,
+        position: Position,
         name: &str,
         local: bool,
-        args: Map<String, Value>,
+        sent: Map<String, Value>,
         recorded: Play,
     ) -> Result<Reply, Refusal> {
         let args = if local || recorded.name != name {
-            args
+            sent.clone()
         } else {
             let version = self.recorded_version(&recorded)?;
-            inputs::check(&version.inputs, args).map_err(|e| e.within(name))?
+            inputs::check(&version.inputs, sent.clone()).map_err(|e| e.within(name))?
         };
-        let key = step::step_key(name, seq, &Value::Object(args));
+        let key = call_key(name, position, &sent, &args);
         if key != recorded.step_key {
+            let step = match position {
+                Position::Ordered(n) => n.to_string(),
+                Position::Unordered(k) => format!("~{k}"),
+            };
             let message = format!(
-                "non-deterministic replay: step {seq} of Play {parent_sid} now calls {name:?} (step key {key}), \
+                "non-deterministic replay: step {step} of Play {parent_sid} now calls {name:?} (step key {key}), \
                  but the recorded run called {:?} (step key {}) there; a logic must make the same calls in the \
                  same order with the same arguments until it reaches new work",
                 recorded.name, recorded.step_key
             );
-            self.fatal = Some(message.clone());
+            // The first divergence is the one to fix; later ones (a fan-out's other calls) follow from it.
+            self.fatal.get_or_insert_with(|| message.clone());
             return Err(Refusal::Nondeterminism(message));
         }
         if recorded.status == PlayStatus::Success {
@@ -523,19 +590,33 @@ impl<'a> Session<'a> {
                 resumed_at: 0,
             });
         }
-        // Runs are sequential, so the open Plays are exactly the chain from the root down to
-        // the one that asks: all of them now wait for the person.
-        for open in self.open.values_mut() {
-            if let Err(e) = lifecycle::apply(&mut open.play, Event::Ask) {
-                tracing::warn!(sid = %open.play.sid, error = %e, "an open Play of a pausing run is not running");
+        // The Play that asks and its ancestors wait for the person; its siblings in other
+        // branches run on and report their ends as usual.
+        let chain = self.chain_of(&sid);
+        for sid in &chain {
+            if let Some(open) = self.open.get_mut(sid) {
+                if let Err(e) = lifecycle::apply(&mut open.play, Event::Ask) {
+                    tracing::warn!(sid = %open.play.sid, error = %e, "a Play of an asking chain is not running");
+                }
             }
         }
-        let mut batch = self.unsaved_batch();
-        batch.updates =
-            self.open.values().filter(|o| !self.unsaved.contains(&o.play.sid)).map(|o| o.play.clone()).collect();
-        self.core.library.store().play_batch(&batch, None)?;
+        self.waiting.extend(chain.iter().cloned());
+        let store = self.core.library.store();
+        let mut batch = self.unsaved_batch(None);
+        let rows: Vec<Play> =
+            chain.iter().filter(|s| !self.unsaved.contains(s)).filter_map(|s| self.open.get(s)).map(|o| o.play.clone()).collect();
+        if self.suspended.is_none() {
+            batch.updates = rows;
+            store.play_batch(&batch, None)?;
+            self.suspended = Some(resume_id.clone());
+        } else {
+            // A later question of the same run: an answer to the first may already have
+            // moved the chain on, which this write must not undo.
+            store.play_batch(&batch, None)?;
+            let chain_rows = PlayBatch { updates: rows, ..Default::default() };
+            store.play_batch(&chain_rows, Some((&self.root_sid, PlayStatus::AwaitingResume)))?;
+        }
         self.unsaved.clear();
-        self.suspended = Some(resume_id.clone());
         self.core.changed();
         Ok(Reply::Pause { id, ok: true, answered: false, payload: None, resume_id: Some(resume_id) })
     }
@@ -568,13 +649,11 @@ impl<'a> Session<'a> {
         let memo = (status == PlayStatus::Success).then(|| Value::Object(play.output_data.clone()));
         // The child's ancestors that are not written yet go in the same commit, so a recorded
         // result is always reachable from the top-level Play.
-        let mut batch = self.unsaved_batch();
+        let mut batch = self.unsaved_batch(Some(&play));
         if !closing_log.is_empty() {
             batch.logs.push((play.sid.clone(), closing_log));
         }
-        if self.unsaved.contains(&play.sid) {
-            batch.new_children.push(play.clone());
-        } else {
+        if !self.unsaved.contains(&play.sid) {
             batch.updates.push(play.clone());
         }
         if let Some(memo) = &memo {
@@ -600,10 +679,30 @@ impl<'a> Session<'a> {
         Ok(Reply::InvokeEnd { id, ok: true, status: None, output: None, error: None })
     }
 
-    /// The unwritten open children, as new rows in creation order, and the log text that
-    /// arrived since the last write (appended after the rows are in).
-    fn unsaved_batch(&mut self) -> PlayBatch {
-        let new_children = self.unsaved.iter().filter_map(|sid| self.open.get(sid).map(|o| o.play.clone())).collect();
+    /// `sid` and its open ancestors, the asking Play first.
+    fn chain_of(&self, sid: &str) -> Vec<String> {
+        let mut chain = Vec::new();
+        let mut next = Some(sid.to_string());
+        while let Some(sid) = next.take() {
+            let Some(open) = self.open.get(&sid) else { break };
+            next = Some(open.play.parent_play_sid.clone()).filter(|p| !p.is_empty() && !chain.contains(p));
+            chain.push(sid);
+        }
+        chain
+    }
+
+    /// The unwritten children, as new rows in creation order (so the parents'
+    /// `sub_play_sids` stay in call order): the open ones, and `closing`, just taken out;
+    /// and the log text that arrived since the last write (appended after the rows are in).
+    fn unsaved_batch(&mut self, closing: Option<&Play>) -> PlayBatch {
+        let new_children = self
+            .unsaved
+            .iter()
+            .filter_map(|sid| match closing {
+                Some(play) if play.sid == *sid => Some(play.clone()),
+                _ => self.open.get(sid).map(|o| o.play.clone()),
+            })
+            .collect();
         PlayBatch { new_children, logs: self.take_logs(), ..Default::default() }
     }
 
@@ -622,13 +721,10 @@ impl<'a> Session<'a> {
     /// Writes what a live view is missing: open children not written yet, and the logs,
     /// outputs and stats that arrived for written ones. Called when the runner is quiet.
     pub fn flush(&mut self) -> Result<(), crate::store::StoreError> {
-        // A suspended run has written its chain; an answer may already have moved it on, and
-        // only the guarded last write of the run may touch it again.
-        if self.suspended.is_some() {
-            return Ok(());
-        }
-        let mut batch = self.unsaved_batch();
-        for open in self.open.values().filter(|o| o.dirty && !self.unsaved.contains(&o.play.sid)) {
+        // A waiting chain is written; an answer may already have moved it on, and only the
+        // guarded last write of the run may touch it again. Branches still running may.
+        let mut batch = self.unsaved_batch(None);
+        for open in self.open.values().filter(|o| o.dirty && !self.unsaved.contains(&o.play.sid) && !self.waiting.contains(&o.play.sid)) {
             batch.updates.push(open.play.clone());
         }
         if batch.is_empty() {
@@ -764,8 +860,34 @@ impl<'a> Session<'a> {
     }
 }
 
-/// Children of every recorded Play, in invocation order, keyed by parent sid.
-fn recorded_children(root: &Play, tree: Vec<Play>) -> HashMap<String, Vec<Play>> {
+/// What `invoke_start` says of a call's place: its `seq` (None: the daemon counts), or
+/// `unordered`.
+#[derive(Debug, Clone, Copy)]
+enum Order {
+    Seq(Option<u32>),
+    Unordered,
+}
+
+/// Where a recorded child was called: an ordered call by its `seq`, an unordered one by its
+/// whole key (name, occurrence and arguments).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Slot {
+    Seq(u32),
+    Key(String),
+}
+
+/// The step key of a call: an ordered call hashes the arguments as recorded (validated,
+/// defaults applied), an unordered one the arguments as sent, which is what it is found by.
+fn call_key(name: &str, position: Position, sent: &Map<String, Value>, checked: &Map<String, Value>) -> String {
+    let args = match position {
+        Position::Ordered(_) => checked,
+        Position::Unordered(_) => sent,
+    };
+    step::step_key(name, position, &Value::Object(args.clone()))
+}
+
+/// Children of every recorded Play, keyed by parent sid and by where they were called.
+fn recorded_children(root: &Play, tree: Vec<Play>) -> HashMap<String, HashMap<Slot, Play>> {
     let mut order: HashMap<String, Vec<String>> = HashMap::new();
     order.insert(root.sid.clone(), root.sub_play_sids.clone());
     let mut by_sid: HashMap<String, Play> = HashMap::new();
@@ -776,7 +898,20 @@ fn recorded_children(root: &Play, tree: Vec<Play>) -> HashMap<String, Vec<Play>>
     order
         .into_iter()
         .filter_map(|(parent, children)| {
-            let plays: Vec<Play> = children.iter().filter_map(|sid| by_sid.get(sid).cloned()).collect();
+            let plays: HashMap<Slot, Play> = children
+                .iter()
+                .enumerate()
+                .filter_map(|(i, sid)| by_sid.get(sid).map(|p| (i, p.clone())))
+                .map(|(i, play)| {
+                    let slot = match step::position_of(&play.step_key) {
+                        Some(Position::Unordered(_)) => Slot::Key(play.step_key.clone()),
+                        Some(Position::Ordered(n)) => Slot::Seq(n),
+                        // A key of another shape: its place in the invocation order.
+                        None => Slot::Seq(i as u32),
+                    };
+                    (slot, play)
+                })
+                .collect();
             (!plays.is_empty()).then_some((parent, plays))
         })
         .collect()
@@ -844,10 +979,27 @@ fn failure_text(error: &str, traceback: &str) -> String {
 fn refusal_body(refusal: &Refusal) -> RefusalBody {
     let error = match refusal {
         Refusal::ChildFailed { message, play_sid } => {
-            return RefusalBody { kind: RefusalKind::ChildFailed, message: message.clone(), play_sid: Some(play_sid.clone()) }
+            return RefusalBody {
+                kind: RefusalKind::ChildFailed,
+                message: message.clone(),
+                play_sid: Some(play_sid.clone()),
+                status: None,
+                body: None,
+            }
         }
         Refusal::Nondeterminism(message) => {
-            return RefusalBody { kind: RefusalKind::Nondeterminism, message: message.clone(), play_sid: None }
+            return RefusalBody { kind: RefusalKind::Nondeterminism, message: message.clone(), play_sid: None, status: None, body: None }
+        }
+        Refusal::Model(error) => {
+            let kind = if error.is_configuration() {
+                RefusalKind::NotConfigured
+            } else if matches!(error, crate::model_call::ModelCallError::NoMessages) {
+                RefusalKind::Validation
+            } else {
+                RefusalKind::ModelError
+            };
+            let (status, body) = error.answer();
+            return RefusalBody { kind, message: error.to_string(), play_sid: None, status, body };
         }
         Refusal::Service(error) => error,
     };
@@ -868,7 +1020,7 @@ fn refusal_body(refusal: &Refusal) -> RefusalBody {
             message = format!("{message}; {hint}");
         }
     }
-    RefusalBody { kind, message, play_sid: None }
+    RefusalBody { kind, message, play_sid: None, status: None, body: None }
 }
 
 #[cfg(test)]

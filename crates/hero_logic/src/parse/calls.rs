@@ -1,5 +1,6 @@
-//! Which calls are steps of the flow: the SDK's `logic.invoke` / `logic.pause` / `ask_user.*`,
-//! and calls that leave the process (client methods, HTTP requests).
+//! Which calls are steps of the flow: the SDK's `logic.invoke` (and `map`, `spawn`,
+//! `ainvoke`) / `logic.pause` / `ask_user.*`, and calls that leave the process (client
+//! methods, HTTP requests).
 //!
 //! Calls of functions of the same file (Logics and helpers) are names, resolved by the graph
 //! walker, which knows the scopes.
@@ -72,7 +73,8 @@ fn sdk_call(call: &ExprCall, cx: &CallContext) -> Option<Found> {
     let method = attr.attr.as_str();
     if LOGIC_OBJECTS.contains(&owner.as_str()) {
         return match method {
-            "invoke" => Some(invoke(call, cx)),
+            "invoke" => Some(invoke(call, cx, method, InvokeVia::LogicInvoke)),
+            "map" | "spawn" | "ainvoke" => Some(invoke(call, cx, method, InvokeVia::Parallel)),
             "pause" => Some(pause(call, cx)),
             _ => None,
         };
@@ -83,21 +85,19 @@ fn sdk_call(call: &ExprCall, cx: &CallContext) -> Option<Found> {
     None
 }
 
-fn invoke(call: &ExprCall, cx: &CallContext) -> Found {
+/// `logic.invoke(...)` and its fan-out siblings `map`, `spawn`, `ainvoke` (`method`).
+fn invoke(call: &ExprCall, cx: &CallContext, method: &str, via: InvokeVia) -> Found {
     // `invoke(name, /, **inputs)`: a `name=` keyword is an input of the child, not its name.
     let name = call.arguments.args.first().filter(|a| !a.is_starred_expr());
     let target = name.and_then(|n| cx.string_of(n));
     let label = match (&target, name) {
         (Some(target), _) => target.clone(),
-        (None, Some(expr)) => format!("logic.invoke({})", text::snippet(cx.text, expr.range())),
-        (None, None) => "logic.invoke(?)".to_owned(),
+        (None, Some(expr)) => format!("logic.{method}({})", text::snippet(cx.text, expr.range())),
+        (None, None) => format!("logic.{method}(?)"),
     };
     Found {
         label,
-        step: FlowStep::Invoke {
-            target,
-            via: InvokeVia::LogicInvoke,
-        },
+        step: FlowStep::Invoke { target, via },
     }
 }
 

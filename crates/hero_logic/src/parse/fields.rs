@@ -439,6 +439,7 @@ fn field_from_spec(
         } else {
             options
         },
+        ..LogicField::default()
     })
 }
 
@@ -492,6 +493,7 @@ pub fn from_parameters(params: &Parameters, docs: &[NameDoc], scope: &Scope) -> 
             required: default_expr.is_none() && !info.optional,
             default: default.filter(|d| !d.is_null()),
             options: info.options,
+            ..LogicField::default()
         });
     }
     fields
@@ -603,6 +605,7 @@ fn collect_class_fields(
                 required,
                 default: default.filter(|d| !d.is_null()),
                 options: info.options,
+                ..LogicField::default()
             },
         );
     }

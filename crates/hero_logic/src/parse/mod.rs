@@ -6,7 +6,9 @@
 //! blocks and returns of the entry function, with helpers followed where they are called).
 //!
 //! Parsing uses ruff's parser, which accepts current syntax (PEP 701 f-strings, `match`,
-//! `type X = ...`, generic functions, `except*`) regardless of the target version.
+//! `type X = ...`, generic functions, `except*`) regardless of the target version; a saved
+//! source is also checked against the grammar of the interpreter the daemon runs
+//! (`Runtime::check`), so what saves also runs.
 
 mod calls;
 mod docstring;
@@ -17,6 +19,7 @@ mod names;
 mod scope;
 mod signature;
 mod source;
+mod split;
 mod stdlib;
 mod text;
 
@@ -27,7 +30,8 @@ mod golden_tests;
 
 pub use graph::{binding_graph, flow_graph, MAX_HELPER_DEPTH, MAX_NODES};
 pub use signature::{read_signature, read_signature_named, Signature};
-pub use source::{MAX_NESTING, MAX_SOURCE_BYTES};
+pub use source::{Runtime, MAX_NESTING, MAX_SOURCE_BYTES};
+pub use split::{split_logics, Split, SplitPart};
 
 /// Why a source's signature could not be read. Positions are 1-based; columns count
 /// characters, not bytes.
@@ -38,6 +42,17 @@ pub enum ParseError {
         line: u32,
         column: u32,
         message: String,
+    },
+
+    /// Valid Python, but not for the interpreter the daemon runs (`message` names the version
+    /// that has the syntax).
+    #[error("syntax error at line {line}, column {column}: {message}; the daemon runs Python {runtime}")]
+    Unsupported {
+        line: u32,
+        column: u32,
+        message: String,
+        runtime: String,
+        hint: String,
     },
 
     #[error("no @logic entry function: {hint}")]
@@ -71,6 +86,7 @@ impl ParseError {
         match self {
             ParseError::Syntax { line, column, .. }
             | ParseError::Declaration { line, column, .. }
+            | ParseError::Unsupported { line, column, .. }
             | ParseError::TooDeep { line, column, .. } => Some((*line, *column)),
             ParseError::NoEntry { .. } | ParseError::TooLarge { .. } => None,
         }

@@ -27,6 +27,8 @@ pub struct Signature {
     pub outputs: Vec<LogicField>,
     /// 1-based line of the entry function's `def`.
     pub line: u32,
+    /// The decorator's `network=True`: its Plays may use the network.
+    pub network: bool,
 }
 
 /// Reads the signature of the logic a source defines.
@@ -291,7 +293,7 @@ impl<'a> SourceOrderVisitor<'a> for Calls<'a> {
                 Expr::Name(name) => {
                     self.functions.insert(name.id.as_str());
                 }
-                Expr::Attribute(attr) if attr.attr.as_str() == "invoke" => {
+                Expr::Attribute(attr) if matches!(attr.attr.as_str(), "invoke" | "map" | "spawn" | "ainvoke") => {
                     // The name is positional-only: `name=` would be an input of the child.
                     if let Some(target) = call.arguments.args.first().and_then(literal::string) {
                         self.invoked.insert(target);
@@ -363,6 +365,11 @@ fn build(entry: &Entry, scope: &Scope, source: &PySource) -> Result<Signature, P
         Some(expr) => fields::declared(expr, scope, "outputs")?,
         None => returned_record(function, scope),
     };
+    let network = match meta.kwarg("network") {
+        None => false,
+        Some(Expr::BooleanLiteral(flag)) => flag.value,
+        Some(expr) => return Err(Problem::new(expr, "network= must be True or False".to_string())),
+    };
     Ok(Signature {
         name: Some(name),
         description,
@@ -370,6 +377,7 @@ fn build(entry: &Entry, scope: &Scope, source: &PySource) -> Result<Signature, P
         inputs,
         outputs,
         line: source.line(function.name.range.start()),
+        network,
     })
 }
 
@@ -423,6 +431,16 @@ from hero_tracing import logic
 def main(name, greeting="Hello"):
     return {"message": f"{greeting}, {name}"}
 "#;
+
+    #[test]
+    fn the_decorator_may_ask_for_the_network() {
+        assert!(!sig(GREETING).network, "no network unless asked");
+        let asks = "from hero_tracing import logic\n\n@logic(name=\"f\", network=True)\ndef f():\n    pass\n";
+        assert!(sig(asks).network);
+        let vague = "from hero_tracing import logic\n\n@logic(name=\"f\", network=\"yes\")\ndef f():\n    pass\n";
+        let error = read_signature(vague).unwrap_err().to_string();
+        assert!(error.contains("network= must be True or False"), "{error}");
+    }
 
     #[test]
     fn declared_signature() {

@@ -7,8 +7,8 @@
 //! a thread with a stack large enough for it.
 
 use ruff_python_ast::visitor::source_order::{self, SourceOrderVisitor, TraversalSignal};
-use ruff_python_ast::{AnyNodeRef, ModModule, PySourceType};
-use ruff_python_parser::{parse_unchecked_source, Parsed};
+use ruff_python_ast::{AnyNodeRef, ModModule, PySourceType, PythonVersion};
+use ruff_python_parser::{parse_unchecked, parse_unchecked_source, ParseOptions, Parsed, UnsupportedSyntaxErrorKind};
 use ruff_source_file::LineIndex;
 use ruff_text_size::{Ranged, TextSize};
 
@@ -75,6 +75,49 @@ impl<'src> PySource<'src> {
     /// 1-based line of a byte offset.
     pub fn line(&self, offset: TextSize) -> u32 {
         self.position(offset).0
+    }
+}
+
+/// The interpreter the daemon runs logics with, whose grammar a saved source must fit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Runtime {
+    target: PythonVersion,
+    /// As the interpreter reported it (`3.11.7`).
+    label: String,
+}
+
+impl Runtime {
+    /// From `sys.version_info` as text (`3.11.7`); `None` when it does not read as one.
+    pub fn from_version(label: &str) -> Option<Runtime> {
+        let mut parts = label.trim().split('.');
+        let major = parts.next()?.parse().ok()?;
+        let minor = parts.next()?.parse().ok()?;
+        Some(Runtime { target: PythonVersion { major, minor }, label: label.trim().to_string() })
+    }
+
+    /// Refuses the first construct of a module (already known to parse) that this interpreter
+    /// cannot run: newer syntax (`type X = int`, PEP 701 f-strings) or older (`except X, e:`).
+    pub fn check(&self, text: &str) -> Result<(), ParseError> {
+        let options = ParseOptions::from(PySourceType::Python).with_target_version(self.target);
+        let Some(parsed) = parse_unchecked(text, options).try_into_module() else { return Ok(()) };
+        if too_deep_at(parsed.syntax()).is_some() {
+            // `PySource::parse` reports the depth; this tree only has to be freed safely.
+            drop_deep(parsed, text.len());
+            return Ok(());
+        }
+        let Some(error) = parsed.unsupported_syntax_errors().first() else { return Ok(()) };
+        let lines = LineIndex::from_source_text(text);
+        let (line, column) = position(&lines, text, error.range.start());
+        let hint = match error.kind {
+            UnsupportedSyntaxErrorKind::UnparenthesizedExceptionTypes => {
+                "`except X, e:` is Python 2: write `except X as e:` (several types: `except (X, Y) as e:`)".to_string()
+            }
+            _ => format!(
+                "write it the Python {}.{} way, or run the daemon with a newer interpreter (HERO_LOGIC_PYTHON)",
+                self.target.major, self.target.minor
+            ),
+        };
+        Err(ParseError::Unsupported { line, column, message: error.to_string(), runtime: self.label.clone(), hint })
     }
 }
 
@@ -232,5 +275,52 @@ mod tests {
             PySource::parse(&source),
             Err(ParseError::TooLarge { .. })
         ));
+    }
+}
+
+#[cfg(test)]
+mod runtime_tests {
+    use super::*;
+
+    fn refusal(version: &str, text: &str) -> Option<(u32, u32, String, String)> {
+        PySource::parse(text).expect("the parser's own grammar accepts it");
+        match Runtime::from_version(version).unwrap().check(text) {
+            Ok(()) => None,
+            Err(ParseError::Unsupported { line, column, message, hint, .. }) => Some((line, column, message, hint)),
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_type_alias_needs_python_3_12() {
+        let (line, column, message, _) = refusal("3.11.7", "x = 1\ntype Pair = tuple[int, int]\n").unwrap();
+        assert_eq!((line, column), (2, 1));
+        assert!(message.contains("Python 3.12"), "{message}");
+        assert_eq!(refusal("3.12.1", "type Pair = tuple[int, int]\n"), None);
+    }
+
+    #[test]
+    fn pep_701_f_strings_need_python_3_12() {
+        for text in ["d = {}\ns = f\"{d[\"k\"]}\"\n", "s = f\"{'\\n'.join([])}\"\n", "s = f\"{1 # one\n}\"\n"] {
+            let (line, _, message, _) = refusal("3.11.7", text).unwrap_or_else(|| panic!("{text:?} is 3.12 syntax"));
+            assert_eq!(line, if text.starts_with("d =") { 2 } else { 1 }, "{text:?}");
+            assert!(message.contains("3.12"), "{message}");
+        }
+        assert_eq!(refusal("3.11.7", "w = 3\ns = f\"{w!r:>{w}}\"\n"), None, "3.11 f-strings stay fine");
+    }
+
+    #[test]
+    fn python_2_except_is_refused_with_a_python_3_hint() {
+        let text = "try:\n    pass\nexcept ValueError, e:\n    pass\n";
+        let (line, column, _, hint) = refusal("3.11.7", text).unwrap();
+        assert_eq!((line, column), (3, 8));
+        assert!(hint.contains("except X as e"), "{hint}");
+    }
+
+    #[test]
+    fn versions_read_from_the_interpreters_text() {
+        assert!(Runtime::from_version("3.11.7").is_some());
+        assert!(Runtime::from_version("3.13").is_some());
+        assert!(Runtime::from_version("three").is_none());
     }
 }

@@ -2,7 +2,7 @@
 
 use hero_logic_api::methods::{self, Crud};
 use hero_logic_api::params::{Deleted, FindParams, ListParams, Page, SetParams, SidParams, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
-use hero_logic_api::{Logic, LogicExample, LogicVersion, Play};
+use hero_logic_api::{LegacyWorkflow, Logic, LogicExample, LogicVersion, Play};
 use jsonrpsee::RpcModule;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -116,11 +116,16 @@ pub(crate) fn page_limit(limit: Option<u32>) -> ServiceResult<u32> {
 }
 
 /// Serves `workflow.*`, `workflowversion.*` and `example.*` for clients of the old names.
+/// `workflow.set` is a method of its own: an old Workflow carried its source and signature.
 fn register_legacy_aliases(module: &mut RpcModule<Ctx>) {
+    register(module, methods::LEGACY_WORKFLOW_SET, |ctx, p: SetParams<LegacyWorkflow>| ctx.library.put_legacy_workflow(p.object));
     for (prefix, crud) in methods::LEGACY_CRUD_ALIASES {
         for (verb, target) in
             [("get", crud.get), ("set", crud.set), ("delete", crud.delete), ("list", crud.list), ("find", crud.find)]
         {
+            if format!("{prefix}.{verb}") == methods::LEGACY_WORKFLOW_SET {
+                continue;
+            }
             // Method names must be 'static; these few strings live as long as the daemon anyway.
             let alias: &'static str = Box::leak(format!("{prefix}.{verb}").into_boxed_str());
             module.register_alias(alias, target).expect("aliases are registered once, after their targets");

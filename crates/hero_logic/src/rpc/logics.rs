@@ -3,7 +3,7 @@
 use hero_logic_api::methods;
 use hero_logic_api::params::{
     BindingIdentityParams,
-    Deleted, ExampleCreateParams, ExampleListParams, LibrarySearchParams, LogicCreateParams,
+    Deleted, ExampleCreateParams, ImportParams, SplitParams, ExampleListParams, LibrarySearchParams, LogicCreateParams,
     LogicCreateVersionParams, LogicSetCurrentVersionParams, SetParams, SidParams,
 };
 use hero_logic_api::LogicExample;
@@ -29,4 +29,6 @@ pub fn register_all(module: &mut RpcModule<Ctx>) {
     register(module, methods::LOGIC_EXAMPLE_UPDATE, |ctx, p: SetParams<LogicExample>| ctx.library.update_example(p.object));
     register(module, methods::LOGIC_EXAMPLE_DELETE, |ctx, p: SidParams| Ok(Deleted { deleted: ctx.library.delete_example(&p.sid)? }));
     register(module, methods::LOGIC_EXAMPLE_LIST, |ctx, p: ExampleListParams| ctx.library.list_examples(p));
+    register(module, methods::LOGIC_IMPORT, |ctx, p: ImportParams| crate::import::import(&ctx.library, p));
+    register(module, methods::LOGIC_SPLIT, |_, p: SplitParams| crate::import::split(&p.python_source));
 }

@@ -1,6 +1,7 @@
 //! JSON-RPC 2.0 over HTTP on a Unix socket.
 
 mod admission;
+mod conformance;
 mod crud;
 mod error;
 mod graph;
@@ -118,7 +119,7 @@ pub async fn serve(
                         continue;
                     }
                 };
-                let service = builder.clone().build(methods.clone(), stop_handle.clone());
+                let service = conformance::Conformant::new(builder.clone().build(methods.clone(), stop_handle.clone()), MAX_REQUEST_BYTES);
                 let stopped = stop_handle.clone().shutdown();
                 tokio::spawn(async move {
                     if let Err(e) = serve_with_graceful_shutdown(stream, service, stopped).await {

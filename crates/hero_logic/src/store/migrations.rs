@@ -112,4 +112,8 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE plays ADD COLUMN recover_attempts INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 5: whether a version's Plays may use the network (the decorator's `network=True`).
+    r#"
+    ALTER TABLE logic_versions ADD COLUMN network INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];

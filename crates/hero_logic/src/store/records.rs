@@ -1,6 +1,7 @@
 //! How each rootobject maps onto its table: real columns for what queries filter or sort on,
 //! JSON text for nested values. Fields derived from other tables are filled by the store.
 
+use hero_logic_api::methods;
 use hero_logic_api::{Logic, LogicExample, LogicVersion, Play, PlayStatus};
 use rusqlite::types::Value as Sql;
 use rusqlite::Row;
@@ -57,7 +58,7 @@ impl Record for Logic {
     const KIND: &'static str = "Logic";
     const COLUMNS: &'static [&'static str] =
         &["name", "description", "current_version_sid", "tags", "created_at", "updated_at"];
-    const FILTERS: &'static [&'static str] = &["name", "current_version_sid"];
+    const FILTERS: &'static [&'static str] = methods::LOGIC.filters;
     const UNIQUE: &'static [(&'static str, &'static str)] = &[("name", "a Logic with this name already exists")];
 
     fn sid(&self) -> &str {
@@ -103,8 +104,9 @@ impl Record for LogicVersion {
         "binding",
         "created_at",
         "updated_at",
+        "network",
     ];
-    const FILTERS: &'static [&'static str] = &["logic_sid", "version_label"];
+    const FILTERS: &'static [&'static str] = methods::LOGIC_VERSION.filters;
     const UNIQUE: &'static [(&'static str, &'static str)] =
         &[("version_label", "this Logic already has a version with this label")];
 
@@ -125,6 +127,7 @@ impl Record for LogicVersion {
             self.binding.as_ref().map(json).unwrap_or(Sql::Null),
             int(self.created_at),
             int(self.updated_at),
+            int(u64::from(self.network)),
         ]
     }
     fn from_row(row: &Row) -> rusqlite::Result<Self> {
@@ -146,6 +149,7 @@ impl Record for LogicVersion {
             binding,
             created_at: get_u64(row, 9)?,
             updated_at: get_u64(row, 10)?,
+            network: get_u64(row, 11)? != 0,
         })
     }
 }
@@ -163,7 +167,7 @@ impl Record for LogicExample {
         "created_at",
         "updated_at",
     ];
-    const FILTERS: &'static [&'static str] = &["logic_sid", "logic_version_sid", "name"];
+    const FILTERS: &'static [&'static str] = methods::LOGIC_EXAMPLE.filters;
 
     fn sid(&self) -> &str {
         &self.sid
@@ -223,8 +227,7 @@ impl Record for Play {
         "replayed",
         "created_at",
     ];
-    const FILTERS: &'static [&'static str] =
-        &["logic_sid", "logic_version_sid", "parent_play_sid", "status"];
+    const FILTERS: &'static [&'static str] = methods::PLAY.filters;
     const APPEND_ONLY: &'static [&'static str] = &["logs"];
 
     fn sid(&self) -> &str {

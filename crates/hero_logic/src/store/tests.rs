@@ -196,7 +196,7 @@ fn a_guarded_batch_writes_nothing_when_the_status_moved_on() {
 fn a_plays_limits_are_kept_with_it() {
     use hero_logic_api::params::Limits;
     let (_d, store) = open();
-    let limits = Limits { wall_clock_ms: Some(1500), memory_mb: None, max_open_files: Some(32) };
+    let limits = Limits { wall_clock_ms: Some(1500), memory_mb: None, max_open_files: Some(32), network: None };
     let limited = store.play_insert_limited(&Play::default(), &limits).unwrap();
     let plain = store.play_insert(&Play::default()).unwrap();
     assert_eq!(store.play_limits(&limited.sid).unwrap(), Some(limits));

@@ -146,3 +146,33 @@ pub fn process_alive(pid: i64) -> bool {
         Err(_) => false,
     }
 }
+
+/// Host pids of live processes whose command line has `arg` as one of its arguments
+/// (a Play's own pids are those of its PID namespace, so tests find its processes by a
+/// unique argument instead).
+pub fn processes_with_arg(arg: &str) -> Vec<i64> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i64>().ok())
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            cmdline.split(|b| *b == 0).any(|a| a == arg.as_bytes()) && process_alive(*pid)
+        })
+        .collect()
+}
+
+/// An argument no other test uses, for `processes_with_arg`.
+pub fn unique_arg(prefix: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{prefix}{}{n:03}", std::process::id())
+}
+
+impl Daemon {
+    /// A daemon on `data_dir` (no seeds) whose Plays may also write under `shared`
+    /// (`[sandbox] shared_dirs`), for tests that count a logic's side effects in files.
+    pub async fn start_sharing(data_dir: &Path, shared: &Path) -> Daemon {
+        let shared = shared.display().to_string();
+        Daemon::start_with_env(data_dir, &["--no-seed"], &[("HERO_LOGIC_SANDBOX_SHARED_DIRS", &shared)]).await
+    }
+}

@@ -8,5 +8,12 @@ use serde_json::{json, Value};
 use crate::state::AppState;
 
 pub async fn healthz(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({"ok": true, "daemon": state.daemon_alive().await}))
+    let alive = state.daemon_alive().await;
+    // What a Play's process gets (namespaces, Landlock, bounds), as the daemon probed it.
+    let sandbox = match alive {
+        true => state.call::<Value>("LogicService.sandbox_info", json!({})).await.ok(),
+        false => None,
+    };
+    let sandbox = sandbox.map(|s| json!({"summary": s["summary"], "missing": s["missing"], "refusal": s["refusal"]}));
+    Json(json!({"ok": true, "daemon": alive, "sandbox": sandbox}))
 }

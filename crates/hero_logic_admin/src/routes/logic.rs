@@ -40,6 +40,8 @@ struct VersionInfo {
     input_rows: Vec<FieldRow>,
     #[serde(skip)]
     output_rows: Vec<FieldRow>,
+    /// Its Plays may use the network (`@logic(network=True)`).
+    network: bool,
 }
 
 /// A recent Play, without its logs and outputs.
@@ -194,6 +196,7 @@ fn version_info(version: LogicVersion, current_sid: &str) -> VersionInfo {
         created_at: version.created_at,
         inputs: version.inputs,
         outputs: version.outputs,
+        network: version.network,
     }
 }
 

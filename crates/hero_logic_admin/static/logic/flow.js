@@ -143,13 +143,15 @@ function drawFlow(box, graph, play, kids, versionSid) {
     switch (n.kind) {
       case 'invoke': {
         const target = n.target || '';
-        const got = target ? take(target, inLoop) : [];
+        // A fan-out (logic.map/spawn/ainvoke) fills its node with every branch, side by side.
+        const fan = n.via === 'parallel';
+        const got = target ? take(target, inLoop || fan) : [];
         const li = el('li', { class: 'flow-node flow-invoke' + (play && !got.length ? ' flow-notrun' : ''), 'data-target': target }, [
-          head(n.via === 'binding' ? 'runs' : 'invokes', [lineButton(n, target || n.label, 'flow-target'), helper])
+          head(n.via === 'binding' ? 'runs' : fan ? '∥ runs side by side' : 'invokes', [lineButton(n, target || n.label, 'flow-target'), helper])
         ]);
         if (got.length) {
-          li.appendChild(el('div', { class: 'flow-plays' + (got.length > 1 ? ' flow-stack' : '') },
-            got.map(function (k, i) { return chip(k, got.length > 1 ? i + 1 : 0); })));
+          li.appendChild(el('div', { class: 'flow-plays' + (fan ? ' flow-parallel' : got.length > 1 ? ' flow-stack' : '') },
+            got.map(function (k, i) { return chip(k, got.length > 1 && !fan ? i + 1 : 0); })));
         }
         return li;
       }

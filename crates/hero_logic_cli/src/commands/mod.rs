@@ -2,7 +2,9 @@
 
 pub mod admin_url;
 pub mod bench;
+pub mod import;
 pub mod plays;
 pub mod resume;
 pub mod run;
+pub mod split;
 pub mod up;

@@ -1,8 +1,9 @@
 //! The live view of a Play tree while `hero_logic run` waits for it.
 //!
-//! Both views walk the tree depth-first, children in creation order. Because one top-level
-//! Play runs in one process and its children run one after another, that walk is also the
-//! order things happened in: entering a node is its start, leaving it is its end.
+//! Both views walk the tree depth-first, children in creation order (their call order).
+//! Children of one parent that ran at the same time (a fan-out: `logic.map`, `spawn`,
+//! threads) are siblings marked `parallel`; otherwise siblings ran one after another, and the
+//! walk is the order things happened in: entering a node is its start, leaving it is its end.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -57,9 +58,48 @@ fn has_ended(status: PlayStatus) -> bool {
     status.is_terminal() || status == PlayStatus::AwaitingResume
 }
 
-fn label(play: &Play) -> String {
+fn label(play: &Play, parallel: &HashSet<&str>) -> String {
     let replayed = if play.replayed { ", replayed" } else { "" };
-    format!("{} ({}{replayed})", play.name, play.sid)
+    let parallel = if parallel.contains(play.sid.as_str()) { ", parallel" } else { "" };
+    format!("{} ({}{parallel}{replayed})", play.name, play.sid)
+}
+
+/// The Plays whose run overlapped a sibling's (same parent): the branches of a fan-out.
+pub fn parallel_siblings(tree: &PlayTree, now_ms: u64) -> HashSet<&str> {
+    let mut by_parent: HashMap<&str, Vec<(u64, u64, &str)>> = HashMap::new();
+    for play in tree.descendants.iter().filter(|p| p.started_at > 0 && p.status != PlayStatus::Pending) {
+        by_parent.entry(play.parent_play_sid.as_str()).or_default().push((play.started_at, run_end(play, now_ms), play.sid.as_str()));
+    }
+    let mut parallel = HashSet::new();
+    for spans in by_parent.values_mut() {
+        spans.sort_unstable();
+        // Sweep by start: a span that starts before the latest end so far overlaps the span
+        // holding that end (and every span overlapping both is found the same way).
+        let mut latest: Option<(u64, &str)> = None;
+        for &(start, end, sid) in spans.iter() {
+            if let Some((latest_end, latest_sid)) = latest {
+                if start < latest_end {
+                    parallel.insert(sid);
+                    parallel.insert(latest_sid);
+                }
+            }
+            if latest.is_none_or(|(latest_end, _)| end > latest_end) {
+                latest = Some((end, sid));
+            }
+        }
+    }
+    parallel
+}
+
+/// When a Play's run ended (now, while it runs or waits).
+fn run_end(play: &Play, now_ms: u64) -> u64 {
+    if play.completed_at > 0 {
+        play.completed_at
+    } else if play.status.is_terminal() {
+        play.started_at + play.duration_ms
+    } else {
+        now_ms.max(play.started_at)
+    }
 }
 
 /// For pipes and logs: one line when a node starts and one when it ends, never rewritten.
@@ -77,30 +117,31 @@ impl<W: Write> LineView<W> {
         LineView { out, started: HashSet::new(), ended: HashMap::new(), answered: HashSet::new() }
     }
 
-    fn end_line(play: &Play, now_ms: u64) -> String {
+    fn end_line(play: &Play, now_ms: u64, parallel: &HashSet<&str>) -> String {
         // A pause is not an end: the Play has waited that long, it did not take that long.
         let word = if play.status.is_terminal() { "in" } else { "after" };
         let took = elapsed(play, now_ms).map(|ms| format!(" {word} {}", duration(ms))).unwrap_or_default();
         let error = first_line(&play.error_message);
         let error = if error.is_empty() { String::new() } else { format!(": {error}") };
-        format!("{} {}{took}{error}", label(play), play.status.as_str())
+        format!("{} {}{took}{error}", label(play, parallel), play.status.as_str())
     }
 }
 
 impl<W: Write> TreeView for LineView<W> {
     fn update(&mut self, tree: &PlayTree, now_ms: u64) -> std::io::Result<()> {
+        let parallel = parallel_siblings(tree, now_ms);
         for (visit, depth, play) in visits(tree) {
             let indent = "  ".repeat(depth);
             match visit {
                 Visit::Enter if play.status != PlayStatus::Pending && self.started.insert(play.sid.clone()) => {
-                    writeln!(self.out, "{indent}{} started", label(play))?;
+                    writeln!(self.out, "{indent}{} started", label(play, &parallel))?;
                 }
                 Visit::Enter if self.answered.remove(&play.sid) => {
-                    writeln!(self.out, "{indent}{} resumed", label(play))?;
+                    writeln!(self.out, "{indent}{} resumed", label(play, &parallel))?;
                 }
                 Visit::Leave if has_ended(play.status) && self.ended.get(&play.sid) != Some(&play.status) => {
                     self.ended.insert(play.sid.clone(), play.status);
-                    writeln!(self.out, "{indent}{}", Self::end_line(play, now_ms))?;
+                    writeln!(self.out, "{indent}{}", Self::end_line(play, now_ms, &parallel))?;
                 }
                 _ => {}
             }
@@ -141,19 +182,20 @@ impl<W: Write> TtyView<W> {
             visits(tree).into_iter().filter(|(v, ..)| *v == Visit::Enter).map(|(_, d, p)| (d, p)).collect();
         let room = rows.saturating_sub(2).max(3);
         let shown = if nodes.len() > room { room - 1 } else { nodes.len() };
+        let parallel = parallel_siblings(tree, now_ms);
         let mut lines: Vec<String> =
-            nodes[..shown].iter().map(|(depth, play)| self.row(*depth, play, now_ms, columns)).collect();
+            nodes[..shown].iter().map(|(depth, play)| self.row(*depth, play, now_ms, columns, &parallel)).collect();
         if shown < nodes.len() {
             lines.push(fit(&summary(nodes[shown..].iter().map(|(_, p)| *p)), columns));
         }
         lines
     }
 
-    fn row(&self, depth: usize, play: &Play, now_ms: u64, columns: usize) -> String {
+    fn row(&self, depth: usize, play: &Play, now_ms: u64, columns: usize, parallel: &HashSet<&str>) -> String {
         let indent = "  ".repeat(depth);
         let took = elapsed(play, now_ms).map(duration).unwrap_or_default();
         let error = first_line(&play.error_message);
-        let text = format!("{}  {}  {took}  {error}", label(play), play.status.as_str());
+        let text = format!("{}  {}  {took}  {error}", label(play, parallel), play.status.as_str());
         // The indent and the symbol take their own room; the text gets what is left.
         let text = fit(text.trim_end(), columns.saturating_sub(indent.chars().count() + 2));
         let (symbol, color) = symbol(play.status);
@@ -248,10 +290,32 @@ mod tests {
             name: format!("n{sid}"),
             parent_play_sid: parent.into(),
             status,
-            started_at: 1_000,
+            // d starts after its sibling b has ended: they ran one after another.
+            started_at: if sid == "d" { 1_010 } else { 1_000 },
             duration_ms: 5,
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn overlapping_siblings_are_marked_parallel_and_sequential_ones_are_not() {
+        use PlayStatus::Success as S;
+        let mut t = tree([S, S, S, S]);
+        assert!(parallel_siblings(&t, 2_000).is_empty(), "b and d ran one after another");
+        // d starts while b still runs: a fan-out of two.
+        t.descendants[2].started_at = 1_003;
+        let parallel = parallel_siblings(&t, 2_000);
+        assert_eq!(parallel, HashSet::from(["b", "d"]));
+        let mut out = Vec::new();
+        LineView::new(&mut out).update(&t, 2_000).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("nb (b, parallel) started"), "{text}");
+        assert!(text.contains("nd (d, parallel) success"), "{text}");
+        assert!(text.contains("nc (c) started"), "a child of b has no sibling: {text}");
+        // A sibling still running overlaps every later one.
+        t.descendants[0].status = PlayStatus::Running;
+        t.descendants[2].started_at = 1_500;
+        assert_eq!(parallel_siblings(&t, 2_000), HashSet::from(["b", "d"]));
     }
 
     /// root(a) -> b -> c, root -> d.

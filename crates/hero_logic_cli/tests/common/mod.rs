@@ -35,12 +35,16 @@ pub struct TestDaemon {
 
 impl TestDaemon {
     pub fn start() -> TestDaemon {
+        TestDaemon::start_with(&["--seed-dir".as_ref(), seed_dir().as_os_str()])
+    }
+
+    /// A daemon with these extra arguments (`--no-seed`, ...).
+    pub fn start_with(args: &[&std::ffi::OsStr]) -> TestDaemon {
         let dir = tempfile::tempdir().expect("temp data dir");
         let child = Command::new(server_binary())
             .arg("--data-dir")
             .arg(dir.path())
-            .arg("--seed-dir")
-            .arg(seed_dir())
+            .args(args)
             .env_remove("HERO_LOGIC_SOCKET")
             .env_remove("HERO_LOGIC_SEED_DIR")
             .env("RUST_LOG", "warn")
