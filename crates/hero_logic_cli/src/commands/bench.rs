@@ -126,6 +126,10 @@ pub struct BenchArgs {
     /// Runs per step count of the resume latency (play_resume to success); the median is reported
     #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub resumes: u32,
+    /// Plays run at once for the concurrent figures (children stepping at once; top-level
+    /// Plays started by that many clients)
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
+    pub concurrency: u32,
     /// Where to create the temporary data dirs, deleted afterwards [default: the system temp dir]
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -147,15 +151,38 @@ impl Sync {
     }
 }
 
-/// A running bench daemon: the client and the PID whose memory we read.
+/// A running bench daemon: the client, its socket (concurrent clients open their own), and
+/// the PID whose memory we read.
 struct BenchDaemon {
     daemon: Daemon,
+    socket: PathBuf,
     pid: u32,
+}
+
+/// Child Plays of `plays` parents stepping at the same time, all together.
+#[derive(Debug, Serialize)]
+struct ConcurrentChildren {
+    plays: u32,
+    children_per_play: u32,
+    /// All children / (the last parent's end - the first parent's start), engine clock.
+    engine_aggregate: f64,
+    /// All children / the client's wall time from the first start to the last end.
+    wall_aggregate: f64,
+}
+
+/// Trivial top-level Plays run back to back by `clients` clients at once.
+#[derive(Debug, Serialize)]
+struct TopLevelRate {
+    clients: u32,
+    plays: u32,
+    per_s: f64,
 }
 
 /// The child-Play rate of several rounds, in Plays per second.
 #[derive(Debug, Serialize)]
 struct ChildRate {
+    /// The daemon's CPU time (user + system, all threads) over all rounds, per child Play.
+    daemon_cpu_us_per_child: f64,
     /// N / (the parent's completed_at - started_at), as the daemon recorded them.
     engine_median: f64,
     /// N / (play_start sent .. play_wait returned), as a client sees it.
@@ -195,6 +222,8 @@ impl ResumeRun {
 /// What the FULL daemon measured besides its child-Play rate.
 struct FullRun {
     children: ChildRate,
+    concurrent: ConcurrentChildren,
+    top_level: TopLevelRate,
     start: Latency,
     resume: ResumeRun,
     idle_rss_kib: u64,
@@ -282,7 +311,8 @@ async fn with_daemon<T>(
     let data_dir = scratch.join(mode.flag());
     progress(&format!("starting hero_logic_server --synchronous {} on {}", mode.flag(), data_dir.display()));
     let mut process = start_daemon(server, &data_dir, mode, interrupt).await?;
-    let bench = BenchDaemon { daemon: Daemon::at(&data_dir.join("hero_logic.sock")), pid: process.pid() };
+    let socket = data_dir.join("hero_logic.sock");
+    let bench = BenchDaemon { daemon: Daemon::at(&socket), socket, pid: process.pid() };
     let result = tokio::select! {
         result = work(&bench) => result,
         _ = interrupt.recv() => Err(CliError::Interrupted),
@@ -358,9 +388,11 @@ async fn wait_ready(process: &mut Supervised, socket: &Path, interrupt: &mut Sig
 async fn full_run(d: &BenchDaemon, args: &BenchArgs) -> Result<FullRun, CliError> {
     let idle_rss_kib = proc_status_kib(d.pid, "VmRSS")?;
     prepare(&d.daemon).await?;
-    let children = child_rate(&d.daemon, args, Sync::Full).await?;
+    let children = child_rate(d, args, Sync::Full).await?;
+    let concurrent = concurrent_children(d, args).await?;
     progress(&format!("{} trivial top-level Plays, play_start to success", args.starts));
     let start = start_latency(&d.daemon, args.starts).await?;
+    let top_level = top_level_rate(d, args).await?;
     let resume = resume_latency(&d.daemon, args).await?;
     let (rss_play, _) = run_to_end(&d.daemon, "bench_rss", Map::new(), None).await?;
     let runner_rss_kib = rss_play.output_data.get("maxrss_kib").and_then(Value::as_u64).ok_or_else(|| {
@@ -370,12 +402,12 @@ async fn full_run(d: &BenchDaemon, args: &BenchArgs) -> Result<FullRun, CliError
         ))
     })?;
     let peak_rss_kib = proc_status_kib(d.pid, "VmHWM")?;
-    Ok(FullRun { children, start, resume, idle_rss_kib, peak_rss_kib, runner_rss_kib })
+    Ok(FullRun { children, concurrent, top_level, start, resume, idle_rss_kib, peak_rss_kib, runner_rss_kib })
 }
 
 async fn normal_run(d: &BenchDaemon, args: &BenchArgs) -> Result<ChildRate, CliError> {
     prepare(&d.daemon).await?;
-    child_rate(&d.daemon, args, Sync::Normal).await
+    child_rate(d, args, Sync::Normal).await
 }
 
 /// Defines the bench logics, then runs one trivial Play so that one-time costs (first
@@ -422,8 +454,10 @@ async fn run_to_end(
     Ok((done, took))
 }
 
-async fn child_rate(daemon: &Daemon, args: &BenchArgs, mode: Sync) -> Result<ChildRate, CliError> {
+async fn child_rate(d: &BenchDaemon, args: &BenchArgs, mode: Sync) -> Result<ChildRate, CliError> {
+    let daemon = &d.daemon;
     let n = args.children;
+    let cpu_before = cpu_time_us(d.pid)?;
     let rounds = if args.rounds == 1 { "1 round".to_string() } else { format!("{} rounds", args.rounds) };
     progress(&format!("{rounds} of {n} sequential child Plays (synchronous={})", mode.flag()));
     let (mut engine, mut wall) = (Vec::new(), Vec::new());
@@ -443,12 +477,76 @@ async fn child_rate(daemon: &Daemon, args: &BenchArgs, mode: Sync) -> Result<Chi
         engine.push(f64::from(n) * 1000.0 / engine_ms as f64);
         wall.push(f64::from(n) / took.as_secs_f64());
     }
+    let cpu = cpu_time_us(d.pid)?.saturating_sub(cpu_before);
     Ok(ChildRate {
+        daemon_cpu_us_per_child: cpu as f64 / (f64::from(n) * f64::from(args.rounds)),
         engine_median: median(&engine),
         wall_median: median(&wall),
         engine_samples: engine,
         wall_samples: wall,
     })
+}
+
+/// `--concurrency` parents of `--children` children each, started together (FULL daemon):
+/// what group commit makes of Plays that step at the same time.
+async fn concurrent_children(d: &BenchDaemon, args: &BenchArgs) -> Result<ConcurrentChildren, CliError> {
+    let (plays, n) = (args.concurrency, args.children);
+    progress(&format!("{plays} Plays of {n} child Plays each, stepping at once (synchronous=full)"));
+    let started = Instant::now();
+    let mut runs = tokio::task::JoinSet::new();
+    for _ in 0..plays {
+        let daemon = Daemon::at(&d.socket);
+        runs.spawn(async move {
+            let inputs = json!({"n": n}).as_object().cloned().unwrap_or_default();
+            let limits = Limits { wall_clock_ms: Some(PARENT_BUDGET_MS), ..Default::default() };
+            run_to_end(&daemon, "bench_parent", inputs, Some(limits)).await.map(|(play, _)| play)
+        });
+    }
+    let mut parents = Vec::with_capacity(plays as usize);
+    while let Some(joined) = runs.join_next().await {
+        parents.push(joined.map_err(|e| CliError::Failed(format!("a bench client failed: {e}")))??);
+    }
+    let wall = started.elapsed();
+    if let Some(short) = parents.iter().find(|p| p.sub_play_sids.len() != n as usize) {
+        return Err(CliError::Failed(format!(
+            "bench Play {} recorded {} child Plays, expected {n}",
+            short.sid,
+            short.sub_play_sids.len()
+        )));
+    }
+    let first = parents.iter().map(|p| p.started_at).min().unwrap_or_default();
+    let last = parents.iter().map(|p| p.completed_at).max().unwrap_or_default();
+    let total = f64::from(plays) * f64::from(n);
+    Ok(ConcurrentChildren {
+        plays,
+        children_per_play: n,
+        engine_aggregate: total * 1000.0 / last.saturating_sub(first).max(1) as f64,
+        wall_aggregate: total / wall.as_secs_f64(),
+    })
+}
+
+/// `--starts` trivial top-level Plays shared among `--concurrency` clients, each running
+/// its share back to back (play_start to success).
+async fn top_level_rate(d: &BenchDaemon, args: &BenchArgs) -> Result<TopLevelRate, CliError> {
+    let clients = args.concurrency;
+    let per_client = args.starts.div_ceil(clients);
+    progress(&format!("{} trivial top-level Plays from {clients} clients at once", per_client * clients));
+    let started = Instant::now();
+    let mut runs = tokio::task::JoinSet::new();
+    for _ in 0..clients {
+        let daemon = Daemon::at(&d.socket);
+        runs.spawn(async move {
+            for _ in 0..per_client {
+                run_to_end(&daemon, "bench_noop", Map::new(), None).await?;
+            }
+            Ok::<(), CliError>(())
+        });
+    }
+    while let Some(joined) = runs.join_next().await {
+        joined.map_err(|e| CliError::Failed(format!("a bench client failed: {e}")))??;
+    }
+    let plays = per_client * clients;
+    Ok(TopLevelRate { clients, plays, per_s: f64::from(plays) / started.elapsed().as_secs_f64() })
 }
 
 async fn start_latency(daemon: &Daemon, starts: u32) -> Result<Latency, CliError> {
@@ -509,6 +607,25 @@ async fn one_resume(daemon: &Daemon, n: u32) -> Result<Duration, CliError> {
         )));
     }
     Ok(took)
+}
+
+/// A process's CPU time so far (user + system, all its threads), in microseconds.
+fn cpu_time_us(pid: u32) -> Result<u64, CliError> {
+    let path = format!("/proc/{pid}/stat");
+    let text = std::fs::read_to_string(&path).map_err(|e| CliError::Failed(format!("cannot read {path}: {e}")))?;
+    let ticks = stat_cpu_ticks(&text).ok_or_else(|| CliError::Failed(format!("{path} has no CPU times")))?;
+    // SAFETY: sysconf only reads a constant of the system.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Ok(ticks * 1_000_000 / per_second)
+}
+
+/// utime + stime of a /proc/<pid>/stat line (fields 14 and 15, counted after the `(comm)`,
+/// which may itself hold spaces).
+fn stat_cpu_ticks(stat: &str) -> Option<u64> {
+    let after_comm = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = after_comm.split_whitespace().collect();
+    // After the comm, field 3 (state) comes first: utime is field 14, so index 11.
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
 }
 
 /// A field of /proc/<pid>/status in KiB (`VmRSS`, `VmHWM`).
@@ -660,6 +777,8 @@ fn report(args: &BenchArgs, server: &Path, full: &FullRun, normal: &ChildRate, b
         "resume_steps": full.resume.by_steps.iter().map(|(n, _)| *n).collect::<Vec<u32>>(),
         "resumes": args.resumes,
         "child_plays_per_s": {"full": full.children, "normal": normal},
+        "concurrent_child_plays_per_s_full": full.concurrent,
+        "top_level_plays_per_s_concurrent": full.top_level,
         "start_latency_ms": full.start,
         "resume_latency_ms": full.resume.json(),
         "replay_cost_per_step_ms": full.resume.cost_per_step(),
@@ -673,10 +792,16 @@ fn report(args: &BenchArgs, server: &Path, full: &FullRun, normal: &ChildRate, b
             "start_median_per_python_spawn": ratio(Some(full.start.median), baseline.python_spawn_ms_median),
             "child_play_full_per_sqlite_commit": ratio(ms_per_play(full.children.engine_median), commits.full),
             "child_play_normal_per_sqlite_commit": ratio(ms_per_play(normal.engine_median), commits.normal),
+            "child_plays_full_per_sqlite_commit_rate": ratio(Some(full.children.engine_median), commits.full.and_then(ms_per_play)),
+            "concurrent_children_per_single_play": ratio(Some(full.concurrent.engine_aggregate), Some(full.children.engine_median)),
         },
         "targets": {
             "child_plays_per_s_full": 2000,
             "child_plays_per_s_normal": 8000,
+            "daemon_cpu_us_per_child_normal": 60,
+            "child_plays_full_per_sqlite_commit_rate": 0.75,
+            "concurrent_children_per_single_play": 3,
+            "top_level_plays_per_s_concurrent": 400,
             "start_median_ms": 3,
             "daemon_idle_rss_mib": 30,
             "runner_rss_mib": 20,
@@ -736,6 +861,27 @@ fn human_table(full: &FullRun, normal: &ChildRate, baseline: &Baseline) -> Strin
             per_commit(normal.engine_median, commits.normal),
         ),
         row("  same, client wall clock", rate(normal.wall_median), "", String::new()),
+        row(
+            "  daemon CPU per child step, NORMAL",
+            format!("{:.0} us", normal.daemon_cpu_us_per_child),
+            "<= 60 us",
+            format!("FULL: {:.0} us", full.children.daemon_cpu_us_per_child),
+        ),
+        row(
+            &format!("child Plays/s, {} Plays at once, FULL", full.concurrent.plays),
+            rate(full.concurrent.engine_aggregate),
+            ">= 3x one Play",
+            match ratio(Some(full.concurrent.engine_aggregate), Some(full.children.engine_median)) {
+                Some(r) => format!("{r:.2}x one Play ({})", rate(full.children.engine_median)),
+                None => String::new(),
+            },
+        ),
+        row(
+            &format!("top-level Plays/s, {} clients", full.top_level.clients),
+            rate(full.top_level.per_s),
+            ">= 400/s",
+            String::new(),
+        ),
         row("trivial Play start->success, median", format!("{:.1} ms", full.start.median), "<= 3 ms", spawn),
         row("trivial Play start->success, p95", format!("{:.1} ms", full.start.p95), "", String::new()),
     ];
@@ -794,6 +940,13 @@ mod tests {
         assert_eq!(status_field_kib(status, "VmRSS"), Some(12288));
         assert_eq!(status_field_kib(status, "VmHWM"), Some(20480));
         assert_eq!(status_field_kib(status, "VmSwap"), None);
+    }
+
+    #[test]
+    fn reads_cpu_ticks_past_a_comm_with_spaces() {
+        let stat = "42 (hero logic) S 1 42 42 0 -1 4194560 100 0 0 0 250 30 0 0 20 0 3 0";
+        assert_eq!(stat_cpu_ticks(stat), Some(280));
+        assert!(cpu_time_us(std::process::id()).is_ok());
     }
 
     #[test]
