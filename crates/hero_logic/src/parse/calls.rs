@@ -62,6 +62,59 @@ pub fn step_of(call: &ExprCall, cx: &CallContext) -> Option<Found> {
     sdk_call(call, cx)
         .or_else(|| client_call(call, cx))
         .or_else(|| http_function(call, cx))
+        .or_else(|| sdk_function(call, cx))
+        .or_else(|| stdlib_marker(call, cx))
+}
+
+/// Module-level SDK functions that leave the process: `llm.chat`, `llm.chat_with_usage` (a
+/// model call, made by the daemon) and `http_json(method, url, body)`.
+fn sdk_function(call: &ExprCall, cx: &CallContext) -> Option<Found> {
+    let path = cx.imports.qualified(&call.func)?;
+    match path.as_str() {
+        "hero_tracing.llm.chat" | "hero_tracing.llm.chat_with_usage" => {
+            let method = path.rsplit('.').next().unwrap_or("chat").to_owned();
+            Some(Found {
+                label: format!("llm.{method}"),
+                step: FlowStep::Rpc { api: RpcApi::Model, service: "llm".to_owned(), method, host: None },
+            })
+        }
+        "hero_tracing.client.http_json" | "hero_tracing.http_json" => {
+            let args = &call.arguments;
+            let verb = args
+                .find_argument_value("method", 0)
+                .and_then(|m| cx.string_of(m))
+                .map_or(Verb::Unknown, |v| Verb::Known(v.to_ascii_uppercase()));
+            Some(http(cx, "http_json", verb, args.find_argument_value("url", 1)))
+        }
+        _ => None,
+    }
+}
+
+/// Standard-library calls the spec shows as markers in a flow (its walked example:
+/// `re.search(...)` and `ast.parse(...)` in service_code_gen): pattern matching and parsing,
+/// the steps where a model's answer is checked. Other stdlib calls stay out of the picture.
+const STDLIB_MARKERS: [&str; 9] = [
+    "re.search",
+    "re.match",
+    "re.fullmatch",
+    "re.findall",
+    "re.finditer",
+    "re.sub",
+    "re.split",
+    "ast.parse",
+    "ast.literal_eval",
+];
+
+fn stdlib_marker(call: &ExprCall, cx: &CallContext) -> Option<Found> {
+    let path = cx.imports.qualified(&call.func)?;
+    if !STDLIB_MARKERS.contains(&path.as_str()) {
+        return None;
+    }
+    let (module, function) = path.split_once('.')?;
+    Some(Found {
+        label: path.clone(),
+        step: FlowStep::Rpc { api: RpcApi::Stdlib, service: module.to_owned(), method: function.to_owned(), host: None },
+    })
 }
 
 /// `logic.invoke(...)`, `logic.pause(...)`, `ask_user.<form>(...)`.
@@ -197,6 +250,7 @@ fn string_list(expr: &Expr) -> Option<Vec<String>> {
 fn client_call(call: &ExprCall, cx: &CallContext) -> Option<Found> {
     let mut path: Vec<&str> = Vec::new();
     let mut at = call.func.as_ref();
+    let mut variable: Option<&str> = None;
     let kind = loop {
         match at {
             Expr::Attribute(attr) => {
@@ -204,6 +258,7 @@ fn client_call(call: &ExprCall, cx: &CallContext) -> Option<Found> {
                 at = &attr.value;
             }
             Expr::Name(name) if !path.is_empty() => {
+                variable = Some(name.id.as_str());
                 break cx.clients.get(name.id.as_str())?.clone();
             }
             Expr::Call(inner) if !path.is_empty() => {
@@ -220,6 +275,7 @@ fn client_call(call: &ExprCall, cx: &CallContext) -> Option<Found> {
             let (verb, url) = http_method_call(call, &method)?;
             Some(http(cx, library, verb, url))
         }
+        ClientKind::Rpc => Some(generic_rpc_call(call, cx, &method, variable)),
         ClientKind::Service(service) => Some(Found {
             label: format!("{service}.{method}"),
             step: FlowStep::Rpc {
@@ -229,6 +285,28 @@ fn client_call(call: &ExprCall, cx: &CallContext) -> Option<Found> {
                 host: None,
             },
         }),
+    }
+}
+
+/// A call on a `hero_tracing.client.RpcClient`: `c.call("method")` reads `service.method`, the
+/// service being the method's own dotted prefix, else the variable holding the client
+/// (`catalog = RpcClient(...)`; `catalog.call("logic_list")` -> `catalog.logic_list`); its
+/// convenience methods (`discover`) read `rpc.<method>`.
+fn generic_rpc_call(call: &ExprCall, cx: &CallContext, method: &str, variable: Option<&str>) -> Found {
+    let named = (method == "call")
+        .then(|| call.arguments.find_argument_value("method", 0).and_then(|m| cx.string_of(m)))
+        .flatten();
+    let (service, method) = match (named, method) {
+        (Some(full), _) => match full.rsplit_once('.') {
+            Some((service, method)) => (service.to_owned(), method.to_owned()),
+            None => (variable.unwrap_or("rpc").to_owned(), full),
+        },
+        (None, "call") => (variable.unwrap_or("rpc").to_owned(), "call".to_owned()),
+        (None, other) => ("rpc".to_owned(), other.to_owned()),
+    };
+    Found {
+        label: format!("{service}.{method}"),
+        step: FlowStep::Rpc { api: RpcApi::Client, service, method, host: None },
     }
 }
 
