@@ -91,19 +91,10 @@ fn sdk_function(call: &ExprCall, cx: &CallContext) -> Option<Found> {
 }
 
 /// Standard-library calls the spec shows as markers in a flow (its walked example:
-/// `re.search(...)` and `ast.parse(...)` in service_code_gen): pattern matching and parsing,
-/// the steps where a model's answer is checked. Other stdlib calls stay out of the picture.
-const STDLIB_MARKERS: [&str; 9] = [
-    "re.search",
-    "re.match",
-    "re.fullmatch",
-    "re.findall",
-    "re.finditer",
-    "re.sub",
-    "re.split",
-    "ast.parse",
-    "ast.literal_eval",
-];
+/// `re.search(...)` and `ast.parse(...)` in service_code_gen): matching and parsing, where a
+/// model's answer is checked. Other stdlib calls (`re.sub` tidying a name) stay out of the
+/// picture, which would otherwise drown the steps in markers.
+const STDLIB_MARKERS: [&str; 5] = ["re.search", "re.match", "re.fullmatch", "ast.parse", "ast.literal_eval"];
 
 fn stdlib_marker(call: &ExprCall, cx: &CallContext) -> Option<Found> {
     let path = cx.imports.qualified(&call.func)?;
@@ -514,5 +505,49 @@ mod tests {
         assert_eq!(host_in("https://api.x/", true).as_deref(), Some("api.x"));
         assert_eq!(host_in("no scheme", false), None);
         assert_eq!(host_in("https:///path", false), None);
+    }
+
+    /// `(api, label)` of every rpc leaf of a source's graph, in source order.
+    fn rpc_leaves(source: &str) -> Vec<(String, String)> {
+        fn walk(value: &serde_json::Value, found: &mut Vec<(String, String)>) {
+            match value {
+                serde_json::Value::Object(map) => {
+                    if map.get("kind").and_then(|k| k.as_str()) == Some("rpc") {
+                        let text = |key: &str| map.get(key).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+                        found.push((text("api"), text("label")));
+                    }
+                    map.values().for_each(|v| walk(v, found));
+                }
+                serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, found)),
+                _ => {}
+            }
+        }
+        let graph = serde_json::to_value(super::super::flow_graph(source, None)).expect("serializes");
+        let mut found = Vec::new();
+        walk(&graph["nodes"], &mut found);
+        found.sort_by_key(|(_, label)| source.find(label.split(' ').next().unwrap_or("")).unwrap_or(0));
+        found
+    }
+
+    #[test]
+    fn model_calls_http_json_rpc_clients_and_stdlib_markers_are_leaves() {
+        let source = include_str!("testdata/graph/sdk_calls.py");
+        let leaves = rpc_leaves(source);
+        let has = |api: &str, label: &str| leaves.iter().any(|(a, l)| a == api && l == label);
+        assert!(has("model", "llm.chat"), "{leaves:?}");
+        assert!(has("model", "llm.chat_with_usage"), "{leaves:?}");
+        assert!(has("http", "HTTP POST api.example.org"), "{leaves:?}");
+        assert!(has("client", "catalog.logic_list"), "{leaves:?}");
+        assert!(has("client", "LogicService.play_status"), "{leaves:?}");
+        assert!(has("client", "rpc.discover"), "{leaves:?}");
+        assert!(has("stdlib", "re.search"), "{leaves:?}");
+        assert!(has("stdlib", "ast.parse"), "{leaves:?}");
+        assert!(!leaves.iter().any(|(_, l)| l.starts_with("Rpc.")), "{leaves:?}");
+    }
+
+    #[test]
+    fn the_model_call_seed_shows_its_model_call() {
+        let source = include_str!("../../../../seed_logics/model_call.py");
+        assert!(rpc_leaves(source).iter().any(|(api, label)| api == "model" && label == "llm.chat_with_usage"));
     }
 }
