@@ -120,6 +120,24 @@ describe('dashboard', () => {
     await screenshot(page, 'dashboard-search');
     assertNoConsoleErrors(errors);
   });
+
+  test('run counts include child Plays, on the dashboard and in the Plays menu alike', async () => {
+    // fib(3) runs fib four more times as child Plays: five Plays of fib, one top-level.
+    const play = await rpc(stack.baseUrl, 'LogicService.play_start', { logic: 'fib', inputs: { n: 3 } });
+    await rpc(stack.baseUrl, 'LogicService.play_wait', { play_sid: play.sid, timeout_ms: 20000 });
+    const { page, errors } = await newPage();
+    await page.goto(url('/?q=fib'));
+    const row = page.locator('table.logics tbody tr', { has: page.locator('td.name > a', { hasText: /^fib$/ }) });
+    const runs = (await row.locator('td.num').last().textContent()).trim();
+    assert.ok(Number(runs) >= 5, `the dashboard counts fib's child Plays: ${runs}`);
+    await page.goto(url('/logics/fib'));
+    await page.waitForFunction(() => document.getElementById('plays-count').textContent !== '');
+    assert.equal(await page.locator('#plays-count').textContent(), `(${runs})`, 'the Plays menu counts the same Plays');
+    await page.locator('#plays-menu summary').click();
+    assert.ok(await page.locator('#plays-pop button.menu-item', { hasText: 'inside Play ' + play.sid }).count() >= 2,
+      'child Plays are listed, marked as such');
+    assertNoConsoleErrors(errors);
+  });
 });
 
 describe('logic view', () => {

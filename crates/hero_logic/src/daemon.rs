@@ -26,6 +26,7 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
         created = report.created.len(),
         updated = report.updated.len(),
         unchanged = report.unchanged,
+        examples_created = report.examples_created.len(),
         failed = report.failed.len(),
         "seed logics loaded"
     );

@@ -525,12 +525,31 @@ impl Library {
                 }
             }
         }
+        self.ensure_example_name_free(&logic, &example)?;
         let existing = self.existing(&example.sid, |s| self.store.example_get(s))?;
         let now = now_ms();
         example.tags = validate::normalize_tags(&example.tags);
         example.created_at = existing.map(|e| e.created_at).unwrap_or(now);
         example.updated_at = now;
         Ok(self.store.example_put(&example)?)
+    }
+
+    /// Example names are unique per Logic: a run picks its example by name (`play_start
+    /// {example}`), so two of one name would make that choice a guess.
+    fn ensure_example_name_free(&self, logic: &Logic, example: &LogicExample) -> ServiceResult<()> {
+        let query = PageQuery::first(2).filter("logic_sid", logic.sid.clone()).filter("name", example.name.clone());
+        let taken = self.store.example_page(&query)?.items.into_iter().find(|other| other.sid != example.sid);
+        match taken {
+            None => Ok(()),
+            Some(other) => Err(ServiceError::conflict(
+                "name",
+                format!("logic {:?} already has an example named {:?} ({})", logic.name, example.name, other.sid),
+                format!(
+                    "pick another name, or change that example with LogicService.logic_example_update {{sid: {:?}}}",
+                    other.sid
+                ),
+            )),
+        }
     }
 
     /// Replaces an example that must already exist.

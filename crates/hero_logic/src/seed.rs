@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use hero_logic_api::params::{LogicCreateParams, LogicCreateVersionParams};
+use hero_logic_api::params::{ExampleCreateParams, LogicCreateParams, LogicCreateVersionParams};
 use hero_logic_api::LogicVersion;
 
 use crate::config::SeedSource;
@@ -18,6 +18,30 @@ pub use crate::embedded::EMBEDDED_SEEDS;
 /// The tag every seeded Logic carries.
 pub const SEED_TAG: &str = "seed";
 
+/// Examples of seeded Logics: (logic, name, description, input values as JSON). The spec's
+/// walked example offers these three for service_agent; its "Calendar event" fills
+/// `prompt="Create a calendar event …"` and an empty model.
+pub const SEED_EXAMPLES: [(&str, &str, &str, &str); 3] = [
+    (
+        "service_agent",
+        "Calendar event",
+        "Creates an event in the calendar service.",
+        r#"{"prompt": "Create a calendar event 'Standup' for tomorrow at 10am", "code_gen_model": ""}"#,
+    ),
+    (
+        "service_agent",
+        "Find contact",
+        "Looks a person up in the contacts service.",
+        r#"{"prompt": "Find the contact named Ada Lovelace and show her email address", "code_gen_model": ""}"#,
+    ),
+    (
+        "service_agent",
+        "Marketplace tokens",
+        "Lists what the marketplace service offers.",
+        r#"{"prompt": "List the tokens offered on the marketplace with their prices", "code_gen_model": ""}"#,
+    ),
+];
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeedFile {
     pub file_name: String,
@@ -27,6 +51,8 @@ pub struct SeedFile {
 #[derive(Debug, Default)]
 pub struct SeedReport {
     pub created: Vec<String>,
+    /// `logic/example` for each seed example added by this start.
+    pub examples_created: Vec<String>,
     pub updated: Vec<String>,
     pub unchanged: usize,
     pub failed: Vec<(String, String)>,
@@ -68,7 +94,41 @@ pub fn load(library: &Library, seeds: &[SeedFile]) -> SeedReport {
             Err(e) => report.failed.push((seed.file_name.clone(), describe(&e))),
         }
     }
+    seed_examples(library, &mut report);
     report
+}
+
+/// Adds each of [`SEED_EXAMPLES`] whose Logic is loaded and has no example of that name yet
+/// (a user's edits to a seeded example are kept; a deleted one comes back at the next start).
+fn seed_examples(library: &Library, report: &mut SeedReport) {
+    for (logic_name, name, description, inputs) in SEED_EXAMPLES {
+        match seed_example(library, logic_name, name, description, inputs) {
+            Ok(true) => report.examples_created.push(format!("{logic_name}/{name}")),
+            Ok(false) => {}
+            Err(e) => report.failed.push((format!("example {logic_name}/{name}"), describe(&e))),
+        }
+    }
+}
+
+fn seed_example(library: &Library, logic_name: &str, name: &str, description: &str, inputs: &str) -> ServiceResult<bool> {
+    let Some(logic) = library.store().logic_by_name(logic_name)? else {
+        return Ok(false);
+    };
+    let query = PageQuery::first(1).filter("logic_sid", logic.sid.clone()).filter("name", name.to_string());
+    if !library.store().example_page(&query)?.items.is_empty() {
+        return Ok(false);
+    }
+    let input_values = serde_json::from_str(inputs)
+        .map_err(|e| ServiceError::validation("input_values", e.to_string(), "fix SEED_EXAMPLES"))?;
+    library.create_example(ExampleCreateParams {
+        logic: logic.sid,
+        name: name.to_string(),
+        description: description.to_string(),
+        input_values,
+        tags: vec![SEED_TAG.to_string()],
+        ..Default::default()
+    })?;
+    Ok(true)
 }
 
 enum Outcome {

@@ -141,6 +141,66 @@ async fn examples_round_trip_and_scope_by_version() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn example_names_are_unique_per_logic() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path()).await;
+    let hello = create_hello(&daemon, "hello").await;
+    create_hello(&daemon, "other").await;
+    let ada = daemon
+        .call("LogicService.logic_example_create", json!({"logic": "hello", "name": "ada", "input_values": {"name": "Ada"}}))
+        .await;
+
+    // Every way of writing an example refuses a second "ada" of the same Logic, and says which.
+    let again = json!({"logic": "hello", "name": "ada", "input_values": {"name": "Other"}});
+    let err = daemon.call_err("LogicService.logic_example_create", again).await;
+    assert_eq!(code_and_field(&err), (CONFLICT, "name".to_string()), "{err}");
+    assert!(err.to_string().contains(ada["sid"].as_str().unwrap()), "{err}");
+    assert!(err.data().unwrap().hint.contains("logic_example_update"), "{err}");
+    let via_crud = json!({"object": {"logic_sid": hello["sid"], "name": "ada", "input_values": {}}});
+    assert_eq!(daemon.call_err("logicexample.set", via_crud).await.code(), Some(CONFLICT));
+    let bob = daemon
+        .call("LogicService.logic_example_create", json!({"logic": "hello", "name": "bob", "input_values": {"name": "Bob"}}))
+        .await;
+    let mut renamed = bob.clone();
+    renamed["name"] = json!("ada");
+    assert_eq!(daemon.call_err("LogicService.logic_example_update", json!({"object": renamed})).await.code(), Some(CONFLICT));
+
+    // Saving an example under its own name is no conflict; another Logic may use the name.
+    let mut edited = ada.clone();
+    edited["description"] = json!("edited");
+    assert_eq!(daemon.call("LogicService.logic_example_update", json!({"object": edited})).await["description"], "edited");
+    daemon.call("LogicService.logic_example_create", json!({"logic": "other", "name": "ada", "input_values": {}})).await;
+    let listed = daemon.call("LogicService.logic_example_list", json!({"logic": "hello"})).await;
+    assert_eq!(listed.as_array().unwrap().len(), 2, "nothing was lost: {listed}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn service_agent_is_seeded_with_the_specs_examples_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeds = common::repo_seed_dir();
+    let seeds = seeds.to_str().unwrap();
+    let names = |examples: &Value| -> Vec<String> {
+        let mut names: Vec<String> = examples.as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap().to_string()).collect();
+        names.sort();
+        names
+    };
+    let mut daemon = Daemon::start_with(dir.path(), &["--seed-dir", seeds]).await;
+    let examples = daemon.call("LogicService.logic_example_list", json!({"logic": "service_agent"})).await;
+    assert_eq!(names(&examples), ["Calendar event", "Find contact", "Marketplace tokens"]);
+    let calendar = examples.as_array().unwrap().iter().find(|e| e["name"] == "Calendar event").unwrap();
+    assert!(calendar["input_values"]["prompt"].as_str().unwrap().starts_with("Create a calendar event"), "{calendar}");
+    assert_eq!(calendar["input_values"]["code_gen_model"], "");
+    // Its inputs are ones service_agent takes: the example starts a Play.
+    let play = daemon.call("LogicService.play_start", json!({"logic": "service_agent", "inputs": {}, "example": "Find contact"})).await;
+    assert!(play["input_data"].to_string().contains("Ada Lovelace"), "{play}");
+    daemon.stop();
+
+    let daemon = Daemon::start_with(dir.path(), &["--seed-dir", seeds]).await;
+    let examples = daemon.call("LogicService.logic_example_list", json!({"logic": "service_agent"})).await;
+    assert_eq!(names(&examples).len(), 3, "a restart adds none: {examples}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn plays_are_read_only_and_survive_restart() {
     use hero_logic::store::{SqliteStore, Store, Synchronous};
     use hero_logic_api::{Play, PlayStatus};

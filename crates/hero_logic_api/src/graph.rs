@@ -163,8 +163,12 @@ pub enum RpcApi {
     HeroLogic,
     /// An object built by a `*Client(...)` constructor.
     Client,
-    /// `requests`, `httpx`, `urllib.request`.
+    /// `requests`, `httpx`, `urllib.request`, `hero_tracing.client.http_json`.
     Http,
+    /// `hero_tracing.llm.chat` / `chat_with_usage`: a model call (its tokens land on the Play).
+    Model,
+    /// A standard-library call the flow shows as a marker (`re.search`, `ast.parse`).
+    Stdlib,
 }
 
 /// Which SDK call pauses.

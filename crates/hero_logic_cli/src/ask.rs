@@ -255,6 +255,31 @@ pub fn interpret(request: &ResumeRequest, typed: &str) -> Value {
     }
 }
 
+/// The payload for an `--answer VALUE`: what typing VALUE at the question would send (`2`
+/// picks a choice's option 2, `y` confirms), except JSON the form takes as it is (a number
+/// for a number or text question, `["a","b"]` for a multi_choice, `true` for a confirm).
+pub fn interpret_answer(request: &ResumeRequest, raw: &str) -> Value {
+    match crate::inputs::parse_value(raw) {
+        Value::String(text) => interpret(request, &text),
+        Value::Array(items) if request.ui.kind == "multi_choice" => Value::Array(
+            items
+                .into_iter()
+                .map(|item| match item {
+                    Value::String(text) => interpret_option(&text, &request.ui.options),
+                    Value::Number(n) => interpret_option(&n.to_string(), &request.ui.options),
+                    other => other,
+                })
+                .collect(),
+        ),
+        Value::Number(_) if request.ui.kind == "choice" || request.ui.kind == "multi_choice" => interpret(request, raw),
+        other => other,
+    }
+}
+
+fn interpret_option(typed: &str, options: &[String]) -> Value {
+    Value::String(option_for(typed, options).unwrap_or_else(|| typed.to_string()))
+}
+
 /// The option `typed` names: its exact text, its text in another case, or its number.
 fn option_for(typed: &str, options: &[String]) -> Option<String> {
     if let Some(option) = options.iter().find(|o| *o == typed) {
@@ -302,6 +327,27 @@ mod tests {
         let numeric = form("choice", &["3", "1"], json!({}));
         assert_eq!(interpret(&numeric, "1"), json!("1"));
         assert_eq!(interpret(&numeric, "2"), json!("1"));
+    }
+
+    #[test]
+    fn answers_from_flags_read_as_typed_at_the_question() {
+        let choice = form("choice", &["now", "today", "this week"], json!({}));
+        assert_eq!(interpret_answer(&choice, "2"), json!("today"));
+        assert_eq!(interpret_answer(&choice, "today"), json!("today"));
+        assert_eq!(interpret_answer(&choice, "\"this week\""), json!("this week"));
+        let multi = form("multi_choice", &["a", "b", "c"], json!({}));
+        assert_eq!(interpret_answer(&multi, "1,3"), json!(["a", "c"]));
+        assert_eq!(interpret_answer(&multi, "[2, \"c\"]"), json!(["b", "c"]));
+        assert_eq!(interpret_answer(&multi, "2"), json!(["b"]));
+        let confirm = form("confirm", &[], json!({}));
+        assert_eq!(interpret_answer(&confirm, "yes"), json!(true));
+        assert_eq!(interpret_answer(&confirm, "false"), json!(false));
+        let number = form("number", &[], json!({"default": 3}));
+        assert_eq!(interpret_answer(&number, "7"), json!(7));
+        assert_eq!(interpret_answer(&number, ""), json!(3));
+        let text = form("text", &[], json!({}));
+        assert_eq!(interpret_answer(&text, "Ada"), json!("Ada"));
+        assert_eq!(interpret_answer(&text, "{\"a\": 1}"), json!({"a": 1}));
     }
 
     #[test]

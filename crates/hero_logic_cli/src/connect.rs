@@ -25,6 +25,16 @@ pub struct DaemonArgs {
 }
 
 impl DaemonArgs {
+    /// Takes from `global` (the flags given before the subcommand) what was not given here.
+    pub fn fill_from(&mut self, global: &DaemonArgs) {
+        if self.socket.is_none() {
+            self.socket.clone_from(&global.socket);
+        }
+        if self.data_dir.is_none() {
+            self.data_dir.clone_from(&global.data_dir);
+        }
+    }
+
     pub fn socket_path(&self) -> PathBuf {
         let config = ServiceConfig::defaults();
         let data_dir = config.data_dir(self.data_dir.as_deref());

@@ -105,23 +105,38 @@ def _memory_message(memory_mb):
 
 
 def format_traceback(exc, trim=True):
-    """The traceback text, by default without the runner's own leading frames; "" if it
-    cannot be built.
+    """The traceback text, by default without this package's frames; "" if it cannot be built.
 
-    Users want to start reading at their code, not at the runner that called it. Formatting
-    may itself run out of memory right after a MemoryError, hence the guard.
+    Users want to read their logic's lines, not the runner's and the SDK's between them (a
+    failure two `logic.invoke` calls deep passes through the SDK twice). When every frame is
+    the SDK's (a bug in it), they are all kept: some traceback beats none. Formatting may
+    itself run out of memory right after a MemoryError, hence the guard.
     """
     try:
-        tb = exc.__traceback__
-        while trim and tb is not None and _is_sdk_frame(tb):
-            tb = tb.tb_next
-        return "".join(traceback.format_exception(type(exc), exc, tb or exc.__traceback__))
+        described = traceback.TracebackException(type(exc), exc, exc.__traceback__)
+        if trim:
+            _drop_sdk_frames(described, set())
+        return "".join(described.format())
     except (MemoryError, RecursionError):
         return ""
 
 
-def _is_sdk_frame(tb):
-    return os.path.dirname(tb.tb_frame.f_code.co_filename) == _PACKAGE_DIR
+def _drop_sdk_frames(described, seen):
+    """Removes the SDK's frames from `described` and from the exceptions chained to it."""
+    if described is None or id(described) in seen:
+        return
+    seen.add(id(described))
+    kept = [frame for frame in described.stack if not _is_sdk_file(frame.filename)]
+    if kept:
+        described.stack = traceback.StackSummary.from_list(kept)
+    _drop_sdk_frames(described.__cause__, seen)
+    _drop_sdk_frames(described.__context__, seen)
+    for nested in getattr(described, "exceptions", None) or []:
+        _drop_sdk_frames(nested, seen)
+
+
+def _is_sdk_file(filename):
+    return os.path.dirname(filename) == _PACKAGE_DIR
 
 
 __all__ = [

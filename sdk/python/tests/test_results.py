@@ -117,3 +117,52 @@ class Timestamps(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TracebackTrimming(unittest.TestCase):
+    """A failure that passes through the SDK (a `logic.invoke` between two logics) shows only
+    the logics' frames."""
+
+    def _failure_through_the_sdk(self):
+        import os
+        from hero_tracing import results
+        # A function whose frames count as the SDK's: compiled under a file name in its dir.
+        sdk_code = compile("def call_child(child):\n    return child()\n",
+                           os.path.join(os.path.dirname(results.__file__), "fake_invoke.py"), "exec")
+        sdk = {}
+        exec(sdk_code, sdk)
+        user_code = compile("def child():\n    raise ValueError('bad input')\n"
+                            "def parent(call_child):\n    return call_child(child)\n",
+                            "service_agent.py [version 0001]", "exec")
+        user = {}
+        exec(user_code, user)
+        try:
+            sdk["call_child"](lambda: user["parent"](sdk["call_child"]))
+        except ValueError as exc:
+            return exc
+        self.fail("the logic did not raise")
+
+    def test_sdk_frames_are_cut_and_the_logics_kept(self):
+        from hero_tracing.results import format_traceback
+        text = format_traceback(self._failure_through_the_sdk())
+        self.assertNotIn("fake_invoke.py", text)
+        self.assertIn('File "service_agent.py [version 0001]", line 4, in parent', text)
+        self.assertIn('File "service_agent.py [version 0001]", line 2, in child', text)
+        self.assertTrue(text.rstrip().endswith("ValueError: bad input"), text)
+
+    def test_untrimmed_keeps_every_frame(self):
+        from hero_tracing.results import format_traceback
+        self.assertIn("fake_invoke.py", format_traceback(self._failure_through_the_sdk(), trim=False))
+
+    def test_chained_exceptions_are_trimmed_too(self):
+        from hero_tracing.results import format_traceback
+        try:
+            try:
+                raise self._failure_through_the_sdk()
+            except ValueError as inner:
+                raise RuntimeError("wrapped") from inner
+        except RuntimeError as outer:
+            text = format_traceback(outer)
+        self.assertNotIn("fake_invoke.py", text)
+        self.assertIn("ValueError: bad input", text)
+        self.assertIn("RuntimeError: wrapped", text)

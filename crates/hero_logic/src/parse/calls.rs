@@ -62,6 +62,50 @@ pub fn step_of(call: &ExprCall, cx: &CallContext) -> Option<Found> {
     sdk_call(call, cx)
         .or_else(|| client_call(call, cx))
         .or_else(|| http_function(call, cx))
+        .or_else(|| sdk_function(call, cx))
+        .or_else(|| stdlib_marker(call, cx))
+}
+
+/// Module-level SDK functions that leave the process: `llm.chat`, `llm.chat_with_usage` (a
+/// model call, made by the daemon) and `http_json(method, url, body)`.
+fn sdk_function(call: &ExprCall, cx: &CallContext) -> Option<Found> {
+    let path = cx.imports.qualified(&call.func)?;
+    match path.as_str() {
+        "hero_tracing.llm.chat" | "hero_tracing.llm.chat_with_usage" => {
+            let method = path.rsplit('.').next().unwrap_or("chat").to_owned();
+            Some(Found {
+                label: format!("llm.{method}"),
+                step: FlowStep::Rpc { api: RpcApi::Model, service: "llm".to_owned(), method, host: None },
+            })
+        }
+        "hero_tracing.client.http_json" | "hero_tracing.http_json" => {
+            let args = &call.arguments;
+            let verb = args
+                .find_argument_value("method", 0)
+                .and_then(|m| cx.string_of(m))
+                .map_or(Verb::Unknown, |v| Verb::Known(v.to_ascii_uppercase()));
+            Some(http(cx, "http_json", verb, args.find_argument_value("url", 1)))
+        }
+        _ => None,
+    }
+}
+
+/// Standard-library calls the spec shows as markers in a flow (its walked example:
+/// `re.search(...)` and `ast.parse(...)` in service_code_gen): matching and parsing, where a
+/// model's answer is checked. Other stdlib calls (`re.sub` tidying a name) stay out of the
+/// picture, which would otherwise drown the steps in markers.
+const STDLIB_MARKERS: [&str; 5] = ["re.search", "re.match", "re.fullmatch", "ast.parse", "ast.literal_eval"];
+
+fn stdlib_marker(call: &ExprCall, cx: &CallContext) -> Option<Found> {
+    let path = cx.imports.qualified(&call.func)?;
+    if !STDLIB_MARKERS.contains(&path.as_str()) {
+        return None;
+    }
+    let (module, function) = path.split_once('.')?;
+    Some(Found {
+        label: path.clone(),
+        step: FlowStep::Rpc { api: RpcApi::Stdlib, service: module.to_owned(), method: function.to_owned(), host: None },
+    })
 }
 
 /// `logic.invoke(...)`, `logic.pause(...)`, `ask_user.<form>(...)`.
@@ -197,6 +241,7 @@ fn string_list(expr: &Expr) -> Option<Vec<String>> {
 fn client_call(call: &ExprCall, cx: &CallContext) -> Option<Found> {
     let mut path: Vec<&str> = Vec::new();
     let mut at = call.func.as_ref();
+    let mut variable: Option<&str> = None;
     let kind = loop {
         match at {
             Expr::Attribute(attr) => {
@@ -204,6 +249,7 @@ fn client_call(call: &ExprCall, cx: &CallContext) -> Option<Found> {
                 at = &attr.value;
             }
             Expr::Name(name) if !path.is_empty() => {
+                variable = Some(name.id.as_str());
                 break cx.clients.get(name.id.as_str())?.clone();
             }
             Expr::Call(inner) if !path.is_empty() => {
@@ -220,6 +266,7 @@ fn client_call(call: &ExprCall, cx: &CallContext) -> Option<Found> {
             let (verb, url) = http_method_call(call, &method)?;
             Some(http(cx, library, verb, url))
         }
+        ClientKind::Rpc => Some(generic_rpc_call(call, cx, &method, variable)),
         ClientKind::Service(service) => Some(Found {
             label: format!("{service}.{method}"),
             step: FlowStep::Rpc {
@@ -229,6 +276,28 @@ fn client_call(call: &ExprCall, cx: &CallContext) -> Option<Found> {
                 host: None,
             },
         }),
+    }
+}
+
+/// A call on a `hero_tracing.client.RpcClient`: `c.call("method")` reads `service.method`, the
+/// service being the method's own dotted prefix, else the variable holding the client
+/// (`catalog = RpcClient(...)`; `catalog.call("logic_list")` -> `catalog.logic_list`); its
+/// convenience methods (`discover`) read `rpc.<method>`.
+fn generic_rpc_call(call: &ExprCall, cx: &CallContext, method: &str, variable: Option<&str>) -> Found {
+    let named = (method == "call")
+        .then(|| call.arguments.find_argument_value("method", 0).and_then(|m| cx.string_of(m)))
+        .flatten();
+    let (service, method) = match (named, method) {
+        (Some(full), _) => match full.rsplit_once('.') {
+            Some((service, method)) => (service.to_owned(), method.to_owned()),
+            None => (variable.unwrap_or("rpc").to_owned(), full),
+        },
+        (None, "call") => (variable.unwrap_or("rpc").to_owned(), "call".to_owned()),
+        (None, other) => ("rpc".to_owned(), other.to_owned()),
+    };
+    Found {
+        label: format!("{service}.{method}"),
+        step: FlowStep::Rpc { api: RpcApi::Client, service, method, host: None },
     }
 }
 
@@ -436,5 +505,49 @@ mod tests {
         assert_eq!(host_in("https://api.x/", true).as_deref(), Some("api.x"));
         assert_eq!(host_in("no scheme", false), None);
         assert_eq!(host_in("https:///path", false), None);
+    }
+
+    /// `(api, label)` of every rpc leaf of a source's graph, in source order.
+    fn rpc_leaves(source: &str) -> Vec<(String, String)> {
+        fn walk(value: &serde_json::Value, found: &mut Vec<(String, String)>) {
+            match value {
+                serde_json::Value::Object(map) => {
+                    if map.get("kind").and_then(|k| k.as_str()) == Some("rpc") {
+                        let text = |key: &str| map.get(key).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+                        found.push((text("api"), text("label")));
+                    }
+                    map.values().for_each(|v| walk(v, found));
+                }
+                serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, found)),
+                _ => {}
+            }
+        }
+        let graph = serde_json::to_value(super::super::flow_graph(source, None)).expect("serializes");
+        let mut found = Vec::new();
+        walk(&graph["nodes"], &mut found);
+        found.sort_by_key(|(_, label)| source.find(label.split(' ').next().unwrap_or("")).unwrap_or(0));
+        found
+    }
+
+    #[test]
+    fn model_calls_http_json_rpc_clients_and_stdlib_markers_are_leaves() {
+        let source = include_str!("testdata/graph/sdk_calls.py");
+        let leaves = rpc_leaves(source);
+        let has = |api: &str, label: &str| leaves.iter().any(|(a, l)| a == api && l == label);
+        assert!(has("model", "llm.chat"), "{leaves:?}");
+        assert!(has("model", "llm.chat_with_usage"), "{leaves:?}");
+        assert!(has("http", "HTTP POST api.example.org"), "{leaves:?}");
+        assert!(has("client", "catalog.logic_list"), "{leaves:?}");
+        assert!(has("client", "LogicService.play_status"), "{leaves:?}");
+        assert!(has("client", "rpc.discover"), "{leaves:?}");
+        assert!(has("stdlib", "re.search"), "{leaves:?}");
+        assert!(has("stdlib", "ast.parse"), "{leaves:?}");
+        assert!(!leaves.iter().any(|(_, l)| l.starts_with("Rpc.")), "{leaves:?}");
+    }
+
+    #[test]
+    fn the_model_call_seed_shows_its_model_call() {
+        let source = include_str!("../../../../seed_logics/model_call.py");
+        assert!(rpc_leaves(source).iter().any(|(api, label)| api == "model" && label == "llm.chat_with_usage"));
     }
 }

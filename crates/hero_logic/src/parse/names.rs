@@ -136,6 +136,8 @@ pub enum ClientKind {
     /// `requests.Session()`, `httpx.Client()`, `httpx.AsyncClient()`: an HTTP client; the
     /// library's name.
     Http(&'static str),
+    /// `hero_tracing.client.RpcClient(...)`: JSON-RPC to any service, named per call.
+    Rpc,
     /// Any other `*Client(...)`: the service name drawn from the class name.
     Service(String),
 }
@@ -144,6 +146,7 @@ pub enum ClientKind {
 pub fn client_constructor(path: &str) -> Option<ClientKind> {
     match path {
         "hero_tracing.client.Client" | "hero_tracing.Client" => return Some(ClientKind::HeroLogic),
+        "hero_tracing.client.RpcClient" | "hero_tracing.RpcClient" => return Some(ClientKind::Rpc),
         "requests.Session" | "requests.session" | "requests.sessions.Session" => {
             return Some(ClientKind::Http("requests"))
         }

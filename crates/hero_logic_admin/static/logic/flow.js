@@ -8,6 +8,8 @@ import { fmtCost, logicHref, statusLabel } from './format.js';
 import { scrollCodeToLine } from './code.js';
 import { listedPlays, page, store } from './state.js';
 
+const RPC_KINDS = { http: 'HTTP', model: 'model', stdlib: 'stdlib' };
+
 let idle = { sid: '', overlay: null, failed: false };   // the latest Play, drawn when none is overlaid
 let draws = 0;
 
@@ -156,9 +158,10 @@ function drawFlow(box, graph, play, kids, versionSid) {
         return li;
       }
       case 'rpc': {
+        // The leaf's kind as read: HTTP, a model call, a stdlib marker, else an RPC.
         const text = n.api === 'http' ? n.label : (n.service ? n.service + '.' + n.method : n.label);
         return el('li', { class: 'flow-node flow-leaf flow-rpc' }, [
-          el('span', { class: 'flow-kind', text: n.api === 'http' ? 'HTTP' : n.service === 'Model' ? 'model' : 'RPC' }),
+          el('span', { class: 'flow-kind', text: '⚡ ' + (RPC_KINDS[n.api] || 'RPC') }),
           lineButton(n, text), helper
         ]);
       }

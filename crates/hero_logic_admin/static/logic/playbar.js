@@ -5,7 +5,7 @@ import { errorText, rpc } from './api.js';
 import { byId, clear, dot, el } from './dom.js';
 import { fmtDuration, isTerminal, relTime, statusLabel } from './format.js';
 import { rememberPlay, setRunMessage, showOverlay } from './actions.js';
-import { listedPlays, page, store } from './state.js';
+import { page, store } from './state.js';
 
 const MULTILINE_NAMES = /^(text|prompt|body|content|message|source|code|notes|document|query|instructions|description)$/;
 
@@ -356,8 +356,10 @@ function renderPlays(state, changed) {
   if (changed && changed.indexOf('plays') < 0 && playsDrawnFor === state.overlay.sid) return;
   playsDrawnFor = state.overlay.sid;
   const pop = clear(byId('plays-pop'));
-  const shown = listedPlays(state.plays);
-  byId('plays-count').textContent = shown.length ? '(' + shown.length + (state.plays.length >= 50 ? '+' : '') + ')' : '';
+  // Every Play of this Logic, child Plays included (marked "inside Play …"): the count is the
+  // dashboard's "runs" (its last 50), the list their 25 newest.
+  const shown = state.plays.slice(0, 25);
+  byId('plays-count').textContent = state.plays.length ? '(' + (state.plays.length >= 50 ? '50+' : state.plays.length) + ')' : '';
   if (!shown.length) { pop.appendChild(el('p', { class: 'menu-empty', text: 'No Plays yet. Run it.' })); return; }
   pop.appendChild(el('p', { class: 'menu-label', text: 'Recent Plays — click to overlay' }));
   shown.forEach(function (play) { pop.appendChild(playButton(play, state.overlay.sid)); });

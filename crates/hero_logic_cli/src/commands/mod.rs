@@ -3,7 +3,10 @@
 pub mod admin_url;
 pub mod again;
 pub mod bench;
+pub mod cancel;
 pub mod import;
+pub mod list;
+pub mod logs;
 pub mod plays;
 pub mod resume;
 pub mod run;

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use hero_logic_api::error as codes;
 use hero_logic_api::params::{Limits, PlayStartParams, PlayTree, SidParams};
-use hero_logic_api::service::ServiceConfig;
+use hero_logic_api::admin_token;
+use hero_logic_api::service::{ServiceConfig, ENV_ADMIN_ADDR};
 use hero_logic_api::{methods, LogicVersion, Play, PlayStatus, ResumeRequest};
 use serde_json::Value;
 use tokio::signal::unix::{signal, Signal, SignalKind};
@@ -19,7 +20,7 @@ use crate::ask::{self, Asked, Terminal};
 use crate::commands::up::connectable;
 use crate::connect::{settled, Daemon, DaemonArgs};
 use crate::error::{CliError, EXIT_AWAITING, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE};
-use crate::inputs::{self, parse_input, parse_value, InputArg};
+use crate::inputs::{self, parse_input, InputArg};
 use crate::render::tree::{terminal_size, LineView, TreeView, TtyView};
 use crate::render::{self, now_ms};
 
@@ -52,11 +53,12 @@ pub struct RunArgs {
     /// [default: the daemon's, 300000]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout_ms: Option<u64>,
-    /// Answer the Play's questions in order, without asking (repeatable). VALUE is JSON when
-    /// it parses (true, 3, ["a","b"]), else text. Once they run out, questions are asked in
-    /// the terminal, or `run` exits 4 when stdin is not one
-    #[arg(long = "answer", value_name = "VALUE", value_parser = parse_answer, allow_hyphen_values = true)]
-    pub answers: Vec<Value>,
+    /// Answer the Play's questions in order, without asking (repeatable). VALUE is read as
+    /// if typed at the question (2 picks a choice's option 2, y confirms), or JSON the form
+    /// takes as it is (3, ["a","b"]). Once they run out, questions are asked in the
+    /// terminal, or `run` exits 4 when stdin is not one
+    #[arg(long = "answer", value_name = "VALUE", allow_hyphen_values = true)]
+    pub answers: Vec<String>,
     #[command(flatten)]
     pub daemon: DaemonArgs,
 }
@@ -84,7 +86,7 @@ pub async fn run(args: RunArgs) -> Result<u8, CliError> {
     };
     let play: Play = daemon.call(methods::PLAY_START, params).await?;
     let mut view = if args.json { None } else { Some(view_for_stdout()) };
-    let mut answers: VecDeque<Value> = args.answers.iter().cloned().collect();
+    let mut answers: VecDeque<String> = args.answers.iter().cloned().collect();
     // Questions are asked in the terminal only when a person can type at it.
     let interactive = std::io::stdin().is_terminal();
     let mut terminal: Option<Terminal> = None;
@@ -100,9 +102,10 @@ pub async fn run(args: RunArgs) -> Result<u8, CliError> {
             }
             return finish(&daemon, &tree, args.json).await;
         };
-        if let Some(answer) = answers.pop_front() {
+        if let Some(raw) = answers.pop_front() {
+            let answer = ask::interpret_answer(request, &raw);
             if let Err(err) = daemon.resume(&asker.sid, &request.id, answer.clone()).await {
-                return refused(&tree, asker, request, &answer, err, args.json);
+                return refused(&daemon, &tree, asker, request, &answer, err, args.json);
             }
             if let Some(view) = view.as_mut() {
                 view.resumed();
@@ -144,6 +147,7 @@ async fn finish(daemon: &Daemon, tree: &PlayTree, json: bool) -> Result<u8, CliE
 
 /// An `--answer` the daemon did not take: say why, and leave the Play waiting.
 fn refused(
+    daemon: &Daemon,
     tree: &PlayTree,
     asker: &Play,
     request: &ResumeRequest,
@@ -160,13 +164,9 @@ fn refused(
     if json {
         print_json(&tree.play)?;
     } else {
-        print_questions(tree);
+        print_questions(daemon, tree);
     }
     Ok(EXIT_USAGE)
-}
-
-fn parse_answer(text: &str) -> Result<Value, String> {
-    Ok(parse_value(text))
 }
 
 /// Redrawn in place on a terminal, one line per event anywhere else (pipes, CI logs).
@@ -226,7 +226,7 @@ pub async fn report(daemon: &Daemon, tree: &PlayTree) -> Result<u8, CliError> {
     let play = &tree.play;
     match play.status {
         PlayStatus::Success => print_output(daemon, play).await,
-        PlayStatus::AwaitingResume => print_questions(tree),
+        PlayStatus::AwaitingResume => print_questions(daemon, tree),
         _ => print_failure(play),
     }
     Ok(exit_code(play.status))
@@ -257,14 +257,13 @@ fn print_failure(play: &Play) {
     let _ = std::io::stderr().flush();
 }
 
-fn print_questions(tree: &PlayTree) {
+fn print_questions(daemon: &Daemon, tree: &PlayTree) {
     let play = &tree.play;
     eprintln!("{} ({}) waits for a person:", play.name, play.sid);
     for (asker, request) in render::open_questions(tree) {
         eprintln!("  {}", render::question_line(asker, request));
     }
-    // The admin's configured address: where it runs unless `up` was told otherwise.
-    let admin = ServiceConfig::defaults().admin_listen(None);
+    let admin = admin_address(daemon);
     eprintln!(
         "answer with `hero_logic resume {} <resume_id> <value>`, in the web admin \
          (http://{}/logics/{}?play={}) or with LogicService.play_resume",
@@ -273,6 +272,23 @@ fn print_questions(tree: &PlayTree) {
         play.logic_sid,
         play.sid
     );
+}
+
+/// Where the web admin of this daemon listens: the address its admin last ran on (noted
+/// beside the token in the daemon's data dir, so `up --listen` is followed), else the
+/// configured one.
+fn admin_address(daemon: &Daemon) -> String {
+    let config = ServiceConfig::defaults();
+    let remembered = daemon
+        .socket()
+        .parent()
+        .map(|data_dir| config.admin_token_file(None, data_dir))
+        .and_then(|token_file| admin_token::remembered_addr(&token_file));
+    let env_set = std::env::var(ENV_ADMIN_ADDR).is_ok_and(|addr| !addr.is_empty());
+    match remembered {
+        Some(addr) if !env_set => addr,
+        _ => config.admin_listen(None),
+    }
 }
 
 /// Ctrl-C: the Play is ours, so it is cancelled rather than left running unwatched.
