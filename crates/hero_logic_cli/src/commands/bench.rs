@@ -117,6 +117,12 @@ pub struct BenchArgs {
     /// Trivial top-level Plays timed from play_start to success
     #[arg(long, value_name = "N", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
     pub starts: u32,
+    /// Trivial top-level Plays run by the concurrent clients, all together
+    #[arg(long, value_name = "N", default_value_t = 400, value_parser = clap::value_parser!(u32).range(1..))]
+    pub concurrent_plays: u32,
+    /// Clients starting trivial top-level Plays at once, each waiting for its Play to end
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
+    pub clients: u32,
     /// Rounds of the child-Play figure per durability mode; the median is reported
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     pub rounds: u32,
@@ -192,10 +198,21 @@ impl ResumeRun {
     }
 }
 
+/// Trivial top-level Plays started by several clients at once, each one after another.
+#[derive(Debug, Serialize)]
+struct Throughput {
+    plays_per_s: f64,
+    clients: u32,
+    plays: u32,
+    /// play_start to success of each Play, under that load.
+    latency_ms: Latency,
+}
+
 /// What the FULL daemon measured besides its child-Play rate.
 struct FullRun {
     children: ChildRate,
     start: Latency,
+    concurrent: Throughput,
     resume: ResumeRun,
     idle_rss_kib: u64,
     peak_rss_kib: u64,
@@ -361,6 +378,8 @@ async fn full_run(d: &BenchDaemon, args: &BenchArgs) -> Result<FullRun, CliError
     let children = child_rate(&d.daemon, args, Sync::Full).await?;
     progress(&format!("{} trivial top-level Plays, play_start to success", args.starts));
     let start = start_latency(&d.daemon, args.starts).await?;
+    progress(&format!("{} trivial top-level Plays from {} clients at once", args.concurrent_plays, args.clients));
+    let concurrent = concurrent_starts(&d.daemon, args.concurrent_plays, args.clients).await?;
     let resume = resume_latency(&d.daemon, args).await?;
     let (rss_play, _) = run_to_end(&d.daemon, "bench_rss", Map::new(), None).await?;
     let runner_rss_kib = rss_play.output_data.get("maxrss_kib").and_then(Value::as_u64).ok_or_else(|| {
@@ -370,7 +389,7 @@ async fn full_run(d: &BenchDaemon, args: &BenchArgs) -> Result<FullRun, CliError
         ))
     })?;
     let peak_rss_kib = proc_status_kib(d.pid, "VmHWM")?;
-    Ok(FullRun { children, start, resume, idle_rss_kib, peak_rss_kib, runner_rss_kib })
+    Ok(FullRun { children, start, concurrent, resume, idle_rss_kib, peak_rss_kib, runner_rss_kib })
 }
 
 async fn normal_run(d: &BenchDaemon, args: &BenchArgs) -> Result<ChildRate, CliError> {
@@ -458,6 +477,31 @@ async fn start_latency(daemon: &Daemon, starts: u32) -> Result<Latency, CliError
         samples.push(took.as_secs_f64() * 1000.0);
     }
     Ok(latency(&samples))
+}
+
+/// `plays` trivial Plays spread over `clients` clients that each start one and wait for it,
+/// then the next: Plays per second over the whole run.
+async fn concurrent_starts(daemon: &Daemon, plays: u32, clients: u32) -> Result<Throughput, CliError> {
+    let began = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for client in 0..clients {
+        let share = plays / clients + u32::from(client < plays % clients);
+        let daemon = Daemon::at(daemon.socket());
+        tasks.spawn(async move {
+            let mut samples = Vec::with_capacity(share as usize);
+            for _ in 0..share {
+                let (_, took) = run_to_end(&daemon, "bench_noop", Map::new(), None).await?;
+                samples.push(took.as_secs_f64() * 1000.0);
+            }
+            Ok::<_, CliError>(samples)
+        });
+    }
+    let mut samples = Vec::with_capacity(plays as usize);
+    while let Some(done) = tasks.join_next().await {
+        samples.extend(done.map_err(|e| CliError::Failed(format!("a bench client failed: {e}")))??);
+    }
+    let took = began.elapsed().as_secs_f64();
+    Ok(Throughput { plays_per_s: f64::from(plays) / took, clients, plays, latency_ms: latency(&samples) })
 }
 
 /// For each step count: run `bench_resume` up to its question, then time `play_resume` until
@@ -661,6 +705,7 @@ fn report(args: &BenchArgs, server: &Path, full: &FullRun, normal: &ChildRate, b
         "resumes": args.resumes,
         "child_plays_per_s": {"full": full.children, "normal": normal},
         "start_latency_ms": full.start,
+        "concurrent_plays": full.concurrent,
         "resume_latency_ms": full.resume.json(),
         "replay_cost_per_step_ms": full.resume.cost_per_step(),
         "memory_mib": {
@@ -678,6 +723,8 @@ fn report(args: &BenchArgs, server: &Path, full: &FullRun, normal: &ChildRate, b
             "child_plays_per_s_full": 2000,
             "child_plays_per_s_normal": 8000,
             "start_median_ms": 3,
+            "start_p95_ms": 6,
+            "concurrent_plays_per_s": 400,
             "daemon_idle_rss_mib": 30,
             "runner_rss_mib": 20,
             "resume_after_50_steps_ms": 5,
@@ -737,7 +784,16 @@ fn human_table(full: &FullRun, normal: &ChildRate, baseline: &Baseline) -> Strin
         ),
         row("  same, client wall clock", rate(normal.wall_median), "", String::new()),
         row("trivial Play start->success, median", format!("{:.1} ms", full.start.median), "<= 3 ms", spawn),
-        row("trivial Play start->success, p95", format!("{:.1} ms", full.start.p95), "", String::new()),
+        row("trivial Play start->success, p95", format!("{:.1} ms", full.start.p95), "<= 6 ms", String::new()),
+        row(
+            &format!("trivial Plays/s, {} clients at once", full.concurrent.clients),
+            rate(full.concurrent.plays_per_s),
+            ">= 400/s",
+            format!(
+                "start->success median {:.1} ms, p95 {:.1} ms",
+                full.concurrent.latency_ms.median, full.concurrent.latency_ms.p95
+            ),
+        ),
     ];
     for (n, latency) in &full.resume.by_steps {
         let target = RESUME_TARGETS_MS.iter().find(|(m, _)| m == n).map(|(_, t)| format!("<= {t:.0} ms"));
