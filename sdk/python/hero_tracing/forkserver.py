@@ -64,7 +64,7 @@ def freeze():
 SHARED_KEYS = ("hide_dirs", "hide_files", "read_dirs", "write_dirs", "network", "max_processes",
                "require", "work_root")
 # Processes kept ready: namespaces made, data dir hidden, /proc mounted, waiting for a Play.
-POOL_SIZE = 2
+POOL_SIZE = 4
 
 
 def shared_part(config):

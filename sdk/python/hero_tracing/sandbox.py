@@ -322,15 +322,23 @@ def set_nproc(limit):
         raise SandboxError("RLIMIT_NPROC is not enforced for uid 0")
 
 
-def drop_capabilities():
-    """No capability survives, not even across an exec of a root-owned program."""
+def drop_capabilities(bounded=False):
+    """No capability survives, not even across an exec of a root-owned program. `bounded`:
+    `drop_bounding` was done already (ahead of the Play)."""
+    if not bounded:
+        drop_bounding()
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)
+    data = (ctypes.c_uint32 * 6)()
+    _check(_syscall("capset", header, data), "capset")
+
+
+def drop_bounding():
+    """The bounding and ambient sets emptied, securebits locked: what can be done while the
+    capabilities themselves are still needed (the mount of the work dir)."""
     _prctl(PR_SET_SECUREBITS, SECUREBITS_LOCKED_DOWN)
     for cap in range(_cap_last_cap() + 1):
         _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
     _libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
-    header = (ctypes.c_uint32 * 2)(0x20080522, 0)
-    data = (ctypes.c_uint32 * 6)()
-    _check(_syscall("capset", header, data), "capset")
 
 
 def _cap_last_cap():
@@ -400,13 +408,16 @@ def _resolve_paths(paths):
     return result
 
 
-def apply_landlock(config, report):
-    """Restricts this process (and all it starts) to the Play's paths; returns the ABI."""
+def landlock_ruleset(shared):
+    """A new ruleset with the rules every Play of the daemon shares (read-only paths,
+    devices, shared dirs): made by each Play's process for itself (a ruleset is one kernel
+    object: never one for two Plays), ahead of its Play when it can.
+    Returns (fd, attr, abi, handled_fs)."""
     abi = landlock_abi()
     if abi < 1:
         raise SandboxError("Landlock is not available (kernel too old or not enabled)")
     handled_fs = fs_rights(abi)
-    network = bool(config.get("network"))
+    network = bool(shared.get("network"))
     attr = _RulesetAttr(handled_fs, 0, 0)
     size = 8
     if abi >= 4 and not network:
@@ -416,23 +427,37 @@ def apply_landlock(config, report):
     if abi >= 6:
         attr.scoped = SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL
         size = 24
-    ruleset = _check(_syscall("landlock_create_ruleset", ctypes.byref(attr), ctypes.c_size_t(size),
-                              ctypes.c_uint32(0)), "landlock_create_ruleset")
+    # Above the numbers a Play's fds are moved to, which it may be made ahead of.
+    ruleset = _high(_check(_syscall("landlock_create_ruleset", ctypes.byref(attr),
+                                    ctypes.c_size_t(size), ctypes.c_uint32(0)),
+                           "landlock_create_ruleset"))
     try:
         read = FS_EXECUTE | FS_READ_FILE | FS_READ_DIR
         write_device = FS_READ_FILE | FS_WRITE_FILE | FS_TRUNCATE
-        opened = _prepared.rules_for(config.get("read_dirs"))
+        opened = _prepared.rules_for(shared.get("read_dirs"))
         if opened is not None:
             for path, fd, is_dir, writable in opened:
                 _add_rule_fd(ruleset, fd, is_dir, (write_device if writable else read) & handled_fs, path)
         else:
-            for path in read_paths(config):
+            for path in read_paths(shared):
                 _add_rule(ruleset, path, read & handled_fs)
             for path in DEVICES_WRITE:
                 _add_rule(ruleset, path, write_device & handled_fs)
-        _add_rule(ruleset, os.path.realpath(config["work_dir"]), handled_fs)
-        for path in config.get("write_dirs") or []:
+        for path in shared.get("write_dirs") or []:
             _add_rule(ruleset, os.path.realpath(path), handled_fs)
+    except BaseException:
+        os.close(ruleset)
+        raise
+    return ruleset, attr, abi, handled_fs
+
+
+def apply_landlock(config, report, ahead=None):
+    """Restricts this process (and all it starts) to the Play's paths; returns the ABI.
+    `ahead`: what `landlock_ruleset` made before the Play was known."""
+    ruleset, attr, abi, handled_fs = ahead or landlock_ruleset(config)
+    network = bool(config.get("network"))
+    try:
+        _add_rule(ruleset, os.path.realpath(config["work_dir"]), handled_fs)
         _check(_syscall("landlock_restrict_self", ctypes.c_int(ruleset), ctypes.c_uint32(0)),
                "landlock_restrict_self")
     finally:
@@ -665,6 +690,7 @@ def _inner(shared, play_of, report, run, unshared, status_fd):
     if body != 0:
         _init(body, status_fd)
     os.close(status_fd)
+    ahead = _ready_ahead(shared)
     config = play_of()
     channel = int(config.get("channel_fd", 3))
     os.set_inheritable(channel, True)
@@ -681,9 +707,9 @@ def _inner(shared, play_of, report, run, unshared, status_fd):
     report.step("rlimits", lambda: set_rlimits(config))
     if limit:
         report.step("nproc", lambda: set_nproc(limit))
-    report.step("no_caps", drop_capabilities)
+    report.step("no_caps", lambda: drop_capabilities(bounded=ahead["bounded"]))
     report.step("no_new_privs", lambda: _prctl(PR_SET_NO_NEW_PRIVS, 1))
-    landlocked = report.step("landlock_fs", lambda: apply_landlock(config, report))
+    landlocked = report.step("landlock_fs", lambda: apply_landlock(config, report, ahead["ruleset"]))
     if not landlocked:
         report.active.setdefault("landlock_net", False)
         report.active.setdefault("landlock_scope", False)
@@ -696,6 +722,23 @@ def _inner(shared, play_of, report, run, unshared, status_fd):
         os.environ.clear()
         os.environ.update(env)
     run(report)
+
+
+def _ready_ahead(shared):
+    """What the body can do before its Play is known (a process made ahead of time does it
+    while it waits). A failure here is not reported: the step redoes it with the Play and
+    reports that."""
+    ahead = {"bounded": False, "ruleset": None}
+    try:
+        drop_bounding()
+        ahead["bounded"] = True
+    except (OSError, SandboxError):
+        pass
+    try:
+        ahead["ruleset"] = landlock_ruleset(shared)
+    except (OSError, SandboxError, ValueError):
+        pass
+    return ahead
 
 
 def _lock_down_init():
