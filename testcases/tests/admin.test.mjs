@@ -421,6 +421,55 @@ describe('logic view', () => {
     assertNoConsoleErrors(errors);
   });
 
+  test('code: a source declaring two logics is offered a split; split, each runs as its own Logic', async () => {
+    const single = [
+      'from hero_tracing import logic',
+      '',
+      '@logic(name="ui_multi", inputs={"text": "string"}, outputs={"out": "string"})',
+      'def ui_multi(text):',
+      '    return {"out": text}',
+      '',
+    ].join('\n');
+    const double = [
+      'from hero_tracing import logic',
+      '',
+      '@logic(name="ui_helper", inputs={"x": "string"}, outputs={"y": "string"})',
+      'def ui_helper(x):',
+      '    return {"y": x + "?"}',
+      '',
+      '@logic(name="ui_multi", inputs={"text": "string"}, outputs={"out": "string"})',
+      'def ui_multi(text):',
+      '    return {"out": ui_helper(text)["y"]}',
+      '',
+    ].join('\n');
+    await rpc(stack.baseUrl, 'LogicService.logic_create', { name: 'ui_multi', python_source: single });
+    const { page, errors } = await newPage();
+    await page.goto(url('/logics/ui_multi'));
+    await page.locator('#tab-source').click();
+    await page.locator('#code-editor[data-editor]').waitFor();
+    await setCode(page, double);
+    await page.locator('#code-save').click();
+    await page.locator('#code-save-submit').click();
+    const offer = page.locator('#code-split-offer');
+    await offer.waitFor();
+    assert.match(await page.locator('#code-split-text').textContent(), /declares 2 logics/);
+    assert.equal(await page.locator('#code-split-parts li').count(), 2, 'both logics are listed');
+    await screenshot(page, 'code-split-offer');
+    await page.locator('#code-split-do').click();
+    await page.waitForURL(/[?&]tab=code/);
+    await page.locator('#code-editor[data-editor]').waitFor();
+    const code = await getCode(page);
+    assert.ok(code.includes('logic.invoke("ui_helper"'), 'the new version calls the split-out logic by name: ' + code);
+    assert.ok(!code.includes('def ui_helper'), 'the helper moved out');
+    const helper = await rpc(stack.baseUrl, 'logic.find', { name: 'ui_helper' });
+    assert.equal(helper.items.length, 1, 'ui_helper is a Logic of its own');
+    await page.locator('#in-text').fill('ab');
+    await page.locator('#run-button').click();
+    await waitForOverlayStatus(page, 'success');
+    assert.equal(await page.locator('#output [data-output="out"] .out-value').textContent(), 'ab?');
+    assertNoConsoleErrors(errors);
+  });
+
   test('versions: the viewed version switches flow, code, fields and stats; Make current', async () => {
     const source = (extra) => [
       'from hero_tracing import logic',

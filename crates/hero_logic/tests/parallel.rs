@@ -31,10 +31,22 @@ def counted(tag, file, ask=False, nap=0.0, fail=False):
 
 /// A daemon with `counted` and the logic `name` defined, and the path of the effects file.
 async fn with_counted(dir: &Path, name: &str, source: &str) -> (Daemon, std::path::PathBuf) {
-    let daemon = Daemon::start(dir).await;
+    let daemon = sharing_daemon(dir).await;
     daemon.define("counted", COUNTED).await;
     daemon.define(name, source).await;
-    (daemon, dir.join("effects"))
+    (daemon, shared(dir).join("effects"))
+}
+
+/// The directory beside the data dir where the tests' Plays write their side effects
+/// (granted by `[sandbox] shared_dirs`; the sandbox hides everything else).
+fn shared(dir: &Path) -> std::path::PathBuf {
+    let shared = dir.join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    shared
+}
+
+async fn sharing_daemon(dir: &Path) -> Daemon {
+    Daemon::start_sharing(&dir.join("data"), &shared(dir)).await
 }
 
 fn lines(file: &Path) -> Vec<String> {
@@ -208,11 +220,11 @@ async def a_top(file):
 #[tokio::test(flavor = "multi_thread")]
 async fn nested_async_logics_share_a_loop_pause_and_resume() {
     let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(dir.path()).await;
+    let daemon = sharing_daemon(dir.path()).await;
     for name in ["a_leaf", "a_mid", "a_top"] {
         daemon.define(name, ASYNC_NEST).await;
     }
-    let file = dir.path().join("effects");
+    let file = shared(dir.path()).join("effects");
     let waiting = daemon.run("a_top", json!({"file": path(&file)})).await;
     assert_eq!(waiting["status"], "awaiting_resume", "{waiting}");
     // The question blocks the loop the branches share: those not done yet wait with it.
@@ -309,7 +321,7 @@ async fn a_failing_branch_lets_the_others_finish_and_the_first_failure_in_call_o
     assert_eq!(statuses, expected);
     assert_eq!(lines(&file).len(), 5, "every branch ran to its end");
 
-    let file = dir.path().join("uncaught");
+    let file = shared(dir.path()).join("uncaught");
     let failed = daemon.run("one_fails", json!({"file": path(&file), "catch": false})).await;
     assert_eq!(failed["status"], "failed");
     assert!(failed["error_message"].as_str().unwrap().contains("branch f1 failed"), "{failed}");
@@ -370,7 +382,7 @@ def diverges(file, flag):
 async fn a_fan_out_that_changes_its_calls_on_replay_fails_naming_the_step() {
     let dir = tempfile::tempdir().unwrap();
     let (daemon, file) = with_counted(dir.path(), "diverges", DIVERGES).await;
-    let flag = dir.path().join("flag");
+    let flag = shared(dir.path()).join("flag");
     std::fs::write(&flag, "first").unwrap();
     let waiting = daemon.run("diverges", json!({"file": path(&file), "flag": path(&flag)})).await;
     assert_eq!(waiting["status"], "awaiting_resume", "{waiting}");

@@ -143,15 +143,20 @@ async fn healthz_reports_daemon_absent() {
     let reply = get(&socket, "/healthz").await;
     assert_eq!(reply.status, StatusCode::OK);
     let body: Value = serde_json::from_str(&reply.body).expect("json");
-    assert_eq!(body, json!({"ok": true, "daemon": false}));
+    assert_eq!(body, json!({"ok": true, "daemon": false, "sandbox": null}));
 }
 
 #[tokio::test]
 async fn healthz_reports_daemon_present() {
-    let daemon = FakeDaemon::start(|_, _| json!({"items": [], "next_cursor": ""})).await;
+    let daemon = FakeDaemon::start(|method, _| match method {
+        "LogicService.sandbox_info" => json!({"summary": "all on", "missing": [], "allow_weaker": false}),
+        _ => json!({"items": [], "next_cursor": ""}),
+    })
+    .await;
     let reply = get(&daemon.socket, "/healthz").await;
     let body: Value = serde_json::from_str(&reply.body).expect("json");
-    assert_eq!(body, json!({"ok": true, "daemon": true}));
+    // The daemon's sandbox report is passed on, without the parts a supervisor does not need.
+    assert_eq!(body, json!({"ok": true, "daemon": true, "sandbox": {"summary": "all on", "missing": [], "refusal": null}}));
 }
 
 #[tokio::test]

@@ -194,6 +194,8 @@ fn bench_runs_small_and_reports_every_figure() {
         "0,5",
         "--resumes",
         "2",
+        "--concurrency",
+        "2",
         "--data-dir",
         &scratch_arg,
     ];
@@ -204,7 +206,15 @@ fn bench_runs_small_and_reports_every_figure() {
         let rate = &report["child_plays_per_s"][mode];
         assert!(rate["engine_median"].as_f64().is_some_and(|r| r > 0.0), "{mode}: {report}");
         assert!(rate["wall_median"].as_f64().is_some_and(|r| r > 0.0), "{mode}: {report}");
+        assert!(rate["daemon_cpu_us_per_child"].as_f64().is_some_and(|c| c > 0.0), "{mode}: {report}");
     }
+    let concurrent = &report["concurrent_child_plays_per_s_full"];
+    assert_eq!((concurrent["plays"].as_u64(), concurrent["children_per_play"].as_u64()), (Some(2), Some(50)), "{report}");
+    assert!(concurrent["engine_aggregate"].as_f64().is_some_and(|r| r > 0.0), "{report}");
+    let top = &report["top_level_plays_per_s_concurrent"];
+    assert_eq!((top["clients"].as_u64(), top["plays"].as_u64()), (Some(2), Some(4)), "3 starts over 2 clients: {report}");
+    assert!(top["per_s"].as_f64().is_some_and(|r| r > 0.0), "{report}");
+    assert!(report["ratios"]["concurrent_children_per_single_play"].is_number(), "{report}");
     let latency = &report["start_latency_ms"];
     assert_eq!(latency["runs"], 3);
     assert!(latency["median"].as_f64().is_some() && latency["p95"].as_f64().is_some(), "{report}");

@@ -346,12 +346,8 @@ fn finalize(core: &Core, session: &mut Session, verdict: Verdict, tail: String) 
     if let Err(e) = session.flush() {
         tracing::error!(error = %e, "cannot write the run's open children");
     }
+    // Replayed steps only get their flag set, in the run's last commit (not a rewrite each).
     let replayed = session.take_replayed();
-    if !replayed.is_empty() {
-        if let Err(e) = store.plays_update(&replayed, None) {
-            tracing::error!(error = %e, "cannot mark replayed steps");
-        }
-    }
     let mut logs = session.take_logs();
     let (mut root, children) = session.take_open();
     if let Some(text) = runner_output(&tail) {
@@ -371,7 +367,8 @@ fn finalize(core: &Core, session: &mut Session, verdict: Verdict, tail: String) 
                 }
                 child
             }));
-            if let Err(e) = store.play_batch(&PlayBatch { updates, logs, ..Default::default() }, Some((&guard, PlayStatus::AwaitingResume))) {
+            let batch = PlayBatch { updates, logs, replayed, ..Default::default() };
+            if let Err(e) = store.play_batch(&batch, Some((&guard, PlayStatus::AwaitingResume))) {
                 tracing::error!(error = %e, "cannot record a waiting Play");
             }
             return;
@@ -387,7 +384,7 @@ fn finalize(core: &Core, session: &mut Session, verdict: Verdict, tail: String) 
     }
     session::close(&mut root, lifecycle::ending(status), output, message);
     updates.push(root);
-    if let Err(e) = store.play_batch(&PlayBatch { updates, logs, ..Default::default() }, None) {
+    if let Err(e) = store.play_batch(&PlayBatch { updates, logs, replayed, ..Default::default() }, None) {
         tracing::error!(error = %e, "cannot record a Play's result");
     }
 }

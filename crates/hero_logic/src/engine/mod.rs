@@ -409,42 +409,45 @@ impl Engine {
     /// may name any Play of the run. Of two racing answers exactly one wins.
     pub fn resume(&self, play_sid: &str, resume_id: &str, payload: serde_json::Value) -> ServiceResult<Play> {
         let store = self.core.library.store();
-        let root = self.root_of(self.status(play_sid)?)?;
-        let tree = store.play_tree(&root.sid)?;
-        let Some(asker) = tree.iter().find(|p| p.pending_resumes.iter().any(|r| r.id == resume_id)) else {
+        // The run's tree is read once, and the answer is computed from it: a run with many
+        // recorded steps would otherwise pay for them several times over.
+        let root_sid = store.play_root_sid(play_sid)?.ok_or_else(|| unknown_play(play_sid))?;
+        let mut tree = store.play_tree(&root_sid)?;
+        let Some(asker_at) = tree.iter().position(|p| p.pending_resumes.iter().any(|r| r.id == resume_id)) else {
             return Err(unknown_question(&tree, resume_id));
         };
+        let root = &tree[0];
         if root.status != PlayStatus::AwaitingResume {
             return Err(ServiceError::InvalidState {
                 message: format!("Play {} is {}, not waiting for an answer", root.sid, root.status.as_str()),
                 hint: "play_wait returns when a Play waits for a person".into(),
             });
         }
+        let asker = &mut tree[asker_at];
         let request = asker.pending_resumes.iter().find(|r| r.id == resume_id).expect("found above");
         let answer = forms::check_answer(request, &payload)?;
-        let mut asker = asker.clone();
         asker.pending_resumes.retain(|r| r.id != resume_id);
         asker.received_resumes.insert(resume_id.to_string(), answer);
-        let mut updates: Vec<Play> = tree
-            .into_iter()
-            .filter(|p| p.status == PlayStatus::AwaitingResume && p.sid != asker.sid)
-            .collect();
-        updates.push(asker.clone());
-        for play in &mut updates {
+        let asker_sid = asker.sid.clone();
+        let mut updates = Vec::new();
+        for play in &mut tree {
             if play.status == PlayStatus::AwaitingResume {
                 lifecycle::apply(play, lifecycle::Event::Answer).map_err(|e| ServiceError::Internal(e.to_string()))?;
+                updates.push(play.clone());
+            } else if play.sid == asker_sid {
+                updates.push(play.clone());
             }
         }
-        if !store.plays_update(&updates, Some((&root.sid, PlayStatus::AwaitingResume)))? {
+        if !store.plays_update(&updates, Some((&root_sid, PlayStatus::AwaitingResume)))? {
             return Err(ServiceError::InvalidState {
-                message: format!("question {resume_id:?} of Play {} was answered by another call first", asker.sid),
+                message: format!("question {resume_id:?} of Play {asker_sid} was answered by another call first"),
                 hint: "read the Play again; it is running with the other answer".into(),
             });
         }
-        let mode = RunMode::Resume { play_sid: asker.sid.clone(), resume_id: resume_id.to_string() };
-        self.enqueue(&root.sid, self.budget_of(&root.sid), mode);
+        let mode = RunMode::Resume { play_sid: asker_sid.clone(), resume_id: resume_id.to_string() };
+        self.enqueue(&root_sid, self.budget_of(&root_sid), mode);
         self.core.changed();
-        self.status(&asker.sid)
+        Ok(answered_play(tree, asker_at))
     }
 
     /// The Play as it is now, with its subtree totals.
@@ -627,6 +630,18 @@ fn unknown_question(tree: &[Play], resume_id: &str) -> ServiceError {
         } else {
             format!("waiting questions: {}", pending.join(", "))
         },
+    }
+}
+
+/// The Play that asked, as the answer left it, with its subtree totals taken from the tree
+/// (`play_resume`'s reply).
+fn answered_play(mut tree: Vec<Play>, asker_at: usize) -> Play {
+    let mut descendants = tree.split_off(1);
+    let mut root = tree.pop().expect("a tree starts with its root");
+    crate::stats::tree_subtrees(&mut root, &mut descendants);
+    match asker_at {
+        0 => root,
+        n => descendants.swap_remove(n - 1),
     }
 }
 

@@ -335,17 +335,19 @@ pub fn decode(line: &str) -> Result<Incoming, Malformed> {
         op: String::new(),
         message: format!("the runner sent a line that is not JSON ({e}): {}", line.chars().take(200).collect::<String>()),
     })?;
-    let Some(object) = value.as_object() else {
+    let Value::Object(mut fields) = value else {
         return Err(Malformed { id: None, op: String::new(), message: "the runner sent a line that is not a JSON object".into() });
     };
-    let op = object.get("op").and_then(Value::as_str).unwrap_or_default().to_string();
-    let id = object.get("id").and_then(Value::as_u64);
+    // The parsed line is moved into the typed message, never copied.
+    let op = match fields.remove("op") {
+        Some(Value::String(op)) => op,
+        _ => String::new(),
+    };
+    let id = fields.get("id").and_then(Value::as_u64);
     let refuse = |message: String| Malformed { id, op: op.clone(), message };
     if op.is_empty() {
         return Err(refuse("the runner sent a line without a string field `op`".into()));
     }
-    let mut fields = object.clone();
-    fields.remove("op");
     let external = Value::Object(Map::from_iter([(op.clone(), Value::Object(fields))]));
     if Notification::OPS.contains(&op.as_str()) {
         return typed::<NotificationWire>(external)

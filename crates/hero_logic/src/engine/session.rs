@@ -171,13 +171,18 @@ pub struct Session<'a> {
     /// Unordered calls so far per (parent, logic name, args hash): the `k` of the step key.
     unordered: HashMap<(String, String, String), u32>,
     specs: HashMap<String, LogicSpec>,
+    /// Versions recorded Plays ran, by sid, as read by this run.
+    versions: HashMap<String, LogicVersion>,
+    /// Current versions by the name a call used, with the library generation they were read at.
+    current: HashMap<String, (u64, LogicVersion, String)>,
     /// Children recorded by earlier runs, per parent, by where they were called.
     recorded: HashMap<String, HashMap<Slot, Play>>,
     /// Plays that wait for a person in this run, with their ancestors: written at the
     /// question, and afterwards only by the guarded last write of the run.
     waiting: HashSet<String>,
-    /// Recorded children whose stored result this run used instead of running them.
-    replayed: Vec<Play>,
+    /// Recorded children whose stored result this run used instead of running them, and
+    /// that are not marked `replayed` yet.
+    replayed: Vec<String>,
     /// Versions whose source the runner has already been sent.
     sent_sources: std::collections::HashSet<String>,
     /// Open children not written yet, in creation order. A child's start is written together
@@ -212,6 +217,8 @@ impl<'a> Session<'a> {
             unordered: HashMap::new(),
             waiting: HashSet::new(),
             specs: HashMap::new(),
+            versions: HashMap::new(),
+            current: HashMap::new(),
             recorded: HashMap::new(),
             replayed: Vec::new(),
             unsaved: Vec::new(),
@@ -496,14 +503,11 @@ impl<'a> Session<'a> {
             return Err(Refusal::Nondeterminism(message));
         }
         if recorded.status == PlayStatus::Success {
-            let output = self.open[parent_sid]
-                .play
-                .step_outputs
-                .get(&key)
-                .cloned()
-                .unwrap_or_else(|| Value::Object(recorded.output_data.clone()));
+            // Each step key is replayed once per run: its memo is taken, not copied.
+            let memo = self.open.get_mut(parent_sid).and_then(|p| p.play.step_outputs.remove(&key));
+            let output = memo.unwrap_or_else(|| Value::Object(recorded.output_data.clone()));
             let sid = recorded.sid.clone();
-            self.replayed.push(recorded);
+            self.note_replayed(&recorded);
             return Ok(Reply::InvokeStart {
                 id,
                 ok: true,
@@ -517,7 +521,7 @@ impl<'a> Session<'a> {
         }
         if recorded.status.is_terminal() {
             let refusal = Refusal::ChildFailed { message: recorded.error_message.clone(), play_sid: recorded.sid.clone() };
-            self.replayed.push(recorded);
+            self.note_replayed(&recorded);
             return Err(refusal);
         }
         // Unfinished: the same child Play runs again from its start, replaying its own steps.
@@ -538,10 +542,17 @@ impl<'a> Session<'a> {
         Ok(response)
     }
 
-    fn recorded_version(&self, recorded: &Play) -> Result<LogicVersion, ServiceError> {
-        self.core.library.store().version_get(&recorded.logic_version_sid)?.ok_or_else(|| {
+    /// The version a recorded Play ran, read once per run (a replay checks every memoized
+    /// step's inputs against it).
+    fn recorded_version(&mut self, recorded: &Play) -> Result<LogicVersion, ServiceError> {
+        if let Some(version) = self.versions.get(&recorded.logic_version_sid) {
+            return Ok(version.clone());
+        }
+        let version = self.core.library.store().version_get(&recorded.logic_version_sid)?.ok_or_else(|| {
             ServiceError::not_found(format!("the version Play {} ran no longer exists", recorded.sid), "")
-        })
+        })?;
+        self.versions.insert(version.sid.clone(), version.clone());
+        Ok(version)
     }
 
     fn pause(&mut self, id: u64, sid: &str, name: &str, ui_fields: Map<String, Value>, schema: Value) -> Result<Reply, Refusal> {
@@ -758,7 +769,21 @@ impl<'a> Session<'a> {
         (status, output, error)
     }
 
-    fn current_version(&self, name: &str) -> Result<(LogicVersion, String), ServiceError> {
+    /// The current version of the Logic `name` and its name, looked up once per run while
+    /// the library does not change (a loop calling one child asks this on every step).
+    fn current_version(&mut self, name: &str) -> Result<(LogicVersion, String), ServiceError> {
+        let generation = self.core.library.store().library_generation();
+        if let Some((seen, version, logic_name)) = self.current.get(name) {
+            if *seen == generation {
+                return Ok((version.clone(), logic_name.clone()));
+            }
+        }
+        let (version, logic_name) = self.look_up_current_version(name)?;
+        self.current.insert(name.to_string(), (generation, version.clone(), logic_name.clone()));
+        Ok((version, logic_name))
+    }
+
+    fn look_up_current_version(&self, name: &str) -> Result<(LogicVersion, String), ServiceError> {
         let store = self.core.library.store();
         let version = match store.current_version_by_name(name)? {
             Some(version) => version,
@@ -822,14 +847,16 @@ impl<'a> Session<'a> {
         (root, children)
     }
 
-    /// Recorded children whose stored result was used, marked `replayed` for the UI.
-    pub fn take_replayed(&mut self) -> Vec<Play> {
-        let mut plays = std::mem::take(&mut self.replayed);
-        plays.retain(|p| !p.replayed);
-        for play in &mut plays {
-            play.replayed = true;
+    /// Sids of the recorded children whose stored result was used and that are not marked
+    /// `replayed` (for the UI) yet.
+    pub fn take_replayed(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.replayed)
+    }
+
+    fn note_replayed(&mut self, recorded: &Play) {
+        if !recorded.replayed {
+            self.replayed.push(recorded.sid.clone());
         }
-        plays
     }
 }
 

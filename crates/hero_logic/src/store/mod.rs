@@ -28,6 +28,9 @@ pub enum StoreError {
     BadQuery { field: String, message: String },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The group transaction this write joined could not commit; the write is lost.
+    #[error("database error: the commit failed: {0}")]
+    GroupCommit(String),
     #[error("cannot open the database at {path}: {reason}")]
     Open { path: String, reason: String },
 }
@@ -64,7 +67,7 @@ pub enum RunScope {
 /// Play writes that belong together. Applied in this order: new children (inserted with
 /// the sid they carry and appended to their parent's `sub_play_sids`), updates of existing
 /// Plays, memoized step outputs `(parent sid, step key, output)`, then log text appended to
-/// Plays' `logs` `(sid, text)`.
+/// Plays' `logs` `(sid, text)`, and last the Plays marked `replayed` (only that flag changes).
 ///
 /// An update never rewrites `logs`: logs only grow, by appends, so a chatty Play costs its
 /// new bytes per write rather than all of its logs again.
@@ -74,11 +77,16 @@ pub struct PlayBatch {
     pub updates: Vec<Play>,
     pub memos: Vec<(String, String, Value)>,
     pub logs: Vec<(String, String)>,
+    pub replayed: Vec<String>,
 }
 
 impl PlayBatch {
     pub fn is_empty(&self) -> bool {
-        self.new_children.is_empty() && self.updates.is_empty() && self.memos.is_empty() && self.logs.is_empty()
+        self.new_children.is_empty()
+            && self.updates.is_empty()
+            && self.memos.is_empty()
+            && self.logs.is_empty()
+            && self.replayed.is_empty()
     }
 }
 
@@ -94,6 +102,10 @@ pub trait Store: Send + Sync + 'static {
     fn logic_all(&self) -> StoreResult<Vec<Logic>>;
     /// Creates a Logic and its first version, current, in one transaction.
     fn logic_create(&self, logic: &Logic, version: &LogicVersion) -> StoreResult<(Logic, LogicVersion)>;
+
+    /// Changes whenever this store writes a Logic or a version: a lookup by name cached at
+    /// one generation is still right while the generation stays the same.
+    fn library_generation(&self) -> u64;
 
     fn version_get(&self, sid: &str) -> StoreResult<Option<LogicVersion>>;
     /// The current version of the Logic named `name`, in one query (the hot path of a child call).
@@ -147,6 +159,9 @@ pub trait Store: Send + Sync + 'static {
     /// written unless that Play has that status at the moment of writing; returns whether
     /// the write happened (so that of two racing callers exactly one wins).
     fn plays_update(&self, plays: &[Play], guard: Option<(&str, PlayStatus)>) -> StoreResult<bool>;
+    /// The sid of the top-level Play of `sid`'s run (itself for a top-level Play), in one
+    /// query; None when there is no such Play.
+    fn play_root_sid(&self, sid: &str) -> StoreResult<Option<String>>;
     /// A Play and then all its descendants, in creation order, in one query.
     fn play_tree(&self, sid: &str) -> StoreResult<Vec<Play>>;
     /// Each Play's totals with its descendants', for many Plays in one query.

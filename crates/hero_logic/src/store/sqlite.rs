@@ -1,14 +1,16 @@
 //! The embedded SQLite store: one file, WAL, one writer connection, a small pool of readers.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 
 use std::collections::HashMap;
 
 use hero_logic_api::params::{Limits, Page, RecentRun};
 use hero_logic_api::{Logic, LogicExample, LogicVersion, Play, PlayStatus, PlayTotals};
 use rusqlite::types::Value as Sql;
-use rusqlite::{params, params_from_iter, Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{params, params_from_iter, Connection, ErrorCode, OptionalExtension};
 use serde_json::Value;
 
 use super::migrations::MIGRATIONS;
@@ -41,13 +43,45 @@ impl Synchronous {
 }
 
 const MAX_IDLE_READERS: usize = 8;
+const STATEMENT_CACHE: usize = 128;
+
+/// Writes joining one group transaction at most, so that a commit's latency stays bounded
+/// when many callers keep arriving.
+const MAX_GROUP: usize = 64;
 
 pub struct SqliteStore {
     path: PathBuf,
     synchronous: Synchronous,
-    writer: Mutex<Connection>,
+    writer: Mutex<Writer>,
+    /// Callers waiting for the writer: while there are some, a write leaves its group
+    /// transaction open for them and one of them commits it.
+    waiting: AtomicUsize,
+    commits: Mutex<Commits>,
+    committed: Condvar,
     readers: Mutex<Vec<Connection>>,
+    /// Bumped by every write to Logics or versions (see `Store::library_generation`).
+    library_generation: AtomicU64,
+    /// Group transactions committed so far.
+    commits_made: AtomicU64,
 }
+
+/// The writer connection and the group transaction it has open, if any.
+struct Writer {
+    conn: Connection,
+    /// The number of the open group transaction, and how many writes joined it.
+    open: Option<(u64, usize)>,
+    next_group: u64,
+}
+
+/// How group transactions ended: all up to `done` are settled, and the failed ones among
+/// the most recent say why.
+#[derive(Default)]
+struct Commits {
+    done: u64,
+    failed: VecDeque<(u64, String)>,
+}
+
+const FAILED_KEPT: usize = 64;
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file and brings its schema up to date.
@@ -71,13 +105,47 @@ impl SqliteStore {
         Ok(SqliteStore {
             path: path.to_path_buf(),
             synchronous,
-            writer: Mutex::new(writer),
+            writer: Mutex::new(Writer { conn: writer, open: None, next_group: 1 }),
+            waiting: AtomicUsize::new(0),
+            commits: Mutex::new(Commits::default()),
+            committed: Condvar::new(),
             readers: Mutex::new(Vec::new()),
+            library_generation: AtomicU64::new(0),
+            commits_made: AtomicU64::new(0),
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// How many commits the writes so far took (fewer than the writes when they shared).
+    pub fn commits(&self) -> u64 {
+        self.commits_made.load(Ordering::Acquire)
+    }
+
+    /// Makes writes believe `n` more callers wait for the writer, so a test can hold a group
+    /// open deterministically.
+    /// How often the writer's cached statement `sql` was prepared again (SQLite does that
+    /// when a statement's plan depends on its bound values).
+    #[cfg(test)]
+    pub(super) fn reprepares(&self, sql: &str) -> i32 {
+        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        writer.conn.prepare_cached(sql).map(|s| s.get_status(rusqlite::StatementStatus::RePrepare)).unwrap_or(-1)
+    }
+
+    #[cfg(test)]
+    pub(super) fn writer_has_open_group(&self) -> bool {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner()).open.is_some()
+    }
+
+    #[cfg(test)]
+    pub(super) fn pretend_waiting(&self, n: isize) {
+        if n >= 0 {
+            self.waiting.fetch_add(n as usize, Ordering::AcqRel);
+        } else {
+            self.waiting.fetch_sub(n.unsigned_abs(), Ordering::AcqRel);
+        }
     }
 
     fn read<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
@@ -98,17 +166,124 @@ impl SqliteStore {
         result
     }
 
-    fn write<T>(&self, f: impl FnOnce(&Transaction) -> StoreResult<T>) -> StoreResult<T> {
-        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let value = f(&tx)?;
-        tx.commit()?;
-        Ok(value)
+    /// Runs `f` atomically and returns once its changes are durable (as `synchronous` makes
+    /// commits). Group commit: concurrent writes share one transaction, each inside its own
+    /// savepoint (a failing write rolls back alone), and the last writer of a group commits
+    /// it for all, so N Plays stepping at once pay about one fsync per group, not N.
+    fn write<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        let group = match writer.join_group() {
+            Ok(group) => group,
+            Err(e) => {
+                drop(writer);
+                return Err(e);
+            }
+        };
+        let value = writer.in_savepoint(f);
+        let full = writer.open.is_some_and(|(_, joined)| joined >= MAX_GROUP);
+        if self.waiting.load(Ordering::Acquire) > 0 && !full {
+            // Someone is blocked on the writer and will join this group; the group's last
+            // writer commits it (see below), and this caller waits for that.
+            drop(writer);
+            return self.wait_for(group).and(value);
+        }
+        let committed = writer.commit_group();
+        self.commits_made.fetch_add(1, Ordering::AcqRel);
+        // Settled before the writer is let go, so groups settle in the order they commit.
+        self.settle(group, committed.as_ref().err().map(|e| e.to_string()));
+        drop(writer);
+        committed.and(value)
     }
+
+    /// A write to Logics or versions: what a cached name lookup may depend on.
+    fn write_library<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let written = self.write(f);
+        self.library_generation.fetch_add(1, Ordering::AcqRel);
+        written
+    }
+
+    /// Records how group `group` ended and wakes the writes waiting for it.
+    fn settle(&self, group: u64, failure: Option<String>) {
+        let mut commits = self.commits.lock().unwrap_or_else(|p| p.into_inner());
+        commits.done = commits.done.max(group);
+        if let Some(message) = failure {
+            if commits.failed.len() == FAILED_KEPT {
+                commits.failed.pop_front();
+            }
+            commits.failed.push_back((group, message));
+        }
+        drop(commits);
+        self.committed.notify_all();
+    }
+
+    fn wait_for(&self, group: u64) -> StoreResult<()> {
+        let mut commits = self.commits.lock().unwrap_or_else(|p| p.into_inner());
+        while commits.done < group {
+            commits = self.committed.wait(commits).unwrap_or_else(|p| p.into_inner());
+        }
+        match commits.failed.iter().find(|(g, _)| *g == group) {
+            Some((_, message)) => Err(StoreError::GroupCommit(message.clone())),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Writer {
+    /// The open group transaction's number, beginning one when none is open.
+    fn join_group(&mut self) -> StoreResult<u64> {
+        let (group, joined) = match self.open {
+            Some(open) => open,
+            None => {
+                run(&self.conn, "BEGIN IMMEDIATE")?;
+                let group = self.next_group;
+                self.next_group += 1;
+                (group, 0)
+            }
+        };
+        self.open = Some((group, joined + 1));
+        Ok(group)
+    }
+
+    /// Runs `f` inside a savepoint of the group transaction: its changes stay when it
+    /// succeeds and are undone alone when it fails.
+    fn in_savepoint<T>(&mut self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        run(&self.conn, "SAVEPOINT write")?;
+        match f(&self.conn) {
+            Ok(value) => {
+                run(&self.conn, "RELEASE write")?;
+                Ok(value)
+            }
+            Err(e) => {
+                run(&self.conn, "ROLLBACK TO write")?;
+                run(&self.conn, "RELEASE write")?;
+                Err(e)
+            }
+        }
+    }
+
+    fn commit_group(&mut self) -> StoreResult<()> {
+        self.open = None;
+        let committed = run(&self.conn, "COMMIT");
+        if committed.is_err() && !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        Ok(committed?)
+    }
+}
+
+/// Runs one statement through the statement cache: the writer's transaction control runs
+/// on every write, and parsing it each time showed in profiles.
+fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
 }
 
 fn configure(conn: &Connection, synchronous: Synchronous) -> StoreResult<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // Room for every statement of a child step's commit and the reads around it: rusqlite's
+    // default of 16 evicted some, which then were parsed again on every step.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", synchronous.pragma())?;
     Ok(())
@@ -140,12 +315,12 @@ fn select_sql<R: Record>() -> String {
 
 fn get_record<R: Record>(conn: &Connection, sid: &str) -> StoreResult<Option<R>> {
     let sql = format!("{} WHERE sid = ?1", select_sql::<R>());
-    Ok(conn.query_row(&sql, [sid], R::from_row).optional()?)
+    Ok(conn.prepare_cached(&sql)?.query_row([sid], R::from_row).optional()?)
 }
 
 fn record_by<R: Record>(conn: &Connection, column: &str, value: &str) -> StoreResult<Option<R>> {
     let sql = format!("{} WHERE {column} = ?1 ORDER BY id DESC LIMIT 1", select_sql::<R>());
-    Ok(conn.query_row(&sql, [value], R::from_row).optional()?)
+    Ok(conn.prepare_cached(&sql)?.query_row([value], R::from_row).optional()?)
 }
 
 fn filter_value(field: &str, value: &Value) -> StoreResult<Sql> {
@@ -199,7 +374,7 @@ fn page_records<R: Record>(conn: &Connection, query: &PageQuery) -> StoreResult<
     Ok(Page { items, next_cursor })
 }
 
-fn next_sid(tx: &Transaction) -> StoreResult<String> {
+fn next_sid(tx: &Connection) -> StoreResult<String> {
     let value: i64 =
         tx.query_row("UPDATE counters SET value = value + 1 WHERE name = 'sid' RETURNING value", [], |r| r.get(0))?;
     Ok(sid::encode(value as u64))
@@ -220,7 +395,7 @@ fn unique_conflict<R: Record>(error: rusqlite::Error) -> StoreError {
 }
 
 /// Inserts `record`; an empty sid gets a fresh one, a given one keeps it (imports).
-fn insert_record<R: Record + Clone>(tx: &Transaction, record: &R) -> StoreResult<R> {
+fn insert_record<R: Record + Clone>(tx: &Connection, record: &R) -> StoreResult<R> {
     let mut record = record.clone();
     let id = if record.sid().is_empty() {
         let fresh = next_sid(tx)?;
@@ -234,7 +409,9 @@ fn insert_record<R: Record + Clone>(tx: &Transaction, record: &R) -> StoreResult
                 record.sid()
             ),
         })?;
-        tx.execute("UPDATE counters SET value = max(value, ?1) WHERE name = 'sid'", [id as i64])?;
+        // Only when it moves: the engine inserts sids it reserved earlier, and leaving the
+        // counter's page untouched keeps it out of the commit.
+        tx.prepare_cached("UPDATE counters SET value = ?1 WHERE name = 'sid' AND value < ?1")?.execute([id as i64])?;
         id
     };
     let placeholders: Vec<String> = (3..R::COLUMNS.len() + 3).map(|i| format!("?{i}")).collect();
@@ -252,7 +429,7 @@ fn insert_record<R: Record + Clone>(tx: &Transaction, record: &R) -> StoreResult
 
 /// Rewrites the columns of an existing record but its append-only ones; false when there is
 /// no such sid.
-fn update_record<R: Record>(tx: &Transaction, record: &R) -> StoreResult<bool> {
+fn update_record<R: Record>(tx: &Connection, record: &R) -> StoreResult<bool> {
     let kept: Vec<(&str, Sql)> =
         R::COLUMNS.iter().copied().zip(record.values()).filter(|(c, _)| !R::APPEND_ONLY.contains(c)).collect();
     let assignments: Vec<String> = kept.iter().enumerate().map(|(i, (c, _))| format!("{c} = ?{}", i + 2)).collect();
@@ -263,14 +440,14 @@ fn update_record<R: Record>(tx: &Transaction, record: &R) -> StoreResult<bool> {
     Ok(changed > 0)
 }
 
-fn put_record<R: Record + Clone>(tx: &Transaction, record: &R) -> StoreResult<R> {
+fn put_record<R: Record + Clone>(tx: &Connection, record: &R) -> StoreResult<R> {
     if !record.sid().is_empty() && update_record(tx, record)? {
         return Ok(record.clone());
     }
     insert_record(tx, record)
 }
 
-fn delete_record<R: Record>(tx: &Transaction, sid: &str) -> StoreResult<bool> {
+fn delete_record<R: Record>(tx: &Connection, sid: &str) -> StoreResult<bool> {
     Ok(tx.execute(&format!("DELETE FROM {} WHERE sid = ?1", R::TABLE), [sid])? > 0)
 }
 
@@ -322,14 +499,14 @@ impl Store for SqliteStore {
     }
 
     fn logic_put(&self, logic: &Logic) -> StoreResult<Logic> {
-        self.write(|tx| {
+        self.write_library(|tx| {
             let stored = put_record(tx, logic)?;
             with_versions(tx, stored)
         })
     }
 
     fn logic_delete(&self, sid: &str) -> StoreResult<bool> {
-        self.write(|tx| {
+        self.write_library(|tx| {
             tx.execute(
                 "DELETE FROM version_graphs WHERE version_sid IN (SELECT sid FROM logic_versions WHERE logic_sid = ?1)",
                 [sid],
@@ -359,7 +536,7 @@ impl Store for SqliteStore {
     }
 
     fn logic_create(&self, logic: &Logic, version: &LogicVersion) -> StoreResult<(Logic, LogicVersion)> {
-        self.write(|tx| {
+        self.write_library(|tx| {
             let mut logic = insert_record(tx, logic)?;
             let mut version = version.clone();
             version.logic_sid = logic.sid.clone();
@@ -393,11 +570,11 @@ impl Store for SqliteStore {
     }
 
     fn version_put(&self, version: &LogicVersion) -> StoreResult<LogicVersion> {
-        self.write(|tx| put_record(tx, version))
+        self.write_library(|tx| put_record(tx, version))
     }
 
     fn version_create(&self, version: &LogicVersion, make_current: bool) -> StoreResult<LogicVersion> {
-        self.write(|tx| {
+        self.write_library(|tx| {
             let mut stored = version.clone();
             stored.sid.clear();
             let stored = insert_record(tx, &stored)?;
@@ -412,7 +589,7 @@ impl Store for SqliteStore {
     }
 
     fn version_delete(&self, sid: &str) -> StoreResult<bool> {
-        self.write(|tx| {
+        self.write_library(|tx| {
             tx.execute("DELETE FROM version_graphs WHERE version_sid = ?1", [sid])?;
             delete_record::<LogicVersion>(tx, sid)
         })
@@ -427,7 +604,7 @@ impl Store for SqliteStore {
     }
 
     fn set_current_version(&self, logic_sid: &str, version_sid: &str) -> StoreResult<Logic> {
-        self.write(|tx| {
+        self.write_library(|tx| {
             let changed = tx.execute(
                 "UPDATE logics SET current_version_sid = ?1, updated_at = ?2 WHERE sid = ?3",
                 params![version_sid, crate::now_ms() as i64, logic_sid],
@@ -571,6 +748,10 @@ impl Store for SqliteStore {
                     return Err(StoreError::NotFound { kind: "Play", sid: play_sid.clone() });
                 }
             }
+            let mut mark = tx.prepare_cached("UPDATE plays SET replayed = 1 WHERE sid = ?1")?;
+            for play_sid in &batch.replayed {
+                mark.execute([play_sid])?;
+            }
             Ok(true)
         })
     }
@@ -599,6 +780,21 @@ impl Store for SqliteStore {
                 }
             }
             Ok(true)
+        })
+    }
+
+    fn library_generation(&self) -> u64 {
+        self.library_generation.load(Ordering::Acquire)
+    }
+
+    fn play_root_sid(&self, sid: &str) -> StoreResult<Option<String>> {
+        self.read(|c| {
+            let sql = "WITH RECURSIVE up(sid, parent) AS (
+                           SELECT sid, parent_play_sid FROM plays WHERE sid = ?1
+                           UNION ALL SELECT p.sid, p.parent_play_sid FROM plays p JOIN up ON p.sid = up.parent
+                       )
+                       SELECT sid FROM up WHERE parent = ''";
+            Ok(c.prepare_cached(sql)?.query_row([sid], |r| r.get(0)).optional()?)
         })
     }
 
@@ -735,21 +931,24 @@ impl Store for SqliteStore {
     }
 }
 
-fn has_status(tx: &Transaction, sid: &str, status: PlayStatus) -> StoreResult<bool> {
-    let current: Option<String> = tx.query_row("SELECT status FROM plays WHERE sid = ?1", [sid], |r| r.get(0)).optional()?;
+fn has_status(tx: &Connection, sid: &str, status: PlayStatus) -> StoreResult<bool> {
+    let current: Option<String> =
+        tx.prepare_cached("SELECT status FROM plays WHERE sid = ?1")?.query_row([sid], |r| r.get(0)).optional()?;
     Ok(current.as_deref() == Some(status.as_str()))
 }
 
-fn append_child(tx: &Transaction, parent_sid: &str, child_sid: &str) -> StoreResult<()> {
-    tx.prepare_cached(
-        "INSERT INTO play_children (parent_sid, seq, child_sid)
-         SELECT ?1, COALESCE(MAX(seq) + 1, 0), ?2 FROM play_children WHERE parent_sid = ?1",
-    )?
-    .execute([parent_sid, child_sid])?;
+/// CAST: with a bare `?1` in the WHERE, SQLite marked the statement as depending on the
+/// bound value and re-prepared it on every step (seen in profiles); with the cast the plan
+/// is the same search of the primary key.
+pub(super) const APPEND_CHILD: &str = "INSERT INTO play_children (parent_sid, seq, child_sid)
+         SELECT ?1, COALESCE(MAX(seq) + 1, 0), ?2 FROM play_children WHERE parent_sid = CAST(?1 AS TEXT)";
+
+fn append_child(tx: &Connection, parent_sid: &str, child_sid: &str) -> StoreResult<()> {
+    tx.prepare_cached(APPEND_CHILD)?.execute([parent_sid, child_sid])?;
     Ok(())
 }
 
-fn set_step_output(tx: &Transaction, play_sid: &str, step_key: &str, output: &Value) -> StoreResult<()> {
+fn set_step_output(tx: &Connection, play_sid: &str, step_key: &str, output: &Value) -> StoreResult<()> {
     tx.prepare_cached(
         "INSERT INTO play_steps (play_sid, step_key, output) VALUES (?1, ?2, ?3)
          ON CONFLICT (play_sid, step_key) DO UPDATE SET output = excluded.output",

@@ -203,3 +203,119 @@ fn a_plays_limits_are_kept_with_it() {
     assert_eq!(store.play_limits(&plain.sid).unwrap(), None, "a Play without limits takes the defaults");
     assert_eq!(store.play_limits("zzzz").unwrap(), None);
 }
+
+fn child_of(parent: &Play, n: u64) -> Play {
+    Play {
+        sid: sid::encode(10_000 + n),
+        parent_play_sid: parent.sid.clone(),
+        logic_sid: parent.logic_sid.clone(),
+        status: PlayStatus::Success,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn concurrent_writes_share_commits_and_all_land() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("t.db"), Synchronous::Full).unwrap());
+    let parent = store.play_insert(&Play::default()).unwrap();
+    let (threads, each) = (8u64, 40u64);
+    let before = store.commits();
+    let start = Arc::new(std::sync::Barrier::new(threads as usize));
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let (store, start, parent) = (Arc::clone(&store), Arc::clone(&start), parent.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                for i in 0..each {
+                    let batch = PlayBatch { new_children: vec![child_of(&parent, t * each + i)], ..Default::default() };
+                    assert!(store.play_batch(&batch, None).unwrap());
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.join().unwrap();
+    }
+    let children = store.play_get(&parent.sid).unwrap().unwrap().sub_play_sids;
+    assert_eq!(children.len() as u64, threads * each, "every write is there");
+    let commits = store.commits() - before;
+    assert!(commits < threads * each, "{commits} commits for {} concurrent writes: none shared", threads * each);
+}
+
+#[test]
+fn a_failing_write_in_a_shared_commit_undoes_only_itself() {
+    let (_d, store) = open();
+    let store = Arc::new(store);
+    let parent = store.play_insert(&Play::default()).unwrap();
+    // The first write sees a caller waiting, so it leaves its group open for that one.
+    store.pretend_waiting(1);
+    let first = {
+        let (store, parent) = (Arc::clone(&store), parent.clone());
+        std::thread::spawn(move || store.play_batch(&PlayBatch { new_children: vec![child_of(&parent, 1)], ..Default::default() }, None))
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !store.writer_has_open_group() {
+        assert!(std::time::Instant::now() < deadline, "the first write never joined a group");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    store.pretend_waiting(-1);
+    let missing = Play { sid: "zzzz".into(), ..Default::default() };
+    let failed = store.play_batch(&PlayBatch { updates: vec![missing], ..Default::default() }, None);
+    assert!(matches!(failed, Err(StoreError::NotFound { .. })), "{failed:?}");
+    assert!(first.join().unwrap().unwrap(), "the first write committed with the failing one's group");
+    assert_eq!(store.commits(), 2, "the insert of the parent, then one group for both writes");
+    let children = store.play_get(&parent.sid).unwrap().unwrap().sub_play_sids;
+    assert_eq!(children, vec![child_of(&parent, 1).sid]);
+}
+
+#[test]
+fn library_writes_move_the_generation_and_play_writes_do_not() {
+    let (_d, store) = open();
+    let (l, v) = store.logic_create(&logic("g"), &LogicVersion { version_label: "v1".into(), ..Default::default() }).unwrap();
+    let seen = store.library_generation();
+    let play = store.play_insert(&Play { logic_sid: l.sid.clone(), logic_version_sid: v.sid.clone(), ..Default::default() }).unwrap();
+    store.play_batch(&PlayBatch { logs: vec![(play.sid.clone(), "x\n".into())], ..Default::default() }, None).unwrap();
+    assert_eq!(store.library_generation(), seen, "a Play's step must not invalidate cached name lookups");
+    let v2 = store.version_create(&LogicVersion { logic_sid: l.sid.clone(), version_label: "v2".into(), ..Default::default() }, true).unwrap();
+    assert!(store.library_generation() > seen, "a new current version must invalidate them");
+    let seen = store.library_generation();
+    store.set_current_version(&l.sid, &v.sid).unwrap();
+    assert!(store.library_generation() > seen);
+    assert_eq!(store.current_version_by_name("g").unwrap().unwrap().sid, v.sid, "{}", v2.sid);
+}
+
+#[test]
+fn the_root_of_a_nested_play_is_found_in_one_query() {
+    let (_d, store) = open();
+    let root = store.play_insert(&Play::default()).unwrap();
+    let child = store.play_insert(&Play { parent_play_sid: root.sid.clone(), ..Default::default() }).unwrap();
+    let grandchild = store.play_insert(&Play { parent_play_sid: child.sid.clone(), ..Default::default() }).unwrap();
+    assert_eq!(store.play_root_sid(&grandchild.sid).unwrap(), Some(root.sid.clone()));
+    assert_eq!(store.play_root_sid(&root.sid).unwrap(), Some(root.sid));
+    assert_eq!(store.play_root_sid("zzzz").unwrap(), None);
+}
+
+#[test]
+fn replayed_marks_change_only_the_flag() {
+    let (_d, store) = open();
+    let root = store.play_insert(&Play::default()).unwrap();
+    let child = store.play_insert(&Play { parent_play_sid: root.sid.clone(), output_data: json!({"i": 1}).as_object().cloned().unwrap(), ..Default::default() }).unwrap();
+    store.play_batch(&PlayBatch { replayed: vec![child.sid.clone()], ..Default::default() }, None).unwrap();
+    let read = store.play_get(&child.sid).unwrap().unwrap();
+    assert!(read.replayed);
+    assert_eq!(read.output_data, child.output_data);
+}
+
+#[test]
+fn a_child_step_does_not_prepare_its_statements_again() {
+    let (_d, store) = open();
+    let parent = store.play_insert(&Play::default()).unwrap();
+    for i in 0..5 {
+        let memo = (parent.sid.clone(), format!("k{i}"), json!({"i": i}));
+        let batch = PlayBatch { new_children: vec![child_of(&parent, i)], memos: vec![memo], ..Default::default() };
+        store.play_batch(&batch, None).unwrap();
+    }
+    assert_eq!(store.reprepares(sqlite::APPEND_CHILD), 0);
+    assert_eq!(store.play_get(&parent.sid).unwrap().unwrap().sub_play_sids.len(), 5);
+}

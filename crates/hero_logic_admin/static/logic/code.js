@@ -1,7 +1,9 @@
 // The Code tab: the viewed version's source in CodeMirror 6 (the bundle /static/editor.js,
 // window.HeroLogicEditor) when the admin was built with it, else the page's text area with a
 // line-number gutter. Save creates a new version (Python, or bound in mapping mode); a parse
-// error is marked at its line and the text stays. Slices: viewed, code, codeError.
+// error is marked at its line and the text stays. A source that declares several logics is
+// offered a split first (the daemon's logic_split: each logic its own Logic, this one calling
+// them with logic.invoke). Slices: viewed, code, codeError.
 
 import { rpc, sourceLines } from './api.js';
 import { byId, clear, el } from './dom.js';
@@ -159,22 +161,79 @@ function setupCodeSave() {
       store.set({ codeError: { message: 'Pick the target Logic of the mapping first.', data: {} } });
       return;
     }
-    rpc('LogicService.logic_create_version', {
-      logic: page.logic.sid,
-      python_source: bound ? undefined : editor.getValue(),
-      binding: bound ? bindingParams() : undefined,
-      version_label: label || undefined,
-      notes: byId('code-notes').value.trim(),
-      make_current: byId('code-current').checked
-    }).then(function (version) {
-      dirty = false;
-      location.assign(logicHref(page.logic.sid, '') + '?version=' + encodeURIComponent(version.sid) + '&tab=code');
-    }, function (err) {
-      submit.disabled = false;
-      store.set({ codeError: err });
-      if (bound) showMappingError(err);
-    });
+    const save = function (source) {
+      return rpc('LogicService.logic_create_version', {
+        logic: page.logic.sid,
+        python_source: bound ? undefined : source,
+        binding: bound ? bindingParams() : undefined,
+        version_label: label || undefined,
+        notes: byId('code-notes').value.trim(),
+        make_current: byId('code-current').checked
+      }).then(function (version) {
+        dirty = false;
+        location.assign(logicHref(page.logic.sid, '') + '?version=' + encodeURIComponent(version.sid) + '&tab=code');
+      }, function (err) {
+        submit.disabled = false;
+        store.set({ codeError: err });
+        if (bound) showMappingError(err);
+      });
+    };
+    if (bound) { save(); return; }
+    offerSplit(editor.getValue(), save, function () { submit.disabled = false; });
   });
+}
+
+// Asks the daemon how the source splits; with more than one logic in it, shows the offer and
+// lets the person pick: split (each part its own Logic, then this one's new version) or one.
+function offerSplit(source, save, cancelled) {
+  const offer = byId('code-split-offer');
+  rpc('LogicService.logic_split', { python_source: source }).then(function (split) {
+    const parts = split.parts || [];
+    if (parts.length < 2) return save(source);
+    const entry = parts.find(function (p) { return p.entry; }) || parts[0];
+    const others = parts.filter(function (p) { return p !== entry; });
+    byId('code-split-text').textContent = 'This source declares ' + parts.length + ' logics. Split it: '
+      + others.map(function (p) { return p.logic_name; }).join(', ')
+      + (others.length === 1 ? ' becomes its own Logic' : ' become Logics of their own')
+      + ' and this version calls ' + (others.length === 1 ? 'it' : 'them') + ' with logic.invoke.';
+    const list = byId('code-split-parts');
+    clear(list);
+    parts.forEach(function (p) {
+      list.appendChild(el('li', { text: p.logic_name + (p === entry ? ' (this Logic\'s new version)' : ' (created, or a new version if it exists)') }));
+    });
+    (split.notes || []).forEach(function (note) { list.appendChild(el('li', { class: 'muted', text: note })); });
+    offer.hidden = false;
+    byId('code-split-do').focus();
+    const done = function () {
+      offer.hidden = true;
+      byId('code-split-do').onclick = null;
+      byId('code-split-one').onclick = null;
+    };
+    byId('code-split-do').onclick = function () {
+      done();
+      storeParts(others).then(function () { return save(entry.python_source); }, function (err) {
+        store.set({ codeError: err });
+        cancelled();
+      });
+    };
+    byId('code-split-one').onclick = function () { done(); save(source); };
+  }, function () {
+    // The daemon could not split it (a syntax error, say): saving reports why.
+    save(source);
+  });
+}
+
+// Each split-out logic as a new Logic, or as a new current version of the Logic of that name.
+function storeParts(parts) {
+  return parts.reduce(function (previous, part) {
+    return previous.then(function () {
+      return rpc('LogicService.logic_create', { name: part.logic_name, description: '', python_source: part.python_source })
+        .catch(function (err) {
+          if (err.code !== -32009) throw err;
+          return rpc('LogicService.logic_create_version', { logic: part.logic_name, python_source: part.python_source });
+        });
+    });
+  }, Promise.resolve());
 }
 
 export function mountCode() {
