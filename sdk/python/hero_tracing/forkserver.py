@@ -47,6 +47,95 @@ def preload():
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - a module that does not import here is imported later
             pass
+    freeze()
+
+
+def freeze():
+    """Moves what the server holds out of the collector's sight: a child's collections then
+    never touch (and copy) the pages of the server's objects."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
+# Keys of a spawn's config that every Play of a daemon shares: a process made ahead of time
+# with them serves any Play whose config matches (a Play with the network does not).
+SHARED_KEYS = ("hide_dirs", "hide_files", "read_dirs", "write_dirs", "network", "max_processes",
+               "require", "work_root")
+# Processes kept ready: namespaces made, data dir hidden, /proc mounted, waiting for a Play.
+POOL_SIZE = 4
+
+
+def shared_part(config):
+    shared = {key: config.get(key) for key in SHARED_KEYS}
+    if not shared["work_root"] and config.get("work_dir"):
+        shared["work_root"] = os.path.dirname(os.path.realpath(config["work_dir"]))
+    return shared
+
+
+class Pool:
+    """Processes forked ahead of time into the shared part of the sandbox, each waiting on a
+    socket of its own for one Play's config and fds. One Play each: a process is handed
+    at most one, then leaves the pool; none outlives the server (PR_SET_PDEATHSIG)."""
+
+    def __init__(self):
+        self.shared = None
+        self.ready = []  # (pid, socket)
+
+    def wants(self):
+        return self.shared is not None and len(self.ready) < POOL_SIZE
+
+    def learn(self, config):
+        """The shared part of the latest network-less Play: the pool serves its like."""
+        if config.get("network"):
+            return
+        shared = shared_part(config)
+        if shared != self.shared:
+            self.drain()
+            self.shared = shared
+
+    def drain(self):
+        for pid, sock in self.ready:
+            sock.close()  # it reads end-of-file and exits
+        self.ready = []
+
+    def others(self):
+        """The server's ends of the ready processes' sockets, which no child may keep."""
+        return tuple(sock.fileno() for _, sock in self.ready)
+
+    def fill_one(self, control, private):
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        pid = os.fork()
+        if pid == 0:
+            ours.close()
+            pooled(control, theirs, self.shared, private + self.others())
+        theirs.close()
+        self.ready.append((pid, ours))
+
+    def hand(self, config, fds):
+        """Gives a ready process this Play; its host pid, or None when none fits."""
+        if self.shared is None or config.get("network") or shared_part(config) != self.shared:
+            return None
+        while self.ready:
+            pid, sock = self.ready.pop(0)
+            try:
+                socket.send_fds(sock, [json.dumps(config).encode()], fds)
+            except OSError:
+                continue  # it died waiting
+            finally:
+                sock.close()
+            return pid
+        return None
+
+    def forget(self, pid):
+        """A ready process that ended by itself: it is no longer ready."""
+        for entry in list(self.ready):
+            if entry[0] == pid:
+                entry[1].close()
+                self.ready.remove(entry)
+                return True
+        return False
 
 
 def main():
@@ -65,17 +154,24 @@ def main():
 
 
 def serve(control, wake_r, wake_w):
+    pool = Pool()
+    private = (wake_r, wake_w)
     while True:
+        # Ready processes are made when nothing else waits: never in a spawn's way.
+        timeout = 0 if pool.wants() else None
         try:
-            ready, _, _ = select.select([control, wake_r], [], [])
+            ready, _, _ = select.select([control, wake_r], [], [], timeout)
         except InterruptedError:
+            continue
+        if not ready:
+            pool.fill_one(control, private)
             continue
         if wake_r in ready:
             try:
                 os.read(wake_r, 4096)
             except BlockingIOError:
                 pass
-        reap(control)
+        reap(control, pool)
         if control in ready:
             try:
                 message, fds, _, _ = socket.recv_fds(control, _PACKET, 16)
@@ -83,10 +179,10 @@ def serve(control, wake_r, wake_w):
                 continue
             if not message:
                 return
-            spawn(control, message, fds, (wake_r, wake_w))
+            spawn(control, message, fds, private, pool)
 
 
-def reap(control):
+def reap(control, pool):
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -94,6 +190,8 @@ def reap(control):
             return
         if pid == 0:
             return
+        if pool.forget(pid):
+            continue
         send(control, {"op": "exited", "pid": pid, "status": status})
 
 
@@ -104,7 +202,7 @@ def send(control, message):
         os._exit(0)  # the daemon is gone
 
 
-def spawn(control, message, fds, private):
+def spawn(control, message, fds, private, pool):
     try:
         request = json.loads(message.decode())
         play = str(request["play"])
@@ -119,39 +217,81 @@ def spawn(control, message, fds, private):
             os.close(fd)
         send(control, {"op": "failed", "play": play, "error": "a spawn needs channel, stdout and stderr fds"})
         return
-    pid = os.fork()
-    if pid == 0:
-        child(control, config, fds, private)
+    if sandbox.needs_prepare(config.get("read_dirs")):
+        sandbox.prepare(config.get("read_dirs"))
+        freeze()
+    pool.learn(config)
+    pid = pool.hand(config, fds)
+    if pid is None:
+        pid = os.fork()
+        if pid == 0:
+            child(control, config, fds, private + pool.others())
     for fd in fds:
         os.close(fd)
     send(control, {"op": "started", "play": play, "pid": pid})
 
 
 def child(control, config, fds, private):
-    """The Play's process: fixed fds, own session, then the sandbox and the runner."""
+    """The Play's process, forked for it: fixed fds, own session, the sandbox, the runner."""
     try:
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        control.detach()
-        for fd in private:
-            os.close(fd)
-        os.close(CONTROL_FD)
-        os.setsid()
+        leave_server(control, private)
         place(fds)
-        env = config.pop("env", None) or {}
-        os.environ.clear()
-        os.environ.update(env)
-        config["channel_fd"] = sandbox_channel = 3
-        config["cgroup_fds"] = list(range(4, 4 + len(fds) - 3))
-        from . import runner
-
-        sandbox.enter_and_run(config, lambda report: runner.main(channel_fd=sandbox_channel))
+        play_config(config, len(fds))
+        sandbox.enter_and_run(config, run_play)
     except BaseException as exc:  # noqa: B036 - the child must never return into the server
-        try:
-            os.write(2, f"hero_tracing fork server child: {exc!r}\n".encode())
-        finally:
-            os._exit(sandbox.EXIT_SANDBOX)
+        die(exc)
     os._exit(sandbox.EXIT_SANDBOX)
+
+
+def pooled(control, sock, shared, private):
+    """A process made ahead of time: the shared part of the sandbox, then its one Play."""
+
+    def play_of():
+        message, fds, _, _ = socket.recv_fds(sock, _PACKET, 16)
+        sock.close()
+        if not message:
+            os._exit(0)  # the server let it go unused
+        place(fds)
+        config = json.loads(message.decode())
+        play_config(config, len(fds))
+        return config
+
+    try:
+        leave_server(control, private)
+        sandbox.enter_and_wait(shared, play_of, run_play)
+    except BaseException as exc:  # noqa: B036 - the child must never return into the server
+        die(exc)
+    os._exit(sandbox.EXIT_SANDBOX)
+
+
+def leave_server(control, private):
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    control.detach()
+    for fd in private:
+        os.close(fd)
+    os.close(CONTROL_FD)
+    os.setsid()
+
+
+def play_config(config, nfds):
+    """The Play's fds are at their fixed numbers: its config says so."""
+    config["channel_fd"] = 3
+    config["cgroup_fds"] = list(range(4, 4 + nfds - 3))
+    config["env"] = config.get("env") or {}
+
+
+def run_play(report):
+    from . import runner
+
+    runner.main(channel_fd=3)
+
+
+def die(exc):
+    try:
+        os.write(2, f"hero_tracing fork server child: {exc!r}\n".encode())
+    finally:
+        os._exit(sandbox.EXIT_SANDBOX)
 
 
 def place(fds):

@@ -35,6 +35,7 @@ import os
 import platform
 import resource
 import sys
+import time
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWIPC = 0x08000000
@@ -129,11 +130,14 @@ def _check(result, what):
     return result
 
 
+_NUMBERS = _SYSCALLS.get(platform.machine())
+_syscall_fn = _libc.syscall
+
+
 def _syscall(name, *args):
-    numbers = _SYSCALLS.get(platform.machine())
-    if numbers is None:
+    if _NUMBERS is None:
         raise SandboxError(f"no syscall numbers for {platform.machine()}")
-    return _libc.syscall(ctypes.c_long(numbers[name]), *args)
+    return _syscall_fn(ctypes.c_long(_NUMBERS[name]), *args)
 
 
 def _b(path):
@@ -156,24 +160,29 @@ class Report:
         self.require = set(require or ())
         self.active = {}
         self.notes = {}
+        # Microseconds each step took (CLOCK_MONOTONIC), for the probe's report and benches.
+        self.timings = {}
 
     def step(self, name, action):
         """Runs `action`; a failure of a required protection ends the process."""
+        began = time.monotonic_ns()
         try:
             result = action()
         except (OSError, SandboxError, ValueError) as exc:
+            self.timings[name] = (time.monotonic_ns() - began) // 1000
             self.active[name] = False
             self.notes[name] = str(exc)
             if name in self.require:
                 _fatal(f"the sandbox could not set up {name}, which this daemon requires: {exc}")
             return None
+        self.timings[name] = (time.monotonic_ns() - began) // 1000
         self.active.setdefault(name, True)
         if isinstance(result, str):
             self.notes[name] = result
         return result
 
     def as_json(self):
-        return {"active": self.active, "notes": self.notes}
+        return {"active": self.active, "notes": self.notes, "timings_us": self.timings}
 
 
 def _fatal(message):
@@ -211,31 +220,69 @@ def _write(path, text):
 
 
 def hide_paths(config):
-    """tmpfs over hidden dirs with the work dir and read-only dirs inside them bound back."""
+    """tmpfs over hidden dirs with the read-only dirs inside them bound back; returns an
+    O_PATH fd of the real `work_root` (where Play work dirs live) when it is hidden, for
+    `bind_work_dir`, or None."""
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    work = os.path.realpath(config["work_dir"])
+    root = work_root(config)
     hidden = [os.path.realpath(d) for d in config.get("hide_dirs") or [] if os.path.isdir(d)]
-    keep = [(work, True)] + [(os.path.realpath(p), False) for p in config.get("read_dirs") or []
-                             if os.path.isdir(p)]
-    rebind = [(path, writable, os.open(path, os.O_PATH | os.O_DIRECTORY))
-              for path, writable in keep if any(_beneath(path, h) for h in hidden)]
+    keep = [os.path.realpath(p) for p in config.get("read_dirs") or [] if os.path.isdir(p)]
+    rebind = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY))
+              for path in keep if any(_beneath(path, h) for h in hidden)]
+    root_fd = None
+    if any(_beneath(root, h) for h in hidden):
+        root_fd = _high(os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
     for directory in hidden:
         _mount("tmpfs", directory, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=256k")
-    for path, writable, fd in rebind:
+    for path, fd in rebind:
         os.makedirs(path, exist_ok=True)
         _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
         os.close(fd)
-        if not writable:
-            # Landlock keeps it read-only where the kernel refuses this remount.
-            try:
-                _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
-            except SandboxError:
-                pass
+        # Landlock keeps it read-only where the kernel refuses this remount.
+        try:
+            _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        except SandboxError:
+            pass
     for path in config.get("hide_files") or []:
         if os.path.lexists(path) and not any(_beneath(path, h) for h in hidden):
             _mount("/dev/null", path, None, MS_BIND)
-    # cwd still points at the work dir under the tmpfs: step onto the bind mount.
+    return {"work_root_fd": root_fd}
+
+
+def work_root(config):
+    """The directory the Play work dirs live in: every Play of a daemon shares it."""
+    return config.get("work_root") or os.path.dirname(os.path.realpath(config["work_dir"]))
+
+
+def bind_work_dir(config, hidden):
+    """The Play's own work dir, bound back into the tmpfs over the data dir; then cwd."""
+    work = os.path.realpath(config["work_dir"])
+    root_fd = (hidden or {}).get("work_root_fd")
+    if root_fd is not None:
+        if os.path.dirname(work) != work_root(config):
+            raise SandboxError(f"the work dir {work} is not in {work_root(config)}")
+        fd = os.open(os.path.basename(work), os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     dir_fd=root_fd)
+        try:
+            os.makedirs(work, exist_ok=True)
+            _mount(f"/proc/self/fd/{fd}", work, None, MS_BIND | MS_REC)
+        finally:
+            os.close(fd)
+            os.close(root_fd)
     os.chdir(work)
+
+
+# Fds the sandbox keeps across the moves of a Play's fds to their fixed numbers (3, 4...;
+# the fork server's moves go through 100 + i) sit at this number or above.
+HIGH_FD = 256
+
+
+def _high(fd):
+    import fcntl
+
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, HIGH_FD)
+    os.close(fd)
+    return moved
 
 
 def _beneath(path, directory):
@@ -275,24 +322,38 @@ def set_nproc(limit):
         raise SandboxError("RLIMIT_NPROC is not enforced for uid 0")
 
 
-def drop_capabilities():
-    """No capability survives, not even across an exec of a root-owned program."""
-    _prctl(PR_SET_SECUREBITS, SECUREBITS_LOCKED_DOWN)
-    last = 40
-    try:
-        with open("/proc/sys/kernel/cap_last_cap") as f:
-            last = int(f.read())
-    except (OSError, ValueError):
-        pass
-    for cap in range(last + 1):
-        _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
-    _libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+def drop_capabilities(bounded=False):
+    """No capability survives, not even across an exec of a root-owned program. `bounded`:
+    `drop_bounding` was done already (ahead of the Play)."""
+    if not bounded:
+        drop_bounding()
     header = (ctypes.c_uint32 * 2)(0x20080522, 0)
     data = (ctypes.c_uint32 * 6)()
     _check(_syscall("capset", header, data), "capset")
 
 
+def drop_bounding():
+    """The bounding and ambient sets emptied, securebits locked: what can be done while the
+    capabilities themselves are still needed (the mount of the work dir)."""
+    _prctl(PR_SET_SECUREBITS, SECUREBITS_LOCKED_DOWN)
+    for cap in range(_cap_last_cap() + 1):
+        _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
+    _libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+
+
+def _cap_last_cap():
+    if _prepared.cap_last is None:
+        try:
+            with open("/proc/sys/kernel/cap_last_cap") as f:
+                _prepared.cap_last = int(f.read())
+        except (OSError, ValueError):
+            return 40
+    return _prepared.cap_last
+
+
 def landlock_abi():
+    if _prepared.abi is not None:
+        return _prepared.abi
     try:
         return max(0, _syscall("landlock_create_ruleset", None, ctypes.c_size_t(0),
                                ctypes.c_uint32(LANDLOCK_CREATE_RULESET_VERSION)))
@@ -325,11 +386,19 @@ def fs_rights(abi):
 
 def read_paths(config):
     """What the Play may read and execute: interpreter, stdlib, SDK, site dirs, system."""
+    return _resolve_paths(_read_path_candidates(config.get("read_dirs")))
+
+
+def _read_path_candidates(read_dirs):
     paths = [sys.base_prefix, sys.prefix, sys.exec_prefix,
              os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))]
     paths += [p for p in sys.path if p and os.path.isabs(p)]
-    paths += list(config.get("read_dirs") or [])
+    paths += list(read_dirs or [])
     paths += list(SYSTEM_DIRS) + list(ETC_FILES) + list(DEVICES_READ)
+    return paths
+
+
+def _resolve_paths(paths):
     seen, result = set(), []
     for path in paths:
         real = os.path.realpath(path)
@@ -339,13 +408,16 @@ def read_paths(config):
     return result
 
 
-def apply_landlock(config, report):
-    """Restricts this process (and all it starts) to the Play's paths; returns the ABI."""
+def landlock_ruleset(shared):
+    """A new ruleset with the rules every Play of the daemon shares (read-only paths,
+    devices, shared dirs): made by each Play's process for itself (a ruleset is one kernel
+    object: never one for two Plays), ahead of its Play when it can.
+    Returns (fd, attr, abi, handled_fs)."""
     abi = landlock_abi()
     if abi < 1:
         raise SandboxError("Landlock is not available (kernel too old or not enabled)")
     handled_fs = fs_rights(abi)
-    network = bool(config.get("network"))
+    network = bool(shared.get("network"))
     attr = _RulesetAttr(handled_fs, 0, 0)
     size = 8
     if abi >= 4 and not network:
@@ -355,17 +427,37 @@ def apply_landlock(config, report):
     if abi >= 6:
         attr.scoped = SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL
         size = 24
-    ruleset = _check(_syscall("landlock_create_ruleset", ctypes.byref(attr), ctypes.c_size_t(size),
-                              ctypes.c_uint32(0)), "landlock_create_ruleset")
+    # Above the numbers a Play's fds are moved to, which it may be made ahead of.
+    ruleset = _high(_check(_syscall("landlock_create_ruleset", ctypes.byref(attr),
+                                    ctypes.c_size_t(size), ctypes.c_uint32(0)),
+                           "landlock_create_ruleset"))
     try:
         read = FS_EXECUTE | FS_READ_FILE | FS_READ_DIR
-        for path in read_paths(config):
-            _add_rule(ruleset, path, read & handled_fs)
-        for path in DEVICES_WRITE:
-            _add_rule(ruleset, path, (FS_READ_FILE | FS_WRITE_FILE | FS_TRUNCATE) & handled_fs)
-        _add_rule(ruleset, os.path.realpath(config["work_dir"]), handled_fs)
-        for path in config.get("write_dirs") or []:
+        write_device = FS_READ_FILE | FS_WRITE_FILE | FS_TRUNCATE
+        opened = _prepared.rules_for(shared.get("read_dirs"))
+        if opened is not None:
+            for path, fd, is_dir, writable in opened:
+                _add_rule_fd(ruleset, fd, is_dir, (write_device if writable else read) & handled_fs, path)
+        else:
+            for path in read_paths(shared):
+                _add_rule(ruleset, path, read & handled_fs)
+            for path in DEVICES_WRITE:
+                _add_rule(ruleset, path, write_device & handled_fs)
+        for path in shared.get("write_dirs") or []:
             _add_rule(ruleset, os.path.realpath(path), handled_fs)
+    except BaseException:
+        os.close(ruleset)
+        raise
+    return ruleset, attr, abi, handled_fs
+
+
+def apply_landlock(config, report, ahead=None):
+    """Restricts this process (and all it starts) to the Play's paths; returns the ABI.
+    `ahead`: what `landlock_ruleset` made before the Play was known."""
+    ruleset, attr, abi, handled_fs = ahead or landlock_ruleset(config)
+    network = bool(config.get("network"))
+    try:
+        _add_rule(ruleset, os.path.realpath(config["work_dir"]), handled_fs)
         _check(_syscall("landlock_restrict_self", ctypes.c_int(ruleset), ctypes.c_uint32(0)),
                "landlock_restrict_self")
     finally:
@@ -385,14 +477,71 @@ def _add_rule(ruleset, path, rights):
     except OSError:
         return
     try:
-        if not os.path.isdir(path):
-            rights &= _FILE_RIGHTS
-        rule = _PathBeneath(rights, fd)
-        _check(_syscall("landlock_add_rule", ctypes.c_int(ruleset),
-                        ctypes.c_int(LANDLOCK_RULE_PATH_BENEATH), ctypes.byref(rule),
-                        ctypes.c_uint32(0)), f"landlock_add_rule {path}")
+        _add_rule_fd(ruleset, fd, os.path.isdir(path), rights, path)
     finally:
         os.close(fd)
+
+
+def _add_rule_fd(ruleset, fd, is_dir, rights, what):
+    if not is_dir:
+        rights &= _FILE_RIGHTS
+    rule = _PathBeneath(rights, fd)
+    _check(_syscall("landlock_add_rule", ctypes.c_int(ruleset),
+                    ctypes.c_int(LANDLOCK_RULE_PATH_BENEATH), ctypes.byref(rule),
+                    ctypes.c_uint32(0)), f"landlock_add_rule {what}")
+
+
+class _Prepared:
+    """What every Play's sandbox shares, found once in the fork server before any fork: the
+    Landlock ABI, the last capability, and the read-only rule paths opened as O_PATH fds
+    (close-on-exec; every Play process closes them with the rest before its body runs).
+
+    Keyed by the daemon's `read_dirs`: a request naming others walks the paths as a cold
+    start does."""
+
+    def __init__(self):
+        self.abi = None
+        self.cap_last = None
+        self.read_dirs = None
+        self.rules = None
+
+    def prepare(self, read_dirs):
+        for rule in self.rules or ():
+            os.close(rule[1])
+        self.abi = None
+        self.abi = landlock_abi()
+        self.cap_last = None
+        _cap_last_cap()
+        rules = []
+        for path in _resolve_paths(_read_path_candidates(read_dirs)):
+            try:
+                fd = _high(os.open(path, os.O_PATH | os.O_CLOEXEC))
+            except OSError:
+                continue
+            rules.append((path, fd, os.path.isdir(path), False))
+        for path in DEVICES_WRITE:
+            try:
+                rules.append((path, _high(os.open(path, os.O_PATH | os.O_CLOEXEC)), False, True))
+            except OSError:
+                continue
+        self.read_dirs, self.rules = list(read_dirs or []), rules
+
+    def rules_for(self, read_dirs):
+        if self.rules is None or list(read_dirs or []) != self.read_dirs:
+            return None
+        return self.rules
+
+
+_prepared = _Prepared()
+
+
+def prepare(read_dirs):
+    """Done once by the fork server: see `_Prepared`."""
+    _prepared.prepare(read_dirs)
+
+
+def needs_prepare(read_dirs):
+    return _prepared.rules_for(read_dirs) is None
 
 
 def close_other_fds(keep):
@@ -412,31 +561,32 @@ def close_other_fds(keep):
 
 
 def enter_and_run(config, run):
-    """Enters the sandbox and calls `run(report)` in it; never returns.
+    """Enters the sandbox and calls `run(report)` in it; never returns."""
+    enter_and_wait(config, lambda: config, run)
 
-    This process (the one the daemon or fork server started, `A`) unshares and forks `B`, the
-    PID 1 of the new namespace, which sets up the rest and runs the body. `A` waits for `B`
-    and exits as it did; killing `A`'s process group kills `B`, and with it its namespace.
+
+def enter_and_wait(shared, play_of, run):
+    """The one sandbox setup (cold starts, the fork server's children, its pooled ones).
+
+    `shared` holds what every Play of a daemon shares (hidden paths, read dirs, network,
+    max_processes, require, work_root); `play_of()` returns the Play's whole config once the
+    shared part is up: at once, or when a process made ahead of time is handed its Play.
+
+    This process (`A`) unshares and forks `B`, the PID 1 of the new namespace, which sets up
+    the rest and runs the body. `A` waits for `B` and exits as it did; killing `A`'s process
+    group kills `B`, and with it its namespace.
     """
-    report = Report(config.get("require"))
-    channel = int(config.get("channel_fd", 3))
-    os.set_inheritable(channel, True)
-    cgroup_fds = [int(fd) for fd in config.get("cgroup_fds") or []]
-    if cgroup_fds:
-        report.step("cgroup", lambda: [join_cgroup(fd) for fd in cgroup_fds])
-    else:
-        report.active["cgroup"] = False
-        report.notes["cgroup"] = "no cgroup given"
+    report = Report(shared.get("require"))
     _prctl(PR_SET_PDEATHSIG, 9)
-    unshared = report.step("userns", lambda: unshare_namespaces(bool(config.get("network"))) or True)
+    unshared = report.step("userns", lambda: unshare_namespaces(bool(shared.get("network"))) or True)
     for name in ("mountns", "pidns", "ipcns"):
         report.active[name] = bool(unshared)
-    report.active["netns"] = bool(unshared) and not config.get("network")
-    if config.get("network"):
+    report.active["netns"] = bool(unshared) and not shared.get("network")
+    if shared.get("network"):
         report.notes["netns"] = "the Play may use the network"
     for name in ("mountns", "pidns", "ipcns", "netns"):
         if not report.active[name] and name in report.require and not (
-                name == "netns" and config.get("network")):
+                name == "netns" and shared.get("network")):
             _fatal(f"the sandbox could not set up {name}, which this daemon requires")
     alive_r, alive_w = os.pipe()
     status_r, status_w = os.pipe()
@@ -448,7 +598,7 @@ def enter_and_run(config, run):
         if _parent_gone(alive_r):
             os._exit(EXIT_SANDBOX)
         os.close(alive_r)
-        _inner(config, report, channel, run, bool(unshared), status_w)
+        _inner(shared, play_of, report, run, bool(unshared), status_w)
         os._exit(EXIT_SANDBOX)
     os.close(alive_r)
     os.close(status_w)
@@ -506,6 +656,7 @@ def _init(body_pid, status_fd):
     """B after the fork of the body: PID 1 of the namespace, reaping every orphan until the
     body ends; then it reports the body's status and exits, taking the namespace down."""
     close_other_fds([status_fd])
+    _lock_down_init()
     while True:
         try:
             done, status = os.waitpid(-1, 0)
@@ -521,39 +672,105 @@ def _init(body_pid, status_fd):
     os._exit(0)
 
 
-def _inner(config, report, channel, run, unshared, status_fd):
-    """B: PID 1 of the Play's namespace. Mounts, limits, privileges, Landlock; then the body
-    runs in B's child (a plain process: signals it sends itself work as usual)."""
+def _inner(shared, play_of, report, run, unshared, status_fd):
+    """B: PID 1 of the Play's namespace. The shared mounts, then the fork of the body (a
+    plain process: signals it sends itself work as usual), which waits for the Play's
+    config and sets up the rest itself: cgroup, work dir, limits, privileges, Landlock. B
+    locks itself down tighter still and reaps."""
+    hidden = None
+    limit = int(shared.get("max_processes") or 0)
     if unshared:
-        report.step("hide_data_dir", lambda: hide_paths(config))
+        hidden = report.step("hide_data_dir", lambda: hide_paths(shared))
         report.step("proc", mount_proc)
-        limit = int(config.get("max_processes") or 0)
         if limit:
             report.step("pid_max", lambda: set_pid_max(limit + 1))
     else:
         report.active.update(hide_data_dir=False, proc=False, pid_max=False)
+    body = os.fork()
+    if body != 0:
+        _init(body, status_fd)
+    os.close(status_fd)
+    ahead = _ready_ahead(shared)
+    config = play_of()
+    channel = int(config.get("channel_fd", 3))
+    os.set_inheritable(channel, True)
+    cgroup_fds = [int(fd) for fd in config.get("cgroup_fds") or []]
+    if cgroup_fds:
+        report.step("cgroup", lambda: [join_cgroup(fd) for fd in cgroup_fds])
+    else:
+        report.active["cgroup"] = False
+        report.notes["cgroup"] = "no cgroup given"
+    if unshared and hidden is not None:
+        report.step("hide_data_dir", lambda: bind_work_dir(config, hidden))
+    else:
         os.chdir(config["work_dir"])
     report.step("rlimits", lambda: set_rlimits(config))
-    limit = int(config.get("max_processes") or 0)
     if limit:
         report.step("nproc", lambda: set_nproc(limit))
-    report.step("no_caps", drop_capabilities)
+    report.step("no_caps", lambda: drop_capabilities(bounded=ahead["bounded"]))
     report.step("no_new_privs", lambda: _prctl(PR_SET_NO_NEW_PRIVS, 1))
-    landlocked = report.step("landlock_fs", lambda: apply_landlock(config, report))
+    landlocked = report.step("landlock_fs", lambda: apply_landlock(config, report, ahead["ruleset"]))
     if not landlocked:
         report.active.setdefault("landlock_net", False)
         report.active.setdefault("landlock_scope", False)
         for name in ("landlock_net", "landlock_scope"):
             if name in report.require and not (name == "landlock_net" and config.get("network")):
                 _fatal(f"the sandbox could not set up {name}, which this daemon requires")
-    body = os.fork()
-    if body != 0:
-        _init(body, status_fd)
-    os.close(status_fd)
     report.step("close_fds", lambda: close_other_fds([0, 1, 2, channel]))
-    for key, value in (config.get("env") or {}).items():
-        os.environ[key] = value
+    env = config.get("env")
+    if env is not None:
+        os.environ.clear()
+        os.environ.update(env)
     run(report)
+
+
+def _ready_ahead(shared):
+    """What the body can do before its Play is known (a process made ahead of time does it
+    while it waits). A failure here is not reported: the step redoes it with the Play and
+    reports that."""
+    ahead = {"bounded": False, "ruleset": None}
+    try:
+        drop_bounding()
+        ahead["bounded"] = True
+    except (OSError, SandboxError):
+        pass
+    try:
+        ahead["ruleset"] = landlock_ruleset(shared)
+    except (OSError, SandboxError, ValueError):
+        pass
+    return ahead
+
+
+def _lock_down_init():
+    """B needs nothing but waitpid and its status pipe: no capability, no file, no network,
+    no signal or abstract socket out of its Landlock domain. Best effort: B runs no Play code."""
+    for action in (drop_capabilities, lambda: _prctl(PR_SET_NO_NEW_PRIVS, 1), _deny_everything):
+        try:
+            action()
+        except (OSError, SandboxError, ValueError):
+            pass
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def _deny_everything():
+    abi = landlock_abi()
+    if abi < 1:
+        return
+    attr = _RulesetAttr(fs_rights(abi), 0, 0)
+    size = 8
+    if abi >= 4:
+        attr.handled_access_net = NET_BIND_TCP | NET_CONNECT_TCP
+        size = 16
+    if abi >= 6:
+        attr.scoped = SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL
+        size = 24
+    ruleset = _check(_syscall("landlock_create_ruleset", ctypes.byref(attr), ctypes.c_size_t(size),
+                              ctypes.c_uint32(0)), "landlock_create_ruleset")
+    try:
+        _check(_syscall("landlock_restrict_self", ctypes.c_int(ruleset), ctypes.c_uint32(0)),
+               "landlock_restrict_self")
+    finally:
+        os.close(ruleset)
 
 
 # -- probe ---------------------------------------------------------------------------------

@@ -103,24 +103,57 @@ pub fn run(core: &Arc<Core>, play_sid: &str, budget: Budget, mode: RunMode) {
         core.changed();
     }
     tracing::debug!(%play_sid, us = clock.elapsed().as_micros() as u64, "runner done");
-    // The process ends with the body (the namespace's PID 1 goes with it); the watchdog still
-    // applies meanwhile. Then whatever is left (its group, its cgroup) is killed, so no escaped
-    // descendant keeps a pipe, or the engine, waiting.
-    let exit = runner.wait();
-    let _ = control_tx.send(Control::Done);
-    let _ = watchdog.join();
-    runner.kill_all();
-    let tail = std::mem::replace(&mut runner.output, CapturedOutput::none()).join();
-    let stop = *stop.lock().unwrap_or_else(|p| p.into_inner());
+    let end = RunEnd { core: Arc::clone(core), play_sid: play_sid.to_string(), runner, control_tx, watchdog, stop, budget, clock };
     if reported {
-        append_late_output(core, play_sid, &tail);
-    } else if let Some(verdict) = verdict(&outcome, stop, exit.ok(), budget, &tail) {
-        finalize(core, &mut session, verdict, tail);
+        // The Play is recorded: the worker moves on to the next one while the process exits
+        // and is reaped, its cgroup removed and its last output drained.
+        let spawned = std::thread::Builder::new().name("play-end".into()).spawn(move || end.close(&outcome, None));
+        if let Err(e) = spawned {
+            tracing::error!(%play_sid, error = %e, "cannot start the thread that ends a run");
+        }
+        return;
     }
-    core.unregister(play_sid);
-    runner.paths.clean();
-    core.changed();
-    tracing::debug!(%play_sid, us = clock.elapsed().as_micros() as u64, "run recorded");
+    end.close(&outcome, Some(&mut session));
+}
+
+/// What is left of a run once the runner stopped talking: its process, watchdog and output.
+struct RunEnd {
+    core: Arc<Core>,
+    play_sid: String,
+    runner: super::runner::Runner,
+    control_tx: mpsc::Sender<Control>,
+    watchdog: std::thread::JoinHandle<()>,
+    stop: Arc<Mutex<Option<Stop>>>,
+    budget: Budget,
+    clock: std::time::Instant,
+}
+
+impl RunEnd {
+    /// Waits for the process (the namespace's PID 1 goes with the body; the watchdog still
+    /// applies meanwhile), kills whatever is left (its group, its cgroup) so no escaped
+    /// descendant keeps a pipe, or the engine, waiting; then records the verdict with the
+    /// runner's own output, or (`session` None: the runner reported it) adds that output.
+    fn close(self, outcome: &RunOutcome, session: Option<&mut Session>) {
+        let RunEnd { core, play_sid, mut runner, control_tx, watchdog, stop, budget, clock } = self;
+        let exit = runner.wait();
+        let _ = control_tx.send(Control::Done);
+        let _ = watchdog.join();
+        runner.kill_all();
+        let tail = std::mem::replace(&mut runner.output, CapturedOutput::none()).join();
+        let stop = *stop.lock().unwrap_or_else(|p| p.into_inner());
+        match session {
+            None => append_late_output(&core, &play_sid, &tail),
+            Some(session) => {
+                if let Some(verdict) = verdict(outcome, stop, exit.ok(), budget, &tail) {
+                    finalize(&core, session, verdict, tail);
+                }
+            }
+        }
+        core.unregister(&play_sid);
+        runner.paths.clean();
+        core.changed();
+        tracing::debug!(%play_sid, us = clock.elapsed().as_micros() as u64, "run recorded");
+    }
 }
 
 /// The Play and, when it is resumed, recovered or forked, its recorded descendants.
