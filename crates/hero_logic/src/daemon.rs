@@ -19,7 +19,9 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
         crate::private::dir(&dir).with_context(|| format!("making {} private", dir.display()))?;
     }
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.database, config.synchronous)?);
-    let library = Library::new(store).with_runtime(python_runtime(&config));
+    // Resolved once: the engine runs Plays on it and saves are checked against its grammar.
+    let python = PythonRuntime::prepare(&config.data_dir);
+    let library = Library::new(store).with_runtime(grammar_of(&python));
     let seeds = seed::collect(&config.seeds).context("reading seed logics")?;
     let report = tokio::task::block_in_place(|| seed::load(&library, &seeds));
     tracing::info!(
@@ -37,7 +39,7 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
     let mut settings = engine_settings(&config);
     settings.runner_vars = models.runner_vars();
     settings.models = Arc::new(models.clone());
-    let engine = Engine::start(library.clone(), settings);
+    let engine = Engine::start(library.clone(), settings, python);
     let module = rpc::module(rpc::Ctx { library, engine: Arc::clone(&engine), models: Arc::new(models.config) });
     tracing::info!(socket = %config.socket.display(), data_dir = %config.data_dir.display(), "hero_logic_server listening");
     let served = rpc::serve(&config.socket, module, shutdown_signal())
@@ -51,8 +53,8 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
 
 /// The interpreter's grammar, for save-time checks: known before the seeds load, which are
 /// checked like any other save.
-fn python_runtime(config: &ServerConfig) -> Option<crate::parse::Runtime> {
-    match PythonRuntime::prepare(&config.data_dir) {
+fn grammar_of(python: &Result<PythonRuntime, String>) -> Option<crate::parse::Runtime> {
+    match python {
         Ok(python) => crate::parse::Runtime::from_version(&python.version),
         Err(e) => {
             tracing::warn!(error = %e, "no Python found; sources are checked against the parser's grammar only");

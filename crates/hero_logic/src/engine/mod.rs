@@ -233,16 +233,20 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Resolves Python once, starts the worker pool and deals with Plays a previous daemon
-    /// left unfinished: queued ones run, running ones are resumed by replay (or failed, by
-    /// configuration).
-    pub fn start(library: Library, settings: EngineSettings) -> Arc<Engine> {
-        Engine::start_running(library, settings, executor::run)
+    /// Starts the worker pool on the Python the daemon resolved (`PythonRuntime::prepare`; its
+    /// error fails every Play) and deals with Plays a previous daemon left unfinished: queued
+    /// ones run, running ones are resumed by replay (or failed, by configuration).
+    pub fn start(library: Library, settings: EngineSettings, python: Result<PythonRuntime, String>) -> Arc<Engine> {
+        Engine::start_running(library, settings, python, executor::run)
     }
 
     /// `start` with the function a worker runs each job with.
-    fn start_running(library: Library, settings: EngineSettings, run: RunFn) -> Arc<Engine> {
-        let python = PythonRuntime::prepare(&settings.data_dir);
+    fn start_running(
+        library: Library,
+        settings: EngineSettings,
+        python: Result<PythonRuntime, String>,
+        run: RunFn,
+    ) -> Arc<Engine> {
         match &python {
             Ok(p) => tracing::info!(python = %p.interpreter.display(), version = %p.version, "Python runner ready"),
             Err(e) => tracing::error!(error = %e, "Plays will fail until this is fixed"),
@@ -692,7 +696,8 @@ mod tests {
             models: Arc::new(crate::models::ModelSettings::unconfigured()),
             caps: Caps::of(&service.engine),
         };
-        let engine = Engine::start_running(Library::new(store), settings, panics_unless_trivial);
+        let python = PythonRuntime::prepare(&settings.data_dir);
+        let engine = Engine::start_running(Library::new(store), settings, python, panics_unless_trivial);
         let start = |logic: &str| engine.start_play(PlayStartParams { logic: logic.into(), ..Default::default() }).unwrap().sid;
         let boom = start("boom");
         let failed = settle(&engine, &boom);
