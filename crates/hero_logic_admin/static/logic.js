@@ -7,6 +7,7 @@
 
 import { closeStream, pickVersion, showOverlay } from './logic/actions.js';
 import { mountCode } from './logic/code.js';
+import { mountCopyButtons } from './logic/copy.js';
 import { tickWhile } from './logic/dom.js';
 import { mountFlow } from './logic/flow.js';
 import { isTerminal } from './logic/format.js';
@@ -14,6 +15,7 @@ import { mountMapping } from './logic/mapping.js';
 import { mountOutput } from './logic/output.js';
 import { mountPauseForms } from './logic/pause_forms.js';
 import { mountPlaybar } from './logic/playbar.js';
+import { mountPlaybarSize } from './logic/playbar_size.js';
 import { mountSidebar } from './logic/sidebar.js';
 import { page, store } from './logic/state.js';
 import { mountStats } from './logic/stats.js';
@@ -26,11 +28,13 @@ mountCode();
 mountMapping();
 mountSidebar();
 mountPlaybar();
+mountPlaybarSize();
 mountFlow();
 mountTree();
 mountTrace();
 mountPauseForms();
 mountOutput();
+mountCopyButtons();
 mountStats();
 store.subscribe(['overlay'], function (state) { tickWhile(!!state.overlay.root && !isTerminal(state.overlay.root.status)); });
 
