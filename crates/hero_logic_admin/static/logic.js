@@ -22,6 +22,7 @@ import { mountStats } from './logic/stats.js';
 import { mountTabs, showTab } from './logic/tabs.js';
 import { mountTrace } from './logic/trace.js';
 import { mountTree } from './logic/tree.js';
+import { mountTreeExtras } from './logic/tree_extras.js';
 
 mountTabs();
 mountCode();
@@ -31,6 +32,7 @@ mountPlaybar();
 mountPlaybarSize();
 mountFlow();
 mountTree();
+mountTreeExtras();
 mountTrace();
 mountPauseForms();
 mountOutput();
