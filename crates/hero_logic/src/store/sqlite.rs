@@ -379,9 +379,17 @@ fn cut_page<R: Record>(mut items: Vec<R>, limit: u32) -> Page<R> {
     Page { items, next_cursor }
 }
 
-/// `play_search` as one statement. Portable SQL (LIKE with an explicit escape, `lower`), so
+/// `play_search`: one statement of portable SQL (LIKE with an explicit escape, `lower`), so
 /// another backend can take it over as it stands.
 fn search_plays(conn: &Connection, search: &PlaySearch) -> StoreResult<Page<Play>> {
+    let (sql, values) = search_statement(search)?;
+    let mut stmt = conn.prepare(&sql)?;
+    let items = stmt.query_map(params_from_iter(values), Play::from_row)?.collect::<Result<Vec<Play>, _>>()?;
+    hydrate_page(conn, cut_page(items, search.limit.max(1)), with_children_and_steps)
+}
+
+/// The statement and values of a `play_search`, one row more than a page.
+pub(super) fn search_statement(search: &PlaySearch) -> StoreResult<(String, Vec<Sql>)> {
     let mut clauses: Vec<String> = Vec::new();
     let mut values: Vec<Sql> = Vec::new();
     // Binds `value` and returns its placeholder.
@@ -422,9 +430,7 @@ fn search_plays(conn: &Connection, search: &PlaySearch) -> StoreResult<Page<Play
     let filter = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
     let limit = search.limit.max(1);
     let sql = format!("{}{filter} ORDER BY id DESC LIMIT {}", select_sql::<Play>(), limit + 1);
-    let mut stmt = conn.prepare(&sql)?;
-    let items = stmt.query_map(params_from_iter(values), Play::from_row)?.collect::<Result<Vec<Play>, _>>()?;
-    hydrate_page(conn, cut_page(items, limit), with_children_and_steps)
+    Ok((sql, values))
 }
 
 /// Escapes LIKE's wildcards so that the user's text is matched literally.
