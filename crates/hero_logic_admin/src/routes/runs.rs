@@ -146,11 +146,10 @@ fn runs_href(query: &RunsQuery, cursor: &str) -> String {
 }
 
 fn run_row(play: &Play) -> RunRow {
-    let root = if play.parent_play_sid.is_empty() { &play.sid } else { &play.parent_play_sid };
     RunRow {
         name: play.name.clone(),
-        // A child is shown inside its parent's view, which opens on the parent.
-        href: view::play_href(&play.logic_sid, root),
+        // A child opens in its own Logic's view, as the Play tree links it.
+        href: view::play_href(&play.logic_sid, &play.sid),
         status: play.status.as_str().to_string(),
         status_label: play.status.as_str().replace('_', " "),
         started: view::format_time(if play.started_at == 0 { play.created_at } else { play.started_at }),
