@@ -116,4 +116,9 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE logic_versions ADD COLUMN network INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 6: `play_search`'s time range, so "runs since yesterday" reads an index range rather
+    // than every Play.
+    r#"
+    CREATE INDEX plays_by_created ON plays (created_at, id);
+    "#,
 ];
