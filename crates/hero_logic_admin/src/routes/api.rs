@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::stream::{self, Stream};
 use hero_logic_api::error::METHOD_NOT_FOUND;
-use hero_logic_api::methods::{PLAY, PLAY_TREE, PLAY_WATCH};
+use hero_logic_api::methods::{PLAY, PLAY_TREE, PLAY_WAIT, PLAY_WATCH};
 use hero_logic_api::params::{PlayTree, PlayWatch};
 use hero_logic_api::Play;
 use serde::Serialize;
@@ -27,8 +27,10 @@ use crate::state::AppState;
 
 /// How long one `play_watch` waits before answering with the tree as it is.
 const WATCH_TIMEOUT_MS: u64 = 20_000;
+/// What the admin allows a waiting call beyond the daemon's own wait.
+const WATCH_CALL_SLACK: Duration = Duration::from_secs(10);
 /// The admin's own limit on one watch call: the daemon's wait plus slack.
-const WATCH_CALL_LIMIT: Duration = Duration::from_millis(WATCH_TIMEOUT_MS + 10_000);
+const WATCH_CALL_LIMIT: Duration = Duration::from_millis(WATCH_TIMEOUT_MS).saturating_add(WATCH_CALL_SLACK);
 /// Only for a daemon without `play_watch`: how often the admin (never the page) re-reads the tree.
 const FALLBACK_INTERVAL: Duration = Duration::from_millis(300);
 /// The longest parent chain walked for a breadcrumb.
@@ -145,6 +147,20 @@ impl Watcher {
         }
     }
 
+    /// Waits out the rest of a gap, but no longer than until the Play ends or asks a person:
+    /// `play_wait` looks at the status alone, so the end is never held back by coalescing.
+    async fn settle(&self, gap_left: Duration) {
+        if gap_left.is_zero() {
+            return;
+        }
+        let params = json!({"play_sid": self.play_sid, "timeout_ms": gap_left.as_millis() as u64 + 1});
+        let waited = self.state.call_within::<Play>(gap_left + WATCH_CALL_SLACK, PLAY_WAIT, params).await;
+        if waited.is_err() {
+            // A daemon that cannot say so early still gets its gap.
+            tokio::time::sleep(self.gap_left()).await;
+        }
+    }
+
     /// The tree as it is now, timing the read.
     async fn read_now(&mut self) -> Result<Option<(u64, PlayTree)>, AdminError> {
         let started = Instant::now();
@@ -161,7 +177,7 @@ impl Watcher {
                 }
             } else {
                 if self.bursting {
-                    tokio::time::sleep(self.gap_left()).await;
+                    self.settle(self.gap_left()).await;
                 }
                 let started = Instant::now();
                 if let Some((version, tree)) = self.watch_tree(WATCH_TIMEOUT_MS).await? {
@@ -181,7 +197,7 @@ impl Watcher {
                     // A second change right after the last event: coalesce what follows it.
                     self.bursting = true;
                     self.since = version;
-                    tokio::time::sleep(gap_left).await;
+                    self.settle(gap_left).await;
                     if let Some(tree) = self.read_now().await? {
                         return Ok(tree);
                     }
