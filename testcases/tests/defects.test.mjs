@@ -112,3 +112,44 @@ describe('the URL', () => {
     await screenshot(page, 'defects-unknown-play');
   });
 });
+
+describe('the flow', () => {
+  test('branches not taken are dim by what the run recorded, not only beside a called child', async () => {
+    const body = [
+      'if n > 100:',
+      '    logic.invoke("fib", n=1)',
+      'else:',
+      '    logic.log("small")',
+      'if n > 0:',
+      '    ask_user.confirm("Go on?")',
+      'else:',
+      '    logic.invoke("greeting", name="Nobody")',
+      'return {"ok": True}',
+    ];
+    await rpc(stack.baseUrl, 'LogicService.logic_create', {
+      name: 'dim_branches',
+      python_source: logicSource('dim_branches', body, { inputs: '{"n": {"type": "integer", "default": 3}}', args: 'n: int = 3' }),
+    });
+    const started = await rpc(stack.baseUrl, 'LogicService.play_start', { logic: 'dim_branches', inputs: { n: 3 } });
+    const waiting = await rpc(stack.baseUrl, 'LogicService.play_wait', { play_sid: started.sid, timeout_ms: 20000 });
+    assert.equal(waiting.status, 'awaiting_resume');
+    await rpc(stack.baseUrl, 'LogicService.play_resume', { play_sid: started.sid, resume_id: waiting.pending_resumes[0].id, payload: true });
+    const done = await rpc(stack.baseUrl, 'LogicService.play_wait', { play_sid: started.sid, timeout_ms: 20000 });
+    assert.equal(done.status, 'success');
+    const { page, errors } = await newPage();
+    await page.goto(url(`/logics/dim_branches?play=${started.sid}`));
+    await page.locator('#stats .pill.status-success').waitFor();
+    const ifs = page.locator('#panel-flow .flow-if');
+    await ifs.first().waitFor();
+    assert.equal(await ifs.count(), 2);
+    const dim = (i, j) => ifs.nth(i).locator('.flow-branch').nth(j).evaluate((b) => b.classList.contains('flow-dim'));
+    // No child ran in either branch of the first if: fib was never called, so its branch is dim.
+    assert.equal(await dim(0, 0), true, 'the n > 100 branch (fib, never called) is dim');
+    assert.equal(await dim(0, 1), false, 'the else branch ran');
+    // The second if's taken branch asked a question and called nothing.
+    assert.equal(await dim(1, 0), false, 'the branch that asked ran');
+    assert.equal(await dim(1, 1), true, 'the greeting branch is dim');
+    await screenshot(page, 'defects-dim-branches');
+    assert.deepEqual(errors, []);
+  });
+});

@@ -98,9 +98,39 @@ function showFlowLine(versionSid, line, what) {
   });
 }
 
+// The questions the Play asked, by the name the SDK gave them ("<play>:<name>:<n>" ids):
+// answered or still open, each shows that the code around its ask ran.
+function askedNames(play) {
+  const names = {};
+  if (!play) return names;
+  const ids = Object.keys(play.received_resumes || {}).concat((play.pending_resumes || []).map(function (r) { return r.id; }));
+  ids.forEach(function (id) {
+    const parts = id.split(':');
+    if (parts.length < 3) return;
+    const name = parts[parts.length - 2];
+    names[name] = (names[name] || 0) + 1;
+  });
+  return names;
+}
+
+// How many calls or questions under these nodes a run would have recorded had it gone there.
+function recordable(nodes) {
+  let n = 0;
+  (nodes || []).forEach(function (node) {
+    if (node.kind === 'invoke' && node.target) n += 1;
+    if (node.kind === 'pause') n += 1;
+    n += recordable(node.children) + recordable(node.orelse) + recordable(node.body) + recordable(node.finalbody);
+    (node.branches || []).concat(node.handlers || []).forEach(function (b) { n += recordable(b.children); });
+  });
+  return n;
+}
+
 function drawFlow(box, graph, play, kids, versionSid) {
   const pool = {};
   kids.forEach(function (k) { (pool[k.name] = pool[k.name] || []).push(k); });
+  const asked = askedNames(play);
+  // A Play that ran to its end went through every branch it was going to.
+  const ranToEnd = !!play && play.status === 'success';
   let matched = 0;
   function take(name, all) {
     const list = pool[name] || [];
@@ -167,11 +197,15 @@ function drawFlow(box, graph, play, kids, versionSid) {
           lineButton(n, text), helper
         ]);
       }
-      case 'pause':
-        return el('li', { class: 'flow-node flow-leaf flow-pause' }, [
+      case 'pause': {
+        const askName = n.name || n.form || 'pause';
+        const wasAsked = (asked[askName] || 0) > 0;
+        if (wasAsked) { asked[askName] -= 1; matched += 1; }
+        return el('li', { class: 'flow-node flow-leaf flow-pause' + (wasAsked ? ' flow-asked' : '') }, [
           pauseIcon(), el('span', { class: 'flow-kind', text: 'asks' + (n.form ? ' (' + n.form + ')' : '') }),
           lineButton(n, n.prompt || n.name || n.label), helper
         ]);
+      }
       case 'loop':
         return el('li', { class: 'flow-node flow-loop' }, [
           head('⟳ loop', [lineButton(n, n.header || n.label), helper]),
@@ -189,8 +223,13 @@ function drawFlow(box, graph, play, kids, versionSid) {
             body
           ]);
         });
+        // Not taken: a sibling left a record and this one none, or the Play ran to its end
+        // without the calls or questions this branch would have recorded.
         const anyTaken = counts.some(function (c) { return c > 0; });
-        branches.forEach(function (b, i) { if (play && anyTaken && !counts[i]) b.classList.add('flow-dim'); });
+        branches.forEach(function (b, i) {
+          const leftNoTrace = ranToEnd && recordable(n.branches[i].children) > 0;
+          if (play && !counts[i] && (anyTaken || leftNoTrace)) b.classList.add('flow-dim');
+        });
         return el('li', { class: 'flow-node flow-if' }, [el('div', { class: 'flow-fork' }, branches), helper]);
       }
       case 'try': {
