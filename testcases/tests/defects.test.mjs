@@ -153,3 +153,38 @@ describe('the flow', () => {
     assert.deepEqual(errors, []);
   });
 });
+
+describe('a logic\'s own verdict', () => {
+  test('a script_execution attempt that returned ok: false is not a green success in tree, flow and play bar', async () => {
+    const body = [
+      'first = logic.invoke("script_execution", code="raise SystemExit(3)")',
+      'second = logic.invoke("script_execution", code="print(1)")',
+      'return {"ok": bool(second["ok"]), "first_ok": bool(first["ok"])}',
+    ];
+    await rpc(stack.baseUrl, 'LogicService.logic_create', {
+      name: 'verdicts',
+      python_source: logicSource('verdicts', body, { outputs: '{"ok": {"type": "boolean"}, "first_ok": {"type": "boolean"}}' }),
+    });
+    const started = await rpc(stack.baseUrl, 'LogicService.play_start', { logic: 'verdicts', inputs: {} });
+    const done = await rpc(stack.baseUrl, 'LogicService.play_wait', { play_sid: started.sid, timeout_ms: 30000 });
+    assert.equal(done.status, 'success', done.error_message);
+    const { page, errors } = await newPage();
+    await page.goto(url(`/logics/verdicts?play=${started.sid}`));
+    await page.locator('#stats .pill.status-success').waitFor();
+    // Flow: the two attempts side by side, the failed one in its own state.
+    const chips = page.locator('#panel-flow .flow-invoke[data-target="script_execution"] .flow-play');
+    await chips.first().waitFor();
+    assert.deepEqual(await chips.evaluateAll((cs) => cs.map((c) => c.className.match(/status-(\w+)/)[1])), ['not_ok', 'success']);
+    assert.match(await chips.first().textContent(), /returned ok: false/);
+    // Tree: the same verdict on the child's row.
+    await page.locator('#tab-tree').click();
+    const rows = page.locator('#panel-tree .node-row', { has: page.locator('.node-name', { hasText: 'script_execution' }) });
+    assert.deepEqual(await rows.evaluateAll((rs) => rs.map((r) => r.querySelector('.node-status').textContent)), ['returned ok: false', 'success']);
+    // Play bar: the failed attempt's own view.
+    await page.locator('#panel-tree a.node-name', { hasText: 'script_execution' }).first().click();
+    await page.waitForURL(/play=/);
+    await page.locator('#stats .pill.status-not_ok', { hasText: 'returned ok: false' }).waitFor();
+    await screenshot(page, 'defects-not-ok-verdict');
+    assert.deepEqual(errors, []);
+  });
+});

@@ -3,7 +3,7 @@
 // Regions call these; only the store is written here, never a region's DOM.
 
 import { errorText, eventsUrl, fetchOverlay, rpc } from './api.js';
-import { fmtDuration, isTerminal, logicHref, statusLabel } from './format.js';
+import { fmtDuration, isTerminal, logicHref, shownStatus, statusLabel } from './format.js';
 import { NO_OVERLAY, page, store } from './state.js';
 
 let loads = 0;
@@ -77,7 +77,7 @@ function viewHref(playSid) {
 function applyTree(load, play, descendants, extra) {
   const before = lastRoot && lastRoot.sid === play.sid ? lastRoot.status : '';
   if (before && !isTerminal(before) && isTerminal(play.status)) {
-    setRunMessage('Play ' + play.sid + ' ended: ' + statusLabel(play.status) + ' in ' + fmtDuration(play.duration_ms) + '.');
+    setRunMessage('Play ' + play.sid + ' ended: ' + statusLabel(shownStatus(play)) + ' in ' + fmtDuration(play.duration_ms) + '.');
   } else if (before && before !== 'awaiting_resume' && play.status === 'awaiting_resume') {
     setRunMessage('Play ' + play.sid + ' waits for an answer (see the trace).');
   } else if (before === 'awaiting_resume' && !isTerminal(play.status) && play.status !== 'awaiting_resume') {

@@ -4,7 +4,7 @@
 
 import { errorText, fetchOverlay, graphFor, sourceLines } from './api.js';
 import { byId, clear, dot, durationNode, el, pauseIcon, statusPill } from './dom.js';
-import { fmtCost, logicHref, statusLabel } from './format.js';
+import { fmtCost, logicHref, shownStatus, statusLabel } from './format.js';
 import { scrollCodeToLine } from './code.js';
 import { listedPlays, page, store } from './state.js';
 
@@ -70,7 +70,7 @@ function renderFlow(state, changed) {
   head.appendChild(el('span', { class: 'flow-version' }, ['Version ', el('strong', { text: version ? version.label : versionSid })]));
   if (play) {
     head.appendChild(el('span', { class: 'muted' }, [drawn.idle ? 'latest Play ' : 'Play ', el('code', { text: play.sid }), ' ']));
-    head.appendChild(statusPill(play.status));
+    head.appendChild(statusPill(shownStatus(play)));
   } else if (state.overlay.phase === 'error') {
     head.appendChild(el('span', { class: 'flow-error', role: 'alert', text: 'Play ' + state.overlay.sid + ' could not be shown: ' + errorText(state.overlay.error) + '. The static flow only.' }));
   } else {
@@ -143,13 +143,13 @@ function drawFlow(box, graph, play, kids, versionSid) {
   function chip(k, attempt) {
     const cost = (k.subtree && k.subtree.cost_usd) || k.total_cost_usd || 0;
     return el('a', {
-      class: 'flow-play status-' + k.status + (k.replayed ? ' flow-replayed' : ''),
+      class: 'flow-play status-' + shownStatus(k) + (k.replayed ? ' flow-replayed' : ''),
       href: logicHref(k.logic_sid, k.sid), 'data-play': k.sid,
       title: 'Open ' + k.name + ' with Play ' + k.sid + (k.replayed ? ' (replayed from the record)' : '')
     }, [
       dot(),
       attempt ? el('span', { class: 'flow-attempt', text: 'attempt ' + attempt }) : null,
-      el('span', { class: 'flow-status', text: statusLabel(k.status) }),
+      el('span', { class: 'flow-status', text: statusLabel(shownStatus(k)) }),
       durationNode(k, 'flow-dur'),
       cost ? el('span', { class: 'flow-cost', text: fmtCost(cost) }) : null,
       k.replayed ? el('span', { class: 'flow-replay-mark', 'aria-label': 'replayed', text: '↻' }) : null

@@ -2,7 +2,7 @@
 // by depth, in time order. Slice: overlay.
 
 import { byId, clear, dot, durationNode, el, pauseIcon } from './dom.js';
-import { clock, fmtDuration, fullTime, isTerminal, splitError, statusLabel } from './format.js';
+import { clock, fmtDuration, fullTime, isTerminal, shownStatus, splitError, statusLabel } from './format.js';
 import { allPlays, store } from './state.js';
 
 const MAX_TRACE_ROWS = 400;
@@ -67,10 +67,10 @@ function answeredText(request, id, answer) {
 
 function rowNode(row) {
   const p = row.play;
-  const status = row.kind === 'start' || row.kind === 'answer' ? 'running' : p.status;
+  const status = row.kind === 'start' || row.kind === 'answer' ? 'running' : shownStatus(p);
   let what;
   if (row.kind === 'start') what = p.replayed ? 'replayed' : 'started';
-  else if (row.kind === 'end') what = statusLabel(p.status) + (p.status !== 'success' && p.error_message ? ': ' + splitError(p.error_message).message : '');
+  else if (row.kind === 'end') what = statusLabel(shownStatus(p)) + (p.status !== 'success' && p.error_message ? ': ' + splitError(p.error_message).message : '');
   else if (row.kind === 'ask') what = 'asks: ' + row.text;
   else if (row.kind === 'answer') what = row.text;
   else what = row.text;
