@@ -188,3 +188,65 @@ describe('a logic\'s own verdict', () => {
     assert.deepEqual(errors, []);
   });
 });
+
+describe('the mapping editor', () => {
+  test('rows are added, removed and moved; the bound fields keep the target\'s types; errors count rows from 1', async () => {
+    await rpc(stack.baseUrl, 'LogicService.logic_create', {
+      name: 'map_rows',
+      python_source: 'from hero_tracing import logic\n\n\n@logic(name="map_rows")\ndef map_rows() -> dict:\n    return {}\n',
+    });
+    const { page, errors } = await newPage();
+    await page.goto(url('/logics/map_rows'));
+    await page.locator('#tab-source').click();
+    await page.locator('#mode-mapping').click();
+    await page.locator('#map-target option[value="greeting"]').waitFor({ state: 'attached' });
+    await page.locator('#map-target').selectOption('greeting');
+    await page.locator('#map-inputs tr.map-row[data-target="name"]').waitFor();
+    const targets = (table) => page.locator(`${table} tr.map-row`).evaluateAll((rs) => rs.map((r) => r.getAttribute('data-target')));
+
+    // Remove the greeting input row: the target's own default applies.
+    await page.locator('#map-inputs tr.map-row[data-target="greeting"] .map-remove').click();
+    assert.deepEqual(await targets('#map-inputs'), ['name']);
+    // A derived output of this version's own, then moved first.
+    await page.locator('#map-add-output').click();
+    const added = page.locator('#map-outputs tr.map-row').last();
+    await added.locator('.map-target-input').fill('shout');
+    await added.locator('.map-source').fill('literal:hey');
+    await page.locator('#map-add-output').click();
+    const passthrough = page.locator('#map-outputs tr.map-row').last();
+    await passthrough.locator('.map-target-input').fill('who');
+    await passthrough.locator('.map-source').fill('inputs.name');
+    await page.locator('#map-outputs tr.map-row[data-target="shout"] .map-up').click();
+    assert.deepEqual(await targets('#map-outputs'), ['shout', 'message', 'who']);
+    assert.deepEqual(await page.locator('#map-outputs .map-num').allTextContents(), ['1', '2', '3']);
+
+    // An added row left without a target is refused on its row, counted from 1.
+    await page.locator('#map-add-output').click();
+    await page.locator('#code-save').click();
+    await page.locator('#code-save-submit').click();
+    const bad = page.locator('#map-outputs tr.map-row[data-index="3"]');
+    await bad.locator('.map-err').filter({ hasText: /./ }).waitFor();
+    assert.match(await bad.locator('.map-err').textContent(), /row 4/);
+    await screenshot(page, 'defects-mapping-rows');
+    await bad.locator('.map-remove').click();
+    await page.locator('#code-save-submit').click();
+    await page.waitForURL(/[?&]tab=code/);
+
+    // Saved as laid out, with the target's types on the fields taken whole.
+    const logic = (await rpc(stack.baseUrl, 'logic.find', { name: 'map_rows' })).items[0];
+    const version = await rpc(stack.baseUrl, 'logicversion.get', { sid: logic.current_version_sid });
+    assert.deepEqual(version.binding.output_mappings.map((m) => m.target), ['shout', 'message', 'who']);
+    assert.deepEqual(version.inputs.map((f) => [f.name, f.field_type]), [['name', 'string']]);
+    assert.deepEqual(version.outputs.map((f) => [f.name, f.field_type]), [['shout', 'any'], ['message', 'string'], ['who', 'any']]);
+    // It opens again with the same rows, and runs.
+    await page.locator('#map-outputs tr.map-row[data-target="who"]').waitFor();
+    assert.deepEqual(await targets('#map-outputs'), ['shout', 'message', 'who']);
+    await page.locator('#in-name').fill('Ada');
+    await page.locator('#run-button').click();
+    await page.locator('#stats .pill.status-success').waitFor();
+    assert.equal(await page.locator('#output [data-output="shout"] .out-value').textContent(), 'hey');
+    assert.equal(await page.locator('#output [data-output="who"] .out-value').textContent(), 'Ada');
+    assert.equal(await page.locator('#output [data-output="message"] .out-value').textContent(), 'Hello, Ada!');
+    assert.deepEqual(errors, []);
+  });
+});
