@@ -250,3 +250,45 @@ describe('the mapping editor', () => {
     assert.deepEqual(errors, []);
   });
 });
+
+describe('model and HTTP leaves', () => {
+  test('model and HTTP calls carry ⚡, stdlib markers do not; a model leaf shows the Play\'s recorded cost', async () => {
+    const source = [
+      'import re',
+      '',
+      'from hero_tracing import llm, logic',
+      'from hero_tracing.client import http_json',
+      '',
+      '',
+      '@logic(name="leaf_costs", inputs={"n": {"type": "integer", "default": 1}}, outputs={"ok": {"type": "boolean"}})',
+      'def leaf_costs(n: int = 1) -> dict:',
+      '    logic.record_stats(prompt_tokens=1200, completion_tokens=345, cost_usd=0.0123)',
+      '    found = re.search("b", "abc")',
+      '    if n > 100:',
+      '        llm.chat("some-model", [{"role": "user", "content": "hi"}])',
+      '        http_json("GET", "http://127.0.0.1:9/none")',
+      '    return {"ok": bool(found)}',
+      '',
+    ].join('\n');
+    await rpc(stack.baseUrl, 'LogicService.logic_create', { name: 'leaf_costs', python_source: source });
+    const started = await rpc(stack.baseUrl, 'LogicService.play_start', { logic: 'leaf_costs', inputs: {} });
+    const done = await rpc(stack.baseUrl, 'LogicService.play_wait', { play_sid: started.sid, timeout_ms: 20000 });
+    assert.equal(done.status, 'success', done.error_message);
+    const { page, errors } = await newPage();
+    await page.goto(url(`/logics/leaf_costs?play=${started.sid}`));
+    await page.locator('#stats .pill.status-success').waitFor();
+    const leaf = (api) => page.locator(`#panel-flow .flow-rpc[data-api="${api}"]`);
+    await leaf('model').waitFor();
+    assert.match(await leaf('model').locator('.flow-kind').textContent(), /^⚡ model/);
+    assert.match(await leaf('model').textContent(), /llm\.chat/);
+    assert.match(await leaf('http').locator('.flow-kind').textContent(), /^⚡ HTTP/);
+    assert.doesNotMatch(await leaf('stdlib').locator('.flow-kind').textContent(), /⚡/);
+    assert.match(await leaf('stdlib').textContent(), /re\.search/);
+    await leaf('model').locator('.flow-label').click();
+    const line = page.locator('#flow-line');
+    await line.locator('code', { hasText: 'llm.chat' }).waitFor();
+    assert.match(await line.textContent(), /1,200 prompt \+ 345 completion tokens, \$0\.012/);
+    await screenshot(page, 'defects-model-leaf-cost');
+    assert.deepEqual(errors, []);
+  });
+});

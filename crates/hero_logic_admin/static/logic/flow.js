@@ -4,11 +4,14 @@
 
 import { errorText, fetchOverlay, graphFor, sourceLines } from './api.js';
 import { byId, clear, dot, durationNode, el, pauseIcon, statusPill } from './dom.js';
-import { fmtCost, logicHref, shownStatus, statusLabel } from './format.js';
+import { fmtCost, fmtInt, logicHref, shownStatus, statusLabel } from './format.js';
 import { scrollCodeToLine } from './code.js';
 import { listedPlays, page, store } from './state.js';
 
 const RPC_KINDS = { http: 'HTTP', model: 'model', stdlib: 'stdlib' };
+// Leaves that leave the Play (a model, a service, the network) carry ⚡; a stdlib marker
+// (re.search, ast.parse) is local work.
+const OUTSIDE_CALL = { http: true, model: true, client: true, hero_logic: true };
 
 let idle = { sid: '', overlay: null, failed: false };   // the latest Play, drawn when none is overlaid
 let draws = 0;
@@ -156,12 +159,23 @@ function drawFlow(box, graph, play, kids, versionSid) {
     ]);
   }
 
-  function lineButton(n, text, cls) {
+  // `detail`: what the run recorded about this leaf, shown with its line.
+  function lineButton(n, text, cls, detail) {
     return el('button', {
       type: 'button', class: 'flow-label ' + (cls || ''), 'data-line': n.line,
       title: 'Show line ' + n.line + ' of the source',
-      onclick: function () { showFlowLine(versionSid, n.line, text); }
+      onclick: function () { showFlowLine(versionSid, n.line, text + (detail ? ' · ' + detail : '')); }
     }, [text]);
+  }
+
+  // The model calls' cost as the Play recorded it (the daemon adds every call's tokens to
+  // the Play that made it, so the figure is the Play's, over all its model calls).
+  function modelCost() {
+    if (!play) return '';
+    const tokensIn = play.total_tokens_prompt || 0;
+    const tokensOut = play.total_tokens_completion || 0;
+    if (!tokensIn && !tokensOut && !play.total_cost_usd) return 'this Play recorded no model tokens';
+    return 'this Play\'s model calls: ' + fmtInt(tokensIn) + ' prompt + ' + fmtInt(tokensOut) + ' completion tokens, ' + fmtCost(play.total_cost_usd || 0);
   }
 
   function steps(nodes, inLoop) {
@@ -192,9 +206,10 @@ function drawFlow(box, graph, play, kids, versionSid) {
       case 'rpc': {
         // The leaf's kind as read: HTTP, a model call, a stdlib marker, else an RPC.
         const text = n.api === 'http' ? n.label : (n.service ? n.service + '.' + n.method : n.label);
-        return el('li', { class: 'flow-node flow-leaf flow-rpc' }, [
-          el('span', { class: 'flow-kind', text: '⚡ ' + (RPC_KINDS[n.api] || 'RPC') }),
-          lineButton(n, text), helper
+        const outside = OUTSIDE_CALL[n.api] === true;
+        return el('li', { class: 'flow-node flow-leaf flow-rpc flow-api-' + (n.api || 'rpc'), 'data-api': n.api || '' }, [
+          el('span', { class: 'flow-kind', text: (outside ? '⚡ ' : '') + (RPC_KINDS[n.api] || 'RPC') }),
+          lineButton(n, text, '', n.api === 'model' ? modelCost() : ''), helper
         ]);
       }
       case 'pause': {
