@@ -3,32 +3,13 @@
 // URL, an unknown Play in the URL, branches dimmed by what the run recorded, a logic's own
 // verdict, and the mapping editor's rows.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
-import { launchBrowser, openPage, rpc, screenshot, startStack } from '../lib/harness.mjs';
+import { browserSuite, rpc, screenshot } from '../lib/harness.mjs';
 
-let stack;
-let browser;
-const pages = [];
-
-before(async () => {
-  stack = await startStack();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  for (const { context } of pages) await context.close().catch(() => {});
-  if (browser) await browser.close().catch(() => {});
-  if (stack) await stack.stop();
-});
-
-async function newPage() {
-  const opened = await openPage(browser, { width: 1280, height: 720 }, stack);
-  pages.push(opened);
-  return opened;
-}
-
-function url(path) { return stack.baseUrl + path; }
+const suite = browserSuite();
+const newPage = suite.newPage;
+const url = suite.url;
 
 function logicSource(name, body, { inputs = '{}', outputs = '{"ok": {"type": "boolean"}}', args = '' } = {}) {
   return [
@@ -44,7 +25,7 @@ function logicSource(name, body, { inputs = '{}', outputs = '{"ok": {"type": "bo
 
 describe('questions and answers', () => {
   test('a number question is prefilled with its default; once answered the footer says so and the trace keeps it', async () => {
-    await rpc(stack.baseUrl, 'LogicService.logic_create', {
+    await rpc(suite.baseUrl(), 'LogicService.logic_create', {
       name: 'ask_count',
       python_source: logicSource('ask_count', ['import time', 'n = ask_user.number("How many cups?", default=4, integer=True)', 'time.sleep(1.5)', 'return {"n": n}'],
         { outputs: '{"n": {"type": "integer"}}' }),
@@ -83,8 +64,8 @@ describe('the URL', () => {
   test('the picked version is in the URL and survives a reload', async () => {
     const source = (label) => logicSource('url_versions', [`return {"ok": True, "label": "${label}"}`],
       { outputs: '{"ok": {"type": "boolean"}, "label": {"type": "string"}}' });
-    await rpc(stack.baseUrl, 'LogicService.logic_create', { name: 'url_versions', python_source: source('one'), version_label: 'one' });
-    await rpc(stack.baseUrl, 'LogicService.logic_create_version', { logic: 'url_versions', python_source: source('two'), version_label: 'two', make_current: true });
+    await rpc(suite.baseUrl(), 'LogicService.logic_create', { name: 'url_versions', python_source: source('one'), version_label: 'one' });
+    await rpc(suite.baseUrl(), 'LogicService.logic_create_version', { logic: 'url_versions', python_source: source('two'), version_label: 'two', make_current: true });
     const { page, errors } = await newPage();
     await page.goto(url('/logics/url_versions'));
     await page.locator('.version-btn', { hasText: 'one' }).click();
@@ -126,15 +107,15 @@ describe('the flow', () => {
       '    logic.invoke("greeting", name="Nobody")',
       'return {"ok": True}',
     ];
-    await rpc(stack.baseUrl, 'LogicService.logic_create', {
+    await rpc(suite.baseUrl(), 'LogicService.logic_create', {
       name: 'dim_branches',
       python_source: logicSource('dim_branches', body, { inputs: '{"n": {"type": "integer", "default": 3}}', args: 'n: int = 3' }),
     });
-    const started = await rpc(stack.baseUrl, 'LogicService.play_start', { logic: 'dim_branches', inputs: { n: 3 } });
-    const waiting = await rpc(stack.baseUrl, 'LogicService.play_wait', { play_sid: started.sid, timeout_ms: 20000 });
+    const started = await rpc(suite.baseUrl(), 'LogicService.play_start', { logic: 'dim_branches', inputs: { n: 3 } });
+    const waiting = await rpc(suite.baseUrl(), 'LogicService.play_wait', { play_sid: started.sid, timeout_ms: 20000 });
     assert.equal(waiting.status, 'awaiting_resume');
-    await rpc(stack.baseUrl, 'LogicService.play_resume', { play_sid: started.sid, resume_id: waiting.pending_resumes[0].id, payload: true });
-    const done = await rpc(stack.baseUrl, 'LogicService.play_wait', { play_sid: started.sid, timeout_ms: 20000 });
+    await rpc(suite.baseUrl(), 'LogicService.play_resume', { play_sid: started.sid, resume_id: waiting.pending_resumes[0].id, payload: true });
+    const done = await rpc(suite.baseUrl(), 'LogicService.play_wait', { play_sid: started.sid, timeout_ms: 20000 });
     assert.equal(done.status, 'success');
     const { page, errors } = await newPage();
     await page.goto(url(`/logics/dim_branches?play=${started.sid}`));
@@ -161,12 +142,12 @@ describe('a logic\'s own verdict', () => {
       'second = logic.invoke("script_execution", code="print(1)")',
       'return {"ok": bool(second["ok"]), "first_ok": bool(first["ok"])}',
     ];
-    await rpc(stack.baseUrl, 'LogicService.logic_create', {
+    await rpc(suite.baseUrl(), 'LogicService.logic_create', {
       name: 'verdicts',
       python_source: logicSource('verdicts', body, { outputs: '{"ok": {"type": "boolean"}, "first_ok": {"type": "boolean"}}' }),
     });
-    const started = await rpc(stack.baseUrl, 'LogicService.play_start', { logic: 'verdicts', inputs: {} });
-    const done = await rpc(stack.baseUrl, 'LogicService.play_wait', { play_sid: started.sid, timeout_ms: 30000 });
+    const started = await rpc(suite.baseUrl(), 'LogicService.play_start', { logic: 'verdicts', inputs: {} });
+    const done = await rpc(suite.baseUrl(), 'LogicService.play_wait', { play_sid: started.sid, timeout_ms: 30000 });
     assert.equal(done.status, 'success', done.error_message);
     const { page, errors } = await newPage();
     await page.goto(url(`/logics/verdicts?play=${started.sid}`));
@@ -191,7 +172,7 @@ describe('a logic\'s own verdict', () => {
 
 describe('the mapping editor', () => {
   test('rows are added, removed and moved; the bound fields keep the target\'s types; errors count rows from 1', async () => {
-    await rpc(stack.baseUrl, 'LogicService.logic_create', {
+    await rpc(suite.baseUrl(), 'LogicService.logic_create', {
       name: 'map_rows',
       python_source: 'from hero_tracing import logic\n\n\n@logic(name="map_rows")\ndef map_rows() -> dict:\n    return {}\n',
     });
@@ -233,8 +214,8 @@ describe('the mapping editor', () => {
     await page.waitForURL(/[?&]tab=code/);
 
     // Saved as laid out, with the target's types on the fields taken whole.
-    const logic = (await rpc(stack.baseUrl, 'logic.find', { name: 'map_rows' })).items[0];
-    const version = await rpc(stack.baseUrl, 'logicversion.get', { sid: logic.current_version_sid });
+    const logic = (await rpc(suite.baseUrl(), 'logic.find', { name: 'map_rows' })).items[0];
+    const version = await rpc(suite.baseUrl(), 'logicversion.get', { sid: logic.current_version_sid });
     assert.deepEqual(version.binding.output_mappings.map((m) => m.target), ['shout', 'message', 'who']);
     assert.deepEqual(version.inputs.map((f) => [f.name, f.field_type]), [['name', 'string']]);
     assert.deepEqual(version.outputs.map((f) => [f.name, f.field_type]), [['shout', 'any'], ['message', 'string'], ['who', 'any']]);
@@ -270,9 +251,9 @@ describe('model and HTTP leaves', () => {
       '    return {"ok": bool(found)}',
       '',
     ].join('\n');
-    await rpc(stack.baseUrl, 'LogicService.logic_create', { name: 'leaf_costs', python_source: source });
-    const started = await rpc(stack.baseUrl, 'LogicService.play_start', { logic: 'leaf_costs', inputs: {} });
-    const done = await rpc(stack.baseUrl, 'LogicService.play_wait', { play_sid: started.sid, timeout_ms: 20000 });
+    await rpc(suite.baseUrl(), 'LogicService.logic_create', { name: 'leaf_costs', python_source: source });
+    const started = await rpc(suite.baseUrl(), 'LogicService.play_start', { logic: 'leaf_costs', inputs: {} });
+    const done = await rpc(suite.baseUrl(), 'LogicService.play_wait', { play_sid: started.sid, timeout_ms: 20000 });
     assert.equal(done.status, 'success', done.error_message);
     const { page, errors } = await newPage();
     await page.goto(url(`/logics/leaf_costs?play=${started.sid}`));

@@ -3,35 +3,16 @@
 // The delays are logged; only a generous sanity bound is asserted (a coalescing bug made them
 // seconds, twice the time the stream had waited before).
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
-import { launchBrowser, openPage, rpc, screenshot, startStack } from '../lib/harness.mjs';
+import { browserSuite, rpc, screenshot } from '../lib/harness.mjs';
 
 /** Far above what the page needs (tens of ms), far below what the bug cost (seconds). */
 const SANITY_MS = 1500;
 
-let stack;
-let browser;
-const pages = [];
-
-before(async () => {
-  stack = await startStack();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  for (const { context } of pages) await context.close().catch(() => {});
-  if (browser) await browser.close().catch(() => {});
-  if (stack) await stack.stop();
-});
-
-async function newPage() {
-  const opened = await openPage(browser, { width: 1280, height: 720 }, stack);
-  pages.push(opened);
-  return opened;
-}
-
-function url(path) { return stack.baseUrl + path; }
+const suite = browserSuite();
+const newPage = suite.newPage;
+const url = suite.url;
 
 /**
  * From now on, the page notes the wall-clock time (ms since the epoch, as the daemon's
@@ -78,7 +59,7 @@ describe('live updates', () => {
     await form.getByRole('button', { name: 'Yes' }).click();
     const shown = await statusShownAt(page, 'success');
     const sid = new URL(page.url()).searchParams.get('play');
-    const play = await rpc(stack.baseUrl, 'LogicService.play_status', { play_sid: sid });
+    const play = await rpc(suite.baseUrl(), 'LogicService.play_status', { play_sid: sid });
     const delay = shown - play.completed_at;
     process.stdout.write(`# resume: the end showed ${delay} ms after the Play's completed_at\n`);
     assert.ok(delay < SANITY_MS, `the end reached the page ${delay} ms after the Play ended`);
@@ -113,11 +94,11 @@ describe('live updates', () => {
       '    return {"done": True}',
       '',
     ].join('\n');
-    await rpc(stack.baseUrl, 'LogicService.logic_create', { name: 'live_child', python_source: child });
-    await rpc(stack.baseUrl, 'LogicService.logic_create', { name: 'live_parent', python_source: parent });
-    const root = await rpc(stack.baseUrl, 'LogicService.play_start', { logic: 'live_parent', inputs: {} });
+    await rpc(suite.baseUrl(), 'LogicService.logic_create', { name: 'live_child', python_source: child });
+    await rpc(suite.baseUrl(), 'LogicService.logic_create', { name: 'live_parent', python_source: parent });
+    const root = await rpc(suite.baseUrl(), 'LogicService.play_start', { logic: 'live_parent', inputs: {} });
     const childSid = await waitUntil('the child Play', async () => {
-      const tree = await rpc(stack.baseUrl, 'LogicService.play_tree', { play_sid: root.sid });
+      const tree = await rpc(suite.baseUrl(), 'LogicService.play_tree', { play_sid: root.sid });
       const found = (tree.descendants || []).find((p) => p.name === 'live_child' && p.status === 'running');
       return found && found.sid;
     });
@@ -132,8 +113,8 @@ describe('live updates', () => {
     await page.locator('#stats .pill.status-running').waitFor();
     await markWhenStatusShows(page, 'success');
     const shown = await statusShownAt(page, 'success');
-    const childPlay = await rpc(stack.baseUrl, 'LogicService.play_status', { play_sid: childSid });
-    const rootNow = await rpc(stack.baseUrl, 'LogicService.play_status', { play_sid: root.sid });
+    const childPlay = await rpc(suite.baseUrl(), 'LogicService.play_status', { play_sid: childSid });
+    const rootNow = await rpc(suite.baseUrl(), 'LogicService.play_status', { play_sid: root.sid });
     const delay = shown - childPlay.completed_at;
     process.stdout.write(`# child: its end showed ${delay} ms after the child's completed_at (the run was ${rootNow.status})\n`);
     assert.ok(delay < SANITY_MS, `the child's end reached its view ${delay} ms after it ended`);
