@@ -165,6 +165,8 @@ describe('a logic\'s own verdict', () => {
     await page.locator('#panel-tree a.node-name', { hasText: 'script_execution' }).first().click();
     await page.waitForURL(/play=/);
     await page.locator('#stats .pill.status-not_ok', { hasText: 'returned ok: false' }).waitFor();
+    assert.match(await page.locator('#trace-meta').textContent(), /returned ok: false/);
+    assert.match(await page.locator('#trace .tr-end').last().textContent(), /returned ok: false/);
     await screenshot(page, 'defects-not-ok-verdict');
     assert.deepEqual(errors, []);
   });

@@ -102,7 +102,7 @@ function renderTrace(state) {
   }
   if (overlay.note) meta.textContent = overlay.note;
   else {
-    meta.appendChild(el('span', { class: 'status status-' + root.status }, [dot(), 'Play ' + root.sid + ' · ' + statusLabel(root.status)]));
+    meta.appendChild(el('span', { class: 'status status-' + shownStatus(root) }, [dot(), 'Play ' + root.sid + ' · ' + statusLabel(shownStatus(root))]));
     meta.appendChild(durationNode(root, 'muted'));
   }
   let rows = traceRows(overlay);
