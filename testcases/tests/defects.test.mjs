@@ -167,6 +167,12 @@ describe('a logic\'s own verdict', () => {
     await page.locator('#stats .pill.status-not_ok', { hasText: 'returned ok: false' }).waitFor();
     assert.match(await page.locator('#trace-meta').textContent(), /returned ok: false/);
     assert.match(await page.locator('#trace .tr-end').last().textContent(), /returned ok: false/);
+    // The Plays menu of script_execution's view says the same of that attempt.
+    const attempt = new URL(page.url()).searchParams.get('play');
+    await page.reload();
+    await page.locator('#stats .pill.status-not_ok').waitFor();
+    await page.locator('#plays-menu summary').click();
+    assert.match(await page.locator(`.menu-item[data-play="${attempt}"]`).textContent(), /returned ok: false/);
     await screenshot(page, 'defects-not-ok-verdict');
     assert.deepEqual(errors, []);
   });

@@ -128,7 +128,8 @@ function withPlay(plays, play) {
   const summary = {
     sid: play.sid, name: play.name, logic_sid: play.logic_sid, logic_version_sid: play.logic_version_sid,
     parent_play_sid: play.parent_play_sid, status: play.status, created_at: play.created_at,
-    started_at: play.started_at, completed_at: play.completed_at, duration_ms: play.duration_ms
+    started_at: play.started_at, completed_at: play.completed_at, duration_ms: play.duration_ms,
+    output_data: play.output_data && typeof play.output_data.ok === 'boolean' ? { ok: play.output_data.ok } : {}
   };
   let found = false;
   const next = plays.map(function (p) { if (p.sid === play.sid) { found = true; return summary; } return p; });
