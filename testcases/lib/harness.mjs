@@ -9,6 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { after, before } from 'node:test';
+
 import { chromium } from 'playwright-core';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -198,4 +200,33 @@ export function resetScreenshots() {
   for (const name of fs.readdirSync(SCREENSHOT_DIR)) {
     if (name.endsWith('.png')) fs.rmSync(path.join(SCREENSHOT_DIR, name), { force: true });
   }
+}
+
+/**
+ * A test file's daemon, admin and browser: started before its tests, stopped after them with
+ * every page opened through `newPage`. Returns accessors, as the stack exists only once the
+ * file's `before` ran.
+ */
+export function browserSuite(viewport = { width: 1280, height: 720 }) {
+  let stack = null;
+  let browser = null;
+  const pages = [];
+  before(async () => {
+    stack = await startStack();
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    for (const { context } of pages) await context.close().catch(() => {});
+    if (browser) await browser.close().catch(() => {});
+    if (stack) await stack.stop();
+  });
+  return {
+    baseUrl: () => stack.baseUrl,
+    url: (path) => stack.baseUrl + path,
+    async newPage() {
+      const opened = await openPage(browser, viewport, stack);
+      pages.push(opened);
+      return opened;
+    },
+  };
 }

@@ -205,12 +205,12 @@ impl Library {
         let inputs = match &draft.inputs {
             Some(fields) => fields.clone(),
             None if binding.input_mappings.is_empty() => target_version.inputs.clone(),
-            None => mapping::source_fields(&binding.input_mappings, "inputs"),
+            None => mapping::source_fields(&binding.input_mappings, "inputs", &target_version.inputs),
         };
         let outputs = match &draft.outputs {
             Some(fields) => fields.clone(),
             None if binding.output_mappings.is_empty() => target_version.outputs.clone(),
-            None => mapping::target_fields(&binding.output_mappings),
+            None => mapping::target_fields(&binding.output_mappings, &target_version.outputs),
         };
         Ok((inputs, outputs))
     }

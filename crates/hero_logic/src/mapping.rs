@@ -64,9 +64,11 @@ impl Side {
     }
 }
 
-/// A refused row: which row (0-based), which of its fields, what is wrong and how to fix it.
+/// A refused row: which row (`row` is 0-based, as in the field path; messages say "row 1"
+/// for the first, as a person counts the editor's rows), which of its fields, what is wrong
+/// and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("row {row}: {message}")]
+#[error("row {}: {message}", .row + 1)]
 pub struct MappingError {
     pub row: usize,
     /// `"target"` or `"source"`.
@@ -254,12 +256,12 @@ fn check_overlap(
         let other_name = other.join(".");
         return Err(if segments.len() == other.len() {
             Refusal::new(
-                format!("duplicate target `{target}` (row {row} already produces it)"),
+                format!("duplicate target `{target}` (row {} already produces it)", row + 1),
                 "give each row its own target, or delete one of the two rows",
             )
         } else {
             Refusal::new(
-                format!("target `{target}` overlaps `{other_name}` from row {row}"),
+                format!("target `{target}` overlaps `{other_name}` from row {}", row + 1),
                 "a field cannot be both a value and an object of nested fields; rename one target",
             )
         });
@@ -498,9 +500,12 @@ fn index<'v>(walked: &str, items: &'v [Value], segment: &str) -> Result<&'v Valu
 }
 
 
-/// The input fields a table reads: one `any` field per distinct first segment of its
-/// `<root>.<path>` sources (a bound logic declares these when the client gives none).
-pub fn source_fields(rows: &[Mapping], root: &str) -> Vec<LogicField> {
+/// The input fields a table reads: one field per distinct first segment of its
+/// `<root>.<path>` sources (a bound logic declares these when the client gives none). A field
+/// passed whole to a declared input of the target (row `name <- inputs.who` gives `who` the
+/// target's `name`) takes that input's type, description, requiredness and default; any other
+/// is `any`.
+pub fn source_fields(rows: &[Mapping], root: &str, target_inputs: &[LogicField]) -> Vec<LogicField> {
     let prefix = format!("{root}.");
     let mut names: Vec<String> = Vec::new();
     for row in rows {
@@ -510,11 +515,19 @@ pub fn source_fields(rows: &[Mapping], root: &str) -> Vec<LogicField> {
             }
         }
     }
-    names.into_iter().map(|name| LogicField { name, ..Default::default() }).collect()
+    let declared = |name: &str| {
+        let whole = format!("{prefix}{name}");
+        rows.iter()
+            .filter(|row| row.source == whole)
+            .find_map(|row| target_inputs.iter().find(|f| f.name == row.target))
+    };
+    names.into_iter().map(|name| typed_like(declared(&name), name)).collect()
 }
 
-/// The output fields a table produces: one `any` field per distinct first target segment.
-pub fn target_fields(rows: &[Mapping]) -> Vec<LogicField> {
+/// The output fields a table produces: one per distinct first target segment; a field that
+/// is a declared output of the target taken whole (`answer <- outputs.message`) has its type
+/// and description, any other is `any`.
+pub fn target_fields(rows: &[Mapping], target_outputs: &[LogicField]) -> Vec<LogicField> {
     let mut names: Vec<String> = Vec::new();
     for row in rows {
         let first = row.target.split('.').next().unwrap_or_default();
@@ -522,7 +535,21 @@ pub fn target_fields(rows: &[Mapping]) -> Vec<LogicField> {
             names.push(first.to_string());
         }
     }
-    names.into_iter().map(|name| LogicField { name, ..Default::default() }).collect()
+    let declared = |name: &str| {
+        rows.iter()
+            .filter(|row| row.target == name)
+            .filter_map(|row| row.source.strip_prefix("outputs."))
+            .find_map(|source| target_outputs.iter().find(|f| f.name == source))
+    };
+    names.into_iter().map(|name| typed_like(declared(&name), name)).collect()
+}
+
+/// A field named `name`, declared like `like` when there is one, else of type `any`.
+fn typed_like(like: Option<&LogicField>, name: String) -> LogicField {
+    match like {
+        Some(field) => LogicField { name, ..field.clone() },
+        None => LogicField { name, ..Default::default() },
+    }
 }
 
 #[cfg(test)]
@@ -760,7 +787,7 @@ mod tests {
         assert_eq!((e.row, e.field), (2, "source"));
         assert_eq!(
             e.to_string(),
-            "row 2: source `outputs.items.3.name`: `outputs.items` has no index 3"
+            "row 3: source `outputs.items.3.name`: `outputs.items` has no index 3"
         );
         assert!(e.hint.contains("2 item(s)"), "{}", e.hint);
     }
@@ -972,7 +999,7 @@ mod tests {
         assert_eq!((e.row, e.field), (2, "target"));
         assert_eq!(
             e.message,
-            "duplicate target `a` (row 0 already produces it)"
+            "duplicate target `a` (row 1 already produces it)"
         );
         let e = refused(
             Side::Output,
@@ -988,7 +1015,7 @@ mod tests {
             &[row("a", "literal:x"), row("a.b", "literal:y")],
         );
         assert_eq!((e.row, e.field), (1, "target"));
-        assert!(e.message.contains("overlaps `a` from row 0"), "{e}");
+        assert!(e.message.contains("overlaps `a` from row 1"), "{e}");
         let e = refused(
             Side::Input,
             &[row("a.b.c", "literal:x"), row("a", "literal:y")],
@@ -1026,11 +1053,26 @@ mod tests {
     }
 
     #[test]
+    fn bound_fields_take_the_targets_declared_types() {
+        use hero_logic_api::types::FieldType;
+        let typed = |name: &str, field_type: FieldType| LogicField { name: name.into(), field_type, description: format!("{name} of the target"), ..Default::default() };
+        let inputs = [typed("name", FieldType::String), typed("count", FieldType::Integer)];
+        let rows = [row("name", "inputs.who"), row("count", "inputs.extra.n"), row("greeting", "literal:Hi")];
+        let fields = source_fields(&rows, "inputs", &inputs);
+        assert_eq!(fields.iter().map(|f| (f.name.as_str(), f.field_type)).collect::<Vec<_>>(), [("who", FieldType::String), ("extra", FieldType::Any)]);
+        assert_eq!(fields[0].description, "name of the target");
+        let outputs = [typed("message", FieldType::String)];
+        let rows = [row("answer", "outputs.message"), row("echo", "inputs.who"), row("deep.x", "outputs.message")];
+        let fields = target_fields(&rows, &outputs);
+        assert_eq!(fields.iter().map(|f| (f.name.as_str(), f.field_type)).collect::<Vec<_>>(), [("answer", FieldType::String), ("echo", FieldType::Any), ("deep", FieldType::Any)]);
+    }
+
+    #[test]
     fn error_display_and_field_path() {
         let e = refused(Side::Output, &[row("a", "inputs.a"), row("b", "nope")]);
         assert!(
             e.to_string()
-                .starts_with("row 1: unknown source root `nope`"),
+                .starts_with("row 2: unknown source root `nope`"),
             "{e}"
         );
         assert_eq!(e.field_path(Side::Output), "output_mappings[1].source");

@@ -46,6 +46,10 @@ async fn renames_literals_and_selections_run() {
     .unwrap();
     let version = daemon.call("logicversion.find", json!({"logic_sid": daemon.call("logic.find", json!({"name": "yell"})).await["items"][0]["sid"]})).await;
     assert_eq!(version["items"][0]["inputs"][0]["name"], "message", "a bound version declares the inputs its mappings read");
+    assert_eq!(version["items"][0]["inputs"][0]["field_type"], "string", "message takes the type of shout's text");
+    let outputs: Vec<(&str, &str)> = version["items"][0]["outputs"].as_array().unwrap().iter()
+        .map(|f| (f["name"].as_str().unwrap(), f["field_type"].as_str().unwrap())).collect();
+    assert_eq!(outputs, [("result", "string"), ("first", "any"), ("echo", "any"), ("label", "any")], "whole outputs keep their declared type");
     let play = daemon.run("yell", json!({"message": "hi there "})).await;
     assert_eq!(play["status"], "success", "{play}");
     assert_eq!(
@@ -90,7 +94,7 @@ async fn a_missing_path_at_run_time_fails_naming_the_mapping() {
     let play = daemon.run("too_far", json!({"text": "a b"})).await;
     assert_eq!(play["status"], "failed");
     let message = play["error_message"].as_str().unwrap();
-    assert!(message.contains("output_mappings") && message.contains("row 0") && message.contains("items.5"), "{message}");
+    assert!(message.contains("output_mappings") && message.contains("row 1:") && message.contains("items.5"), "{message}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -107,6 +111,9 @@ async fn bad_tables_are_refused_at_save_with_the_row() {
     for (inputs, outputs, field) in cases {
         let err = bind(&daemon, "bad", inputs.clone(), outputs.clone()).await.unwrap_err();
         assert_eq!(code_and_field(&err), (VALIDATION, field.to_string()), "{inputs} {outputs}: {err}");
+        // The message counts rows as a person does: the field path's [1] is row 2.
+        let index: usize = field.split('[').nth(1).unwrap().split(']').next().unwrap().parse().unwrap();
+        assert!(err.to_string().contains(&format!("row {}:", index + 1)), "{field}: {err}");
     }
     let err = daemon
         .client

@@ -41,7 +41,7 @@ mountStats();
 store.subscribe(['overlay'], function (state) { tickWhile(!!state.overlay.root && !isTerminal(state.overlay.root.status)); });
 
 const params = new URLSearchParams(location.search);
-if (params.get('version') && page.versionsBySid[params.get('version')]) pickVersion(params.get('version'));
+if (params.get('version') && page.versionsBySid[params.get('version')]) pickVersion(params.get('version'), true);
 if (params.get('tab') === 'code') showTab('tab-source');
 showOverlay(params.get('play') || '', 'none');
 

@@ -7,7 +7,7 @@
 //!   event after the tree of a finished Play, then the stream closes. The page never polls.
 
 use std::convert::Infallible;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::stream::{self, Stream};
 use hero_logic_api::error::METHOD_NOT_FOUND;
-use hero_logic_api::methods::{PLAY, PLAY_TREE, PLAY_WATCH};
+use hero_logic_api::methods::{PLAY, PLAY_TREE, PLAY_WAIT, PLAY_WATCH};
 use hero_logic_api::params::{PlayTree, PlayWatch};
 use hero_logic_api::Play;
 use serde::Serialize;
@@ -27,15 +27,16 @@ use crate::state::AppState;
 
 /// How long one `play_watch` waits before answering with the tree as it is.
 const WATCH_TIMEOUT_MS: u64 = 20_000;
+/// What the admin allows a waiting call beyond the daemon's own wait.
+const WATCH_CALL_SLACK: Duration = Duration::from_secs(10);
 /// The admin's own limit on one watch call: the daemon's wait plus slack.
-const WATCH_CALL_LIMIT: Duration = Duration::from_millis(WATCH_TIMEOUT_MS + 10_000);
+const WATCH_CALL_LIMIT: Duration = Duration::from_millis(WATCH_TIMEOUT_MS).saturating_add(WATCH_CALL_SLACK);
 /// Only for a daemon without `play_watch`: how often the admin (never the page) re-reads the tree.
 const FALLBACK_INTERVAL: Duration = Duration::from_millis(300);
 /// The longest parent chain walked for a breadcrumb.
 const MAX_ANCESTORS: usize = 64;
-/// At most one `tree` event per this long (longer for big trees): changes in between are
-/// coalesced into the next one (the next watch answers at once with the latest tree), so a run
-/// of thousands of quick child steps does not send thousands of trees.
+/// At most one `tree` event per this long (longer for big trees) while changes keep coming:
+/// those in between are coalesced into the next one.
 const MIN_EVENT_GAP: Duration = Duration::from_millis(150);
 /// A comment line this often keeps proxies from closing a quiet stream and notices a gone client.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -92,36 +93,115 @@ async fn load_overlay(state: &AppState, sid: &str) -> Result<Overlay, AdminError
 }
 
 /// Where one event stream is.
+///
+/// A change after a quiet spell is sent at once (an answered question, a child's end: the
+/// page shows it as soon as the daemon has it). Only changes that follow the last event
+/// within [`Watcher::gap`] are coalesced: the stream then reads the tree once per gap, so a run
+/// of thousands of quick child steps does not send thousands of trees.
 struct Watcher {
     state: AppState,
     play_sid: String,
     since: u64,
     /// The last tree sent, as sent, so an unrelated change of the daemon sends nothing.
     last_sent: String,
+    /// When the last tree was sent.
+    sent_at: Option<Instant>,
+    /// What one read of the tree costs the daemon, as last measured on a read that did not wait.
+    read_cost: Duration,
+    /// Changes keep coming faster than the gap: wait out the gap before the next watch.
+    bursting: bool,
     /// The daemon has `play_watch` (it answers at its next change, or at once when there was
     /// one since `since`); false makes the admin re-read the tree on a timer, for an older daemon.
     watch: bool,
     first: bool,
     /// The last tree sent was final: send `end` next.
     end_next: bool,
-    /// A tree was just sent: wait this long before looking for the next change.
-    gap: Option<Duration>,
     done: bool,
 }
 
 impl Watcher {
+    /// The least time between two events: a big tree costs the daemon a read per event, so a
+    /// live view waits at least twice what a read takes and never keeps the daemon busy.
+    fn gap(&self) -> Duration {
+        MIN_EVENT_GAP.max(self.read_cost * 2)
+    }
+
+    /// How long until the gap after the last event is over (zero when it is).
+    fn gap_left(&self) -> Duration {
+        self.sent_at.map_or(Duration::ZERO, |at| self.gap().saturating_sub(at.elapsed()))
+    }
+
+    /// The tree after change `since`, waiting for it up to `timeout_ms`.
+    async fn watch_tree(&mut self, timeout_ms: u64) -> Result<Option<(u64, PlayTree)>, AdminError> {
+        let params = json!({"play_sid": self.play_sid, "since": self.since, "timeout_ms": timeout_ms});
+        match self.state.call_within::<PlayWatch>(WATCH_CALL_LIMIT, PLAY_WATCH, params).await {
+            Ok(answer) => Ok(Some((answer.version, answer.tree))),
+            Err(AdminError::Daemon(err)) if err.code() == Some(METHOD_NOT_FOUND) => {
+                tracing::info!(
+                    "the daemon has no {PLAY_WATCH}; the admin re-reads Play trees every {FALLBACK_INTERVAL:?}"
+                );
+                self.watch = false;
+                Ok(None)
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Waits out the rest of a gap, but no longer than until the Play ends or asks a person:
+    /// `play_wait` looks at the status alone, so the end is never held back by coalescing.
+    async fn settle(&self, gap_left: Duration) {
+        if gap_left.is_zero() {
+            return;
+        }
+        let params = json!({"play_sid": self.play_sid, "timeout_ms": gap_left.as_millis() as u64 + 1});
+        let waited = self.state.call_within::<Play>(gap_left + WATCH_CALL_SLACK, PLAY_WAIT, params).await;
+        if waited.is_err() {
+            // A daemon that cannot say so early still gets its gap.
+            tokio::time::sleep(self.gap_left()).await;
+        }
+    }
+
+    /// The tree as it is now, timing the read.
+    async fn read_now(&mut self) -> Result<Option<(u64, PlayTree)>, AdminError> {
+        let started = Instant::now();
+        let tree = self.watch_tree(0).await?;
+        self.read_cost = started.elapsed();
+        Ok(tree)
+    }
+
     async fn next_tree(&mut self) -> Result<(u64, PlayTree), AdminError> {
         if self.watch {
-            let params = json!({"play_sid": self.play_sid, "since": self.since, "timeout_ms": WATCH_TIMEOUT_MS});
-            match self.state.call_within::<PlayWatch>(WATCH_CALL_LIMIT, PLAY_WATCH, params).await {
-                Ok(answer) => return Ok((answer.version, answer.tree)),
-                Err(AdminError::Daemon(err)) if err.code() == Some(METHOD_NOT_FOUND) => {
-                    tracing::info!(
-                        "the daemon has no {PLAY_WATCH}; the admin re-reads Play trees every {FALLBACK_INTERVAL:?}"
-                    );
-                    self.watch = false;
+            if self.first {
+                if let Some(tree) = self.read_now().await? {
+                    return Ok(tree);
                 }
-                Err(err) => return Err(err),
+            } else {
+                if self.bursting {
+                    self.settle(self.gap_left()).await;
+                }
+                let started = Instant::now();
+                if let Some((version, tree)) = self.watch_tree(WATCH_TIMEOUT_MS).await? {
+                    let waited = started.elapsed();
+                    if self.bursting {
+                        // It answered at once: changes keep coming, and that was a plain read.
+                        self.bursting = waited < MIN_EVENT_GAP;
+                        if self.bursting {
+                            self.read_cost = waited;
+                        }
+                        return Ok((version, tree));
+                    }
+                    let gap_left = self.gap_left();
+                    if gap_left.is_zero() || tree.play.status.is_terminal() {
+                        return Ok((version, tree));
+                    }
+                    // A second change right after the last event: coalesce what follows it.
+                    self.bursting = true;
+                    self.since = version;
+                    self.settle(gap_left).await;
+                    if let Some(tree) = self.read_now().await? {
+                        return Ok(tree);
+                    }
+                }
             }
         }
         if !self.first {
@@ -142,16 +222,6 @@ impl Watcher {
                 return Some(Event::default().event("end").data("{}"));
             }
             let state = self.state.clone();
-            if let Some(gap) = self.gap.take() {
-                tokio::select! {
-                    () = tokio::time::sleep(gap) => {}
-                    () = state.closed() => {
-                        self.done = true;
-                        return None;
-                    }
-                }
-            }
-            let started = std::time::Instant::now();
             let result = tokio::select! {
                 result = self.next_tree() => result,
                 () = state.closed() => {
@@ -171,9 +241,7 @@ impl Watcher {
                         continue;
                     }
                     self.end_next = tree.play.status.is_terminal();
-                    // A big tree costs the daemon a read per event: wait at least twice what
-                    // this one took, so a live view never keeps the daemon busy.
-                    self.gap = Some(MIN_EVENT_GAP.max(started.elapsed() * 2));
+                    self.sent_at = Some(Instant::now());
                     self.last_sent = text;
                     return Some(Event::default().event("tree").id(version.to_string()).data(&self.last_sent));
                 }
@@ -193,10 +261,12 @@ fn play_stream(state: AppState, play_sid: String) -> impl Stream<Item = Result<E
         play_sid,
         since: 0,
         last_sent: String::new(),
+        sent_at: None,
+        read_cost: Duration::ZERO,
+        bursting: false,
         watch: true,
         first: true,
         end_next: false,
-        gap: None,
         done: false,
     };
     stream::unfold(watcher, |mut w| async move { w.next_event().await.map(|event| (Ok(event), w)) })

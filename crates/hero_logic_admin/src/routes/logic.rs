@@ -57,11 +57,16 @@ struct PlaySummary {
     started_at: u64,
     completed_at: u64,
     duration_ms: u64,
+    /// Of the outputs only the Play's own verdict, `ok`, when it declares one as a boolean:
+    /// the Plays menu shows `returned ok: false` for it.
+    output_data: serde_json::Map<String, serde_json::Value>,
 }
 
 impl From<Play> for PlaySummary {
     fn from(p: Play) -> Self {
+        let verdict = p.output_data.get("ok").filter(|ok| ok.is_boolean()).cloned();
         PlaySummary {
+            output_data: verdict.map(|ok| serde_json::Map::from_iter([("ok".to_string(), ok)])).unwrap_or_default(),
             status: p.status.as_str().to_string(),
             sid: p.sid,
             name: p.name,

@@ -2,8 +2,8 @@
 // through Server-Sent Events), picking a version, and reading fresh stats and Plays.
 // Regions call these; only the store is written here, never a region's DOM.
 
-import { eventsUrl, fetchOverlay, rpc } from './api.js';
-import { fmtDuration, isTerminal, logicHref, statusLabel } from './format.js';
+import { errorText, eventsUrl, fetchOverlay, rpc } from './api.js';
+import { fmtDuration, isTerminal, logicHref, shownStatus, statusLabel } from './format.js';
 import { NO_OVERLAY, page, store } from './state.js';
 
 let loads = 0;
@@ -34,7 +34,7 @@ export function showOverlay(sid, how, preloaded) {
   pending = null;
   lastRoot = null;
   if (how === 'push' || how === 'replace') {
-    const url = logicHref(page.logic.sid, sid);
+    const url = viewHref(sid);
     if (how === 'push') history.pushState({ play: sid }, '', url);
     else history.replaceState({ play: sid }, '', url);
   }
@@ -61,15 +61,27 @@ export function showOverlay(sid, how, preloaded) {
   }, function (err) {
     if (load !== loads) return;
     setOverlay({ phase: 'error', root: null, descendants: [], error: err });
+    setRunMessage('Play ' + sid + ' could not be shown: ' + errorText(err), true);
   });
+}
+
+// This view's URL with the Play overlaid and the version picked in the sidebar, so a reload
+// or a shared link shows the same.
+function viewHref(playSid) {
+  const viewed = store.get().viewed;
+  const href = logicHref(page.logic.sid, playSid);
+  if (!viewed.picked || !viewed.version.sid || viewed.version === page.currentVersion) return href;
+  return href + (playSid ? '&' : '?') + 'version=' + encodeURIComponent(viewed.version.sid);
 }
 
 function applyTree(load, play, descendants, extra) {
   const before = lastRoot && lastRoot.sid === play.sid ? lastRoot.status : '';
   if (before && !isTerminal(before) && isTerminal(play.status)) {
-    setRunMessage('Play ' + play.sid + ' ended: ' + statusLabel(play.status) + ' in ' + fmtDuration(play.duration_ms) + '.');
+    setRunMessage('Play ' + play.sid + ' ended: ' + statusLabel(shownStatus(play)) + ' in ' + fmtDuration(play.duration_ms) + '.');
   } else if (before && before !== 'awaiting_resume' && play.status === 'awaiting_resume') {
     setRunMessage('Play ' + play.sid + ' waits for an answer (see the trace).');
+  } else if (before === 'awaiting_resume' && !isTerminal(play.status) && play.status !== 'awaiting_resume') {
+    setRunMessage('Play ' + play.sid + ' has its answer and runs on.');
   }
   lastRoot = play;
   const merged = Object.assign({}, pending && pending.load === load ? pending.extra : {}, extra || {});
@@ -116,7 +128,8 @@ function withPlay(plays, play) {
   const summary = {
     sid: play.sid, name: play.name, logic_sid: play.logic_sid, logic_version_sid: play.logic_version_sid,
     parent_play_sid: play.parent_play_sid, status: play.status, created_at: play.created_at,
-    started_at: play.started_at, completed_at: play.completed_at, duration_ms: play.duration_ms
+    started_at: play.started_at, completed_at: play.completed_at, duration_ms: play.duration_ms,
+    output_data: play.output_data && typeof play.output_data.ok === 'boolean' ? { ok: play.output_data.ok } : {}
   };
   let found = false;
   const next = plays.map(function (p) { if (p.sid === play.sid) { found = true; return summary; } return p; });
@@ -127,7 +140,8 @@ function withPlay(plays, play) {
 export function rememberPlay(play) { store.set({ plays: withPlay(store.get().plays, play) }); }
 
 // Picking a version in the info sidebar: the play bar runs it; flow, code, fields and stats follow.
-export function pickVersion(sid) {
+// `fromUrl`: the URL already names it (first load), so it is left as it is.
+export function pickVersion(sid, fromUrl) {
   const version = page.versionsBySid[sid];
   if (!version) return;
   const current = version === page.currentVersion;
@@ -135,6 +149,10 @@ export function pickVersion(sid) {
     viewed: { version: version, picked: true },
     runMessage: { text: current ? '' : 'Runs version ' + version.label + ', not the current one.', error: false }
   });
+  if (!fromUrl) {
+    const overlaid = store.get().overlay.sid;
+    history.replaceState({ play: overlaid }, '', viewHref(overlaid));
+  }
   refreshStats(true);
 }
 

@@ -4,11 +4,14 @@
 
 import { errorText, fetchOverlay, graphFor, sourceLines } from './api.js';
 import { byId, clear, dot, durationNode, el, pauseIcon, statusPill } from './dom.js';
-import { fmtCost, logicHref, statusLabel } from './format.js';
+import { fmtCost, fmtInt, logicHref, shownStatus, statusLabel } from './format.js';
 import { scrollCodeToLine } from './code.js';
 import { listedPlays, page, store } from './state.js';
 
 const RPC_KINDS = { http: 'HTTP', model: 'model', stdlib: 'stdlib' };
+// Leaves that leave the Play (a model, a service, the network) carry ⚡; a stdlib marker
+// (re.search, ast.parse) is local work.
+const OUTSIDE_CALL = { http: true, model: true, client: true, hero_logic: true };
 
 let idle = { sid: '', overlay: null, failed: false };   // the latest Play, drawn when none is overlaid
 let draws = 0;
@@ -70,7 +73,9 @@ function renderFlow(state, changed) {
   head.appendChild(el('span', { class: 'flow-version' }, ['Version ', el('strong', { text: version ? version.label : versionSid })]));
   if (play) {
     head.appendChild(el('span', { class: 'muted' }, [drawn.idle ? 'latest Play ' : 'Play ', el('code', { text: play.sid }), ' ']));
-    head.appendChild(statusPill(play.status));
+    head.appendChild(statusPill(shownStatus(play)));
+  } else if (state.overlay.phase === 'error') {
+    head.appendChild(el('span', { class: 'flow-error', role: 'alert', text: 'Play ' + state.overlay.sid + ' could not be shown: ' + errorText(state.overlay.error) + '. The static flow only.' }));
   } else {
     head.appendChild(el('span', { class: 'muted', text: 'no Play yet: the static flow only' }));
   }
@@ -96,9 +101,39 @@ function showFlowLine(versionSid, line, what) {
   });
 }
 
+// The questions the Play asked, by the name the SDK gave them ("<play>:<name>:<n>" ids):
+// answered or still open, each shows that the code around its ask ran.
+function askedNames(play) {
+  const names = {};
+  if (!play) return names;
+  const ids = Object.keys(play.received_resumes || {}).concat((play.pending_resumes || []).map(function (r) { return r.id; }));
+  ids.forEach(function (id) {
+    const parts = id.split(':');
+    if (parts.length < 3) return;
+    const name = parts[parts.length - 2];
+    names[name] = (names[name] || 0) + 1;
+  });
+  return names;
+}
+
+// How many calls or questions under these nodes a run would have recorded had it gone there.
+function recordable(nodes) {
+  let n = 0;
+  (nodes || []).forEach(function (node) {
+    if (node.kind === 'invoke' && node.target) n += 1;
+    if (node.kind === 'pause') n += 1;
+    n += recordable(node.children) + recordable(node.orelse) + recordable(node.body) + recordable(node.finalbody);
+    (node.branches || []).concat(node.handlers || []).forEach(function (b) { n += recordable(b.children); });
+  });
+  return n;
+}
+
 function drawFlow(box, graph, play, kids, versionSid) {
   const pool = {};
   kids.forEach(function (k) { (pool[k.name] = pool[k.name] || []).push(k); });
+  const asked = askedNames(play);
+  // A Play that ran to its end went through every branch it was going to.
+  const ranToEnd = !!play && play.status === 'success';
   let matched = 0;
   function take(name, all) {
     const list = pool[name] || [];
@@ -111,25 +146,36 @@ function drawFlow(box, graph, play, kids, versionSid) {
   function chip(k, attempt) {
     const cost = (k.subtree && k.subtree.cost_usd) || k.total_cost_usd || 0;
     return el('a', {
-      class: 'flow-play status-' + k.status + (k.replayed ? ' flow-replayed' : ''),
+      class: 'flow-play status-' + shownStatus(k) + (k.replayed ? ' flow-replayed' : ''),
       href: logicHref(k.logic_sid, k.sid), 'data-play': k.sid,
       title: 'Open ' + k.name + ' with Play ' + k.sid + (k.replayed ? ' (replayed from the record)' : '')
     }, [
       dot(),
       attempt ? el('span', { class: 'flow-attempt', text: 'attempt ' + attempt }) : null,
-      el('span', { class: 'flow-status', text: statusLabel(k.status) }),
+      el('span', { class: 'flow-status', text: statusLabel(shownStatus(k)) }),
       durationNode(k, 'flow-dur'),
       cost ? el('span', { class: 'flow-cost', text: fmtCost(cost) }) : null,
       k.replayed ? el('span', { class: 'flow-replay-mark', 'aria-label': 'replayed', text: '↻' }) : null
     ]);
   }
 
-  function lineButton(n, text, cls) {
+  // `detail`: what the run recorded about this leaf, shown with its line.
+  function lineButton(n, text, cls, detail) {
     return el('button', {
       type: 'button', class: 'flow-label ' + (cls || ''), 'data-line': n.line,
       title: 'Show line ' + n.line + ' of the source',
-      onclick: function () { showFlowLine(versionSid, n.line, text); }
+      onclick: function () { showFlowLine(versionSid, n.line, text + (detail ? ' · ' + detail : '')); }
     }, [text]);
+  }
+
+  // The model calls' cost as the Play recorded it (the daemon adds every call's tokens to
+  // the Play that made it, so the figure is the Play's, over all its model calls).
+  function modelCost() {
+    if (!play) return '';
+    const tokensIn = play.total_tokens_prompt || 0;
+    const tokensOut = play.total_tokens_completion || 0;
+    if (!tokensIn && !tokensOut && !play.total_cost_usd) return 'this Play recorded no model tokens';
+    return 'this Play\'s model calls: ' + fmtInt(tokensIn) + ' prompt + ' + fmtInt(tokensOut) + ' completion tokens, ' + fmtCost(play.total_cost_usd || 0);
   }
 
   function steps(nodes, inLoop) {
@@ -160,16 +206,21 @@ function drawFlow(box, graph, play, kids, versionSid) {
       case 'rpc': {
         // The leaf's kind as read: HTTP, a model call, a stdlib marker, else an RPC.
         const text = n.api === 'http' ? n.label : (n.service ? n.service + '.' + n.method : n.label);
-        return el('li', { class: 'flow-node flow-leaf flow-rpc' }, [
-          el('span', { class: 'flow-kind', text: '⚡ ' + (RPC_KINDS[n.api] || 'RPC') }),
-          lineButton(n, text), helper
+        const outside = OUTSIDE_CALL[n.api] === true;
+        return el('li', { class: 'flow-node flow-leaf flow-rpc flow-api-' + (n.api || 'rpc'), 'data-api': n.api || '' }, [
+          el('span', { class: 'flow-kind', text: (outside ? '⚡ ' : '') + (RPC_KINDS[n.api] || 'RPC') }),
+          lineButton(n, text, '', n.api === 'model' ? modelCost() : ''), helper
         ]);
       }
-      case 'pause':
-        return el('li', { class: 'flow-node flow-leaf flow-pause' }, [
+      case 'pause': {
+        const askName = n.name || n.form || 'pause';
+        const wasAsked = (asked[askName] || 0) > 0;
+        if (wasAsked) { asked[askName] -= 1; matched += 1; }
+        return el('li', { class: 'flow-node flow-leaf flow-pause' + (wasAsked ? ' flow-asked' : '') }, [
           pauseIcon(), el('span', { class: 'flow-kind', text: 'asks' + (n.form ? ' (' + n.form + ')' : '') }),
           lineButton(n, n.prompt || n.name || n.label), helper
         ]);
+      }
       case 'loop':
         return el('li', { class: 'flow-node flow-loop' }, [
           head('⟳ loop', [lineButton(n, n.header || n.label), helper]),
@@ -187,8 +238,13 @@ function drawFlow(box, graph, play, kids, versionSid) {
             body
           ]);
         });
+        // Not taken: a sibling left a record and this one none, or the Play ran to its end
+        // without the calls or questions this branch would have recorded.
         const anyTaken = counts.some(function (c) { return c > 0; });
-        branches.forEach(function (b, i) { if (play && anyTaken && !counts[i]) b.classList.add('flow-dim'); });
+        branches.forEach(function (b, i) {
+          const leftNoTrace = ranToEnd && recordable(n.branches[i].children) > 0;
+          if (play && !counts[i] && (anyTaken || leftNoTrace)) b.classList.add('flow-dim');
+        });
         return el('li', { class: 'flow-node flow-if' }, [el('div', { class: 'flow-fork' }, branches), helper]);
       }
       case 'try': {

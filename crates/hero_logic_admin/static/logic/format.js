@@ -3,12 +3,21 @@
 const TERMINAL = { success: true, failed: true, cancelled: true, timed_out: true };
 const STATUS_LABEL = {
   pending: 'pending', running: 'running', awaiting_resume: 'waiting for an answer',
-  success: 'success', failed: 'failed', cancelled: 'cancelled', timed_out: 'timed out'
+  success: 'success', failed: 'failed', cancelled: 'cancelled', timed_out: 'timed out',
+  not_ok: 'returned ok: false'
 };
 
 export function isTerminal(status) { return TERMINAL[status] === true; }
 
 export function statusLabel(status) { return STATUS_LABEL[status] || status || ''; }
+
+// What a view shows for a Play: its status, except that a Play that returned normally but
+// says in its own output that it did not work (`ok: false`, as script_execution does) shows
+// that verdict, not a green success.
+export function shownStatus(play) {
+  if (play && play.status === 'success' && play.output_data && play.output_data.ok === false) return 'not_ok';
+  return play ? play.status : '';
+}
 
 export function fmtDuration(ms) {
   ms = Math.max(0, Math.round(ms || 0));

@@ -1,7 +1,9 @@
 // The mapping editor of the Code tab: a bound version (§8) runs another Logic with mapped
 // inputs and outputs. Picking the target fills identity rows from logic_binding_identity;
-// each row is `target ← source`; a row the daemon refuses shows its message. A bound version
-// opens here with its own rows. Slice: code (the mode and the version shown).
+// each row is `target ← source`; rows can be added (a passthrough or derived output of its
+// own), removed and moved; a row the daemon refuses shows its message, numbered from 1 as the
+// rows are. A bound version opens here with its own rows. Slice: code (the mode and the
+// version shown).
 
 import { rpc, versionRecord } from './api.js';
 import { byId, clear, el } from './dom.js';
@@ -32,12 +34,14 @@ function identityOf(kind) {
   return ((mapping.identity && mapping.identity[kind + '_mappings']) || []).map(function (m) { return { target: m.target, source: m.source }; });
 }
 
+// A saved table as it was saved, in its order (a table that names no row passes everything
+// through, as the identity rows do); a row whose target the identity has none for is the
+// version's own.
 function merge(rows, saved) {
-  (saved || []).forEach(function (m) {
-    const row = rows.filter(function (r) { return r.target === m.target; })[0];
-    if (row) row.source = m.source; else rows.push({ target: m.target, source: m.source });
-  });
-  return rows;
+  if (!saved || !saved.length) return rows;
+  const known = {};
+  rows.forEach(function (r) { known[r.target] = true; });
+  return saved.map(function (m) { return { target: m.target, source: m.source, added: !known[m.target] }; });
 }
 
 // Picks a target: identity rows, then (when given) the saved rows over them.
@@ -59,16 +63,62 @@ function identitySource(kind, target) {
   return row ? row.source : null;
 }
 
-function mappingRow(kind, row, i) {
+// A target the identity rows name is fixed; a row added here names its own.
+function targetCell(kind, row, i, tr) {
+  if (!row.added) return el('th', { scope: 'row' }, [el('code', { text: row.target })]);
+  const input = el('input', {
+    type: 'text', class: 'map-target-input', value: row.target, spellcheck: 'false', autocomplete: 'off',
+    placeholder: kind === 'input' ? 'input of the target' : 'output name', 'aria-label': 'Target of row ' + (i + 1)
+  });
+  input.addEventListener('input', function () {
+    row.target = input.value.trim();
+    tr.setAttribute('data-target', row.target);
+    tr.classList.remove('map-invalid');
+    tr.querySelector('.map-err').textContent = '';
+  });
+  return el('th', { scope: 'row' }, [input]);
+}
+
+// Moves, removes or adds a row of `kind`, then draws the tables again with the focus on `focus`.
+function changeRows(kind, change, focus) {
+  const rows = mapping.rows[kind];
+  change(rows);
+  renderMapping();
+  const target = focus && document.querySelector(focus);
+  if (target) target.focus();
+}
+
+function rowButtons(kind, i, count) {
+  const at = '.map-row[data-kind="' + kind + '"][data-index="';
+  function button(cls, text, label, disabled, onclick) {
+    return el('button', { type: 'button', class: 'btn btn-small ' + cls, 'aria-label': label, title: label, disabled: disabled, onclick: onclick, text: text });
+  }
+  return el('td', { class: 'map-actions' }, [
+    button('map-up', '↑', 'Move row ' + (i + 1) + ' up', i === 0, function () {
+      changeRows(kind, function (rows) { rows.splice(i - 1, 0, rows.splice(i, 1)[0]); }, at + (i - 1) + '"] .map-up:not([disabled]), ' + at + (i - 1) + '"] .map-down');
+    }),
+    button('map-down', '↓', 'Move row ' + (i + 1) + ' down', i === count - 1, function () {
+      changeRows(kind, function (rows) { rows.splice(i + 1, 0, rows.splice(i, 1)[0]); }, at + (i + 1) + '"] .map-down:not([disabled]), ' + at + (i + 1) + '"] .map-up');
+    }),
+    button('map-remove', '✕', 'Remove row ' + (i + 1), false, function () {
+      changeRows(kind, function (rows) { rows.splice(i, 1); }, '#map-add-' + kind);
+    })
+  ]);
+}
+
+function mappingRow(kind, row, i, count) {
   const input = el('input', {
     type: 'text', class: 'map-source', list: 'map-sources-' + kind, value: row.source, spellcheck: 'false',
-    'aria-label': 'Source of ' + row.target, autocomplete: 'off'
+    'aria-label': 'Source of ' + (row.target || 'row ' + (i + 1)), autocomplete: 'off'
   });
-  const tr = el('tr', { class: 'map-row', 'data-kind': kind, 'data-index': i, 'data-target': row.target }, [
-    el('th', { scope: 'row' }, [el('code', { text: row.target })]),
+  const tr = el('tr', { class: 'map-row', 'data-kind': kind, 'data-index': i, 'data-target': row.target });
+  [
+    el('td', { class: 'map-num muted small', text: String(i + 1) }),
+    targetCell(kind, row, i, tr),
     el('td', { class: 'map-arrow', 'aria-hidden': 'true', text: '←' }),
-    el('td', {}, [input, el('div', { class: 'map-err', role: 'alert' })])
-  ]);
+    el('td', {}, [input, el('div', { class: 'map-err', role: 'alert' })]),
+    rowButtons(kind, i, count)
+  ].forEach(function (cell) { tr.appendChild(cell); });
   function mark() {
     row.source = input.value;
     const same = identitySource(kind, row.target) === row.source;
@@ -90,8 +140,16 @@ function renderMapping() {
     options.forEach(function (o) { list.appendChild(el('option', { value: o })); });
     const body = clear(byId(kind === 'input' ? 'map-inputs' : 'map-outputs').tBodies[0]);
     if (!mapping.target) { body.appendChild(el('tr', {}, [el('td', { class: 'muted small', text: 'Pick a target Logic first.' })])); return; }
-    if (!mapping.rows[kind].length) body.appendChild(el('tr', {}, [el('td', { class: 'muted small', text: 'None declared.' })]));
-    mapping.rows[kind].forEach(function (row, i) { body.appendChild(mappingRow(kind, row, i)); });
+    if (!mapping.rows[kind].length) body.appendChild(el('tr', {}, [el('td', { class: 'muted small', text: kind === 'input' ? 'No rows: the inputs pass through as they are.' : 'No rows: the target\'s outputs pass through as they are.' })]));
+    const rows = mapping.rows[kind];
+    rows.forEach(function (row, i) { body.appendChild(mappingRow(kind, row, i, rows.length)); });
+    body.appendChild(el('tr', { class: 'map-add-row' }, [el('td', { colspan: '5' }, [
+      el('button', { type: 'button', class: 'btn btn-small', id: 'map-add-' + kind, text: '+ Add ' + kind + ' row',
+        onclick: function () {
+          changeRows(kind, function (list) { list.push({ target: '', source: '', added: true }); },
+            '.map-row[data-kind="' + kind + '"][data-index="' + rows.length + '"] .map-target-input');
+        } })
+    ])]));
   });
 }
 
@@ -111,7 +169,8 @@ export function showMappingError(err) {
 export function mappingTarget() { return mapping.target; }
 
 export function bindingParams() {
-  return { target: mapping.target, input_mappings: mapping.rows.input.slice(), output_mappings: mapping.rows.output.slice() };
+  function plain(rows) { return rows.map(function (r) { return { target: r.target, source: r.source }; }); }
+  return { target: mapping.target, input_mappings: plain(mapping.rows.input), output_mappings: plain(mapping.rows.output) };
 }
 
 // A bound version opens in the mapping editor with its own rows.

@@ -3,7 +3,7 @@
 
 import { errorText, rpc } from './api.js';
 import { byId, clear, dot, el } from './dom.js';
-import { fmtDuration, isTerminal, relTime, statusLabel } from './format.js';
+import { fmtDuration, isTerminal, relTime, shownStatus, statusLabel } from './format.js';
 import { rememberPlay, setRunMessage, showOverlay } from './actions.js';
 import { page, store } from './state.js';
 
@@ -337,13 +337,13 @@ function renderExamples(state) {
 
 function playButton(play, overlaySid) {
   return el('button', {
-    type: 'button', class: 'menu-item status-' + play.status + (play.sid === overlaySid ? ' selected' : ''),
-    'data-play': play.sid, 'aria-label': 'Play ' + play.sid + ', ' + statusLabel(play.status) + ', ' + relTime(play.created_at),
+    type: 'button', class: 'menu-item status-' + shownStatus(play) + (play.sid === overlaySid ? ' selected' : ''),
+    'data-play': play.sid, 'aria-label': 'Play ' + play.sid + ', ' + statusLabel(shownStatus(play)) + ', ' + relTime(play.created_at),
     onclick: function () { playsMenu.open = false; showOverlay(play.sid, 'push'); }
   }, [
     dot(),
     el('span', { class: 'mi-main' }, [
-      el('span', { class: 'mi-title' }, [el('code', { text: play.sid }), ' ', el('span', { class: 'muted', text: statusLabel(play.status) })]),
+      el('span', { class: 'mi-title' }, [el('code', { text: play.sid }), ' ', el('span', { class: 'muted', text: statusLabel(shownStatus(play)) })]),
       el('span', { class: 'mi-sub', text: relTime(play.created_at) + (play.parent_play_sid ? ' · inside Play ' + play.parent_play_sid : '') })
     ]),
     el('span', { class: 'mi-right', text: isTerminal(play.status) ? fmtDuration(play.duration_ms) : '' })

@@ -4,7 +4,7 @@
 
 import { errorText, rpc } from './api.js';
 import { byId, clear, dot, durationNode, el, statusPill, svgEl } from './dom.js';
-import { clock, fmtCost, fmtDuration, fmtInt, fullTime, isTerminal, logicHref, percent, relTime, statusLabel } from './format.js';
+import { clock, fmtCost, fmtDuration, fmtInt, fullTime, isTerminal, logicHref, percent, relTime, shownStatus, statusLabel } from './format.js';
 import { refreshSideData, setOverlayNote, showOverlay } from './actions.js';
 import { page, store } from './state.js';
 
@@ -91,7 +91,7 @@ function playCard(overlay) {
     el('a', { class: 'btn btn-small', href: logicHref(page.logic.sid, ''), id: 'close-overlay', 'aria-label': 'Close the overlay',
       onclick: function (event) { event.preventDefault(); showOverlay('', 'push'); } }, ['✕ Close'])
   ]));
-  card.appendChild(statusPill(root.status));
+  card.appendChild(statusPill(shownStatus(root)));
   const version = page.versionsBySid[root.logic_version_sid];
   const subtree = root.subtree || {};
   const facts = el('dl', { class: 'facts' });

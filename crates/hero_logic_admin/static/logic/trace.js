@@ -2,10 +2,13 @@
 // by depth, in time order. Slice: overlay.
 
 import { byId, clear, dot, durationNode, el, pauseIcon } from './dom.js';
-import { clock, fmtDuration, fullTime, isTerminal, splitError, statusLabel } from './format.js';
+import { clock, fmtDuration, fullTime, isTerminal, shownStatus, splitError, statusLabel } from './format.js';
 import { allPlays, store } from './state.js';
 
 const MAX_TRACE_ROWS = 400;
+// Questions seen on this page, "play sid|resume id" -> request: the daemon keeps only the
+// answer once a question is answered, and the answered row shows the prompt when it is known.
+const asked = {};
 const LOG_LINE = /^\[(\d{4}-\d\d-\d\dT[^\]]+)\]\s?(.*)$/;
 
 function depthMap(overlay) {
@@ -40,7 +43,12 @@ function traceRows(overlay) {
       rows.push({ t: lastT, kind: 'log', play: p, depth: d, text: m ? m[2] : line });
     });
     (p.pending_resumes || []).forEach(function (r) {
+      asked[p.sid + '|' + r.id] = r;
       rows.push({ t: r.asked_at || lastT, kind: 'ask', play: p, depth: d, text: (r.ui && r.ui.prompt) || r.name || r.id });
+    });
+    Object.keys(p.received_resumes || {}).forEach(function (id) {
+      const request = asked[p.sid + '|' + id];
+      rows.push({ t: (request && request.asked_at) || lastT, kind: 'answer', play: p, depth: d, text: answeredText(request, id, p.received_resumes[id]) });
     });
     if (isTerminal(p.status)) rows.push({ t: p.completed_at || lastT, kind: 'end', play: p, depth: d });
   });
@@ -49,20 +57,29 @@ function traceRows(overlay) {
   return rows;
 }
 
+function answeredText(request, id, answer) {
+  const shown = typeof answer === 'string' ? answer : JSON.stringify(answer);
+  const kind = request && request.ui && request.ui.kind;
+  if (kind === 'timer') return 'woke from its sleep';
+  const question = (request && request.ui && request.ui.prompt) || (request && request.name) || id;
+  return question + ' — answered: ' + shown;
+}
+
 function rowNode(row) {
   const p = row.play;
-  const status = row.kind === 'start' ? 'running' : p.status;
+  const status = row.kind === 'start' || row.kind === 'answer' ? 'running' : shownStatus(p);
   let what;
   if (row.kind === 'start') what = p.replayed ? 'replayed' : 'started';
-  else if (row.kind === 'end') what = statusLabel(p.status) + (p.status !== 'success' && p.error_message ? ': ' + splitError(p.error_message).message : '');
+  else if (row.kind === 'end') what = statusLabel(shownStatus(p)) + (p.status !== 'success' && p.error_message ? ': ' + splitError(p.error_message).message : '');
   else if (row.kind === 'ask') what = 'asks: ' + row.text;
+  else if (row.kind === 'answer') what = row.text;
   else what = row.text;
   const li = el('li', { class: 'tr tr-' + row.kind + ' status-' + status }, [
     el('span', { class: 'tr-time', title: fullTime(row.t), text: clock(row.t) }),
     el('span', { class: 'tr-main' }, [
       row.kind === 'log' ? el('span', { class: 'dot dot-none', 'aria-hidden': 'true' }) : dot(),
       el('span', { class: 'tr-name', text: p.name }),
-      el('span', { class: 'tr-what', title: what }, [row.kind === 'ask' ? pauseIcon() : null, what])
+      el('span', { class: 'tr-what', title: what }, [row.kind === 'ask' || row.kind === 'answer' ? pauseIcon() : null, what])
     ]),
     el('span', { class: 'tr-dur', text: row.kind === 'end' ? fmtDuration(p.duration_ms) : '' })
   ]);
@@ -85,7 +102,7 @@ function renderTrace(state) {
   }
   if (overlay.note) meta.textContent = overlay.note;
   else {
-    meta.appendChild(el('span', { class: 'status status-' + root.status }, [dot(), 'Play ' + root.sid + ' · ' + statusLabel(root.status)]));
+    meta.appendChild(el('span', { class: 'status status-' + shownStatus(root) }, [dot(), 'Play ' + root.sid + ' · ' + statusLabel(shownStatus(root))]));
     meta.appendChild(durationNode(root, 'muted'));
   }
   let rows = traceRows(overlay);

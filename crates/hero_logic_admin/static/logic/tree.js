@@ -3,7 +3,7 @@
 
 import { errorText } from './api.js';
 import { byId, clear, dot, durationNode, el, pauseIcon } from './dom.js';
-import { fmtInt, logicHref, relTime, splitError, statusLabel } from './format.js';
+import { fmtInt, logicHref, relTime, shownStatus, splitError, statusLabel } from './format.js';
 import { showOverlay } from './actions.js';
 import { allPlays, listedPlays, page, store } from './state.js';
 
@@ -57,7 +57,7 @@ function nodeRow(play, isRoot) {
         }
       }
     }, [play.name]);
-  return el('div', { class: 'node-row status-' + play.status }, [
+  return el('div', { class: 'node-row status-' + shownStatus(play) }, [
     dot(),
     nameNode,
     el('span', { class: 'node-sid', text: play.sid }),
@@ -68,7 +68,7 @@ function nodeRow(play, isRoot) {
       title: answered.map(function (id) { return id + ' = ' + JSON.stringify(play.received_resumes[id]); }).join('\n'),
       text: '✓ ' + (answered.length === 1 ? '1 answer' : answered.length + ' answers')
     }) : null,
-    el('span', { class: 'node-status', text: statusLabel(play.status) }),
+    el('span', { class: 'node-status', text: statusLabel(shownStatus(play)) }),
     durationNode(play, 'node-dur')
   ]);
 }
