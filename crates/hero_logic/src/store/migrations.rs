@@ -116,4 +116,8 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE logic_versions ADD COLUMN network INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 6: which attempt of a retried call a child Play is (0: a call without retries).
+    r#"
+    ALTER TABLE plays ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];

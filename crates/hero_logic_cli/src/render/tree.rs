@@ -61,7 +61,8 @@ fn has_ended(status: PlayStatus) -> bool {
 fn label(play: &Play, parallel: &HashSet<&str>) -> String {
     let replayed = if play.replayed { ", replayed" } else { "" };
     let parallel = if parallel.contains(play.sid.as_str()) { ", parallel" } else { "" };
-    format!("{} ({}{parallel}{replayed})", play.name, play.sid)
+    let attempt = if play.attempt > 0 { format!(", attempt {}", play.attempt) } else { String::new() };
+    format!("{} ({}{attempt}{parallel}{replayed})", play.name, play.sid)
 }
 
 /// The Plays whose run overlapped a sibling's (same parent): the branches of a fan-out.
