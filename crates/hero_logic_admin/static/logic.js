@@ -7,6 +7,7 @@
 
 import { closeStream, pickVersion, showOverlay } from './logic/actions.js';
 import { mountCode } from './logic/code.js';
+import { mountRerun } from './logic/durable.js';
 import { tickWhile } from './logic/dom.js';
 import { mountFlow } from './logic/flow.js';
 import { isTerminal } from './logic/format.js';
@@ -26,6 +27,7 @@ mountCode();
 mountMapping();
 mountSidebar();
 mountPlaybar();
+mountRerun();
 mountFlow();
 mountTree();
 mountTrace();

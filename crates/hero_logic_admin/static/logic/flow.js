@@ -7,6 +7,7 @@ import { byId, clear, dot, durationNode, el, pauseIcon, statusPill } from './dom
 import { fmtCost, logicHref, statusLabel } from './format.js';
 import { scrollCodeToLine } from './code.js';
 import { listedPlays, page, store } from './state.js';
+import { forkButton } from './durable.js';
 
 const RPC_KINDS = { http: 'HTTP', model: 'model', stdlib: 'stdlib' };
 
@@ -103,7 +104,7 @@ function drawFlow(box, graph, play, kids, versionSid) {
   function take(name, all) {
     const list = pool[name] || [];
     if (!list.length) return [];
-    const got = all ? list.splice(0, list.length) : list.splice(0, 1);
+    const got = all ? list.splice(0, list.length) : list.splice(0, 1 + retriesAfter(list));
     matched += got.length;
     return got;
   }
@@ -153,7 +154,7 @@ function drawFlow(box, graph, play, kids, versionSid) {
         ]);
         if (got.length) {
           li.appendChild(el('div', { class: 'flow-plays' + (fan ? ' flow-parallel' : got.length > 1 ? ' flow-stack' : '') },
-            got.map(function (k, i) { return chip(k, got.length > 1 && !fan ? i + 1 : 0); })));
+            withForks(got.map(function (k, i) { return [k, chip(k, k.attempt || (got.length > 1 && !fan ? i + 1 : 0))]; }))));
         }
         return li;
       }
@@ -167,7 +168,8 @@ function drawFlow(box, graph, play, kids, versionSid) {
       }
       case 'pause':
         return el('li', { class: 'flow-node flow-leaf flow-pause' }, [
-          pauseIcon(), el('span', { class: 'flow-kind', text: 'asks' + (n.form ? ' (' + n.form + ')' : '') }),
+          n.via === 'logic.sleep' ? null : pauseIcon(),
+          el('span', { class: 'flow-kind', text: n.via === 'logic.sleep' ? 'sleeps' : 'asks' + (n.form ? ' (' + n.form + ')' : '') }),
           lineButton(n, n.prompt || n.name || n.label), helper
         ]);
       case 'loop':
@@ -236,4 +238,24 @@ function drawFlow(box, graph, play, kids, versionSid) {
 export function mountFlow() {
   store.subscribe(['overlay', 'viewed', 'plays'], renderFlow);
   renderFlow(store.get());
+}
+
+// The attempts of one retried call (attempt 2, 3, ... right after the first) belong to the
+// same node of the flow.
+function retriesAfter(list) {
+  if (!list[0] || list[0].attempt !== 1) return 0;
+  let n = 0;
+  while (list[n + 1] && list[n + 1].attempt === list[n].attempt + 1) n += 1;
+  return n;
+}
+
+// Each chip of a step, followed by its "Re-run from here" when the step can be forked from.
+function withForks(pairs) {
+  const out = [];
+  pairs.forEach(function (pair) {
+    out.push(pair[1]);
+    const fork = forkButton(pair[0]);
+    if (fork) out.push(fork);
+  });
+  return out;
 }

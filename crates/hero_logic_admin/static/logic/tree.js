@@ -6,6 +6,7 @@ import { byId, clear, dot, durationNode, el, pauseIcon } from './dom.js';
 import { fmtInt, logicHref, relTime, splitError, statusLabel } from './format.js';
 import { showOverlay } from './actions.js';
 import { allPlays, listedPlays, page, store } from './state.js';
+import { forkButton } from './durable.js';
 
 const MAX_TREE_NODES = 600;
 
@@ -68,8 +69,10 @@ function nodeRow(play, isRoot) {
       title: answered.map(function (id) { return id + ' = ' + JSON.stringify(play.received_resumes[id]); }).join('\n'),
       text: '✓ ' + (answered.length === 1 ? '1 answer' : answered.length + ' answers')
     }) : null,
+    play.attempt ? el('span', { class: 'node-flag attempt', text: 'attempt ' + play.attempt }) : null,
     el('span', { class: 'node-status', text: statusLabel(play.status) }),
-    durationNode(play, 'node-dur')
+    durationNode(play, 'node-dur'),
+    isRoot ? null : forkButton(play)
   ]);
 }
 
