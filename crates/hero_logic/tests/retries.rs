@@ -6,7 +6,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use common::Daemon;
 use serde_json::{json, Value};
@@ -122,18 +121,6 @@ async fn children(daemon: &Daemon, root: &Value) -> Vec<Value> {
     kids
 }
 
-async fn until_ended(daemon: &Daemon, sid: &Value) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let play = daemon.call("LogicService.play_wait", json!({"play_sid": sid, "timeout_ms": 5000})).await;
-        if play["status"].as_str().is_some_and(|s| !["awaiting_resume", "running", "pending"].contains(&s)) {
-            return play;
-        }
-        assert!(Instant::now() < deadline, "still {}", play["status"]);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 fn caller_inputs(file: &Path, succeed_on: u32, options: Value) -> Value {
     json!({"file": file, "succeed_on": succeed_on, "options": options})
 }
@@ -143,7 +130,7 @@ async fn a_retried_call_makes_one_child_per_attempt_with_growing_durable_waits()
     let Setup { daemon, file, dir: _dir } = setup().await;
     let options = json!({"retries": 3, "backoff_s": 1, "backoff_factor": 2});
     let play = daemon.call("LogicService.play_start", json!({"logic": "caller", "inputs": caller_inputs(&file, 3, options)})).await;
-    let done = until_ended(&daemon, &play["sid"]).await;
+    let done = daemon.until_ended(&play["sid"]).await;
     assert_eq!(done["status"], "success", "{done}");
     assert_eq!(done["output_data"], json!({"ok": true, "calls": 3}));
     assert_eq!(lines(&file), 3, "exactly three attempts ran");
@@ -214,7 +201,7 @@ async fn a_backoff_survives_a_sigkill_of_the_daemon() {
 
     let shared = file.parent().unwrap();
     let daemon = Daemon::start_sharing(&dir.path().join("data"), shared).await;
-    let done = until_ended(&daemon, &play["sid"]).await;
+    let done = daemon.until_ended(&play["sid"]).await;
     assert_eq!(done["status"], "success", "{done}");
     assert_eq!(done["output_data"], json!({"ok": true, "calls": 2}));
     assert_eq!(lines(&file), 2, "the first attempt was not run again after the restart");

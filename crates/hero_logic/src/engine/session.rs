@@ -319,6 +319,11 @@ impl<'a> Session<'a> {
             }
             Request::Pause { id, play_sid, name, ui, schema } => self.pause(id, &play_sid, &name, ui, schema),
             request @ Request::ModelCall { .. } => self.model_call(request),
+            Request::Finish { status: Verdict::TimedOut, .. } => Err(Refusal::Service(ServiceError::validation(
+                "status",
+                "the top-level Play cannot end timed_out: its wall clock is the daemon's to enforce",
+                "end it success or failed",
+            ))),
             Request::Finish { id, status, output, error, traceback } => {
                 let root = &self.open[&self.root_sid];
                 let (status, output, error) =

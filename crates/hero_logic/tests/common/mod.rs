@@ -176,3 +176,19 @@ impl Daemon {
         Daemon::start_with_env(data_dir, &["--no-seed"], &[("HERO_LOGIC_SANDBOX_SHARED_DIRS", &shared)]).await
     }
 }
+
+impl Daemon {
+    /// The Play once it has ended, waiting through its sleeps and questions answered by the
+    /// daemon (`play_wait` returns at each `awaiting_resume`).
+    pub async fn until_ended(&self, sid: &Value) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let play = self.call("LogicService.play_wait", json!({"play_sid": sid, "timeout_ms": 5000})).await;
+            if play["status"].as_str().is_some_and(|s| !["awaiting_resume", "running", "pending"].contains(&s)) {
+                return play;
+            }
+            assert!(Instant::now() < deadline, "still {}", play["status"]);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}

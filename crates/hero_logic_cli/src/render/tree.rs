@@ -364,6 +364,14 @@ na (a) success in 5 ms
     }
 
     #[test]
+    fn an_attempt_of_a_retried_call_is_named_in_its_label() {
+        let mut t = tree([PlayStatus::Success; 4]);
+        assert_eq!(label(&t.descendants[0], &HashSet::new()), "nb (b)");
+        t.descendants[0].attempt = 2;
+        assert_eq!(label(&t.descendants[0], &HashSet::new()), "nb (b, attempt 2)");
+    }
+
+    #[test]
     fn line_view_shows_the_first_line_of_an_error() {
         let mut failed = tree([PlayStatus::Failed; 4]);
         failed.play.error_message = "boom\n\nTraceback ...".into();
