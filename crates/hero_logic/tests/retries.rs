@@ -90,6 +90,17 @@ def patient(file, seconds, timeout_s):
         time.sleep(seconds)
         return {"caught": True, "waited": waited, "error": exc.message}
     return {"caught": False}
+
+@logic(name="retried", inputs={"file": "string"})
+def retried(file):
+    # Two attempts that both run out of time, a durable wait between them; the replays after
+    # each wait meet the timed-out attempts again and must raise TimedOut as the first run did.
+    try:
+        logic.invoke("spin", file=file, seconds=3, timeout_s=0.3, retries=1, backoff_s=0.2)
+    except logic.TimedOut as exc:
+        logic.sleep(0.2)
+        return {"caught": exc.logic_name}
+    return {"caught": ""}
 "#;
 
 struct Setup {
@@ -226,6 +237,18 @@ async fn a_child_past_its_timeout_is_timed_out_and_the_caller_catches_it() {
     assert_eq!(kids.len(), 1);
     assert_eq!(kids[0]["status"], "timed_out", "{:?}", kids[0]);
     assert_eq!(lines(&file), 0, "the spinning child was stopped, it never wrote its line");
+
+    // Retried after a timeout, across replays (each wait ends the process).
+    let retried = daemon.define("retried", TIMEOUTS).await;
+    assert!(retried["sid"].is_string());
+    let play = daemon.run("retried", json!({"file": file})).await;
+    let play = daemon.until_ended(&play["sid"]).await;
+    assert_eq!(play["status"], "success", "{play}");
+    assert_eq!(play["output_data"]["caught"], "spin", "{play}");
+    let kids = children(&daemon, &play["sid"]).await;
+    let seen: Vec<(u64, &str)> = kids.iter().map(|k| (k["attempt"].as_u64().unwrap(), k["status"].as_str().unwrap())).collect();
+    assert_eq!(seen, [(1, "timed_out"), (2, "timed_out")]);
+    assert_eq!(lines(&file), 0);
 
     // Within its time the child's result comes back as usual.
     let quick = daemon.run("patient", json!({"file": file, "seconds": 0.1, "timeout_s": 20})).await;
