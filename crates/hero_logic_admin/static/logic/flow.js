@@ -154,7 +154,10 @@ function drawFlow(box, graph, play, kids, versionSid) {
         ]);
         if (got.length) {
           li.appendChild(el('div', { class: 'flow-plays' + (fan ? ' flow-parallel' : got.length > 1 ? ' flow-stack' : '') },
-            withForks(got.map(function (k, i) { return [k, chip(k, k.attempt || (got.length > 1 && !fan ? i + 1 : 0))]; }))));
+            withForks(got.map(function (k, i) { return [fan ? null : k, chip(k, k.attempt || (got.length > 1 && !fan ? i + 1 : 0))]; }))));
+          // A fan-out's branches stay on one row; the node forks from its first branch.
+          const fanFork = fan && forkButton(got[0]);
+          if (fanFork) li.appendChild(el('div', { class: 'flow-plays' }, [fanFork]));
         }
         return li;
       }
@@ -254,7 +257,7 @@ function withForks(pairs) {
   const out = [];
   pairs.forEach(function (pair) {
     out.push(pair[1]);
-    const fork = forkButton(pair[0]);
+    const fork = pair[0] && forkButton(pair[0]);
     if (fork) out.push(fork);
   });
   return out;
