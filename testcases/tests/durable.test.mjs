@@ -92,6 +92,9 @@ describe('durable runs in the admin', () => {
     assert.match(await card.locator('.wake-in').textContent(), /in (9|10) min/);
     assert.equal(await card.locator('time.wake-at').getAttribute('datetime'), new Date(wakeAt).toISOString());
     assert.match(await page.locator('#panel-flow .flow-pause .flow-kind').textContent(), /sleeps/, 'the flow marks the sleep');
+    await page.locator('#tab-tree').click();
+    assert.match(await page.locator('#panel-tree .node-flag.sleeps').textContent(), /sleeps until \d\d:\d\d/);
+    assert.equal(await page.locator('#panel-tree .node-flag.asks').count(), 0, 'a sleep is not a question for a person');
     await screenshot(page, 'sleep-card');
     await card.locator('button[data-action="wake"]').click();
     await waitForOverlayStatus(page, 'success');

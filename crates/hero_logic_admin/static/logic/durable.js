@@ -78,6 +78,17 @@ export function timerCard(play, request) {
   return card;
 }
 
+export function isTimer(request) { return !!request && !!request.ui && request.ui.kind === 'timer'; }
+
+// A tree node's "sleeps until 08:04:34" while its Play waits on a timer; null otherwise.
+export function sleepFlag(play) {
+  if (play.status !== 'awaiting_resume') return null;
+  const timer = (play.pending_resumes || []).filter(isTimer)[0];
+  if (!timer) return null;
+  const wakeAt = Number(timer.ui.wake_at) || 0;
+  return el('span', { class: 'node-flag sleeps', title: fullTime(wakeAt), text: 'sleeps until ' + clock(wakeAt) });
+}
+
 // "Re-run" beside ▶ Run: the overlaid top-level Play again, with the same inputs and limits.
 function renderRerun(state) {
   const slot = byId('rerun-slot');
