@@ -5,9 +5,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::Daemon;
+use common::{Daemon, Sharing};
 use serde_json::{json, Value};
 
 /// Appends a line to `file`; fails (a ValueError, or `logic.Failed` when `politely`) until
@@ -103,20 +103,11 @@ def retried(file):
     return {"caught": ""}
 "#;
 
-struct Setup {
-    daemon: Daemon,
-    file: PathBuf,
-    dir: tempfile::TempDir,
-}
-
-async fn setup() -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let shared = dir.path().join("shared");
-    std::fs::create_dir_all(&shared).unwrap();
-    let daemon = Daemon::start_sharing(&dir.path().join("data"), &shared).await;
-    daemon.define("flaky", FLAKY).await;
-    daemon.define("caller", CALLER).await;
-    Setup { daemon, file: shared.join("calls"), dir }
+async fn setup() -> Sharing {
+    let setup = Sharing::start("calls").await;
+    setup.daemon.define("flaky", FLAKY).await;
+    setup.daemon.define("caller", CALLER).await;
+    setup
 }
 
 fn lines(file: &Path) -> usize {
@@ -138,7 +129,7 @@ fn caller_inputs(file: &Path, succeed_on: u32, options: Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_retried_call_makes_one_child_per_attempt_with_growing_durable_waits() {
-    let Setup { daemon, file, dir: _dir } = setup().await;
+    let Sharing { daemon, file, dir: _dir } = setup().await;
     let options = json!({"retries": 3, "backoff_s": 1, "backoff_factor": 2});
     let play = daemon.call("LogicService.play_start", json!({"logic": "caller", "inputs": caller_inputs(&file, 3, options)})).await;
     let done = daemon.until_ended(&play["sid"]).await;
@@ -164,7 +155,7 @@ async fn a_retried_call_makes_one_child_per_attempt_with_growing_durable_waits()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn retries_run_out_and_logic_failed_is_retried_only_when_asked() {
-    let Setup { daemon, file, dir: _dir } = setup().await;
+    let Sharing { daemon, file, dir: _dir } = setup().await;
     let exhausted = daemon.run("caller", caller_inputs(&file, 100, json!({"retries": 2}))).await;
     assert_eq!(exhausted["output_data"]["ok"], false, "{exhausted}");
     assert!(exhausted["output_data"]["error"].as_str().unwrap().contains("ValueError: not yet (3)"), "{exhausted}");
@@ -201,7 +192,8 @@ async fn retries_run_out_and_logic_failed_is_retried_only_when_asked() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_backoff_survives_a_sigkill_of_the_daemon() {
-    let Setup { mut daemon, file, dir } = setup().await;
+    let mut setup = setup().await;
+    let (daemon, file) = (&mut setup.daemon, setup.file.clone());
     let options = json!({"retries": 2, "backoff_s": 2});
     let play = daemon.call("LogicService.play_start", json!({"logic": "caller", "inputs": caller_inputs(&file, 2, options)})).await;
     let waiting = daemon.call("LogicService.play_wait", json!({"play_sid": play["sid"], "timeout_ms": 30000})).await;
@@ -210,8 +202,7 @@ async fn a_backoff_survives_a_sigkill_of_the_daemon() {
     assert_eq!(lines(&file), 1);
     daemon.kill9();
 
-    let shared = file.parent().unwrap();
-    let daemon = Daemon::start_sharing(&dir.path().join("data"), shared).await;
+    let daemon = setup.restart().await;
     let done = daemon.until_ended(&play["sid"]).await;
     assert_eq!(done["status"], "success", "{done}");
     assert_eq!(done["output_data"], json!({"ok": true, "calls": 2}));
@@ -224,7 +215,7 @@ async fn a_backoff_survives_a_sigkill_of_the_daemon() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_child_past_its_timeout_is_timed_out_and_the_caller_catches_it() {
-    let Setup { daemon, file, dir: _dir } = setup().await;
+    let Sharing { daemon, file, dir: _dir } = setup().await;
     daemon.define("spin", TIMEOUTS).await;
     daemon.define("patient", TIMEOUTS).await;
     let play = daemon.run("patient", json!({"file": file, "seconds": 3, "timeout_s": 0.5})).await;

@@ -192,3 +192,28 @@ impl Daemon {
         }
     }
 }
+
+/// A daemon whose Plays may write in one shared dir (the sandbox hides everything else), and
+/// the path of a file there for a test's side-effect counts.
+pub struct Sharing {
+    pub daemon: Daemon,
+    pub file: PathBuf,
+    pub dir: tempfile::TempDir,
+}
+
+impl Sharing {
+    /// Starts it on a fresh temp dir (`data/` for the daemon, `shared/` for the Plays);
+    /// `file` names the counter file in the shared dir.
+    pub async fn start(file: &str) -> Sharing {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = dir.path().join("shared");
+        std::fs::create_dir_all(&shared).unwrap();
+        let daemon = Daemon::start_sharing(&dir.path().join("data"), &shared).await;
+        Sharing { daemon, file: shared.join(file), dir }
+    }
+
+    /// Starts a daemon on the same data and shared dirs again (after `kill9`).
+    pub async fn restart(&self) -> Daemon {
+        Daemon::start_sharing(&self.dir.path().join("data"), &self.dir.path().join("shared")).await
+    }
+}
