@@ -30,6 +30,8 @@ pub fn router(state: AppState) -> Router {
         .route("/logics", post(routes::new_logic::create_logic).layer(DefaultBodyLimit::max(RPC_BODY_LIMIT)))
         .route("/logics/new", get(routes::new_logic::new_logic_page))
         .route("/logics/{sid}", get(routes::logic::logic_page))
+        .route("/runs", get(routes::runs::runs))
+        .route("/inbox", get(routes::runs::inbox))
         .route("/api/plays/{sid}/overlay", get(routes::api::overlay))
         .route("/api/plays/{sid}/events", get(routes::api::events))
         .route("/rpc", post(routes::rpc_proxy::rpc_proxy).layer(DefaultBodyLimit::max(RPC_BODY_LIMIT)))

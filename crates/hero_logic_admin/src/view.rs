@@ -115,6 +115,40 @@ pub fn script_json(value: &impl serde::Serialize) -> String {
     out
 }
 
+/// One day in milliseconds.
+pub const DAY_MS: Millis = 86_400_000;
+
+/// `YYYY-MM-DD` (a day in UTC) to the millisecond it starts; an error says what was wrong.
+pub fn parse_day(text: &str) -> Result<Millis, String> {
+    let bad = || format!("{text:?} is not a date; write it as YYYY-MM-DD, e.g. 2024-03-05");
+    let parts: Vec<&str> = text.split('-').collect();
+    let [y, m, d] = parts.as_slice() else { return Err(bad()) };
+    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return Err(bad());
+    }
+    let (year, month, day): (i64, u32, u32) =
+        (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?, d.parse().map_err(|_| bad())?);
+    if !(1970..=9999).contains(&year) || !(1..=12).contains(&month) || day == 0 {
+        return Err(bad());
+    }
+    let days = days_from_civil(year, month, day);
+    if hero_logic_api::time::civil_from_days(days) != (year, month, day) {
+        return Err(format!("{text:?} is not a day of the calendar"));
+    }
+    Ok(days as Millis * DAY_MS)
+}
+
+/// (year, month, day) to days since 1970-01-01, the inverse of `civil_from_days`.
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from((month + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,5 +208,16 @@ mod tests {
         // 2024-02-29 23:59:30 UTC, a leap day.
         assert_eq!(format_time(1_709_251_170_000), "2024-02-29 23:59 UTC");
         assert_eq!(format_time(951_782_400_000), "2000-02-29 00:00 UTC");
+    }
+
+    #[test]
+    fn days_parse_to_their_first_millisecond_and_bad_ones_say_how_to_write_them() {
+        assert_eq!(parse_day("1970-01-01"), Ok(0));
+        assert_eq!(parse_day("2024-03-05"), Ok(1_709_596_800_000));
+        assert_eq!(parse_day("2024-02-29"), Ok(1_709_164_800_000));
+        assert!(parse_day("2023-02-29").unwrap_err().contains("not a day of the calendar"));
+        for bad in ["yesterday", "2024-3-5", "2024-13-01", "24-03-05", ""] {
+            assert!(parse_day(bad).unwrap_err().contains("YYYY-MM-DD"), "{bad}");
+        }
     }
 }

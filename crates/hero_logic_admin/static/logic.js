@@ -7,6 +7,7 @@
 
 import { closeStream, pickVersion, showOverlay } from './logic/actions.js';
 import { mountCode } from './logic/code.js';
+import { mountCopyButtons } from './logic/copy.js';
 import { mountRerun } from './logic/durable.js';
 import { tickWhile } from './logic/dom.js';
 import { mountFlow } from './logic/flow.js';
@@ -15,24 +16,29 @@ import { mountMapping } from './logic/mapping.js';
 import { mountOutput } from './logic/output.js';
 import { mountPauseForms } from './logic/pause_forms.js';
 import { mountPlaybar } from './logic/playbar.js';
+import { mountPlaybarSize } from './logic/playbar_size.js';
 import { mountSidebar } from './logic/sidebar.js';
 import { page, store } from './logic/state.js';
 import { mountStats } from './logic/stats.js';
 import { mountTabs, showTab } from './logic/tabs.js';
 import { mountTrace } from './logic/trace.js';
 import { mountTree } from './logic/tree.js';
+import { mountTreeExtras } from './logic/tree_extras.js';
 
 mountTabs();
 mountCode();
 mountMapping();
 mountSidebar();
 mountPlaybar();
+mountPlaybarSize();
 mountRerun();
 mountFlow();
 mountTree();
+mountTreeExtras();
 mountTrace();
 mountPauseForms();
 mountOutput();
+mountCopyButtons();
 mountStats();
 store.subscribe(['overlay'], function (state) { tickWhile(!!state.overlay.root && !isTerminal(state.overlay.root.status)); });
 

@@ -335,6 +335,14 @@ pub fn document() -> Value {
         methods::PLAY_LIST_FOR_VERSION,
         "Plays of one version (any depth), newest first, paged.",
     );
+    doc.method::<PlaySearchParams, Page<Play>>(
+        methods::PLAY_SEARCH,
+        "Plays across all Logics filtered by logic, status, creation time and text in inputs, outputs and errors; newest first, paged.",
+    );
+    doc.method::<PlayInboxParams, Inbox>(
+        methods::PLAY_INBOX,
+        "Every question waiting for a person, across all runs, oldest first.",
+    );
     doc.method::<BindingIdentityParams, Binding>(
         methods::LOGIC_BINDING_IDENTITY,
         "Identity mapping tables (one row per declared field) for binding a version to a target logic.",

@@ -561,3 +561,50 @@ pub struct SplitPart {
     /// The file's entry: its part is the parent Logic's new source.
     pub entry: bool,
 }
+
+/// `LogicService.play_search`: every Play matching all the given filters, newest first.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct PlaySearchParams {
+    /// Name or sid of a Logic; absent = every Logic.
+    pub logic: Option<String>,
+    /// One of `pending`, `running`, `awaiting_resume`, `success`, `failed`, `cancelled`,
+    /// `timed_out`; absent = any.
+    pub status: Option<String>,
+    /// Plays created at or after this time (ms since the epoch).
+    pub since: Option<crate::types::Millis>,
+    /// Plays created before this time (ms since the epoch).
+    pub until: Option<crate::types::Millis>,
+    /// Case-insensitive text looked for in the inputs, outputs and error message.
+    pub text: Option<String>,
+    /// Only Plays started by a caller, not by another Play (default true).
+    pub top_level_only: Option<bool>,
+    /// Page size, 1..=1000 (default 50).
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// `LogicService.play_inbox`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct PlayInboxParams {}
+
+/// One question waiting for a person.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct InboxItem {
+    /// The Play that asked (may be a child Play).
+    pub play_sid: String,
+    /// The top-level Play it belongs to, whose view shows it.
+    pub root_play_sid: String,
+    pub logic_sid: String,
+    pub logic_name: String,
+    pub request: crate::types::ResumeRequest,
+}
+
+/// `LogicService.play_inbox`'s answer: the open questions, oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct Inbox {
+    pub items: Vec<InboxItem>,
+}

@@ -9,6 +9,7 @@ mod logics;
 mod models;
 mod params;
 mod plays;
+mod runs;
 
 use std::future::Future;
 use std::os::unix::fs::PermissionsExt;
@@ -63,6 +64,7 @@ pub fn module(ctx: Ctx) -> RpcModule<Ctx> {
     logics::register_all(&mut module);
     graph::register_all(&mut module);
     plays::register_all(&mut module);
+    runs::register_all(&mut module);
     models::register_all(&mut module);
     module
         .register_method(methods::DISCOVER, |_, _, _| -> serde_json::Value { discover_document().clone() })

@@ -116,7 +116,12 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE logic_versions ADD COLUMN network INTEGER NOT NULL DEFAULT 0;
     "#,
-    // 6: which attempt of a retried call a child Play is (0: a call without retries).
+    // 6: `play_search`'s time range, so "runs since yesterday" reads an index range rather
+    // than every Play.
+    r#"
+    CREATE INDEX plays_by_created ON plays (created_at, id);
+    "#,
+    // 7: which attempt of a retried call a child Play is (0: a call without retries).
     r#"
     ALTER TABLE plays ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
     "#,

@@ -57,6 +57,24 @@ impl PageQuery {
     }
 }
 
+/// A `play_search` request: every set filter must match; newest first, paged by sid.
+#[derive(Debug, Clone, Default)]
+pub struct PlaySearch {
+    pub logic_sid: Option<String>,
+    pub status: Option<PlayStatus>,
+    /// `created_at >= since` (ms).
+    pub since: Option<u64>,
+    /// `created_at < until` (ms).
+    pub until: Option<u64>,
+    /// Case-insensitive substring of the input, output or error text. Served by scanning the
+    /// rows the indexed filters leave, so it is cheap only together with them.
+    pub text: Option<String>,
+    pub top_level_only: bool,
+    pub limit: u32,
+    /// Sid of the last item of the previous page.
+    pub cursor: Option<String>,
+}
+
 /// Which Plays `recent_runs` looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunScope {
@@ -147,6 +165,8 @@ pub trait Store: Send + Sync + 'static {
     /// untouched.
     fn play_update(&self, play: &Play) -> StoreResult<()>;
     fn play_page(&self, query: &PageQuery) -> StoreResult<Page<Play>>;
+    /// Plays matching a [`PlaySearch`]; logic, status, parent and time use indexes.
+    fn play_search(&self, search: &PlaySearch) -> StoreResult<Page<Play>>;
     fn play_count_for_version(&self, version_sid: &str) -> StoreResult<u64>;
     /// Appends `child_sid` to the parent's `sub_play_sids`, atomically.
     fn play_append_child(&self, parent_sid: &str, child_sid: &str) -> StoreResult<()>;

@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::migrations::MIGRATIONS;
 use crate::figures;
 use super::records::Record;
-use super::{sid, PageQuery, PlayBatch, RunScope, Store, StoreError, StoreResult};
+use super::{sid, PageQuery, PlayBatch, PlaySearch, RunScope, Store, StoreError, StoreResult};
 
 /// SQLite's `synchronous` pragma: `Full` makes every commit durable, `Normal` is WAL-safe and faster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -364,14 +364,78 @@ fn page_records<R: Record>(conn: &Connection, query: &PageQuery) -> StoreResult<
     let limit = query.limit.max(1);
     let sql = format!("{}{filter} ORDER BY id DESC LIMIT {}", select_sql::<R>(), limit + 1);
     let mut stmt = conn.prepare_cached(&sql)?;
-    let mut items = stmt.query_map(params_from_iter(values), R::from_row)?.collect::<Result<Vec<R>, _>>()?;
+    let items = stmt.query_map(params_from_iter(values), R::from_row)?.collect::<Result<Vec<R>, _>>()?;
+    Ok(cut_page(items, limit))
+}
+
+/// A page of `limit` items out of `limit + 1` read, whose cursor tells whether more follow.
+fn cut_page<R: Record>(mut items: Vec<R>, limit: u32) -> Page<R> {
     let next_cursor = if items.len() > limit as usize {
         items.truncate(limit as usize);
         items.last().map(|r| r.sid().to_string()).unwrap_or_default()
     } else {
         String::new()
     };
-    Ok(Page { items, next_cursor })
+    Page { items, next_cursor }
+}
+
+/// `play_search`: one statement of portable SQL (LIKE with an explicit escape, `lower`), so
+/// another backend can take it over as it stands.
+fn search_plays(conn: &Connection, search: &PlaySearch) -> StoreResult<Page<Play>> {
+    let (sql, values) = search_statement(search)?;
+    let mut stmt = conn.prepare(&sql)?;
+    let items = stmt.query_map(params_from_iter(values), Play::from_row)?.collect::<Result<Vec<Play>, _>>()?;
+    hydrate_page(conn, cut_page(items, search.limit.max(1)), with_children_and_steps)
+}
+
+/// The statement and values of a `play_search`, one row more than a page.
+pub(super) fn search_statement(search: &PlaySearch) -> StoreResult<(String, Vec<Sql>)> {
+    let mut clauses: Vec<String> = Vec::new();
+    let mut values: Vec<Sql> = Vec::new();
+    // Binds `value` and returns its placeholder.
+    let mut bind = |value: Sql| {
+        values.push(value);
+        format!("?{}", values.len())
+    };
+    if let Some(logic_sid) = &search.logic_sid {
+        clauses.push(format!("logic_sid = {}", bind(Sql::Text(logic_sid.clone()))));
+    }
+    if let Some(status) = search.status {
+        clauses.push(format!("status = {}", bind(Sql::Text(status.as_str().into()))));
+    }
+    if search.top_level_only {
+        clauses.push("parent_play_sid = ''".into());
+    }
+    let millis = |ms: u64| Sql::Integer(i64::try_from(ms).unwrap_or(i64::MAX));
+    if let Some(since) = search.since {
+        clauses.push(format!("created_at >= {}", bind(millis(since))));
+    }
+    if let Some(until) = search.until {
+        clauses.push(format!("created_at < {}", bind(millis(until))));
+    }
+    if let Some(cursor) = search.cursor.as_deref().filter(|c| !c.is_empty()) {
+        let id = sid::decode(cursor).ok_or_else(|| StoreError::BadQuery {
+            field: "cursor".into(),
+            message: format!("cursor {cursor:?} is not a sid; pass the next_cursor of the previous page"),
+        })?;
+        clauses.push(format!("id < {}", bind(Sql::Integer(id as i64))));
+    }
+    if let Some(text) = search.text.as_deref().filter(|t| !t.is_empty()) {
+        let p = bind(Sql::Text(format!("%{}%", like_escape(&text.to_lowercase()))));
+        clauses.push(format!(
+            "(lower(input_data) LIKE {p} ESCAPE '\\' OR lower(output_data) LIKE {p} ESCAPE '\\' \
+             OR lower(error_message) LIKE {p} ESCAPE '\\')"
+        ));
+    }
+    let filter = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
+    let limit = search.limit.max(1);
+    let sql = format!("{}{filter} ORDER BY id DESC LIMIT {}", select_sql::<Play>(), limit + 1);
+    Ok((sql, values))
+}
+
+/// Escapes LIKE's wildcards so that the user's text is matched literally.
+fn like_escape(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 fn next_sid(tx: &Connection) -> StoreResult<String> {
@@ -722,6 +786,10 @@ impl Store for SqliteStore {
 
     fn play_page(&self, query: &PageQuery) -> StoreResult<Page<Play>> {
         self.read(|c| hydrate_page(c, page_records::<Play>(c, query)?, with_children_and_steps))
+    }
+
+    fn play_search(&self, search: &PlaySearch) -> StoreResult<Page<Play>> {
+        self.read(|c| search_plays(c, search))
     }
 
     fn play_count_for_version(&self, version_sid: &str) -> StoreResult<u64> {

@@ -150,6 +150,52 @@ fn play_lists_and_stats_use_the_indexes() {
 }
 
 #[test]
+fn play_search_serves_logic_status_and_time_filters_from_indexes() {
+    let (_d, store) = open();
+    let conn = rusqlite::Connection::open(store.path()).unwrap();
+    let searches = [
+        (PlaySearch { logic_sid: Some("x".into()), ..Default::default() }, "plays_by_logic"),
+        (PlaySearch { status: Some(PlayStatus::AwaitingResume), ..Default::default() }, "plays_by_status"),
+        (PlaySearch { since: Some(1), until: Some(2), ..Default::default() }, "plays_by_created"),
+        (PlaySearch { top_level_only: true, text: Some("word".into()), ..Default::default() }, "plays_by_parent"),
+    ];
+    for (search, index) in searches {
+        let (sql, values) = sqlite::search_statement(&PlaySearch { limit: 50, ..search.clone() }).unwrap();
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let plan = stmt
+            .query_map(rusqlite::params_from_iter(values), |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect::<Vec<_>>()
+            .join(" | ");
+        assert!(plan.contains(index), "{search:?}: {plan}");
+        assert!(!plan.contains("SCAN plays"), "no full scan of plays: {search:?}: {plan}");
+    }
+}
+
+#[test]
+fn play_search_matches_text_literally_and_pages_newest_first() {
+    let (_d, store) = open();
+    let mut sids = Vec::new();
+    for word in ["100%", "100 percent", "a_b", "axb"] {
+        let mut input = serde_json::Map::new();
+        input.insert("word".into(), json!(word));
+        sids.push(store.play_insert(&Play { input_data: input, ..Default::default() }).unwrap().sid);
+    }
+    let find = |text: &str| -> Vec<String> {
+        let search = PlaySearch { text: Some(text.into()), limit: 10, ..Default::default() };
+        store.play_search(&search).unwrap().items.into_iter().map(|p| p.sid).collect()
+    };
+    assert_eq!(find("100%"), vec![sids[0].clone()], "% is a character, not a wildcard");
+    assert_eq!(find("a_b"), vec![sids[2].clone()], "_ is a character, not a wildcard");
+    let first = store.play_search(&PlaySearch { limit: 3, ..Default::default() }).unwrap();
+    assert_eq!(first.items.iter().map(|p| p.sid.clone()).collect::<Vec<_>>(), vec![sids[3].clone(), sids[2].clone(), sids[1].clone()]);
+    let rest = store.play_search(&PlaySearch { limit: 3, cursor: Some(first.next_cursor), ..Default::default() }).unwrap();
+    assert_eq!(rest.items.len(), 1);
+    assert_eq!(rest.next_cursor, "");
+}
+
+#[test]
 fn recent_runs_and_subtree_totals() {
     let (_d, store) = open();
     let root = store.play_insert(&Play { logic_version_sid: "v".into(), ..Default::default() }).unwrap();

@@ -8,3 +8,4 @@ pub mod legacy;
 pub mod logic;
 pub mod new_logic;
 pub mod rpc_proxy;
+pub mod runs;
