@@ -4,9 +4,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::{code_and_field, Daemon};
+use common::{code_and_field, Daemon, Sharing};
 use hero_logic_api::error::{NOT_FOUND, VALIDATION};
 use serde_json::{json, Value};
 
@@ -42,22 +42,12 @@ def five(file):
     )
 }
 
-struct Setup {
-    daemon: Daemon,
-    file: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-/// A daemon whose Plays may write in a shared dir (the sandbox hides everything else), with
-/// `step` and `five` defined.
-async fn setup() -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let shared = dir.path().join("shared");
-    std::fs::create_dir_all(&shared).unwrap();
-    let daemon = Daemon::start_sharing(&dir.path().join("data"), &shared).await;
-    daemon.define("step", STEP).await;
-    daemon.define("five", &five("s")).await;
-    Setup { daemon, file: shared.join("effects"), _dir: dir }
+/// A daemon whose Plays may write the effects file, with `step` and `five` defined.
+async fn setup() -> Sharing {
+    let setup = Sharing::start("effects").await;
+    setup.daemon.define("step", STEP).await;
+    setup.daemon.define("five", &five("s")).await;
+    setup
 }
 
 fn effects(file: &Path) -> Vec<String> {
@@ -77,7 +67,7 @@ async fn children(daemon: &Daemon, root: &Value) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rerun_runs_the_same_inputs_and_limits_again_as_a_new_play() {
-    let Setup { daemon, file, _dir } = setup().await;
+    let Sharing { daemon, file, dir: _dir } = setup().await;
     let first = daemon.run("five", json!({"file": file})).await;
     assert_eq!(first["status"], "success", "{first}");
     let again = daemon.call("LogicService.play_rerun", json!({"play_sid": first["sid"]})).await;
@@ -111,7 +101,7 @@ async fn a_rerun_runs_the_same_inputs_and_limits_again_as_a_new_play() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fork_from_the_third_step_replays_two_and_runs_three_fresh() {
-    let Setup { daemon, file, _dir } = setup().await;
+    let Sharing { daemon, file, dir: _dir } = setup().await;
     let first = daemon.run("five", json!({"file": file})).await;
     assert_eq!(first["status"], "success", "{first}");
     assert_eq!(effects(&file), ["s0", "s1", "s2", "s3", "s4"]);
@@ -157,7 +147,7 @@ async fn a_fork_from_the_third_step_replays_two_and_runs_three_fresh() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fork_refuses_what_it_cannot_do_and_says_why() {
-    let Setup { daemon, file, _dir } = setup().await;
+    let Sharing { daemon, file, dir: _dir } = setup().await;
     let first = daemon.run("five", json!({"file": file})).await;
     let err = daemon.call_err("LogicService.play_fork", json!({"play_sid": first["sid"], "from_step": 9})).await;
     assert_eq!(code_and_field(&err), (VALIDATION, "from_step".into()));

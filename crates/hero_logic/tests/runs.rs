@@ -135,4 +135,14 @@ async fn the_inbox_lists_every_open_question_and_empties_once_answered() {
     assert_eq!(done["output_data"]["word"], "blue");
     let inbox = daemon.call("LogicService.play_inbox", json!({})).await;
     assert!(inbox["items"].as_array().unwrap().is_empty(), "{inbox}");
+
+    // A sleep waits too, but on the daemon's clock: it is no question for a person.
+    daemon.define("nap", NAP).await;
+    let nap = daemon.run("nap", json!({})).await;
+    assert_eq!(nap["status"], "awaiting_resume");
+    assert_eq!(nap["pending_resumes"][0]["ui"]["kind"], "timer");
+    let inbox = daemon.call("LogicService.play_inbox", json!({})).await;
+    assert!(inbox["items"].as_array().unwrap().is_empty(), "a sleep is not in the inbox: {inbox}");
 }
+
+const NAP: &str = "from hero_tracing import logic\n\n@logic(name=\"nap\")\ndef nap():\n    logic.sleep(600)\n    return {}\n";

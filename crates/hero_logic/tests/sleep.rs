@@ -41,18 +41,6 @@ fn timer(play: &Value) -> (Value, u64) {
     (request["id"].clone(), request["ui"]["wake_at"].as_u64().expect("a wake_at"))
 }
 
-async fn until_ended(daemon: &Daemon, sid: &Value) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let play = daemon.call("LogicService.play_wait", json!({"play_sid": sid, "timeout_ms": 5000})).await;
-        if play["status"] != "awaiting_resume" && play["status"] != "running" && play["status"] != "pending" {
-            return play;
-        }
-        assert!(Instant::now() < deadline, "still {}", play["status"]);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_sleeping_play_holds_no_process_and_wakes_on_time() {
     let dir = tempfile::tempdir().unwrap();
@@ -68,7 +56,7 @@ async fn a_sleeping_play_holds_no_process_and_wakes_on_time() {
     }
     let still = daemon.call("LogicService.play_status", json!({"play_sid": waiting["sid"]})).await;
     assert_eq!(still["status"], "awaiting_resume", "it sleeps on with no process: {still}");
-    let done = until_ended(&daemon, &waiting["sid"]).await;
+    let done = daemon.until_ended(&waiting["sid"]).await;
     assert_eq!(done["status"], "success", "{done}");
     assert_eq!(done["output_data"]["slept"], true);
     assert!(done["completed_at"].as_u64().unwrap() >= wake_at, "woken before it was due: {done}");
@@ -79,7 +67,7 @@ async fn a_sleeping_play_holds_no_process_and_wakes_on_time() {
     let at = done["completed_at"].as_u64().unwrap() + 1000;
     let play = daemon.run("until", json!({"at": at})).await;
     assert_eq!(timer(&play).1, at);
-    let done = until_ended(&daemon, &play["sid"]).await;
+    let done = daemon.until_ended(&play["sid"]).await;
     assert_eq!(done["status"], "success", "{done}");
 }
 
@@ -92,7 +80,7 @@ async fn a_sleep_survives_a_daemon_restart() {
     let (_, wake_at) = timer(&waiting);
     daemon.kill9();
     let daemon = Daemon::start(dir.path()).await;
-    let done = until_ended(&daemon, &waiting["sid"]).await;
+    let done = daemon.until_ended(&waiting["sid"]).await;
     assert_eq!(done["status"], "success", "{done}");
     assert!(done["completed_at"].as_u64().unwrap() >= wake_at);
 }
@@ -105,7 +93,7 @@ async fn a_sleep_can_be_woken_early_or_cancelled() {
     let waiting = napping(&daemon, 600.0).await;
     let (id, _) = timer(&waiting);
     daemon.call("LogicService.play_resume", json!({"play_sid": waiting["sid"], "resume_id": id, "payload": null})).await;
-    let done = until_ended(&daemon, &waiting["sid"]).await;
+    let done = daemon.until_ended(&waiting["sid"]).await;
     assert_eq!(done["status"], "success", "woken long before its 600 s: {done}");
 
     let waiting = napping(&daemon, 600.0).await;

@@ -8,6 +8,7 @@
 import { closeStream, pickVersion, showOverlay } from './logic/actions.js';
 import { mountCode } from './logic/code.js';
 import { mountCopyButtons } from './logic/copy.js';
+import { mountRerun } from './logic/durable.js';
 import { tickWhile } from './logic/dom.js';
 import { mountFlow } from './logic/flow.js';
 import { isTerminal } from './logic/format.js';
@@ -30,6 +31,7 @@ mountMapping();
 mountSidebar();
 mountPlaybar();
 mountPlaybarSize();
+mountRerun();
 mountFlow();
 mountTree();
 mountTreeExtras();

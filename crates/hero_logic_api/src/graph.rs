@@ -178,6 +178,10 @@ pub enum PauseVia {
     LogicPause,
     #[serde(rename = "ask_user")]
     AskUser,
+    /// `logic.sleep(seconds)` / `logic.sleep_until(ms)`: a timer the daemon answers itself
+    /// (no form; `prompt` says for how long when the source has it as a literal).
+    #[serde(rename = "logic.sleep")]
+    LogicSleep,
 }
 
 /// The form a pause shows (`ResumeRequest.ui.kind`).

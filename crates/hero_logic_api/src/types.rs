@@ -245,6 +245,9 @@ pub struct Play {
     pub total_cost_usd: f64,
     /// True when the Play's output came from a memoized step during replay.
     pub replayed: bool,
+    /// Which attempt of a retried call this child is (1, 2, ...); 0 for a call without a
+    /// retry policy and for a top-level Play.
+    pub attempt: u32,
     pub created_at: Millis,
     /// This Play's totals with all its descendants' added (computed on read, never stored),
     /// so a root never shows $0 when its children spent.

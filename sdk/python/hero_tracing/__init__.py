@@ -22,8 +22,8 @@ response they get is priced from the models table and added to the Play that mad
 top-level Play.
 """
 
-from .errors import ChildFailed, Failed, PauseRefused
+from .errors import ChildFailed, Failed, PauseRefused, TimedOut
 from .sdk import ask_user, flow, logic
 
-__all__ = ["logic", "flow", "ask_user", "Failed", "ChildFailed", "PauseRefused"]
+__all__ = ["logic", "flow", "ask_user", "Failed", "ChildFailed", "PauseRefused", "TimedOut"]
 __version__ = "0.1.0"

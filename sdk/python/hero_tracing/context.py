@@ -18,7 +18,7 @@ class PlayFrame:
     """One Play whose body runs (or is about to) in this process."""
 
     __slots__ = ("play_sid", "name", "spec", "namespace", "home", "declared", "output", "partial",
-                 "parent", "owner", "calls", "waiting", "handles")
+                 "parent", "owner", "calls", "waiting", "handles", "abandoned")
 
     def __init__(self, play_sid, name, spec, namespace=None, home="", declared=(), parent=None):
         self.play_sid = play_sid
@@ -46,6 +46,9 @@ class PlayFrame:
         self.waiting = False
         # Handles of children this body spawned; a body's end waits for them.
         self.handles = []
+        # True once its caller stopped waiting for it (its timeout_s passed): the Play is
+        # closed as timed_out and what the body still does is not recorded.
+        self.abandoned = False
 
     def __repr__(self):
         return f"PlayFrame({self.play_sid!r}, {self.name!r})"
@@ -61,6 +64,10 @@ class PlayFrame:
             self.calls += 1
             return {"seq": seq}
         return {"unordered": True}
+
+    def given_up(self):
+        """Whether this frame or an ancestor was abandoned at a timeout."""
+        return any(frame.abandoned for frame in self.chain())
 
     def chain(self):
         """This frame and its ancestors."""

@@ -42,6 +42,23 @@ class ChildFailed(Exception):
         return f"child logic {self.logic_name!r} failed: {self.message}"
 
 
+class TimedOut(ChildFailed):
+    """A child call ran past its `timeout_s`: its Play is `timed_out` and the caller goes on.
+
+    A ChildFailed (kind `timed_out`), so `except logic.ChildFailed` catches it too.
+    """
+
+    def __init__(self, logic_name, message, play_sid=""):
+        super().__init__(logic_name, message, play_sid=play_sid, kind="timed_out")
+
+
+class Abandoned(BaseException):
+    """Raised inside a child body whose caller stopped waiting for it (its timeout passed):
+    at its next call to the SDK, or injected into its thread. A BaseException so that
+    `except Exception` in the body does not keep it running.
+    """
+
+
 class PauseRefused(Exception):
     """The daemon refused a `logic.pause` / `ask_user.*` question (e.g. kind `validation` for
     a `ui` it cannot draw); raised in the body that asked.

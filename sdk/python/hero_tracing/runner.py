@@ -22,7 +22,9 @@ from . import context, settings
 from .channel import EXIT_PROTOCOL, Channel, DaemonError
 from .context import PlayFrame, current_frame
 from .handles import Handle, Started, wait_all
-from .errors import ChildFailed, Failed, NotSerialisable, PauseRefused, Suspended
+from .errors import (Abandoned, ChildFailed, Failed, NotSerialisable, PauseRefused, Suspended,
+                     TimedOut)
+from . import retrying
 from .importer import LogicFinder
 from .jsonwire import json_object
 from .results import declared_names, describe_failure, format_traceback, shape_output
@@ -55,6 +57,12 @@ class Outcome:
     @property
     def failed(self):
         return self.status != "success"
+
+    def stored_error(self):
+        """The failure text as the daemon stores it (error, blank line, traceback)."""
+        if not self.traceback:
+            return self.error
+        return f"{self.error}\n\n{self.traceback}" if self.error else self.traceback
 
     def fields(self):
         return {"status": self.status, "output": self.output,
@@ -115,6 +123,8 @@ class Runtime:
         no unwinding. The answer arrives on a later run, which replays up to this call.
         """
         frame = current_frame()
+        if frame.given_up():
+            raise Abandoned()
         try:
             reply = self.channel.request("pause", play_sid=frame.play_sid, name=name, ui=ui,
                                          schema=schema)
@@ -147,17 +157,53 @@ class Runtime:
             raise ImportError(f"cannot import logic {name!r}: {exc.message}", name=name) from None
 
     def invoke(self, name, kwargs):
-        """`logic.invoke(name, **kwargs)` and imported logics: the stored Logic, never local."""
-        return self._invoke(name, kwargs, None)
+        """`logic.invoke(name, **kwargs)` and imported logics: the stored Logic, never local.
+
+        The call's own keywords (retries=, timeout_s=, ...) are taken off the inputs.
+        """
+        inputs, options = retrying.split_call_options(dict(kwargs))
+        policy = retrying.policy_of(options, f"logic.invoke({name!r})")
+        return self._invoke_with(policy, name, inputs, None)
 
     def call_function(self, meta, args, kwargs):
-        """A call of a `@logic` function.
+        """A call of a `@logic` function, under the decorator's retry policy.
 
         Local (run this very function under the caller's LogicSpec) when it is defined in the
         source the caller runs from and is not that source's own logic, which the daemon
-        resolves by name like any stored Logic.
+        resolves by name like any stored Logic. A call's own retries=/timeout_s=... override
+        the decorator's, unless the function takes a parameter of that name.
         """
-        return self._invoke(*self._call_target(meta, args, kwargs))
+        policy = getattr(meta, "policy", None) or retrying.Policy()
+        options = {k: kwargs.pop(k) for k in retrying.CALL_OPTIONS
+                   if k in kwargs and k not in _parameters(meta.function)}
+        if options:
+            policy = policy.merged(options)
+        return self._invoke_with(policy, *self._call_target(meta, args, kwargs))
+
+    def _invoke_with(self, policy, name, kwargs, local):
+        """Runs a call as one attempt, or as up to `retries + 1` attempts with durable waits.
+
+        Each attempt is a child Play of its own (its `attempt` recorded); whether a failed one
+        is tried again is decided from what the daemon stored of it, so a replay decides the
+        same. The wait is a `timer` question: the process ends during it.
+        """
+        if policy.plain:
+            return self._invoke(name, kwargs, local)
+        attempt = 1
+        while True:
+            try:
+                started = self._start(name, kwargs, local, attempt)
+                return self._finish(started, timeout_s=policy.timeout_s)
+            except ChildFailed as exc:
+                kind = getattr(exc, "failure_type", None)
+                if kind is None or attempt > policy.retries or not policy.retries_failure(kind):
+                    raise
+            delay = policy.delay(attempt)
+            if delay > 0:
+                ui = {"kind": "timer", "prompt": f"retry {name} in {delay:g} s", "options": [],
+                      "seconds": delay}
+                self.pause("retry", ui, {})
+            attempt += 1
 
     def _call_target(self, meta, args, kwargs):
         """`(name, args by name, meta if the call is local else None)` of a function call."""
@@ -182,15 +228,20 @@ class Runtime:
         """Starts a child Play, runs it here unless its step is memoized, and ends it."""
         return self._finish(self._start(name, kwargs, local))
 
-    def _start(self, name, kwargs, local):
+    def _start(self, name, kwargs, local, attempt=0):
         """`invoke_start` for a child of the current Play, sent from the calling thread.
 
         Sending it here, not from the thread that will run the child, keeps the daemon's view
         in the order the calls were made. Raises ChildFailed when the daemon refuses.
+        `attempt`: which try of a retried call this is (0: a call without retries).
         """
         parent = current_frame()
+        if parent.given_up():
+            raise Abandoned()
         args = json_object(kwargs, f"logic {name!r}", "argument")
         order = parent.order()
+        if attempt:
+            order = dict(order, attempt=attempt)
         with self._state:
             self._starting += 1
         try:
@@ -203,8 +254,15 @@ class Runtime:
             error = exc.response.get("error")
             sid = error.get("play_sid") if isinstance(error, dict) else None
             sid = sid or exc.response.get("play_sid") or ""
-            raise ChildFailed(name, exc.message or exc.kind, play_sid=str(sid),
-                              kind=exc.kind) from None
+            message = exc.message or exc.kind
+            if exc.kind == "child_timed_out":
+                refused = TimedOut(name, message, play_sid=str(sid))
+            else:
+                refused = ChildFailed(name, message, play_sid=str(sid), kind=exc.kind)
+            if exc.kind in ("child_failed", "child_timed_out"):
+                # A step that failed in an earlier run: retried (or not) as it was then.
+                refused.failure_type = retrying.failure_type(message, exc.kind == "child_timed_out")
+            raise refused from None
         if reply.get("cached"):
             self._started(None)
             output = reply.get("output")
@@ -230,26 +288,75 @@ class Runtime:
         if source and version_sid and version_sid not in self._modules:
             self._sources.setdefault(str(version_sid), source)
 
-    def _finish(self, started, loop=None):
+    def _finish(self, started, loop=None, timeout_s=None):
         """Runs a started child's body in this thread and ends it; returns its output.
 
         Raises ChildFailed when it failed. `loop`: the caller's event loop, for an async body.
+        With `timeout_s` the body runs in a thread of its own; past the deadline the child is
+        ended `timed_out` and TimedOut is raised here (see `_execute_within`).
         """
         frame = started.frame
         if frame is None:
             return started.output
         # Suspended (a question inside a coroutine) goes through: the Play stays open.
-        outcome = self._execute(frame, started.find, started.args, loop)
+        if timeout_s is None:
+            outcome = self._execute(frame, started.find, started.args, loop)
+        else:
+            outcome = self._execute_within(frame, started, loop, timeout_s)
         answer = self.channel.request("invoke_end", fatal=True, play_sid=frame.play_sid,
                                       **outcome.fields())
         self._ended(frame)
+        if outcome.status == "timed_out":
+            timed_out = TimedOut(started.name, outcome.error, play_sid=frame.play_sid)
+            timed_out.failure_type = retrying.TIMED_OUT
+            raise timed_out
+        if frame.parent is not None and frame.parent.given_up():
+            raise Abandoned()
         # The daemon may have the last word on a child's result (a bound logic's output
         # mappings, a mapping that failed): its answer then carries status/output/error.
         if isinstance(answer, dict) and answer.get("status") in ("success", "failed"):
             outcome = Outcome(answer["status"], answer.get("output") or {}, answer.get("error", ""))
         if outcome.failed:
-            raise ChildFailed(started.name, outcome.error, play_sid=frame.play_sid)
+            failed = ChildFailed(started.name, outcome.error, play_sid=frame.play_sid)
+            failed.failure_type = retrying.failure_type(outcome.stored_error())
+            raise failed
         return outcome.output
+
+    def _execute_within(self, frame, started, loop, timeout_s):
+        """Runs a child body in a thread and waits at most `timeout_s` for its Outcome.
+
+        Past the deadline the frame is marked abandoned (its next SDK call raises Abandoned,
+        its later logs and outputs are dropped by the daemon) and Abandoned is injected into
+        its thread, which stops pure-Python work at its next bytecode. A body blocked inside
+        one C call (a socket read, time.sleep) runs on until that call returns; its result
+        is thrown away. The Play's wall clock still bounds the whole run.
+        """
+        settled = threading.Lock()
+        box = {}
+        done = threading.Event()
+
+        def run():
+            try:
+                outcome = self._execute(frame, started.find, started.args, loop)
+            except BaseException:  # noqa: B036 - Abandoned arriving between bytecodes
+                outcome = None
+            with settled:
+                if not frame.abandoned:
+                    box["outcome"] = outcome
+            done.set()
+
+        worker = threading.Thread(target=run, name=f"hero_logic child {frame.play_sid}",
+                                  daemon=True)
+        with _small_threads():
+            worker.start()
+        done.wait(timeout_s)
+        with settled:
+            if "outcome" in box and box["outcome"] is not None:
+                return box["outcome"]
+            frame.abandoned = True
+        _interrupt(worker)
+        return Outcome("timed_out", frame.output,
+                       f"timed out after {timeout_s:g} s (timeout_s of the call)")
 
     # -- fan-out -------------------------------------------------------------------------
 
@@ -413,7 +520,8 @@ class Runtime:
         if self._starting:
             return False
         stuck = {id(f) for w in self._waiting for f in w.chain()}
-        return all(id(frame) in stuck for frame in self._open.values())
+        # A body given up at a timeout ends in its own time; nothing waits for it.
+        return all(id(frame) in stuck or frame.given_up() for frame in self._open.values())
 
     def _execute(self, frame, find_function, args, loop=None):
         """Runs one Play body in its frame and turns however it ended into an Outcome.
@@ -483,6 +591,25 @@ class Runtime:
                     self._modules[version_sid] = module
                     self._sources.pop(version_sid, None)
         return module
+
+
+def _interrupt(thread):
+    """Raises Abandoned in `thread` at its next bytecode (CPython's async exception)."""
+    try:
+        import ctypes
+
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident),
+                                                   ctypes.py_object(Abandoned))
+    except (ImportError, AttributeError, TypeError):
+        pass  # no ctypes: the body stops at its next SDK call instead
+
+
+def _parameters(function):
+    """The names `function` takes by name (empty when it cannot be told)."""
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return ()
+    return code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
 
 
 _THREAD_STACK = 2 << 20

@@ -11,9 +11,9 @@ import math
 import sys
 import time
 
-from . import asking
+from . import asking, retrying
 from .context import active_runtime
-from .errors import ChildFailed, Failed, PauseRefused
+from .errors import ChildFailed, Failed, PauseRefused, TimedOut
 from .jsonwire import json_object
 from .results import timestamp
 
@@ -25,7 +25,8 @@ REGISTRY = "__hero_logic_functions__"
 class LogicMeta:
     """What `@logic(...)` declared about one function."""
 
-    __slots__ = ("name", "description", "inputs", "outputs", "entry", "function", "extra")
+    __slots__ = ("name", "description", "inputs", "outputs", "entry", "function", "extra",
+                 "policy")
 
     def __init__(self, function, name=None, description=None, inputs=None, outputs=None,
                  entry=None, **extra):
@@ -36,6 +37,10 @@ class LogicMeta:
         self.outputs = outputs
         # True marks this function as the entry; a string names another function as the entry.
         self.entry = entry
+        # How calls of this function are retried and timed (retries=, backoff_s=,
+        # backoff_factor=, retry_on=, timeout_s=); checked now, so a bad value fails at import.
+        options = {k: extra.pop(k) for k in retrying.CALL_OPTIONS if k in extra}
+        self.policy = retrying.policy_of(options, f"@logic {self.name!r}")
         # Options this SDK does not use (older sources may pass some); kept for inspection.
         self.extra = extra
 
@@ -108,6 +113,7 @@ class Logic:
     Failed = Failed
     ChildFailed = ChildFailed
     PauseRefused = PauseRefused
+    TimedOut = TimedOut
 
     def __call__(self, *args, **options):
         if len(args) == 1 and callable(args[0]) and not options:
@@ -127,6 +133,11 @@ class Logic:
         """Runs the stored Logic `name` as a child Play of the current one; returns its output.
 
         Raises ChildFailed when the child fails or cannot start (unknown name, bad inputs).
+        The call's own keywords, not passed to the child: `retries=N` (N more attempts after
+        a failure, each its own child Play; `logic.Failed` is not retried unless `retry_on`
+        names it), `backoff_s=`, `backoff_factor=` (the durable wait before attempt k+1 is
+        backoff_s * backoff_factor**(k-1)), `retry_on=[...]` (exception classes or names;
+        "TimedOut" for a timeout) and `timeout_s=` (each attempt; TimedOut past it).
         Works from any thread; from a thread of your own (a ThreadPoolExecutor) the child is
         keyed by its name and arguments rather than by call order (docs/protocol.md).
         """

@@ -15,7 +15,7 @@ pub use runner::describe_protections;
 pub mod sandbox;
 pub(crate) mod session;
 pub mod step;
-mod timers;
+pub(crate) mod timers;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;

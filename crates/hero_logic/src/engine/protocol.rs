@@ -43,6 +43,7 @@ runner_messages! {
         /// `seq`: the call's place in the order the parent's body made its calls; or
         /// `unordered: true` for a call from a thread the SDK does not order (docs/protocol.md,
         /// "Step keys"); with neither, the daemon counts the parent's calls itself.
+        /// `attempt`: which try of a retried call this is (1, 2, ...); absent for a plain call.
         InvokeStart {
             id: u64,
             parent: String,
@@ -51,6 +52,7 @@ runner_messages! {
             local: bool,
             seq: Option<u32>,
             unordered: Option<bool>,
+            attempt: Option<u32>,
         },
         /// A child call ended.
         InvokeEnd {
@@ -110,6 +112,9 @@ impl Notification {
 pub enum Verdict {
     Success,
     Failed,
+    /// A child the caller stopped waiting for at its `timeout_s` (never the top level: its
+    /// wall clock is the daemon's to enforce).
+    TimedOut,
 }
 
 /// What the runner needs to run one version of a Logic.
@@ -292,6 +297,8 @@ pub enum RefusalKind {
     Source,
     Internal,
     ChildFailed,
+    /// On a replay: the step timed out in an earlier run (the runner raises `TimedOut`).
+    ChildTimedOut,
     Nondeterminism,
     Protocol,
     /// `model_call` without an endpoint or a model: the message names the setting.

@@ -140,7 +140,7 @@ impl OpenPlay {
 enum Refusal {
     Service(ServiceError),
     /// A replayed step that failed in an earlier run: its message and its Play.
-    ChildFailed { message: String, play_sid: String },
+    ChildFailed { message: String, play_sid: String, timed_out: bool },
     Nondeterminism(String),
     /// A `model_call` the daemon could not make, or the endpoint refused.
     Model(crate::model_call::ModelCallError),
@@ -310,15 +310,20 @@ impl<'a> Session<'a> {
                 // the first call, so this answer does not count as having sent it.
                 Ok(Reply::Resolve { id, ok: true, logic: self.spec_of(&version, &logic_name).wire })
             }
-            Request::InvokeStart { id, parent, logic, args, local, seq, unordered } => {
+            Request::InvokeStart { id, parent, logic, args, local, seq, unordered, attempt } => {
                 let order = if unordered.unwrap_or(false) { Order::Unordered } else { Order::Seq(seq) };
-                self.invoke_start(id, &parent, &logic, args, local, order)
+                self.invoke_start(id, &parent, &logic, Call { args, local, order, attempt: attempt.unwrap_or(0) })
             }
             Request::InvokeEnd { id, play_sid, status, output, error, traceback } => {
                 Ok(self.invoke_end(id, &play_sid, status, output, failure_text(&error, &traceback))?)
             }
             Request::Pause { id, play_sid, name, ui, schema } => self.pause(id, &play_sid, &name, ui, schema),
             request @ Request::ModelCall { .. } => self.model_call(request),
+            Request::Finish { status: Verdict::TimedOut, .. } => Err(Refusal::Service(ServiceError::validation(
+                "status",
+                "the top-level Play cannot end timed_out: its wall clock is the daemon's to enforce",
+                "end it success or failed",
+            ))),
             Request::Finish { id, status, output, error, traceback } => {
                 let root = &self.open[&self.root_sid];
                 let (status, output, error) =
@@ -391,15 +396,8 @@ impl<'a> Session<'a> {
         Reply::Hello { id, ok: true, play, logic: self.wire(&spec) }
     }
 
-    fn invoke_start(
-        &mut self,
-        id: u64,
-        parent_sid: &str,
-        name: &str,
-        args: Map<String, Value>,
-        local: bool,
-        order: Order,
-    ) -> Result<Reply, Refusal> {
+    fn invoke_start(&mut self, id: u64, parent_sid: &str, name: &str, call: Call) -> Result<Reply, Refusal> {
+        let Call { args, local, order, attempt } = call;
         let (parent_sid, name) = (parent_sid.to_string(), name.to_string());
         let parent = self.open.get(&parent_sid).ok_or_else(|| {
             ServiceError::validation("parent", format!("Play {parent_sid:?} is not running in this run"), "")
@@ -436,6 +434,7 @@ impl<'a> Session<'a> {
             step_key: key.clone(),
             status: lifecycle::created(lifecycle::Origin::Child),
             input_data: args,
+            attempt,
             started_at: now,
             created_at: now,
             ..Default::default()
@@ -520,7 +519,11 @@ impl<'a> Session<'a> {
             });
         }
         if recorded.status.is_terminal() {
-            let refusal = Refusal::ChildFailed { message: recorded.error_message.clone(), play_sid: recorded.sid.clone() };
+            let refusal = Refusal::ChildFailed {
+                message: recorded.error_message.clone(),
+                play_sid: recorded.sid.clone(),
+                timed_out: recorded.status == PlayStatus::TimedOut,
+            };
             self.note_replayed(&recorded);
             return Err(refusal);
         }
@@ -676,7 +679,11 @@ impl<'a> Session<'a> {
         self.core.changed();
         if bound {
             // The caller gets the mapped result, not what the generated body returned.
-            let verdict = if play.status == PlayStatus::Success { Verdict::Success } else { Verdict::Failed };
+            let verdict = match play.status {
+                PlayStatus::Success => Verdict::Success,
+                PlayStatus::TimedOut => Verdict::TimedOut,
+                _ => Verdict::Failed,
+            };
             return Ok(Reply::InvokeEnd {
                 id,
                 ok: true,
@@ -869,6 +876,15 @@ impl<'a> Session<'a> {
     }
 }
 
+/// What `invoke_start` asks for, besides the parent and the Logic.
+struct Call {
+    args: Map<String, Value>,
+    local: bool,
+    order: Order,
+    /// 0 for a plain call; 1, 2, ... for the attempts of a retried one.
+    attempt: u32,
+}
+
 /// What `invoke_start` says of a call's place: its `seq` (None: the daemon counts), or
 /// `unordered`.
 #[derive(Debug, Clone, Copy)]
@@ -952,6 +968,7 @@ fn status_of(verdict: Verdict) -> PlayStatus {
     match verdict {
         Verdict::Success => PlayStatus::Success,
         Verdict::Failed => PlayStatus::Failed,
+        Verdict::TimedOut => PlayStatus::TimedOut,
     }
 }
 
@@ -987,9 +1004,9 @@ fn failure_text(error: &str, traceback: &str) -> String {
 
 fn refusal_body(refusal: &Refusal) -> RefusalBody {
     let error = match refusal {
-        Refusal::ChildFailed { message, play_sid } => {
+        Refusal::ChildFailed { message, play_sid, timed_out } => {
             return RefusalBody {
-                kind: RefusalKind::ChildFailed,
+                kind: if *timed_out { RefusalKind::ChildTimedOut } else { RefusalKind::ChildFailed },
                 message: message.clone(),
                 play_sid: Some(play_sid.clone()),
                 status: None,
@@ -1045,7 +1062,7 @@ mod tests {
 
     #[test]
     fn refusals_carry_their_kind_and_a_failed_step_its_play() {
-        let failed = refusal_body(&Refusal::ChildFailed { message: "broke".into(), play_sid: "00c1".into() });
+        let failed = refusal_body(&Refusal::ChildFailed { message: "broke".into(), play_sid: "00c1".into(), timed_out: false });
         assert_eq!((failed.kind, failed.play_sid.as_deref()), (RefusalKind::ChildFailed, Some("00c1")));
         let invalid = refusal_body(&Refusal::Service(ServiceError::validation("ui", "unknown kind", "see ask_user")));
         assert_eq!(invalid.kind, RefusalKind::Validation);

@@ -120,6 +120,7 @@ fn sdk_call(call: &ExprCall, cx: &CallContext) -> Option<Found> {
             "invoke" => Some(invoke(call, cx, method, InvokeVia::LogicInvoke)),
             "map" | "spawn" | "ainvoke" => Some(invoke(call, cx, method, InvokeVia::Parallel)),
             "pause" => Some(pause(call, cx)),
+            "sleep" | "sleep_until" => Some(sleep(call, cx, method)),
             _ => None,
         };
     }
@@ -187,6 +188,22 @@ fn pause(call: &ExprCall, cx: &CallContext) -> Found {
             prompt,
             options,
         },
+    }
+}
+
+/// `logic.sleep(seconds)` / `logic.sleep_until(ms)`: a durable wait, shown as a marker with
+/// its amount when the source writes it as it is.
+fn sleep(call: &ExprCall, cx: &CallContext, method: &str) -> Found {
+    let amount = call.arguments.args.first().filter(|a| !a.is_starred_expr());
+    let written = amount.map(|a| text::shorten(&text::snippet(cx.text, a.range())));
+    let (prompt, label) = match (method, written) {
+        ("sleep", Some(amount)) => (Some(format!("{amount} s")), format!("logic.sleep: {amount} s")),
+        (_, Some(at)) => (Some(format!("until {at}")), format!("logic.{method}: {at}")),
+        (_, None) => (None, format!("logic.{method}")),
+    };
+    Found {
+        label,
+        step: FlowStep::Pause { via: PauseVia::LogicSleep, form: None, name: Some("sleep".to_owned()), prompt, options: None },
     }
 }
 

@@ -67,7 +67,7 @@ fn search_query(ctx: &Ctx, p: PlaySearchParams) -> ServiceResult<PlaySearch> {
     })
 }
 
-/// Every unanswered question of every Play waiting for one, oldest first. Reads only the
+/// Every unanswered question for a person of every Play waiting for one, oldest first. Reads only the
 /// Plays in `awaiting_resume` (an index on status), page by page.
 fn inbox(ctx: &Ctx) -> ServiceResult<Inbox> {
     let store = ctx.library.store();
@@ -77,7 +77,13 @@ fn inbox(ctx: &Ctx) -> ServiceResult<Inbox> {
     loop {
         let page = store.play_search(&search)?;
         for play in page.items {
-            let open: Vec<_> = play.pending_resumes.iter().filter(|r| r.resumed_at == 0).cloned().collect();
+            // A sleep (a `timer` question) is the daemon's to answer, not a person's.
+            let open: Vec<_> = play
+                .pending_resumes
+                .iter()
+                .filter(|r| r.resumed_at == 0 && crate::engine::timers::wake_at(r).is_none())
+                .cloned()
+                .collect();
             if open.is_empty() {
                 continue;
             }

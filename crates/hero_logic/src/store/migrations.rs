@@ -121,4 +121,8 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX plays_by_created ON plays (created_at, id);
     "#,
+    // 7: which attempt of a retried call a child Play is (0: a call without retries).
+    r#"
+    ALTER TABLE plays ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];

@@ -226,6 +226,7 @@ impl Record for Play {
         "total_cost_usd",
         "replayed",
         "created_at",
+        "attempt",
     ];
     const FILTERS: &'static [&'static str] = methods::PLAY.filters;
     const APPEND_ONLY: &'static [&'static str] = &["logs"];
@@ -258,6 +259,7 @@ impl Record for Play {
             Sql::Real(figures::stored_cost(self.total_cost_usd)),
             Sql::Integer(i64::from(self.replayed)),
             int(self.created_at),
+            Sql::Integer(i64::from(self.attempt)),
         ]
     }
     fn from_row(row: &Row) -> rusqlite::Result<Self> {
@@ -293,6 +295,7 @@ impl Record for Play {
             total_cost_usd: figures::stored_cost(row.get(19)?),
             replayed: row.get::<_, i64>(20)? != 0,
             created_at: get_u64(row, 21)?,
+            attempt: u32::try_from(row.get::<_, i64>(22)?).unwrap_or(0),
             subtree: Default::default(),
         })
     }

@@ -354,6 +354,16 @@ fn replayed_marks_change_only_the_flag() {
 }
 
 #[test]
+fn the_attempt_of_a_retried_call_is_kept_in_the_play_and_its_tree() {
+    let (_d, store) = open();
+    let root = store.play_insert(&Play::default()).unwrap();
+    let child = store.play_insert(&Play { parent_play_sid: root.sid.clone(), attempt: 3, ..Default::default() }).unwrap();
+    assert_eq!(store.play_get(&child.sid).unwrap().unwrap().attempt, 3);
+    let tree = store.play_tree(&root.sid).unwrap();
+    assert_eq!(tree.iter().map(|p| p.attempt).collect::<Vec<_>>(), [0, 3]);
+}
+
+#[test]
 fn a_child_step_does_not_prepare_its_statements_again() {
     let (_d, store) = open();
     let parent = store.play_insert(&Play::default()).unwrap();

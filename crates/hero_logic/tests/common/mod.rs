@@ -176,3 +176,44 @@ impl Daemon {
         Daemon::start_with_env(data_dir, &["--no-seed"], &[("HERO_LOGIC_SANDBOX_SHARED_DIRS", &shared)]).await
     }
 }
+
+impl Daemon {
+    /// The Play once it has ended, waiting through its sleeps and questions answered by the
+    /// daemon (`play_wait` returns at each `awaiting_resume`).
+    pub async fn until_ended(&self, sid: &Value) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let play = self.call("LogicService.play_wait", json!({"play_sid": sid, "timeout_ms": 5000})).await;
+            if play["status"].as_str().is_some_and(|s| !["awaiting_resume", "running", "pending"].contains(&s)) {
+                return play;
+            }
+            assert!(Instant::now() < deadline, "still {}", play["status"]);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// A daemon whose Plays may write in one shared dir (the sandbox hides everything else), and
+/// the path of a file there for a test's side-effect counts.
+pub struct Sharing {
+    pub daemon: Daemon,
+    pub file: PathBuf,
+    pub dir: tempfile::TempDir,
+}
+
+impl Sharing {
+    /// Starts it on a fresh temp dir (`data/` for the daemon, `shared/` for the Plays);
+    /// `file` names the counter file in the shared dir.
+    pub async fn start(file: &str) -> Sharing {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = dir.path().join("shared");
+        std::fs::create_dir_all(&shared).unwrap();
+        let daemon = Daemon::start_sharing(&dir.path().join("data"), &shared).await;
+        Sharing { daemon, file: shared.join(file), dir }
+    }
+
+    /// Starts a daemon on the same data and shared dirs again (after `kill9`).
+    pub async fn restart(&self) -> Daemon {
+        Daemon::start_sharing(&self.dir.path().join("data"), &self.dir.path().join("shared")).await
+    }
+}

@@ -7,6 +7,7 @@ import { byId, clear, dot, durationNode, el, pauseIcon, statusPill } from './dom
 import { fmtCost, fmtInt, logicHref, shownStatus, statusLabel } from './format.js';
 import { scrollCodeToLine } from './code.js';
 import { listedPlays, page, store } from './state.js';
+import { forkButton } from './durable.js';
 
 const RPC_KINDS = { http: 'HTTP', model: 'model', stdlib: 'stdlib' };
 // Leaves that leave the Play (a model, a service, the network) carry ⚡; a stdlib marker
@@ -138,7 +139,7 @@ function drawFlow(box, graph, play, kids, versionSid) {
   function take(name, all) {
     const list = pool[name] || [];
     if (!list.length) return [];
-    const got = all ? list.splice(0, list.length) : list.splice(0, 1);
+    const got = all ? list.splice(0, list.length) : list.splice(0, 1 + retriesAfter(list));
     matched += got.length;
     return got;
   }
@@ -199,7 +200,10 @@ function drawFlow(box, graph, play, kids, versionSid) {
         ]);
         if (got.length) {
           li.appendChild(el('div', { class: 'flow-plays' + (fan ? ' flow-parallel' : got.length > 1 ? ' flow-stack' : '') },
-            got.map(function (k, i) { return chip(k, got.length > 1 && !fan ? i + 1 : 0); })));
+            withForks(got.map(function (k, i) { return [fan ? null : k, chip(k, k.attempt || (got.length > 1 && !fan ? i + 1 : 0))]; }))));
+          // A fan-out's branches stay on one row; the node forks from its first branch.
+          const fanFork = fan && forkButton(got[0]);
+          if (fanFork) li.appendChild(el('div', { class: 'flow-plays' }, [fanFork]));
         }
         return li;
       }
@@ -213,11 +217,13 @@ function drawFlow(box, graph, play, kids, versionSid) {
         ]);
       }
       case 'pause': {
+        const sleeps = n.via === 'logic.sleep';
         const askName = n.name || n.form || 'pause';
         const wasAsked = (asked[askName] || 0) > 0;
         if (wasAsked) { asked[askName] -= 1; matched += 1; }
         return el('li', { class: 'flow-node flow-leaf flow-pause' + (wasAsked ? ' flow-asked' : '') }, [
-          pauseIcon(), el('span', { class: 'flow-kind', text: 'asks' + (n.form ? ' (' + n.form + ')' : '') }),
+          sleeps ? null : pauseIcon(),
+          el('span', { class: 'flow-kind', text: sleeps ? 'sleeps' : 'asks' + (n.form ? ' (' + n.form + ')' : '') }),
           lineButton(n, n.prompt || n.name || n.label), helper
         ]);
       }
@@ -292,4 +298,24 @@ function drawFlow(box, graph, play, kids, versionSid) {
 export function mountFlow() {
   store.subscribe(['overlay', 'viewed', 'plays'], renderFlow);
   renderFlow(store.get());
+}
+
+// The attempts of one retried call (attempt 2, 3, ... right after the first) belong to the
+// same node of the flow.
+function retriesAfter(list) {
+  if (!list[0] || list[0].attempt !== 1) return 0;
+  let n = 0;
+  while (list[n + 1] && list[n + 1].attempt === list[n].attempt + 1) n += 1;
+  return n;
+}
+
+// Each chip of a step, followed by its "Re-run from here" when the step can be forked from.
+function withForks(pairs) {
+  const out = [];
+  pairs.forEach(function (pair) {
+    out.push(pair[1]);
+    const fork = pair[0] && forkButton(pair[0]);
+    if (fork) out.push(fork);
+  });
+  return out;
 }

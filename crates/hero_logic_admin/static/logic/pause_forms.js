@@ -6,6 +6,7 @@
 import { errorText, rpc } from './api.js';
 import { byId, el, pauseIcon } from './dom.js';
 import { allPlays, store } from './state.js';
+import { isTimer, timerCard } from './durable.js';
 
 let forms = {};          // "play sid|resume id" -> form element
 let formsOfLoad = -1;    // the overlay the forms belong to
@@ -75,6 +76,7 @@ function textWidget(form, actions, ui, base) {
 }
 
 function pauseForm(play, request) {
+  if (isTimer(request)) return timerCard(play, request);
   counter += 1;
   const ui = request.ui || {};
   const kind = ui.kind || 'text';

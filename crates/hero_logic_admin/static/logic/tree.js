@@ -6,6 +6,7 @@ import { byId, clear, dot, durationNode, el, pauseIcon } from './dom.js';
 import { fmtInt, logicHref, relTime, shownStatus, splitError, statusLabel } from './format.js';
 import { showOverlay } from './actions.js';
 import { allPlays, listedPlays, page, store } from './state.js';
+import { forkButton, isTimer, sleepFlag } from './durable.js';
 
 const MAX_TREE_NODES = 600;
 
@@ -44,7 +45,7 @@ function noOverlay(panel, plays) {
 }
 
 function nodeRow(play, isRoot) {
-  const asks = (play.pending_resumes || []).length;
+  const asks = (play.pending_resumes || []).filter(function (r) { return !isTimer(r); }).length;
   const answered = Object.keys(play.received_resumes || {});
   const nameNode = isRoot
     ? el('span', { class: 'node-name', text: play.name })
@@ -62,14 +63,17 @@ function nodeRow(play, isRoot) {
     nameNode,
     el('span', { class: 'node-sid', text: play.sid }),
     play.replayed ? el('span', { class: 'node-flag replayed', title: 'Output came from the recorded step on replay', text: '↻ replayed' }) : null,
+    sleepFlag(play),
     asks ? el('span', { class: 'node-flag asks' }, [pauseIcon(), 'asks ' + (asks === 1 ? '1 question' : asks + ' questions')]) : null,
     answered.length ? el('span', {
       class: 'node-flag answered',
       title: answered.map(function (id) { return id + ' = ' + JSON.stringify(play.received_resumes[id]); }).join('\n'),
       text: '✓ ' + (answered.length === 1 ? '1 answer' : answered.length + ' answers')
     }) : null,
+    play.attempt ? el('span', { class: 'node-flag attempt', text: 'attempt ' + play.attempt }) : null,
     el('span', { class: 'node-status', text: statusLabel(shownStatus(play)) }),
-    durationNode(play, 'node-dur')
+    durationNode(play, 'node-dur'),
+    isRoot ? null : forkButton(play)
   ]);
 }
 

@@ -61,7 +61,8 @@ fn has_ended(status: PlayStatus) -> bool {
 fn label(play: &Play, parallel: &HashSet<&str>) -> String {
     let replayed = if play.replayed { ", replayed" } else { "" };
     let parallel = if parallel.contains(play.sid.as_str()) { ", parallel" } else { "" };
-    format!("{} ({}{parallel}{replayed})", play.name, play.sid)
+    let attempt = if play.attempt > 0 { format!(", attempt {}", play.attempt) } else { String::new() };
+    format!("{} ({}{attempt}{parallel}{replayed})", play.name, play.sid)
 }
 
 /// The Plays whose run overlapped a sibling's (same parent): the branches of a fan-out.
@@ -360,6 +361,14 @@ na (a) started
 na (a) success in 5 ms
 ";
         assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn an_attempt_of_a_retried_call_is_named_in_its_label() {
+        let mut t = tree([PlayStatus::Success; 4]);
+        assert_eq!(label(&t.descendants[0], &HashSet::new()), "nb (b)");
+        t.descendants[0].attempt = 2;
+        assert_eq!(label(&t.descendants[0], &HashSet::new()), "nb (b, attempt 2)");
     }
 
     #[test]
