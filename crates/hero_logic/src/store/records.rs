@@ -4,7 +4,6 @@
 use hero_logic_api::methods;
 use hero_logic_api::{Logic, LogicExample, LogicVersion, Play, PlayStatus};
 use rusqlite::types::Value as Sql;
-use rusqlite::Row;
 
 use crate::figures;
 use serde::de::DeserializeOwned;
@@ -26,19 +25,48 @@ pub(crate) trait Record: Sized {
     fn sid(&self) -> &str;
     fn set_sid(&mut self, sid: String);
     fn values(&self) -> Vec<Sql>;
-    /// Reads a row selected as `id, sid, COLUMNS...`.
-    fn from_row(row: &Row) -> rusqlite::Result<Self>;
+    /// Reads a row selected as `id, sid, COLUMNS...`, from either backend.
+    fn from_row<C: Cells>(row: &C) -> Result<Self, C::Error>;
+}
+
+/// One result row of a backend, read by column index: what `Record::from_row` needs, so the
+/// mapping of each rootobject is written once for SQLite and PostgreSQL.
+pub(crate) trait Cells {
+    type Error;
+    fn text(&self, idx: usize) -> Result<String, Self::Error>;
+    fn opt_text(&self, idx: usize) -> Result<Option<String>, Self::Error>;
+    fn int(&self, idx: usize) -> Result<i64, Self::Error>;
+    fn real(&self, idx: usize) -> Result<f64, Self::Error>;
+    /// The error for a cell whose text does not parse as what the column holds.
+    fn corrupt(&self, idx: usize, reason: Box<dyn std::error::Error + Send + Sync>) -> Self::Error;
+}
+
+impl Cells for rusqlite::Row<'_> {
+    type Error = rusqlite::Error;
+    fn text(&self, idx: usize) -> rusqlite::Result<String> {
+        self.get(idx)
+    }
+    fn opt_text(&self, idx: usize) -> rusqlite::Result<Option<String>> {
+        self.get(idx)
+    }
+    fn int(&self, idx: usize) -> rusqlite::Result<i64> {
+        self.get(idx)
+    }
+    fn real(&self, idx: usize) -> rusqlite::Result<f64> {
+        self.get(idx)
+    }
+    fn corrupt(&self, idx: usize, reason: Box<dyn std::error::Error + Send + Sync>) -> rusqlite::Error {
+        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, reason)
+    }
 }
 
 fn json<T: Serialize>(value: &T) -> Sql {
     Sql::Text(serde_json::to_string(value).expect("wire types always serialize"))
 }
 
-fn parsed<T: DeserializeOwned>(row: &Row, idx: usize) -> rusqlite::Result<T> {
-    let text: String = row.get(idx)?;
-    serde_json::from_str(&text).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
-    })
+fn parsed<T: DeserializeOwned, C: Cells>(row: &C, idx: usize) -> Result<T, C::Error> {
+    let text = row.text(idx)?;
+    serde_json::from_str(&text).map_err(|e| row.corrupt(idx, Box::new(e)))
 }
 
 fn text(value: &str) -> Sql {
@@ -49,8 +77,8 @@ fn int(value: u64) -> Sql {
     Sql::Integer(i64::try_from(value).unwrap_or(i64::MAX))
 }
 
-fn get_u64(row: &Row, idx: usize) -> rusqlite::Result<u64> {
-    Ok(row.get::<_, i64>(idx)?.max(0) as u64)
+fn get_u64<C: Cells>(row: &C, idx: usize) -> Result<u64, C::Error> {
+    Ok(row.int(idx)?.max(0) as u64)
 }
 
 impl Record for Logic {
@@ -77,12 +105,12 @@ impl Record for Logic {
             int(self.updated_at),
         ]
     }
-    fn from_row(row: &Row) -> rusqlite::Result<Self> {
+    fn from_row<C: Cells>(row: &C) -> Result<Self, C::Error> {
         Ok(Logic {
-            sid: row.get(1)?,
-            name: row.get(2)?,
-            description: row.get(3)?,
-            current_version_sid: row.get(4)?,
+            sid: row.text(1)?,
+            name: row.text(2)?,
+            description: row.text(3)?,
+            current_version_sid: row.text(4)?,
             versions: Vec::new(),
             tags: parsed(row, 5)?,
             created_at: get_u64(row, 6)?,
@@ -130,22 +158,19 @@ impl Record for LogicVersion {
             int(u64::from(self.network)),
         ]
     }
-    fn from_row(row: &Row) -> rusqlite::Result<Self> {
-        let binding: Option<String> = row.get(8)?;
-        let binding = match binding {
-            Some(text) => Some(serde_json::from_str(&text).map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(8, rusqlite::types::Type::Text, Box::new(e))
-            })?),
+    fn from_row<C: Cells>(row: &C) -> Result<Self, C::Error> {
+        let binding = match row.opt_text(8)? {
+            Some(text) => Some(serde_json::from_str(&text).map_err(|e| row.corrupt(8, Box::new(e)))?),
             None => None,
         };
         Ok(LogicVersion {
-            sid: row.get(1)?,
-            logic_sid: row.get(2)?,
-            version_label: row.get(3)?,
-            notes: row.get(4)?,
+            sid: row.text(1)?,
+            logic_sid: row.text(2)?,
+            version_label: row.text(3)?,
+            notes: row.text(4)?,
             inputs: parsed(row, 5)?,
             outputs: parsed(row, 6)?,
-            python_source: row.get(7)?,
+            python_source: row.text(7)?,
             binding,
             created_at: get_u64(row, 9)?,
             updated_at: get_u64(row, 10)?,
@@ -187,13 +212,13 @@ impl Record for LogicExample {
             int(self.updated_at),
         ]
     }
-    fn from_row(row: &Row) -> rusqlite::Result<Self> {
+    fn from_row<C: Cells>(row: &C) -> Result<Self, C::Error> {
         Ok(LogicExample {
-            sid: row.get(1)?,
-            logic_sid: row.get(2)?,
-            logic_version_sid: row.get(3)?,
-            name: row.get(4)?,
-            description: row.get(5)?,
+            sid: row.text(1)?,
+            logic_sid: row.text(2)?,
+            logic_version_sid: row.text(3)?,
+            name: row.text(4)?,
+            description: row.text(5)?,
             input_values: parsed(row, 6)?,
             tags: parsed(row, 7)?,
             created_at: get_u64(row, 8)?,
@@ -260,38 +285,33 @@ impl Record for Play {
             int(self.created_at),
         ]
     }
-    fn from_row(row: &Row) -> rusqlite::Result<Self> {
-        let status: String = row.get(7)?;
-        let status = PlayStatus::parse(&status).ok_or_else(|| {
-            rusqlite::Error::FromSqlConversionFailure(
-                7,
-                rusqlite::types::Type::Text,
-                format!("unknown play status {status:?}").into(),
-            )
-        })?;
+    fn from_row<C: Cells>(row: &C) -> Result<Self, C::Error> {
+        let status = row.text(7)?;
+        let status =
+            PlayStatus::parse(&status).ok_or_else(|| row.corrupt(7, format!("unknown play status {status:?}").into()))?;
         Ok(Play {
-            sid: row.get(1)?,
-            logic_sid: row.get(2)?,
-            logic_version_sid: row.get(3)?,
-            name: row.get(4)?,
-            parent_play_sid: row.get(5)?,
+            sid: row.text(1)?,
+            logic_sid: row.text(2)?,
+            logic_version_sid: row.text(3)?,
+            name: row.text(4)?,
+            parent_play_sid: row.text(5)?,
             sub_play_sids: Vec::new(),
-            step_key: row.get(6)?,
+            step_key: row.text(6)?,
             status,
             input_data: parsed(row, 8)?,
             output_data: parsed(row, 9)?,
-            error_message: row.get(10)?,
+            error_message: row.text(10)?,
             started_at: get_u64(row, 11)?,
             completed_at: get_u64(row, 12)?,
             duration_ms: get_u64(row, 13)?,
-            logs: row.get(14)?,
+            logs: row.text(14)?,
             pending_resumes: parsed(row, 15)?,
             received_resumes: parsed(row, 16)?,
             step_outputs: Default::default(),
-            total_tokens_prompt: figures::stored_tokens(row.get(17)?),
-            total_tokens_completion: figures::stored_tokens(row.get(18)?),
-            total_cost_usd: figures::stored_cost(row.get(19)?),
-            replayed: row.get::<_, i64>(20)? != 0,
+            total_tokens_prompt: figures::stored_tokens(row.int(17)?),
+            total_tokens_completion: figures::stored_tokens(row.int(18)?),
+            total_cost_usd: figures::stored_cost(row.real(19)?),
+            replayed: row.int(20)? != 0,
             created_at: get_u64(row, 21)?,
             subtree: Default::default(),
         })

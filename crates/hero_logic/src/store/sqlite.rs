@@ -309,18 +309,23 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
     Ok(())
 }
 
+/// `Record::from_row` for rusqlite's row type, as a function item any row lifetime fits.
+fn from_row<R: Record>(row: &rusqlite::Row<'_>) -> rusqlite::Result<R> {
+    R::from_row(row)
+}
+
 fn select_sql<R: Record>() -> String {
     format!("SELECT id, sid, {} FROM {}", R::COLUMNS.join(", "), R::TABLE)
 }
 
 fn get_record<R: Record>(conn: &Connection, sid: &str) -> StoreResult<Option<R>> {
     let sql = format!("{} WHERE sid = ?1", select_sql::<R>());
-    Ok(conn.prepare_cached(&sql)?.query_row([sid], R::from_row).optional()?)
+    Ok(conn.prepare_cached(&sql)?.query_row([sid], from_row::<R>).optional()?)
 }
 
 fn record_by<R: Record>(conn: &Connection, column: &str, value: &str) -> StoreResult<Option<R>> {
     let sql = format!("{} WHERE {column} = ?1 ORDER BY id DESC LIMIT 1", select_sql::<R>());
-    Ok(conn.prepare_cached(&sql)?.query_row([value], R::from_row).optional()?)
+    Ok(conn.prepare_cached(&sql)?.query_row([value], from_row::<R>).optional()?)
 }
 
 fn filter_value(field: &str, value: &Value) -> StoreResult<Sql> {
@@ -364,7 +369,7 @@ fn page_records<R: Record>(conn: &Connection, query: &PageQuery) -> StoreResult<
     let limit = query.limit.max(1);
     let sql = format!("{}{filter} ORDER BY id DESC LIMIT {}", select_sql::<R>(), limit + 1);
     let mut stmt = conn.prepare_cached(&sql)?;
-    let mut items = stmt.query_map(params_from_iter(values), R::from_row)?.collect::<Result<Vec<R>, _>>()?;
+    let mut items = stmt.query_map(params_from_iter(values), from_row::<R>)?.collect::<Result<Vec<R>, _>>()?;
     let next_cursor = if items.len() > limit as usize {
         items.truncate(limit as usize);
         items.last().map(|r| r.sid().to_string()).unwrap_or_default()
@@ -530,7 +535,7 @@ impl Store for SqliteStore {
     fn logic_all(&self) -> StoreResult<Vec<Logic>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(&format!("{} ORDER BY name", select_sql::<Logic>()))?;
-            let logics = stmt.query_map([], Logic::from_row)?.collect::<Result<Vec<_>, _>>()?;
+            let logics = stmt.query_map([], from_row::<Logic>)?.collect::<Result<Vec<_>, _>>()?;
             logics.into_iter().map(|l| with_versions(c, l)).collect()
         })
     }
@@ -558,14 +563,14 @@ impl Store for SqliteStore {
                 "SELECT v.id, v.sid, {} FROM logics l JOIN logic_versions v ON v.sid = l.current_version_sid WHERE l.name = ?1",
                 columns.join(", ")
             );
-            Ok(c.prepare_cached(&sql)?.query_row([name], LogicVersion::from_row).optional()?)
+            Ok(c.prepare_cached(&sql)?.query_row([name], from_row::<LogicVersion>).optional()?)
         })
     }
 
     fn version_by_label(&self, logic_sid: &str, label: &str) -> StoreResult<Option<LogicVersion>> {
         self.read(|c| {
             let sql = format!("{} WHERE logic_sid = ?1 AND version_label = ?2", select_sql::<LogicVersion>());
-            Ok(c.query_row(&sql, [logic_sid, label], LogicVersion::from_row).optional()?)
+            Ok(c.query_row(&sql, [logic_sid, label], from_row::<LogicVersion>).optional()?)
         })
     }
 
@@ -911,7 +916,7 @@ impl Store for SqliteStore {
             for status in statuses {
                 let sql = format!("{} WHERE status = ?1 AND parent_play_sid = '' ORDER BY id", select_sql::<Play>());
                 let mut stmt = c.prepare_cached(&sql)?;
-                let plays = stmt.query_map([status.as_str()], Play::from_row)?.collect::<Result<Vec<_>, _>>()?;
+                let plays = stmt.query_map([status.as_str()], from_row::<Play>)?.collect::<Result<Vec<_>, _>>()?;
                 found.extend(plays);
             }
             found.sort_by_key(|p| sid::decode(&p.sid));

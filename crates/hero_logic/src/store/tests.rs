@@ -5,19 +5,61 @@ use serde_json::json;
 
 use super::*;
 
+mod pg_backend;
+
 fn open() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("t.db"), Synchronous::Normal).unwrap();
     (dir, store)
 }
 
+/// Runs a portable test against a fresh SQLite file.
+fn on_sqlite(test: fn(&Arc<dyn Store>)) {
+    let (_dir, store) = open();
+    test(&(Arc::new(store) as Arc<dyn Store>));
+}
+
+/// Runs a portable test against a fresh PostgreSQL database (see `pg_backend`).
+fn on_postgres(test: fn(&Arc<dyn Store>)) {
+    if let Some(store) = pg_backend::fresh_store() {
+        test(&(Arc::new(store) as Arc<dyn Store>));
+    }
+}
+
+/// Each portable test (a `fn(&Arc<dyn Store>)` below) runs once per backend.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite_backend {
+            $( #[test] fn $name() { super::on_sqlite(super::$name) } )*
+        }
+        mod postgres_backend {
+            $( #[test] fn $name() { super::on_postgres(super::$name) } )*
+        }
+    };
+}
+
+on_both_backends!(
+    sids_come_from_one_counter_across_tables,
+    unique_name_is_a_conflict_on_name,
+    pages_are_newest_first_and_resume_at_the_cursor,
+    unknown_filter_is_rejected_with_the_allowed_fields,
+    children_append_in_order_from_many_threads,
+    step_outputs_are_written_per_key,
+    a_given_unknown_sid_is_kept_and_the_counter_moves_past_it,
+    recent_runs_and_subtree_totals,
+    logs_only_grow_by_appends_and_updates_leave_them,
+    a_guarded_batch_writes_nothing_when_the_status_moved_on,
+    a_plays_limits_are_kept_with_it,
+    library_writes_move_the_generation_and_play_writes_do_not,
+    the_root_of_a_nested_play_is_found_in_one_query,
+    replayed_marks_change_only_the_flag,
+);
+
 fn logic(name: &str) -> Logic {
     Logic { name: name.into(), description: format!("{name} logic"), ..Default::default() }
 }
 
-#[test]
-fn sids_come_from_one_counter_across_tables() {
-    let (_d, store) = open();
+fn sids_come_from_one_counter_across_tables(store: &Arc<dyn Store>) {
     let (l, v) = store.logic_create(&logic("a"), &LogicVersion { version_label: "v1".into(), ..Default::default() }).unwrap();
     let p = store.play_insert(&Play { logic_sid: l.sid.clone(), ..Default::default() }).unwrap();
     assert_eq!((l.sid.as_str(), v.sid.as_str(), p.sid.as_str()), ("0001", "0002", "0003"));
@@ -25,9 +67,7 @@ fn sids_come_from_one_counter_across_tables() {
     assert_eq!(store.logic_get(&l.sid).unwrap().unwrap().versions, vec![v.sid]);
 }
 
-#[test]
-fn unique_name_is_a_conflict_on_name() {
-    let (_d, store) = open();
+fn unique_name_is_a_conflict_on_name(store: &Arc<dyn Store>) {
     store.logic_put(&logic("dup")).unwrap();
     match store.logic_put(&logic("dup")) {
         Err(StoreError::Conflict { field, .. }) => assert_eq!(field, "name"),
@@ -35,9 +75,7 @@ fn unique_name_is_a_conflict_on_name() {
     }
 }
 
-#[test]
-fn pages_are_newest_first_and_resume_at_the_cursor() {
-    let (_d, store) = open();
+fn pages_are_newest_first_and_resume_at_the_cursor(store: &Arc<dyn Store>) {
     for i in 0..5 {
         store.logic_put(&logic(&format!("l{i}"))).unwrap();
     }
@@ -52,9 +90,7 @@ fn pages_are_newest_first_and_resume_at_the_cursor() {
     assert_eq!(second.next_cursor, "");
 }
 
-#[test]
-fn unknown_filter_is_rejected_with_the_allowed_fields() {
-    let (_d, store) = open();
+fn unknown_filter_is_rejected_with_the_allowed_fields(store: &Arc<dyn Store>) {
     match store.logic_page(&PageQuery::first(10).filter("colour", "red")) {
         Err(StoreError::BadQuery { field, message }) => {
             assert_eq!(field, "colour");
@@ -64,14 +100,11 @@ fn unknown_filter_is_rejected_with_the_allowed_fields() {
     }
 }
 
-#[test]
-fn children_append_in_order_from_many_threads() {
-    let (_d, store) = open();
-    let store = Arc::new(store);
+fn children_append_in_order_from_many_threads(store: &Arc<dyn Store>) {
     let parent = store.play_insert(&Play::default()).unwrap();
     let handles: Vec<_> = (0..8)
         .map(|t| {
-            let store = Arc::clone(&store);
+            let store = Arc::clone(store);
             let parent = parent.sid.clone();
             std::thread::spawn(move || {
                 for i in 0..25 {
@@ -93,9 +126,7 @@ fn children_append_in_order_from_many_threads() {
     }
 }
 
-#[test]
-fn step_outputs_are_written_per_key() {
-    let (_d, store) = open();
+fn step_outputs_are_written_per_key(store: &Arc<dyn Store>) {
     let play = store.play_insert(&Play { status: PlayStatus::Running, ..Default::default() }).unwrap();
     store.play_set_step_output(&play.sid, "a:0:x", &json!({"v": 1})).unwrap();
     store.play_set_step_output(&play.sid, "b:1:y", &json!(2)).unwrap();
@@ -106,9 +137,7 @@ fn step_outputs_are_written_per_key() {
     assert_eq!(stored.status, PlayStatus::Running);
 }
 
-#[test]
-fn a_given_unknown_sid_is_kept_and_the_counter_moves_past_it() {
-    let (_d, store) = open();
+fn a_given_unknown_sid_is_kept_and_the_counter_moves_past_it(store: &Arc<dyn Store>) {
     let imported = store.logic_put(&Logic { sid: "00zz".into(), ..logic("imported") }).unwrap();
     assert_eq!(imported.sid, "00zz");
     let next = store.logic_put(&logic("next")).unwrap();
@@ -149,9 +178,7 @@ fn play_lists_and_stats_use_the_indexes() {
     }
 }
 
-#[test]
-fn recent_runs_and_subtree_totals() {
-    let (_d, store) = open();
+fn recent_runs_and_subtree_totals(store: &Arc<dyn Store>) {
     let root = store.play_insert(&Play { logic_version_sid: "v".into(), ..Default::default() }).unwrap();
     let child = Play { parent_play_sid: root.sid.clone(), total_cost_usd: 0.5, total_tokens_prompt: 7, ..Default::default() };
     let child = store.play_insert(&child).unwrap();
@@ -167,9 +194,7 @@ fn recent_runs_and_subtree_totals() {
     assert_eq!(runs[0].play_sid, root.sid);
 }
 
-#[test]
-fn logs_only_grow_by_appends_and_updates_leave_them() {
-    let (_d, store) = open();
+fn logs_only_grow_by_appends_and_updates_leave_them(store: &Arc<dyn Store>) {
     let p = store.play_insert(&Play { logs: "first\n".into(), ..Default::default() }).unwrap();
     let batch = PlayBatch { logs: vec![(p.sid.clone(), "second\n".into())], ..Default::default() };
     assert!(store.play_batch(&batch, None).unwrap());
@@ -181,9 +206,7 @@ fn logs_only_grow_by_appends_and_updates_leave_them() {
     assert!(matches!(store.play_batch(&missing, None), Err(StoreError::NotFound { .. })));
 }
 
-#[test]
-fn a_guarded_batch_writes_nothing_when_the_status_moved_on() {
-    let (_d, store) = open();
+fn a_guarded_batch_writes_nothing_when_the_status_moved_on(store: &Arc<dyn Store>) {
     let p = store.play_insert(&Play { status: PlayStatus::Running, ..Default::default() }).unwrap();
     let batch = PlayBatch { logs: vec![(p.sid.clone(), "late\n".into())], ..Default::default() };
     assert!(!store.play_batch(&batch, Some((&p.sid, PlayStatus::AwaitingResume))).unwrap());
@@ -192,10 +215,8 @@ fn a_guarded_batch_writes_nothing_when_the_status_moved_on() {
     assert_eq!(store.play_get(&p.sid).unwrap().unwrap().logs, "late\n");
 }
 
-#[test]
-fn a_plays_limits_are_kept_with_it() {
+fn a_plays_limits_are_kept_with_it(store: &Arc<dyn Store>) {
     use hero_logic_api::params::Limits;
-    let (_d, store) = open();
     let limits = Limits { wall_clock_ms: Some(1500), memory_mb: None, max_open_files: Some(32), network: None };
     let limited = store.play_insert_limited(&Play::default(), &limits).unwrap();
     let plain = store.play_insert(&Play::default()).unwrap();
@@ -269,9 +290,7 @@ fn a_failing_write_in_a_shared_commit_undoes_only_itself() {
     assert_eq!(children, vec![child_of(&parent, 1).sid]);
 }
 
-#[test]
-fn library_writes_move_the_generation_and_play_writes_do_not() {
-    let (_d, store) = open();
+fn library_writes_move_the_generation_and_play_writes_do_not(store: &Arc<dyn Store>) {
     let (l, v) = store.logic_create(&logic("g"), &LogicVersion { version_label: "v1".into(), ..Default::default() }).unwrap();
     let seen = store.library_generation();
     let play = store.play_insert(&Play { logic_sid: l.sid.clone(), logic_version_sid: v.sid.clone(), ..Default::default() }).unwrap();
@@ -285,9 +304,7 @@ fn library_writes_move_the_generation_and_play_writes_do_not() {
     assert_eq!(store.current_version_by_name("g").unwrap().unwrap().sid, v.sid, "{}", v2.sid);
 }
 
-#[test]
-fn the_root_of_a_nested_play_is_found_in_one_query() {
-    let (_d, store) = open();
+fn the_root_of_a_nested_play_is_found_in_one_query(store: &Arc<dyn Store>) {
     let root = store.play_insert(&Play::default()).unwrap();
     let child = store.play_insert(&Play { parent_play_sid: root.sid.clone(), ..Default::default() }).unwrap();
     let grandchild = store.play_insert(&Play { parent_play_sid: child.sid.clone(), ..Default::default() }).unwrap();
@@ -296,9 +313,7 @@ fn the_root_of_a_nested_play_is_found_in_one_query() {
     assert_eq!(store.play_root_sid("zzzz").unwrap(), None);
 }
 
-#[test]
-fn replayed_marks_change_only_the_flag() {
-    let (_d, store) = open();
+fn replayed_marks_change_only_the_flag(store: &Arc<dyn Store>) {
     let root = store.play_insert(&Play::default()).unwrap();
     let child = store.play_insert(&Play { parent_play_sid: root.sid.clone(), output_data: json!({"i": 1}).as_object().cloned().unwrap(), ..Default::default() }).unwrap();
     store.play_batch(&PlayBatch { replayed: vec![child.sid.clone()], ..Default::default() }, None).unwrap();
