@@ -55,7 +55,9 @@ fn open_store(config: &ServerConfig) -> anyhow::Result<Arc<dyn Store>> {
     Ok(match &config.store_url {
         Some(url) => {
             let connections = config.service.engine.pool_size as usize + crate::store::pg::DEFAULT_CONNECTIONS;
-            Arc::new(PgStore::open(url, connections)?)
+            let store = PgStore::open(url, connections)?;
+            store.claim_sole_daemon()?;
+            Arc::new(store)
         }
         None => Arc::new(SqliteStore::open(&config.database, config.synchronous)?),
     })

@@ -32,6 +32,11 @@ pub const DEFAULT_CONNECTIONS: usize = 8;
 type Job = Box<dyn FnOnce(&mut Client) + Send>;
 
 pub struct PgStore {
+    /// Shown in messages: the database and its host, without a password.
+    target: String,
+    config: postgres::Config,
+    /// The connection that holds the sole-daemon lock (see `claim_sole_daemon`).
+    sole_daemon: Mutex<Option<Client>>,
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
     workers: Mutex<Vec<std::thread::JoinHandle<()>>>,
     /// Bumped by this store's writes to Logics or versions (see `Store::library_generation`).
@@ -47,6 +52,11 @@ impl PgStore {
     }
 
     pub fn open_config(config: postgres::Config, connections: usize) -> StoreResult<PgStore> {
+        // Connecting blocks on the client's own runtime: off any tokio thread the caller is on.
+        off_runtime(move || Self::connect_all(config, connections))
+    }
+
+    fn connect_all(config: postgres::Config, connections: usize) -> StoreResult<PgStore> {
         let shown = describe(&config);
         let connect = |config: &postgres::Config| config.connect(NoTls).map_err(|e| open_error(&shown, e.to_string()));
         let mut first = connect(&config)?;
@@ -68,7 +78,37 @@ impl PgStore {
                     .expect("spawning a store worker")
             })
             .collect();
-        Ok(PgStore { jobs: Mutex::new(Some(sender)), workers: Mutex::new(workers), library_generation: AtomicU64::new(0) })
+        Ok(PgStore {
+            target: shown,
+            config,
+            sole_daemon: Mutex::new(None),
+            jobs: Mutex::new(Some(sender)),
+            workers: Mutex::new(workers),
+            library_generation: AtomicU64::new(0),
+        })
+    }
+
+    /// Makes this the only daemon on the database, for as long as the store lives (or the
+    /// process: the server drops the lock with the connection, even after a SIGKILL).
+    /// Start-up recovery replays every Play it finds `running`; a second daemon would replay
+    /// the first one's live Plays and run their steps twice.
+    pub fn claim_sole_daemon(&self) -> StoreResult<()> {
+        let (config, target) = (self.config.clone(), self.target.clone());
+        let client = off_runtime(move || {
+            let mut client = config.connect(NoTls).map_err(|e| open_error(&target, e.to_string()))?;
+            let held: bool = client.query_one("SELECT pg_try_advisory_lock(hashtext('hero_logic.daemon'))", &[])?.get(0);
+            if !held {
+                return Err(open_error(
+                    &target,
+                    "another hero_logic daemon already uses this database; stop it, or give this daemon a database of \
+                     its own (one daemon per database)"
+                        .into(),
+                ));
+            }
+            Ok(client)
+        })?;
+        *self.sole_daemon.lock().unwrap_or_else(|p| p.into_inner()) = Some(client);
+        Ok(())
     }
 
     /// Runs `f` on a worker's connection and waits for its answer.
@@ -110,8 +150,18 @@ impl PgStore {
     }
 }
 
+/// Runs `f` on a thread of its own and waits for it: the sync client must not block on its
+/// runtime from a thread that drives tokio's.
+fn off_runtime<T: Send + 'static>(f: impl FnOnce() -> StoreResult<T> + Send + 'static) -> StoreResult<T> {
+    std::thread::spawn(f).join().unwrap_or_else(|_| Err(StoreError::Unavailable("connecting to PostgreSQL panicked".into())))
+}
+
 impl Drop for PgStore {
     fn drop(&mut self) {
+        // The sole-daemon connection is closed off any runtime thread too.
+        if let Some(client) = self.sole_daemon.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = std::thread::spawn(move || drop(client)).join();
+        }
         // Closing the channel ends each worker's loop; their connections close with them.
         self.jobs.lock().unwrap_or_else(|p| p.into_inner()).take();
         for worker in self.workers.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
