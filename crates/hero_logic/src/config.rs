@@ -251,3 +251,43 @@ fn without_password(url: &str) -> String {
 fn display(path: &Path) -> String {
     path.display().to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(args: &[&str]) -> Result<ServerConfig, ConfigError> {
+        let mut argv = vec!["hero_logic_server", "--data-dir", "/nonexistent/hero"];
+        argv.extend_from_slice(args);
+        ServerConfig::resolve(&Flags::parse_from(argv))
+    }
+
+    #[test]
+    fn the_store_is_sqlite_unless_a_postgres_url_is_given() {
+        assert_eq!(resolve(&[]).unwrap().store_url, None);
+        assert_eq!(resolve(&["--store", "sqlite"]).unwrap().store_url, None);
+        let url = "postgres://hero@db/hero_logic";
+        assert_eq!(resolve(&["--store", url]).unwrap().store_url.as_deref(), Some(url));
+        let url = "postgresql:///hero_logic?host=/run/postgresql";
+        assert_eq!(resolve(&["--store", url]).unwrap().store_url.as_deref(), Some(url));
+    }
+
+    #[test]
+    fn an_unknown_store_says_what_is_accepted() {
+        match resolve(&["--store", "mysql://db/x"]) {
+            Err(e @ ConfigError::Store(_)) => {
+                let message = e.to_string();
+                assert!(message.contains("postgres://") && message.contains("sqlite"), "{message}");
+            }
+            other => panic!("expected a store error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn info_hides_a_password_in_the_store_url() {
+        let config = resolve(&["--store", "postgres://hero:s3cret@db/hero_logic"]).unwrap();
+        let info = config.describe();
+        assert!(!info.contains("s3cret"), "{info}");
+        assert!(info.contains("postgres://hero:***@db/hero_logic"), "{info}");
+    }
+}
