@@ -21,7 +21,7 @@ use rusqlite::types::Value as Sql;
 use serde_json::Value;
 
 use super::migrations::PG_MIGRATIONS;
-use super::records::{Cells, Record};
+use super::records::{given_sid_id, select_sql, Cells, PagePlan, Record};
 use super::{sid, PageQuery, PlayBatch, RunScope, Store, StoreError, StoreResult};
 use crate::figures;
 
@@ -263,10 +263,6 @@ fn refs(params: &[Box<dyn ToSql + Sync + Send>]) -> Vec<&(dyn ToSql + Sync)> {
     params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect()
 }
 
-fn select_sql<R: Record>() -> String {
-    format!("SELECT id, sid, {} FROM {}", R::COLUMNS.join(", "), R::TABLE)
-}
-
 fn get_record<R: Record>(c: &mut impl GenericClient, sid: &str) -> StoreResult<Option<R>> {
     let sql = format!("{} WHERE sid = $1", select_sql::<R>());
     c.query_opt(&sql, &[&sid])?.map(|row| R::from_row(&row)).transpose()
@@ -277,57 +273,11 @@ fn record_by<R: Record>(c: &mut impl GenericClient, column: &str, value: &str) -
     c.query_opt(&sql, &[&value])?.map(|row| R::from_row(&row)).transpose()
 }
 
-fn filter_param(field: &str, value: &Value) -> StoreResult<Box<dyn ToSql + Sync + Send>> {
-    match value {
-        Value::String(s) => Ok(Box::new(s.clone())),
-        Value::Bool(b) => Ok(Box::new(i64::from(*b))),
-        Value::Number(n) => Ok(match n.as_i64() {
-            Some(i) => Box::new(i),
-            None => Box::new(n.as_f64().unwrap_or(0.0)),
-        }),
-        _ => Err(StoreError::BadQuery {
-            field: field.to_string(),
-            message: format!("filter {field:?} needs a string, number or boolean, not {value}"),
-        }),
-    }
-}
-
 fn page_records<R: Record>(c: &mut impl GenericClient, query: &PageQuery) -> StoreResult<Page<R>> {
-    let mut clauses = Vec::new();
-    let mut values = Vec::new();
-    for (field, value) in &query.filters {
-        if !R::FILTERS.contains(&field.as_str()) {
-            return Err(StoreError::BadQuery {
-                field: field.clone(),
-                message: format!(
-                    "{} cannot be filtered by {field:?}; filterable fields: {}",
-                    R::KIND,
-                    R::FILTERS.join(", ")
-                ),
-            });
-        }
-        values.push(filter_param(field, value)?);
-        clauses.push(format!("{field} = ${}", values.len()));
-    }
-    if let Some(cursor) = query.cursor.as_deref().filter(|c| !c.is_empty()) {
-        let id = sid::decode(cursor).ok_or_else(|| StoreError::BadQuery {
-            field: "cursor".into(),
-            message: format!("cursor {cursor:?} is not a sid; pass the next_cursor of the previous page"),
-        })?;
-        values.push(Box::new(id as i64));
-        clauses.push(format!("id < ${}", values.len()));
-    }
-    let filter = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
-    let limit = query.limit.max(1);
-    let sql = format!("{}{filter} ORDER BY id DESC LIMIT {}", select_sql::<R>(), limit + 1);
-    let mut items = c.query(&sql, &refs(&values))?.iter().map(R::from_row).collect::<StoreResult<Vec<R>>>()?;
-    let next_cursor = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(|r| r.sid().to_string()).unwrap_or_default()
-    } else {
-        String::new()
-    };
-    Ok(Page { items, next_cursor })
+    let plan = PagePlan::of::<R>(query)?;
+    let values: Vec<_> = plan.conditions.iter().map(|(_, v)| param(v.clone())).collect();
+    let rows = c.query(&plan.sql::<R>(|n| format!("${n}")), &refs(&values))?;
+    Ok(plan.page(rows.iter().map(R::from_row).collect::<StoreResult<Vec<R>>>()?))
 }
 
 /// Maps a UNIQUE violation to a conflict naming the field; other errors pass through.
@@ -352,10 +302,7 @@ fn insert_record<R: Record + Clone>(c: &mut impl GenericClient, record: &R) -> S
         record.set_sid(sid::encode(id as u64));
         id as u64
     } else {
-        let id = sid::decode(record.sid()).ok_or_else(|| StoreError::BadQuery {
-            field: "sid".into(),
-            message: format!("sid {:?} is not lowercase base-36; leave it empty to have one assigned", record.sid()),
-        })?;
+        let id = given_sid_id(record.sid())?;
         c.execute("SELECT sids_at_least($1)", &[&(id as i64)])?;
         id
     };

@@ -5,6 +5,10 @@ use hero_logic_api::methods;
 use hero_logic_api::{Logic, LogicExample, LogicVersion, Play, PlayStatus};
 use rusqlite::types::Value as Sql;
 
+use hero_logic_api::params::Page;
+use serde_json::Value;
+
+use super::{sid, PageQuery, StoreError, StoreResult};
 use crate::figures;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -58,6 +62,86 @@ impl Cells for rusqlite::Row<'_> {
     fn corrupt(&self, idx: usize, reason: Box<dyn std::error::Error + Send + Sync>) -> rusqlite::Error {
         rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, reason)
     }
+}
+
+pub(crate) fn select_sql<R: Record>() -> String {
+    format!("SELECT id, sid, {} FROM {}", R::COLUMNS.join(", "), R::TABLE)
+}
+
+/// A page request checked against a record's filters, in terms both backends turn into SQL:
+/// conditions `"<column> <operator>"` with the value to bind, and how many rows to fetch
+/// (one more than the page, to know whether another page follows).
+pub(crate) struct PagePlan {
+    pub conditions: Vec<(String, Sql)>,
+    pub fetch: u32,
+    limit: u32,
+}
+
+impl PagePlan {
+    pub fn of<R: Record>(query: &PageQuery) -> StoreResult<PagePlan> {
+        let mut conditions = Vec::new();
+        for (field, value) in &query.filters {
+            if !R::FILTERS.contains(&field.as_str()) {
+                return Err(StoreError::BadQuery {
+                    field: field.clone(),
+                    message: format!(
+                        "{} cannot be filtered by {field:?}; filterable fields: {}",
+                        R::KIND,
+                        R::FILTERS.join(", ")
+                    ),
+                });
+            }
+            conditions.push((format!("{field} ="), filter_value(field, value)?));
+        }
+        if let Some(cursor) = query.cursor.as_deref().filter(|c| !c.is_empty()) {
+            let id = sid::decode(cursor).ok_or_else(|| StoreError::BadQuery {
+                field: "cursor".into(),
+                message: format!("cursor {cursor:?} is not a sid; pass the next_cursor of the previous page"),
+            })?;
+            conditions.push(("id <".to_string(), Sql::Integer(id as i64)));
+        }
+        let limit = query.limit.max(1);
+        Ok(PagePlan { conditions, fetch: limit + 1, limit })
+    }
+
+    /// The SQL of the page, numbering parameters with `placeholder(n)` (`?n` or `$n`).
+    pub fn sql<R: Record>(&self, placeholder: fn(usize) -> String) -> String {
+        let clauses: Vec<String> =
+            self.conditions.iter().enumerate().map(|(i, (condition, _))| format!("{condition} {}", placeholder(i + 1))).collect();
+        let filter = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
+        format!("{}{filter} ORDER BY id DESC LIMIT {}", select_sql::<R>(), self.fetch)
+    }
+
+    /// The page of the rows fetched, with the cursor of the next one.
+    pub fn page<R: Record>(&self, mut items: Vec<R>) -> Page<R> {
+        let next_cursor = if items.len() > self.limit as usize {
+            items.truncate(self.limit as usize);
+            items.last().map(|r| r.sid().to_string()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Page { items, next_cursor }
+    }
+}
+
+fn filter_value(field: &str, value: &Value) -> StoreResult<Sql> {
+    match value {
+        Value::String(s) => Ok(Sql::Text(s.clone())),
+        Value::Bool(b) => Ok(Sql::Integer(i64::from(*b))),
+        Value::Number(n) => Ok(n.as_i64().map(Sql::Integer).unwrap_or_else(|| Sql::Real(n.as_f64().unwrap_or(0.0)))),
+        _ => Err(StoreError::BadQuery {
+            field: field.to_string(),
+            message: format!("filter {field:?} needs a string, number or boolean, not {value}"),
+        }),
+    }
+}
+
+/// The counter value of a sid a caller gave (imports, reserved sids), or why it is refused.
+pub(crate) fn given_sid_id(given: &str) -> StoreResult<u64> {
+    sid::decode(given).ok_or_else(|| StoreError::BadQuery {
+        field: "sid".into(),
+        message: format!("sid {given:?} is not lowercase base-36; leave it empty to have one assigned"),
+    })
 }
 
 fn json<T: Serialize>(value: &T) -> Sql {

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::migrations::MIGRATIONS;
 use crate::figures;
-use super::records::Record;
+use super::records::{given_sid_id, select_sql, PagePlan, Record};
 use super::{sid, PageQuery, PlayBatch, RunScope, Store, StoreError, StoreResult};
 
 /// SQLite's `synchronous` pragma: `Full` makes every commit durable, `Normal` is WAL-safe and faster.
@@ -314,10 +314,6 @@ fn from_row<R: Record>(row: &rusqlite::Row<'_>) -> rusqlite::Result<R> {
     R::from_row(row)
 }
 
-fn select_sql<R: Record>() -> String {
-    format!("SELECT id, sid, {} FROM {}", R::COLUMNS.join(", "), R::TABLE)
-}
-
 fn get_record<R: Record>(conn: &Connection, sid: &str) -> StoreResult<Option<R>> {
     let sql = format!("{} WHERE sid = ?1", select_sql::<R>());
     Ok(conn.prepare_cached(&sql)?.query_row([sid], from_row::<R>).optional()?)
@@ -328,55 +324,12 @@ fn record_by<R: Record>(conn: &Connection, column: &str, value: &str) -> StoreRe
     Ok(conn.prepare_cached(&sql)?.query_row([value], from_row::<R>).optional()?)
 }
 
-fn filter_value(field: &str, value: &Value) -> StoreResult<Sql> {
-    match value {
-        Value::String(s) => Ok(Sql::Text(s.clone())),
-        Value::Bool(b) => Ok(Sql::Integer(i64::from(*b))),
-        Value::Number(n) => Ok(n.as_i64().map(Sql::Integer).unwrap_or_else(|| Sql::Real(n.as_f64().unwrap_or(0.0)))),
-        _ => Err(StoreError::BadQuery {
-            field: field.to_string(),
-            message: format!("filter {field:?} needs a string, number or boolean, not {value}"),
-        }),
-    }
-}
-
 fn page_records<R: Record>(conn: &Connection, query: &PageQuery) -> StoreResult<Page<R>> {
-    let mut clauses = Vec::new();
-    let mut values = Vec::new();
-    for (field, value) in &query.filters {
-        if !R::FILTERS.contains(&field.as_str()) {
-            return Err(StoreError::BadQuery {
-                field: field.clone(),
-                message: format!(
-                    "{} cannot be filtered by {field:?}; filterable fields: {}",
-                    R::KIND,
-                    R::FILTERS.join(", ")
-                ),
-            });
-        }
-        values.push(filter_value(field, value)?);
-        clauses.push(format!("{field} = ?{}", values.len()));
-    }
-    if let Some(cursor) = query.cursor.as_deref().filter(|c| !c.is_empty()) {
-        let id = sid::decode(cursor).ok_or_else(|| StoreError::BadQuery {
-            field: "cursor".into(),
-            message: format!("cursor {cursor:?} is not a sid; pass the next_cursor of the previous page"),
-        })?;
-        values.push(Sql::Integer(id as i64));
-        clauses.push(format!("id < ?{}", values.len()));
-    }
-    let filter = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
-    let limit = query.limit.max(1);
-    let sql = format!("{}{filter} ORDER BY id DESC LIMIT {}", select_sql::<R>(), limit + 1);
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut items = stmt.query_map(params_from_iter(values), from_row::<R>)?.collect::<Result<Vec<R>, _>>()?;
-    let next_cursor = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(|r| r.sid().to_string()).unwrap_or_default()
-    } else {
-        String::new()
-    };
-    Ok(Page { items, next_cursor })
+    let plan = PagePlan::of::<R>(query)?;
+    let mut stmt = conn.prepare_cached(&plan.sql::<R>(|n| format!("?{n}")))?;
+    let values = plan.conditions.iter().map(|(_, v)| v);
+    let items = stmt.query_map(params_from_iter(values), from_row::<R>)?.collect::<Result<Vec<R>, _>>()?;
+    Ok(plan.page(items))
 }
 
 fn next_sid(tx: &Connection) -> StoreResult<String> {
@@ -407,13 +360,7 @@ fn insert_record<R: Record + Clone>(tx: &Connection, record: &R) -> StoreResult<
         record.set_sid(fresh);
         sid::decode(record.sid()).expect("fresh sids decode")
     } else {
-        let id = sid::decode(record.sid()).ok_or_else(|| StoreError::BadQuery {
-            field: "sid".into(),
-            message: format!(
-                "sid {:?} is not lowercase base-36; leave it empty to have one assigned",
-                record.sid()
-            ),
-        })?;
+        let id = given_sid_id(record.sid())?;
         // Only when it moves: the engine inserts sids it reserved earlier, and leaving the
         // counter's page untouched keeps it out of the commit.
         tx.prepare_cached("UPDATE counters SET value = ?1 WHERE name = 'sid' AND value < ?1")?.execute([id as i64])?;
