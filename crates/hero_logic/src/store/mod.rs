@@ -1,6 +1,7 @@
 //! Persistence behind one trait, so that a PostgreSQL backend can join SQLite without
 //! touching callers. Every method is one atomic operation.
 
+mod batch;
 mod migrations;
 pub mod pg;
 mod records;

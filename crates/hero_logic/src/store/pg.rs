@@ -21,6 +21,7 @@ use rusqlite::types::Value as Sql;
 use serde_json::Value;
 
 use super::migrations::PG_MIGRATIONS;
+use super::batch::{self, PlayRows};
 use super::records::{given_sid_id, select_sql, Cells, PagePlan, Record};
 use super::{sid, PageQuery, PlayBatch, RunScope, Store, StoreError, StoreResult};
 use crate::figures;
@@ -398,6 +399,31 @@ fn has_status(c: &mut impl GenericClient, sid: &str, status: PlayStatus) -> Stor
     Ok(current.as_deref() == Some(status.as_str()))
 }
 
+impl PlayRows for postgres::Transaction<'_> {
+    fn has_status(&mut self, sid: &str, status: PlayStatus) -> StoreResult<bool> {
+        has_status(self, sid, status)
+    }
+    fn insert_play(&mut self, play: &Play) -> StoreResult<Play> {
+        insert_record(self, play)
+    }
+    fn append_child(&mut self, parent_sid: &str, child_sid: &str) -> StoreResult<()> {
+        append_child(self, parent_sid, child_sid)
+    }
+    fn update_play(&mut self, play: &Play) -> StoreResult<bool> {
+        update_record(self, play)
+    }
+    fn set_step_output(&mut self, play_sid: &str, step_key: &str, output: &Value) -> StoreResult<()> {
+        set_step_output(self, play_sid, step_key, output)
+    }
+    fn append_logs(&mut self, play_sid: &str, text: &str) -> StoreResult<bool> {
+        Ok(self.execute("UPDATE plays SET logs = logs || $2 WHERE sid = $1", &[&play_sid, &text])? > 0)
+    }
+    fn mark_replayed(&mut self, play_sid: &str) -> StoreResult<()> {
+        self.execute("UPDATE plays SET replayed = 1 WHERE sid = $1", &[&play_sid])?;
+        Ok(())
+    }
+}
+
 fn owned(sid: &str) -> String {
     sid.to_string()
 }
@@ -690,34 +716,7 @@ impl Store for PgStore {
         }
         let batch = batch.clone();
         let guard = guard.map(|(sid, status)| (owned(sid), status));
-        self.write(move |tx| {
-            if let Some((sid, status)) = &guard {
-                if !has_status(tx, sid, *status)? {
-                    return Ok(false);
-                }
-            }
-            for child in &batch.new_children {
-                let stored = insert_record(tx, child)?;
-                append_child(tx, &stored.parent_play_sid, &stored.sid)?;
-            }
-            for play in &batch.updates {
-                if !update_record(tx, play)? {
-                    return Err(StoreError::NotFound { kind: "Play", sid: play.sid.clone() });
-                }
-            }
-            for (play_sid, step_key, output) in &batch.memos {
-                set_step_output(tx, play_sid, step_key, output)?;
-            }
-            for (play_sid, text) in &batch.logs {
-                if tx.execute("UPDATE plays SET logs = logs || $2 WHERE sid = $1", &[play_sid, text])? == 0 {
-                    return Err(StoreError::NotFound { kind: "Play", sid: play_sid.clone() });
-                }
-            }
-            for play_sid in &batch.replayed {
-                tx.execute("UPDATE plays SET replayed = 1 WHERE sid = $1", &[play_sid])?;
-            }
-            Ok(true)
-        })
+        self.write(move |tx| batch::apply(tx, &batch, guard.as_ref().map(|(sid, status)| (sid.as_str(), *status))))
     }
 
     fn reserve_sids(&self, count: u64) -> StoreResult<u64> {
@@ -730,19 +729,7 @@ impl Store for PgStore {
     fn plays_update(&self, plays: &[Play], guard: Option<(&str, PlayStatus)>) -> StoreResult<bool> {
         let plays = plays.to_vec();
         let guard = guard.map(|(sid, status)| (owned(sid), status));
-        self.write(move |tx| {
-            if let Some((sid, status)) = &guard {
-                if !has_status(tx, sid, *status)? {
-                    return Ok(false);
-                }
-            }
-            for play in &plays {
-                if !update_record(tx, play)? {
-                    return Err(StoreError::NotFound { kind: "Play", sid: play.sid.clone() });
-                }
-            }
-            Ok(true)
-        })
+        self.write(move |tx| batch::update_guarded(tx, &plays, guard.as_ref().map(|(sid, status)| (sid.as_str(), *status))))
     }
 
     fn play_root_sid(&self, sid: &str) -> StoreResult<Option<String>> {

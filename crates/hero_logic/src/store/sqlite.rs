@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::migrations::MIGRATIONS;
 use crate::figures;
+use super::batch::{self, PlayRows};
 use super::records::{given_sid_id, select_sql, PagePlan, Record};
 use super::{sid, PageQuery, PlayBatch, RunScope, Store, StoreError, StoreResult};
 
@@ -692,36 +693,7 @@ impl Store for SqliteStore {
         if batch.is_empty() {
             return Ok(true);
         }
-        self.write(|tx| {
-            if let Some((sid, status)) = guard {
-                if !has_status(tx, sid, status)? {
-                    return Ok(false);
-                }
-            }
-            for child in &batch.new_children {
-                let stored = insert_record(tx, child)?;
-                append_child(tx, &stored.parent_play_sid, &stored.sid)?;
-            }
-            for play in &batch.updates {
-                if !update_record(tx, play)? {
-                    return Err(StoreError::NotFound { kind: "Play", sid: play.sid.clone() });
-                }
-            }
-            for (play_sid, step_key, output) in &batch.memos {
-                set_step_output(tx, play_sid, step_key, output)?;
-            }
-            let mut append = tx.prepare_cached("UPDATE plays SET logs = logs || ?2 WHERE sid = ?1")?;
-            for (play_sid, text) in &batch.logs {
-                if append.execute(params![play_sid, text])? == 0 {
-                    return Err(StoreError::NotFound { kind: "Play", sid: play_sid.clone() });
-                }
-            }
-            let mut mark = tx.prepare_cached("UPDATE plays SET replayed = 1 WHERE sid = ?1")?;
-            for play_sid in &batch.replayed {
-                mark.execute([play_sid])?;
-            }
-            Ok(true)
-        })
+        self.write(|tx| batch::apply(&mut SqliteRows(tx), batch, guard))
     }
 
     fn reserve_sids(&self, count: u64) -> StoreResult<u64> {
@@ -736,19 +708,7 @@ impl Store for SqliteStore {
     }
 
     fn plays_update(&self, plays: &[Play], guard: Option<(&str, PlayStatus)>) -> StoreResult<bool> {
-        self.write(|tx| {
-            if let Some((sid, status)) = guard {
-                if !has_status(tx, sid, status)? {
-                    return Ok(false);
-                }
-            }
-            for play in plays {
-                if !update_record(tx, play)? {
-                    return Err(StoreError::NotFound { kind: "Play", sid: play.sid.clone() });
-                }
-            }
-            Ok(true)
-        })
+        self.write(|tx| batch::update_guarded(&mut SqliteRows(tx), plays, guard))
     }
 
     fn library_generation(&self) -> u64 {
@@ -896,6 +856,34 @@ impl Store for SqliteStore {
             }
             Ok(())
         })
+    }
+}
+
+/// A transaction's row writes, for `batch::apply`.
+struct SqliteRows<'c>(&'c Connection);
+
+impl PlayRows for SqliteRows<'_> {
+    fn has_status(&mut self, sid: &str, status: PlayStatus) -> StoreResult<bool> {
+        has_status(self.0, sid, status)
+    }
+    fn insert_play(&mut self, play: &Play) -> StoreResult<Play> {
+        insert_record(self.0, play)
+    }
+    fn append_child(&mut self, parent_sid: &str, child_sid: &str) -> StoreResult<()> {
+        append_child(self.0, parent_sid, child_sid)
+    }
+    fn update_play(&mut self, play: &Play) -> StoreResult<bool> {
+        update_record(self.0, play)
+    }
+    fn set_step_output(&mut self, play_sid: &str, step_key: &str, output: &Value) -> StoreResult<()> {
+        set_step_output(self.0, play_sid, step_key, output)
+    }
+    fn append_logs(&mut self, play_sid: &str, text: &str) -> StoreResult<bool> {
+        Ok(self.0.prepare_cached("UPDATE plays SET logs = logs || ?2 WHERE sid = ?1")?.execute(params![play_sid, text])? > 0)
+    }
+    fn mark_replayed(&mut self, play_sid: &str) -> StoreResult<()> {
+        self.0.prepare_cached("UPDATE plays SET replayed = 1 WHERE sid = ?1")?.execute([play_sid])?;
+        Ok(())
     }
 }
 
