@@ -29,6 +29,10 @@ pub struct Flags {
     /// Do not load seed logics.
     #[arg(long)]
     pub no_seed: bool,
+    /// Where to keep everything: a PostgreSQL URL (`postgres://…`) or `sqlite` for the file in
+    /// the data dir (`[store] url`). Env: HERO_LOGIC_STORE.
+    #[arg(long, value_name = "URL", env = "HERO_LOGIC_STORE")]
+    pub store: Option<String>,
     /// SQLite durability: `full` or `normal`. Default from service.toml.
     #[arg(long, value_name = "MODE")]
     pub synchronous: Option<String>,
@@ -68,6 +72,8 @@ pub struct ServerConfig {
     pub socket: PathBuf,
     pub database: PathBuf,
     pub synchronous: Synchronous,
+    /// The PostgreSQL store's URL; None: the SQLite file at `database`.
+    pub store_url: Option<String>,
     pub seeds: SeedSource,
     /// The file given with `--config`, if any.
     pub config_file: Option<PathBuf>,
@@ -88,6 +94,8 @@ pub enum ConfigError {
     Recover(String),
     #[error("engine.{name} = {value} is out of range; use {min} to {max} (--{flag} or service.toml)")]
     OutOfRange { name: &'static str, flag: &'static str, value: u32, min: u32, max: u32 },
+    #[error("unknown store {0:?}; use a PostgreSQL URL (postgres://user@host/dbname) or `sqlite` (--store or [store] url)")]
+    Store(String),
     #[error("cannot read the config file {0}: {1}")]
     Read(PathBuf, std::io::Error),
     #[error("the config file {0} is not valid: {1}")]
@@ -116,12 +124,25 @@ impl ServerConfig {
         let database = data_dir.join(&service.paths.database);
         let mode = flags.synchronous.clone().unwrap_or_else(|| service.store.synchronous.clone());
         let synchronous = Synchronous::parse(&mode).ok_or(ConfigError::Synchronous(mode))?;
+        if let Some(store) = &flags.store {
+            service.store.url = if store == "sqlite" { String::new() } else { store.clone() };
+        }
+        let store_url = store_url(&service.store.url)?;
         let seeds = match (&flags.seed_dir, flags.no_seed) {
             (_, true) => SeedSource::Off,
             (Some(dir), false) => SeedSource::Dir(dir.clone()),
             (None, false) => SeedSource::Embedded,
         };
-        Ok(ServerConfig { service, data_dir, socket, database, synchronous, seeds, config_file: flags.config.clone() })
+        Ok(ServerConfig {
+            service,
+            data_dir,
+            socket,
+            database,
+            synchronous,
+            store_url,
+            seeds,
+            config_file: flags.config.clone(),
+        })
     }
 
     pub fn lock_path(&self) -> PathBuf {
@@ -135,6 +156,7 @@ impl ServerConfig {
         service.paths.socket = display(&self.socket);
         service.paths.database = display(&self.database);
         service.store.synchronous = format!("{:?}", self.synchronous).to_lowercase();
+        service.store.url = without_password(&service.store.url);
         let seeds = match &self.seeds {
             SeedSource::Embedded => "built-in".to_string(),
             SeedSource::Dir(dir) => display(dir),
@@ -203,6 +225,69 @@ fn check_engine(service: &ServiceConfig) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// The PostgreSQL URL of `[store] url`, checked for its scheme (the driver checks the rest
+/// when it connects); None for SQLite.
+fn store_url(url: &str) -> Result<Option<String>, ConfigError> {
+    let url = url.trim();
+    if url.is_empty() {
+        return Ok(None);
+    }
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(ConfigError::Store(url.to_string()));
+    }
+    Ok(Some(url.to_string()))
+}
+
+/// A URL as `--info` shows it: a password in it is replaced by `***`.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let Some((userinfo, host)) = rest.split_once('@') else { return url.to_string() };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
 fn display(path: &Path) -> String {
     path.display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(args: &[&str]) -> Result<ServerConfig, ConfigError> {
+        let mut argv = vec!["hero_logic_server", "--data-dir", "/nonexistent/hero"];
+        argv.extend_from_slice(args);
+        ServerConfig::resolve(&Flags::parse_from(argv))
+    }
+
+    #[test]
+    fn the_store_is_sqlite_unless_a_postgres_url_is_given() {
+        assert_eq!(resolve(&[]).unwrap().store_url, None);
+        assert_eq!(resolve(&["--store", "sqlite"]).unwrap().store_url, None);
+        let url = "postgres://hero@db/hero_logic";
+        assert_eq!(resolve(&["--store", url]).unwrap().store_url.as_deref(), Some(url));
+        let url = "postgresql:///hero_logic?host=/run/postgresql";
+        assert_eq!(resolve(&["--store", url]).unwrap().store_url.as_deref(), Some(url));
+    }
+
+    #[test]
+    fn an_unknown_store_says_what_is_accepted() {
+        match resolve(&["--store", "mysql://db/x"]) {
+            Err(e @ ConfigError::Store(_)) => {
+                let message = e.to_string();
+                assert!(message.contains("postgres://") && message.contains("sqlite"), "{message}");
+            }
+            other => panic!("expected a store error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn info_hides_a_password_in_the_store_url() {
+        let config = resolve(&["--store", "postgres://hero:s3cret@db/hero_logic"]).unwrap();
+        let info = config.describe();
+        assert!(!info.contains("s3cret"), "{info}");
+        assert!(info.contains("postgres://hero:***@db/hero_logic"), "{info}");
+    }
 }

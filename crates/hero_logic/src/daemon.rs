@@ -10,7 +10,7 @@ use crate::engine::sandbox::Budget;
 use crate::engine::{Caps, Engine, EngineSettings};
 use crate::library::Library;
 use crate::models::ModelSettings;
-use crate::store::{SqliteStore, Store};
+use crate::store::{PgStore, SqliteStore, Store};
 use crate::{rpc, seed};
 
 /// Opens the store, loads seeds and serves JSON-RPC until SIGINT or SIGTERM.
@@ -18,7 +18,7 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
     for dir in ["", "run", "work", "sdk"].map(|name| config.data_dir.join(name)) {
         crate::private::dir(&dir).with_context(|| format!("making {} private", dir.display()))?;
     }
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.database, config.synchronous)?);
+    let store = open_store(&config)?;
     // Resolved once: the engine runs Plays on it and saves are checked against its grammar.
     let python = PythonRuntime::prepare(&config.data_dir);
     let library = Library::new(store).with_runtime(grammar_of(&python));
@@ -49,6 +49,18 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
     served?;
     tracing::info!("hero_logic_server stopped");
     Ok(())
+}
+
+fn open_store(config: &ServerConfig) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match &config.store_url {
+        Some(url) => {
+            let connections = config.service.engine.pool_size as usize + crate::store::pg::DEFAULT_CONNECTIONS;
+            let store = PgStore::open(url, connections)?;
+            store.claim_sole_daemon()?;
+            Arc::new(store)
+        }
+        None => Arc::new(SqliteStore::open(&config.database, config.synchronous)?),
+    })
 }
 
 /// The interpreter's grammar, for save-time checks: known before the seeds load, which are

@@ -73,6 +73,10 @@ fn default_token_file() -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoreSection {
     pub synchronous: String,
+    /// A PostgreSQL URL (`postgres://…`) to keep everything there instead of the SQLite file;
+    /// empty: SQLite.
+    #[serde(default)]
+    pub url: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

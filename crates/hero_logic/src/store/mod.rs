@@ -1,7 +1,9 @@
 //! Persistence behind one trait, so that a PostgreSQL backend can join SQLite without
 //! touching callers. Every method is one atomic operation.
 
+mod batch;
 mod migrations;
+pub mod pg;
 mod records;
 pub mod sid;
 pub mod sqlite;
@@ -12,12 +14,18 @@ use hero_logic_api::params::{Limits, Page, RecentRun};
 use hero_logic_api::{Logic, LogicExample, LogicVersion, Play, PlayStatus, PlayTotals};
 use serde_json::Value;
 
+pub use pg::PgStore;
 pub use sqlite::{SqliteStore, Synchronous};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("database error: {0}")]
+    Postgres(#[from] postgres::Error),
+    /// The PostgreSQL store's connections are gone (it is shutting down).
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     #[error("{kind} {sid} not found")]
     NotFound { kind: &'static str, sid: String },
     /// A uniqueness rule was hit; `field` names the column.

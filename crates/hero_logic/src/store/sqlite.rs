@@ -15,7 +15,8 @@ use serde_json::Value;
 
 use super::migrations::MIGRATIONS;
 use crate::figures;
-use super::records::Record;
+use super::batch::{self, PlayRows};
+use super::records::{given_sid_id, select_sql, PagePlan, Record};
 use super::{sid, PageQuery, PlayBatch, PlaySearch, RunScope, Store, StoreError, StoreResult};
 
 /// SQLite's `synchronous` pragma: `Full` makes every commit durable, `Normal` is WAL-safe and faster.
@@ -309,133 +310,34 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
     Ok(())
 }
 
-fn select_sql<R: Record>() -> String {
-    format!("SELECT id, sid, {} FROM {}", R::COLUMNS.join(", "), R::TABLE)
+/// `Record::from_row` for rusqlite's row type, as a function item any row lifetime fits.
+fn from_row<R: Record>(row: &rusqlite::Row<'_>) -> rusqlite::Result<R> {
+    R::from_row(row)
 }
 
 fn get_record<R: Record>(conn: &Connection, sid: &str) -> StoreResult<Option<R>> {
     let sql = format!("{} WHERE sid = ?1", select_sql::<R>());
-    Ok(conn.prepare_cached(&sql)?.query_row([sid], R::from_row).optional()?)
+    Ok(conn.prepare_cached(&sql)?.query_row([sid], from_row::<R>).optional()?)
 }
 
 fn record_by<R: Record>(conn: &Connection, column: &str, value: &str) -> StoreResult<Option<R>> {
     let sql = format!("{} WHERE {column} = ?1 ORDER BY id DESC LIMIT 1", select_sql::<R>());
-    Ok(conn.prepare_cached(&sql)?.query_row([value], R::from_row).optional()?)
-}
-
-fn filter_value(field: &str, value: &Value) -> StoreResult<Sql> {
-    match value {
-        Value::String(s) => Ok(Sql::Text(s.clone())),
-        Value::Bool(b) => Ok(Sql::Integer(i64::from(*b))),
-        Value::Number(n) => Ok(n.as_i64().map(Sql::Integer).unwrap_or_else(|| Sql::Real(n.as_f64().unwrap_or(0.0)))),
-        _ => Err(StoreError::BadQuery {
-            field: field.to_string(),
-            message: format!("filter {field:?} needs a string, number or boolean, not {value}"),
-        }),
-    }
+    Ok(conn.prepare_cached(&sql)?.query_row([value], from_row::<R>).optional()?)
 }
 
 fn page_records<R: Record>(conn: &Connection, query: &PageQuery) -> StoreResult<Page<R>> {
-    let mut clauses = Vec::new();
-    let mut values = Vec::new();
-    for (field, value) in &query.filters {
-        if !R::FILTERS.contains(&field.as_str()) {
-            return Err(StoreError::BadQuery {
-                field: field.clone(),
-                message: format!(
-                    "{} cannot be filtered by {field:?}; filterable fields: {}",
-                    R::KIND,
-                    R::FILTERS.join(", ")
-                ),
-            });
-        }
-        values.push(filter_value(field, value)?);
-        clauses.push(format!("{field} = ?{}", values.len()));
-    }
-    if let Some(cursor) = query.cursor.as_deref().filter(|c| !c.is_empty()) {
-        let id = sid::decode(cursor).ok_or_else(|| StoreError::BadQuery {
-            field: "cursor".into(),
-            message: format!("cursor {cursor:?} is not a sid; pass the next_cursor of the previous page"),
-        })?;
-        values.push(Sql::Integer(id as i64));
-        clauses.push(format!("id < ?{}", values.len()));
-    }
-    let filter = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
-    let limit = query.limit.max(1);
-    let sql = format!("{}{filter} ORDER BY id DESC LIMIT {}", select_sql::<R>(), limit + 1);
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let items = stmt.query_map(params_from_iter(values), R::from_row)?.collect::<Result<Vec<R>, _>>()?;
-    Ok(cut_page(items, limit))
+    plan_page(conn, &PagePlan::of::<R>(query)?)
 }
 
-/// A page of `limit` items out of `limit + 1` read, whose cursor tells whether more follow.
-fn cut_page<R: Record>(mut items: Vec<R>, limit: u32) -> Page<R> {
-    let next_cursor = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(|r| r.sid().to_string()).unwrap_or_default()
-    } else {
-        String::new()
-    };
-    Page { items, next_cursor }
+fn plan_page<R: Record>(conn: &Connection, plan: &PagePlan) -> StoreResult<Page<R>> {
+    let mut stmt = conn.prepare_cached(&plan.sql::<R>(|n| format!("?{n}")))?;
+    let items = stmt.query_map(params_from_iter(plan.values()), from_row::<R>)?.collect::<Result<Vec<R>, _>>()?;
+    Ok(plan.page(items))
 }
 
-/// `play_search`: one statement of portable SQL (LIKE with an explicit escape, `lower`), so
-/// another backend can take it over as it stands.
 fn search_plays(conn: &Connection, search: &PlaySearch) -> StoreResult<Page<Play>> {
-    let (sql, values) = search_statement(search)?;
-    let mut stmt = conn.prepare(&sql)?;
-    let items = stmt.query_map(params_from_iter(values), Play::from_row)?.collect::<Result<Vec<Play>, _>>()?;
-    hydrate_page(conn, cut_page(items, search.limit.max(1)), with_children_and_steps)
-}
-
-/// The statement and values of a `play_search`, one row more than a page.
-pub(super) fn search_statement(search: &PlaySearch) -> StoreResult<(String, Vec<Sql>)> {
-    let mut clauses: Vec<String> = Vec::new();
-    let mut values: Vec<Sql> = Vec::new();
-    // Binds `value` and returns its placeholder.
-    let mut bind = |value: Sql| {
-        values.push(value);
-        format!("?{}", values.len())
-    };
-    if let Some(logic_sid) = &search.logic_sid {
-        clauses.push(format!("logic_sid = {}", bind(Sql::Text(logic_sid.clone()))));
-    }
-    if let Some(status) = search.status {
-        clauses.push(format!("status = {}", bind(Sql::Text(status.as_str().into()))));
-    }
-    if search.top_level_only {
-        clauses.push("parent_play_sid = ''".into());
-    }
-    let millis = |ms: u64| Sql::Integer(i64::try_from(ms).unwrap_or(i64::MAX));
-    if let Some(since) = search.since {
-        clauses.push(format!("created_at >= {}", bind(millis(since))));
-    }
-    if let Some(until) = search.until {
-        clauses.push(format!("created_at < {}", bind(millis(until))));
-    }
-    if let Some(cursor) = search.cursor.as_deref().filter(|c| !c.is_empty()) {
-        let id = sid::decode(cursor).ok_or_else(|| StoreError::BadQuery {
-            field: "cursor".into(),
-            message: format!("cursor {cursor:?} is not a sid; pass the next_cursor of the previous page"),
-        })?;
-        clauses.push(format!("id < {}", bind(Sql::Integer(id as i64))));
-    }
-    if let Some(text) = search.text.as_deref().filter(|t| !t.is_empty()) {
-        let p = bind(Sql::Text(format!("%{}%", like_escape(&text.to_lowercase()))));
-        clauses.push(format!(
-            "(lower(input_data) LIKE {p} ESCAPE '\\' OR lower(output_data) LIKE {p} ESCAPE '\\' \
-             OR lower(error_message) LIKE {p} ESCAPE '\\')"
-        ));
-    }
-    let filter = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
-    let limit = search.limit.max(1);
-    let sql = format!("{}{filter} ORDER BY id DESC LIMIT {}", select_sql::<Play>(), limit + 1);
-    Ok((sql, values))
-}
-
-/// Escapes LIKE's wildcards so that the user's text is matched literally.
-fn like_escape(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    let page = plan_page(conn, &PagePlan::search(search)?)?;
+    hydrate_page(conn, page, with_children_and_steps)
 }
 
 fn next_sid(tx: &Connection) -> StoreResult<String> {
@@ -466,13 +368,7 @@ fn insert_record<R: Record + Clone>(tx: &Connection, record: &R) -> StoreResult<
         record.set_sid(fresh);
         sid::decode(record.sid()).expect("fresh sids decode")
     } else {
-        let id = sid::decode(record.sid()).ok_or_else(|| StoreError::BadQuery {
-            field: "sid".into(),
-            message: format!(
-                "sid {:?} is not lowercase base-36; leave it empty to have one assigned",
-                record.sid()
-            ),
-        })?;
+        let id = given_sid_id(record.sid())?;
         // Only when it moves: the engine inserts sids it reserved earlier, and leaving the
         // counter's page untouched keeps it out of the commit.
         tx.prepare_cached("UPDATE counters SET value = ?1 WHERE name = 'sid' AND value < ?1")?.execute([id as i64])?;
@@ -594,7 +490,7 @@ impl Store for SqliteStore {
     fn logic_all(&self) -> StoreResult<Vec<Logic>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(&format!("{} ORDER BY name", select_sql::<Logic>()))?;
-            let logics = stmt.query_map([], Logic::from_row)?.collect::<Result<Vec<_>, _>>()?;
+            let logics = stmt.query_map([], from_row::<Logic>)?.collect::<Result<Vec<_>, _>>()?;
             logics.into_iter().map(|l| with_versions(c, l)).collect()
         })
     }
@@ -622,14 +518,14 @@ impl Store for SqliteStore {
                 "SELECT v.id, v.sid, {} FROM logics l JOIN logic_versions v ON v.sid = l.current_version_sid WHERE l.name = ?1",
                 columns.join(", ")
             );
-            Ok(c.prepare_cached(&sql)?.query_row([name], LogicVersion::from_row).optional()?)
+            Ok(c.prepare_cached(&sql)?.query_row([name], from_row::<LogicVersion>).optional()?)
         })
     }
 
     fn version_by_label(&self, logic_sid: &str, label: &str) -> StoreResult<Option<LogicVersion>> {
         self.read(|c| {
             let sql = format!("{} WHERE logic_sid = ?1 AND version_label = ?2", select_sql::<LogicVersion>());
-            Ok(c.query_row(&sql, [logic_sid, label], LogicVersion::from_row).optional()?)
+            Ok(c.query_row(&sql, [logic_sid, label], from_row::<LogicVersion>).optional()?)
         })
     }
 
@@ -808,36 +704,7 @@ impl Store for SqliteStore {
         if batch.is_empty() {
             return Ok(true);
         }
-        self.write(|tx| {
-            if let Some((sid, status)) = guard {
-                if !has_status(tx, sid, status)? {
-                    return Ok(false);
-                }
-            }
-            for child in &batch.new_children {
-                let stored = insert_record(tx, child)?;
-                append_child(tx, &stored.parent_play_sid, &stored.sid)?;
-            }
-            for play in &batch.updates {
-                if !update_record(tx, play)? {
-                    return Err(StoreError::NotFound { kind: "Play", sid: play.sid.clone() });
-                }
-            }
-            for (play_sid, step_key, output) in &batch.memos {
-                set_step_output(tx, play_sid, step_key, output)?;
-            }
-            let mut append = tx.prepare_cached("UPDATE plays SET logs = logs || ?2 WHERE sid = ?1")?;
-            for (play_sid, text) in &batch.logs {
-                if append.execute(params![play_sid, text])? == 0 {
-                    return Err(StoreError::NotFound { kind: "Play", sid: play_sid.clone() });
-                }
-            }
-            let mut mark = tx.prepare_cached("UPDATE plays SET replayed = 1 WHERE sid = ?1")?;
-            for play_sid in &batch.replayed {
-                mark.execute([play_sid])?;
-            }
-            Ok(true)
-        })
+        self.write(|tx| batch::apply(&mut SqliteRows(tx), batch, guard))
     }
 
     fn reserve_sids(&self, count: u64) -> StoreResult<u64> {
@@ -852,19 +719,7 @@ impl Store for SqliteStore {
     }
 
     fn plays_update(&self, plays: &[Play], guard: Option<(&str, PlayStatus)>) -> StoreResult<bool> {
-        self.write(|tx| {
-            if let Some((sid, status)) = guard {
-                if !has_status(tx, sid, status)? {
-                    return Ok(false);
-                }
-            }
-            for play in plays {
-                if !update_record(tx, play)? {
-                    return Err(StoreError::NotFound { kind: "Play", sid: play.sid.clone() });
-                }
-            }
-            Ok(true)
-        })
+        self.write(|tx| batch::update_guarded(&mut SqliteRows(tx), plays, guard))
     }
 
     fn library_generation(&self) -> u64 {
@@ -979,7 +834,7 @@ impl Store for SqliteStore {
             for status in statuses {
                 let sql = format!("{} WHERE status = ?1 AND parent_play_sid = '' ORDER BY id", select_sql::<Play>());
                 let mut stmt = c.prepare_cached(&sql)?;
-                let plays = stmt.query_map([status.as_str()], Play::from_row)?.collect::<Result<Vec<_>, _>>()?;
+                let plays = stmt.query_map([status.as_str()], from_row::<Play>)?.collect::<Result<Vec<_>, _>>()?;
                 found.extend(plays);
             }
             found.sort_by_key(|p| sid::decode(&p.sid));
@@ -1012,6 +867,34 @@ impl Store for SqliteStore {
             }
             Ok(())
         })
+    }
+}
+
+/// A transaction's row writes, for `batch::apply`.
+struct SqliteRows<'c>(&'c Connection);
+
+impl PlayRows for SqliteRows<'_> {
+    fn has_status(&mut self, sid: &str, status: PlayStatus) -> StoreResult<bool> {
+        has_status(self.0, sid, status)
+    }
+    fn insert_play(&mut self, play: &Play) -> StoreResult<Play> {
+        insert_record(self.0, play)
+    }
+    fn append_child(&mut self, parent_sid: &str, child_sid: &str) -> StoreResult<()> {
+        append_child(self.0, parent_sid, child_sid)
+    }
+    fn update_play(&mut self, play: &Play) -> StoreResult<bool> {
+        update_record(self.0, play)
+    }
+    fn set_step_output(&mut self, play_sid: &str, step_key: &str, output: &Value) -> StoreResult<()> {
+        set_step_output(self.0, play_sid, step_key, output)
+    }
+    fn append_logs(&mut self, play_sid: &str, text: &str) -> StoreResult<bool> {
+        Ok(self.0.prepare_cached("UPDATE plays SET logs = logs || ?2 WHERE sid = ?1")?.execute(params![play_sid, text])? > 0)
+    }
+    fn mark_replayed(&mut self, play_sid: &str) -> StoreResult<()> {
+        self.0.prepare_cached("UPDATE plays SET replayed = 1 WHERE sid = ?1")?.execute([play_sid])?;
+        Ok(())
     }
 }
 

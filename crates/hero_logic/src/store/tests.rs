@@ -5,19 +5,64 @@ use serde_json::json;
 
 use super::*;
 
+mod pg_backend;
+
 fn open() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("t.db"), Synchronous::Normal).unwrap();
     (dir, store)
 }
 
+/// Runs a portable test against a fresh SQLite file.
+fn on_sqlite(test: fn(&Arc<dyn Store>)) {
+    let (_dir, store) = open();
+    test(&(Arc::new(store) as Arc<dyn Store>));
+}
+
+/// Runs a portable test against a fresh PostgreSQL database (see `pg_backend`).
+fn on_postgres(test: fn(&Arc<dyn Store>)) {
+    if let Some(store) = pg_backend::fresh_store() {
+        test(&(Arc::new(store) as Arc<dyn Store>));
+    }
+}
+
+/// Each portable test (a `fn(&Arc<dyn Store>)` below) runs once per backend.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite_backend {
+            $( #[test] fn $name() { super::on_sqlite(super::$name) } )*
+        }
+        mod postgres_backend {
+            $( #[test] fn $name() { super::on_postgres(super::$name) } )*
+        }
+    };
+}
+
+on_both_backends!(
+    sids_come_from_one_counter_across_tables,
+    unique_name_is_a_conflict_on_name,
+    pages_are_newest_first_and_resume_at_the_cursor,
+    unknown_filter_is_rejected_with_the_allowed_fields,
+    children_append_in_order_from_many_threads,
+    step_outputs_are_written_per_key,
+    a_given_unknown_sid_is_kept_and_the_counter_moves_past_it,
+    recent_runs_and_subtree_totals,
+    logs_only_grow_by_appends_and_updates_leave_them,
+    a_guarded_batch_writes_nothing_when_the_status_moved_on,
+    a_plays_limits_are_kept_with_it,
+    library_writes_move_the_generation_and_play_writes_do_not,
+    the_root_of_a_nested_play_is_found_in_one_query,
+    replayed_marks_change_only_the_flag,
+    play_search_matches_text_literally_and_pages_newest_first,
+    play_search_filters_by_logic_status_parent_and_time,
+    the_attempt_of_a_retried_call_is_kept_in_the_play_and_its_tree,
+);
+
 fn logic(name: &str) -> Logic {
     Logic { name: name.into(), description: format!("{name} logic"), ..Default::default() }
 }
 
-#[test]
-fn sids_come_from_one_counter_across_tables() {
-    let (_d, store) = open();
+fn sids_come_from_one_counter_across_tables(store: &Arc<dyn Store>) {
     let (l, v) = store.logic_create(&logic("a"), &LogicVersion { version_label: "v1".into(), ..Default::default() }).unwrap();
     let p = store.play_insert(&Play { logic_sid: l.sid.clone(), ..Default::default() }).unwrap();
     assert_eq!((l.sid.as_str(), v.sid.as_str(), p.sid.as_str()), ("0001", "0002", "0003"));
@@ -25,9 +70,7 @@ fn sids_come_from_one_counter_across_tables() {
     assert_eq!(store.logic_get(&l.sid).unwrap().unwrap().versions, vec![v.sid]);
 }
 
-#[test]
-fn unique_name_is_a_conflict_on_name() {
-    let (_d, store) = open();
+fn unique_name_is_a_conflict_on_name(store: &Arc<dyn Store>) {
     store.logic_put(&logic("dup")).unwrap();
     match store.logic_put(&logic("dup")) {
         Err(StoreError::Conflict { field, .. }) => assert_eq!(field, "name"),
@@ -35,9 +78,7 @@ fn unique_name_is_a_conflict_on_name() {
     }
 }
 
-#[test]
-fn pages_are_newest_first_and_resume_at_the_cursor() {
-    let (_d, store) = open();
+fn pages_are_newest_first_and_resume_at_the_cursor(store: &Arc<dyn Store>) {
     for i in 0..5 {
         store.logic_put(&logic(&format!("l{i}"))).unwrap();
     }
@@ -52,9 +93,7 @@ fn pages_are_newest_first_and_resume_at_the_cursor() {
     assert_eq!(second.next_cursor, "");
 }
 
-#[test]
-fn unknown_filter_is_rejected_with_the_allowed_fields() {
-    let (_d, store) = open();
+fn unknown_filter_is_rejected_with_the_allowed_fields(store: &Arc<dyn Store>) {
     match store.logic_page(&PageQuery::first(10).filter("colour", "red")) {
         Err(StoreError::BadQuery { field, message }) => {
             assert_eq!(field, "colour");
@@ -64,14 +103,11 @@ fn unknown_filter_is_rejected_with_the_allowed_fields() {
     }
 }
 
-#[test]
-fn children_append_in_order_from_many_threads() {
-    let (_d, store) = open();
-    let store = Arc::new(store);
+fn children_append_in_order_from_many_threads(store: &Arc<dyn Store>) {
     let parent = store.play_insert(&Play::default()).unwrap();
     let handles: Vec<_> = (0..8)
         .map(|t| {
-            let store = Arc::clone(&store);
+            let store = Arc::clone(store);
             let parent = parent.sid.clone();
             std::thread::spawn(move || {
                 for i in 0..25 {
@@ -93,9 +129,7 @@ fn children_append_in_order_from_many_threads() {
     }
 }
 
-#[test]
-fn step_outputs_are_written_per_key() {
-    let (_d, store) = open();
+fn step_outputs_are_written_per_key(store: &Arc<dyn Store>) {
     let play = store.play_insert(&Play { status: PlayStatus::Running, ..Default::default() }).unwrap();
     store.play_set_step_output(&play.sid, "a:0:x", &json!({"v": 1})).unwrap();
     store.play_set_step_output(&play.sid, "b:1:y", &json!(2)).unwrap();
@@ -106,9 +140,7 @@ fn step_outputs_are_written_per_key() {
     assert_eq!(stored.status, PlayStatus::Running);
 }
 
-#[test]
-fn a_given_unknown_sid_is_kept_and_the_counter_moves_past_it() {
-    let (_d, store) = open();
+fn a_given_unknown_sid_is_kept_and_the_counter_moves_past_it(store: &Arc<dyn Store>) {
     let imported = store.logic_put(&Logic { sid: "00zz".into(), ..logic("imported") }).unwrap();
     assert_eq!(imported.sid, "00zz");
     let next = store.logic_put(&logic("next")).unwrap();
@@ -160,10 +192,11 @@ fn play_search_serves_logic_status_and_time_filters_from_indexes() {
         (PlaySearch { top_level_only: true, text: Some("word".into()), ..Default::default() }, "plays_by_parent"),
     ];
     for (search, index) in searches {
-        let (sql, values) = sqlite::search_statement(&PlaySearch { limit: 50, ..search.clone() }).unwrap();
+        let plan = records::PagePlan::search(&PlaySearch { limit: 50, ..search.clone() }).unwrap();
+        let sql = plan.sql::<Play>(|n| format!("?{n}"));
         let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
         let plan = stmt
-            .query_map(rusqlite::params_from_iter(values), |r| r.get::<_, String>(3))
+            .query_map(rusqlite::params_from_iter(plan.values()), |r| r.get::<_, String>(3))
             .unwrap()
             .map(|r| r.unwrap())
             .collect::<Vec<_>>()
@@ -173,9 +206,7 @@ fn play_search_serves_logic_status_and_time_filters_from_indexes() {
     }
 }
 
-#[test]
-fn play_search_matches_text_literally_and_pages_newest_first() {
-    let (_d, store) = open();
+fn play_search_matches_text_literally_and_pages_newest_first(store: &Arc<dyn Store>) {
     let mut sids = Vec::new();
     for word in ["100%", "100 percent", "a_b", "axb"] {
         let mut input = serde_json::Map::new();
@@ -188,6 +219,7 @@ fn play_search_matches_text_literally_and_pages_newest_first() {
     };
     assert_eq!(find("100%"), vec![sids[0].clone()], "% is a character, not a wildcard");
     assert_eq!(find("a_b"), vec![sids[2].clone()], "_ is a character, not a wildcard");
+    assert_eq!(find("PERCENT"), vec![sids[1].clone()], "the text matches whatever its case");
     let first = store.play_search(&PlaySearch { limit: 3, ..Default::default() }).unwrap();
     assert_eq!(first.items.iter().map(|p| p.sid.clone()).collect::<Vec<_>>(), vec![sids[3].clone(), sids[2].clone(), sids[1].clone()]);
     let rest = store.play_search(&PlaySearch { limit: 3, cursor: Some(first.next_cursor), ..Default::default() }).unwrap();
@@ -195,9 +227,21 @@ fn play_search_matches_text_literally_and_pages_newest_first() {
     assert_eq!(rest.next_cursor, "");
 }
 
-#[test]
-fn recent_runs_and_subtree_totals() {
-    let (_d, store) = open();
+fn play_search_filters_by_logic_status_parent_and_time(store: &Arc<dyn Store>) {
+    let root = store.play_insert(&Play { logic_sid: "a".into(), created_at: 100, ..Default::default() }).unwrap();
+    let child = Play { logic_sid: "b".into(), parent_play_sid: root.sid.clone(), created_at: 200, status: PlayStatus::Failed, ..Default::default() };
+    let child = store.play_insert(&child).unwrap();
+    let found = |search: PlaySearch| -> Vec<String> {
+        store.play_search(&PlaySearch { limit: 10, ..search }).unwrap().items.into_iter().map(|p| p.sid).collect()
+    };
+    assert_eq!(found(PlaySearch { logic_sid: Some("b".into()), ..Default::default() }), vec![child.sid.clone()]);
+    assert_eq!(found(PlaySearch { status: Some(PlayStatus::Failed), ..Default::default() }), vec![child.sid.clone()]);
+    assert_eq!(found(PlaySearch { top_level_only: true, ..Default::default() }), vec![root.sid.clone()]);
+    assert_eq!(found(PlaySearch { since: Some(150), ..Default::default() }), vec![child.sid.clone()]);
+    assert_eq!(found(PlaySearch { until: Some(150), ..Default::default() }), vec![root.sid.clone()]);
+}
+
+fn recent_runs_and_subtree_totals(store: &Arc<dyn Store>) {
     let root = store.play_insert(&Play { logic_version_sid: "v".into(), ..Default::default() }).unwrap();
     let child = Play { parent_play_sid: root.sid.clone(), total_cost_usd: 0.5, total_tokens_prompt: 7, ..Default::default() };
     let child = store.play_insert(&child).unwrap();
@@ -213,9 +257,7 @@ fn recent_runs_and_subtree_totals() {
     assert_eq!(runs[0].play_sid, root.sid);
 }
 
-#[test]
-fn logs_only_grow_by_appends_and_updates_leave_them() {
-    let (_d, store) = open();
+fn logs_only_grow_by_appends_and_updates_leave_them(store: &Arc<dyn Store>) {
     let p = store.play_insert(&Play { logs: "first\n".into(), ..Default::default() }).unwrap();
     let batch = PlayBatch { logs: vec![(p.sid.clone(), "second\n".into())], ..Default::default() };
     assert!(store.play_batch(&batch, None).unwrap());
@@ -227,9 +269,7 @@ fn logs_only_grow_by_appends_and_updates_leave_them() {
     assert!(matches!(store.play_batch(&missing, None), Err(StoreError::NotFound { .. })));
 }
 
-#[test]
-fn a_guarded_batch_writes_nothing_when_the_status_moved_on() {
-    let (_d, store) = open();
+fn a_guarded_batch_writes_nothing_when_the_status_moved_on(store: &Arc<dyn Store>) {
     let p = store.play_insert(&Play { status: PlayStatus::Running, ..Default::default() }).unwrap();
     let batch = PlayBatch { logs: vec![(p.sid.clone(), "late\n".into())], ..Default::default() };
     assert!(!store.play_batch(&batch, Some((&p.sid, PlayStatus::AwaitingResume))).unwrap());
@@ -238,10 +278,8 @@ fn a_guarded_batch_writes_nothing_when_the_status_moved_on() {
     assert_eq!(store.play_get(&p.sid).unwrap().unwrap().logs, "late\n");
 }
 
-#[test]
-fn a_plays_limits_are_kept_with_it() {
+fn a_plays_limits_are_kept_with_it(store: &Arc<dyn Store>) {
     use hero_logic_api::params::Limits;
-    let (_d, store) = open();
     let limits = Limits { wall_clock_ms: Some(1500), memory_mb: None, max_open_files: Some(32), network: None };
     let limited = store.play_insert_limited(&Play::default(), &limits).unwrap();
     let plain = store.play_insert(&Play::default()).unwrap();
@@ -315,9 +353,7 @@ fn a_failing_write_in_a_shared_commit_undoes_only_itself() {
     assert_eq!(children, vec![child_of(&parent, 1).sid]);
 }
 
-#[test]
-fn library_writes_move_the_generation_and_play_writes_do_not() {
-    let (_d, store) = open();
+fn library_writes_move_the_generation_and_play_writes_do_not(store: &Arc<dyn Store>) {
     let (l, v) = store.logic_create(&logic("g"), &LogicVersion { version_label: "v1".into(), ..Default::default() }).unwrap();
     let seen = store.library_generation();
     let play = store.play_insert(&Play { logic_sid: l.sid.clone(), logic_version_sid: v.sid.clone(), ..Default::default() }).unwrap();
@@ -331,9 +367,7 @@ fn library_writes_move_the_generation_and_play_writes_do_not() {
     assert_eq!(store.current_version_by_name("g").unwrap().unwrap().sid, v.sid, "{}", v2.sid);
 }
 
-#[test]
-fn the_root_of_a_nested_play_is_found_in_one_query() {
-    let (_d, store) = open();
+fn the_root_of_a_nested_play_is_found_in_one_query(store: &Arc<dyn Store>) {
     let root = store.play_insert(&Play::default()).unwrap();
     let child = store.play_insert(&Play { parent_play_sid: root.sid.clone(), ..Default::default() }).unwrap();
     let grandchild = store.play_insert(&Play { parent_play_sid: child.sid.clone(), ..Default::default() }).unwrap();
@@ -342,9 +376,7 @@ fn the_root_of_a_nested_play_is_found_in_one_query() {
     assert_eq!(store.play_root_sid("zzzz").unwrap(), None);
 }
 
-#[test]
-fn replayed_marks_change_only_the_flag() {
-    let (_d, store) = open();
+fn replayed_marks_change_only_the_flag(store: &Arc<dyn Store>) {
     let root = store.play_insert(&Play::default()).unwrap();
     let child = store.play_insert(&Play { parent_play_sid: root.sid.clone(), output_data: json!({"i": 1}).as_object().cloned().unwrap(), ..Default::default() }).unwrap();
     store.play_batch(&PlayBatch { replayed: vec![child.sid.clone()], ..Default::default() }, None).unwrap();
@@ -353,9 +385,7 @@ fn replayed_marks_change_only_the_flag() {
     assert_eq!(read.output_data, child.output_data);
 }
 
-#[test]
-fn the_attempt_of_a_retried_call_is_kept_in_the_play_and_its_tree() {
-    let (_d, store) = open();
+fn the_attempt_of_a_retried_call_is_kept_in_the_play_and_its_tree(store: &Arc<dyn Store>) {
     let root = store.play_insert(&Play::default()).unwrap();
     let child = store.play_insert(&Play { parent_play_sid: root.sid.clone(), attempt: 3, ..Default::default() }).unwrap();
     assert_eq!(store.play_get(&child.sid).unwrap().unwrap().attempt, 3);

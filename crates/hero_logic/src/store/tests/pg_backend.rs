@@ -1,0 +1,158 @@
+//! The PostgreSQL side of the store tests. `./scripts/test` starts a throwaway server and
+//! sets `HERO_LOGIC_TEST_PG_URL`; each test gets a database of its own on it.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use hero_logic_api::Play;
+
+use crate::store::migrations::{MIGRATIONS, PG_MIGRATIONS};
+use crate::store::{PgStore, Store, StoreError};
+
+pub const ENV_URL: &str = "HERO_LOGIC_TEST_PG_URL";
+
+/// The server's URL, or None after saying loudly why the test does not run.
+fn server_url() -> Option<String> {
+    match std::env::var(ENV_URL) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            // Straight to stderr: the test harness hides what `eprintln!` says in a passing test.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED {}: {ENV_URL} is not set, so this PostgreSQL store test did not run; \
+                 ./scripts/test starts a PostgreSQL server and sets it",
+                std::thread::current().name().unwrap_or("a test")
+            );
+            None
+        }
+    }
+}
+
+/// A new, empty database on the test server, as a connection config.
+fn fresh_database() -> Option<postgres::Config> {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let url = server_url()?;
+    let mut config: postgres::Config = url.parse().expect("HERO_LOGIC_TEST_PG_URL parses");
+    let name = format!("hl_test_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+    let mut admin = config.connect(postgres::NoTls).expect("connecting to the test server");
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
+    admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    config.dbname(&name);
+    Some(config)
+}
+
+pub fn fresh_store() -> Option<PgStore> {
+    let config = fresh_database()?;
+    Some(PgStore::open_config(config, 4).expect("opening the PostgreSQL store"))
+}
+
+#[test]
+fn both_backends_have_the_same_migrations() {
+    assert_eq!(PG_MIGRATIONS.len(), MIGRATIONS.len(), "a migration added to one dialect must be added to the other");
+}
+
+#[test]
+fn two_stores_on_one_database_never_hand_out_the_same_sid() {
+    let Some(config) = fresh_database() else { return };
+    let stores: Vec<Arc<PgStore>> =
+        (0..2).map(|_| Arc::new(PgStore::open_config(config.clone(), 4).unwrap())).collect();
+    let handles: Vec<_> = (0..6)
+        .map(|t| {
+            let store = Arc::clone(&stores[t % 2]);
+            std::thread::spawn(move || {
+                let mut sids = Vec::new();
+                for _ in 0..20 {
+                    sids.push(store.play_insert(&Play::default()).unwrap().sid);
+                    // A reserved block stays consecutive while the other store takes sids.
+                    let first = store.reserve_sids(5).unwrap();
+                    sids.extend((first..first + 5).map(crate::store::sid::encode));
+                }
+                sids
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for handle in handles {
+        all.extend(handle.join().unwrap());
+    }
+    let distinct: HashSet<_> = all.iter().collect();
+    assert_eq!(distinct.len(), all.len(), "a sid was handed out twice");
+    assert_eq!(all.len(), 6 * 20 * 6);
+}
+
+#[test]
+fn reopening_and_opening_at_once_run_each_migration_once() {
+    let Some(config) = fresh_database() else { return };
+    let opens: Vec<_> = (0..3)
+        .map(|_| {
+            let config = config.clone();
+            std::thread::spawn(move || PgStore::open_config(config, 1).map(drop))
+        })
+        .collect();
+    for open in opens {
+        open.join().unwrap().expect("concurrent opens all succeed");
+    }
+    let store = PgStore::open_config(config.clone(), 1).unwrap();
+    store.logic_put(&hero_logic_api::Logic { name: "kept".into(), ..Default::default() }).unwrap();
+    drop(store);
+    let store = PgStore::open_config(config.clone(), 1).unwrap();
+    assert!(store.logic_by_name("kept").unwrap().is_some());
+    let mut client = config.connect(postgres::NoTls).unwrap();
+    let rows = client.query("SELECT version FROM schema_version", &[]).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].get::<_, i64>(0), PG_MIGRATIONS.len() as i64);
+}
+
+#[test]
+fn the_play_indexes_exist() {
+    let Some(config) = fresh_database() else { return };
+    let _store = PgStore::open_config(config.clone(), 1).unwrap();
+    let mut client = config.connect(postgres::NoTls).unwrap();
+    let names: HashSet<String> = client
+        .query("SELECT indexname FROM pg_indexes WHERE schemaname = 'public'", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for index in
+        ["plays_by_logic", "plays_by_version", "plays_by_parent", "plays_by_status", "logic_versions_by_logic", "logic_examples_by_logic"]
+    {
+        assert!(names.contains(index), "missing index {index}: {names:?}");
+    }
+}
+
+/// The daemon calls the store straight from its async code; a sync PostgreSQL call made on a
+/// runtime thread would panic ("Cannot start a runtime from within a runtime").
+#[test]
+fn calls_work_from_inside_both_tokio_runtime_flavors() {
+    let Some(store) = fresh_store() else { return };
+    let store = Arc::new(store);
+    let multi = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+    let inner = Arc::clone(&store);
+    let sid = multi.block_on(async move { tokio::spawn(async move { inner.play_insert(&Play::default()).unwrap().sid }).await.unwrap() });
+    let single = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let read = single.block_on(async { store.play_get(&sid).unwrap() });
+    assert_eq!(read.map(|p| p.sid), Some(sid));
+}
+
+#[test]
+fn a_url_that_is_not_one_says_what_is_expected() {
+    match PgStore::open("postgres://a b:/??", 1) {
+        Err(StoreError::Open { reason, .. }) => assert!(reason.contains("expected postgres://"), "{reason}"),
+        Err(other) => panic!("expected an open error, got {other:?}"),
+        Ok(_) => panic!("a malformed URL opened"),
+    }
+}
+
+#[test]
+fn an_unreachable_server_is_an_open_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("postgres:///hero?host={}", dir.path().display());
+    match PgStore::open(&url, 1) {
+        Err(StoreError::Open { path, .. }) => assert!(path.contains(&dir.path().display().to_string()), "{path}"),
+        Err(other) => panic!("expected an open error, got {other:?}"),
+        Ok(_) => panic!("opened a server that does not exist"),
+    }
+}
