@@ -50,6 +50,8 @@ pub struct EngineSettings {
     pub allow_weaker: bool,
     /// `[sandbox] fork_server`: start Plays from the fork server (else always cold).
     pub fork_server: bool,
+    /// `[engine] warm_runners`: processes the fork server keeps made ahead of time.
+    pub warm_runners: usize,
     /// `[sandbox] shared_dirs`: directories every Play may read and write.
     pub shared_dirs: Vec<PathBuf>,
     /// On start, resume Plays a crash left `running` by replay (else mark them failed).
@@ -262,6 +264,7 @@ impl Engine {
                     extra: &settings.runner_vars,
                     allow_weaker: settings.allow_weaker,
                     fork_server: settings.fork_server,
+                    warm_runners: settings.warm_runners,
                     shared_dirs: &settings.shared_dirs,
                 },
             )
@@ -689,6 +692,7 @@ mod tests {
             env_allow: service.sandbox.env_allow.clone(),
             allow_weaker: false,
             fork_server: true,
+            warm_runners: 4,
             shared_dirs: Vec::new(),
             recover_by_replay: true,
             recover_attempts: 3,

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::forkserver::ForkServer;
+use super::forkserver::{Ahead, AheadMaker, ForkServer};
 use super::python::PythonRuntime;
 use super::sandbox::{self, Budget, CgroupBound, PlayCgroup, Protections, SandboxPlan};
 
@@ -144,6 +144,8 @@ pub struct StarterSettings<'a> {
     pub extra: &'a [(String, String)],
     pub allow_weaker: bool,
     pub fork_server: bool,
+    /// Processes the fork server keeps made ahead of time (`[engine] warm_runners`).
+    pub warm_runners: usize,
     pub shared_dirs: &'a [PathBuf],
 }
 
@@ -164,7 +166,11 @@ impl Starter {
         if let Err(refusal) = sandbox::check_shared_dirs(&plan) {
             protections.refusal = Some(refusal);
         }
-        let fork_server = (settings.fork_server && protections.refusal.is_none()).then(|| ForkServer::start(python));
+        let fork_server = (settings.fork_server && protections.refusal.is_none()).then(|| {
+            let bound = cgroups.clone();
+            let cgroups = cgroups.is_some().then(|| Arc::new(move |name: &str| bound.ahead(name)) as AheadMaker);
+            ForkServer::start(python, Ahead { processes: settings.warm_runners, cgroups })
+        });
         Arc::new(Starter {
             python: python.clone(),
             plan,
@@ -196,17 +202,29 @@ impl Starter {
         let mut fds = vec![theirs.as_raw_fd(), out_w.as_raw_fd(), err_w.as_raw_fd()];
         fds.extend(&cgroup_files);
         let forked = self.fork_server.as_ref().filter(|f| f.is_up()).and_then(|server| {
-            let config = sandbox::play_config(&self.plan, play_sid, &paths.work_dir, budget, &cgroup_fds, Some(&env));
+            let limits = self.cgroups.limits(budget);
+            let config = sandbox::play_config(&self.plan, play_sid, &paths.work_dir, budget, &cgroup_fds, limits, Some(&env));
             server
                 .spawn(play_sid, config, &fds)
                 .map_err(|e| tracing::warn!(play = %play_sid, error = %e, "fork server start failed; starting cold"))
                 .ok()
         });
+        let mut cgroup = cgroup;
         let (pid, process) = match forked {
-            Some(forked) => (forked.pid, Process::Forked(forked.exited)),
+            Some(forked) => {
+                // A process made ahead sits in cgroups of its own; the Play's unused ones
+                // are removed with them.
+                if let Some(mut ahead) = forked.cgroup {
+                    if let Some(unused) = cgroup.take() {
+                        ahead.absorb(unused);
+                    }
+                    cgroup = Some(ahead);
+                }
+                (forked.pid, Process::Forked(forked.exited))
+            }
             None => {
                 self.cold_starts.fetch_add(1, Ordering::Relaxed);
-                let config = sandbox::play_config(&self.plan, play_sid, &paths.work_dir, budget, &cgroup_fds, None);
+                let config = sandbox::play_config(&self.plan, play_sid, &paths.work_dir, budget, &cgroup_fds, Default::default(), None);
                 let mut files = vec![theirs.as_raw_fd()];
                 files.extend(&cgroup_files);
                 let child = self.spawn_cold(&paths.work_dir, &env, &config, &files, out_w, err_w).map_err(|e| {
@@ -218,7 +236,6 @@ impl Starter {
         };
         drop(theirs);
         let output = capture_output(vec![out_r, err_r]);
-        let mut cgroup = cgroup;
         if let Some(c) = cgroup.as_mut() {
             c.procs.clear();
         }
@@ -279,7 +296,7 @@ fn probe(python: &PythonRuntime, plan: &SandboxPlan) -> Value {
         return serde_json::json!({"error": format!("cannot make {}", work.display())});
     }
     let budget = Budget { wall_clock_ms: 10_000, memory_mb: 512, max_open_files: 64, max_processes: 64, network: false };
-    let config = sandbox::play_config(plan, "probe", &work, budget, &[], None);
+    let config = sandbox::play_config(plan, "probe", &work, budget, &[], Default::default(), None);
     let output = Command::new(&python.interpreter)
         .args(["-I", "-S", "-c", &python.probe_bootstrap(), &config.to_string()])
         .current_dir(&work)
