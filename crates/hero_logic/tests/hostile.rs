@@ -294,8 +294,9 @@ async fn plays_from_processes_made_ahead_keep_their_own_memory_bound() {
     }
     let code = format!("{TRY_READ}return {{'cgroup': try_read('/proc/self/cgroup')}}");
     let mut memory_cgroups = std::collections::HashSet::new();
+    daemon.define("where", &attack("where", &code)).await;
     for round in 0..4 {
-        let play = run(&daemon, "where", &code, json!({}), json!({})).await;
+        let play = daemon.run("where", json!({})).await;
         assert_eq!(play["status"], "success", "{play}");
         let cgroup = play["output_data"]["cgroup"].as_str().unwrap_or_default().to_string();
         if let Some(memory) = cgroup.lines().find(|l| l.contains(":memory:") || l.starts_with("0::")) {
@@ -304,9 +305,9 @@ async fn plays_from_processes_made_ahead_keep_their_own_memory_bound() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     println!("memory cgroups of 4 Plays: {memory_cgroups:?}");
-    let code = four_hogs();
+    daemon.define("hogs", &attack("hogs", &four_hogs())).await;
     for round in 0..2 {
-        let play = run(&daemon, "hogs", &code, json!({}), json!({"memory_mb": 256})).await;
+        let play = daemon.run_with(json!({"logic": "hogs", "inputs": {}, "limits": {"memory_mb": 256}})).await;
         println!("round {round}: 4 children of 150 MB under 256 MB: {} {}", play["status"], play["output_data"]);
         assert!(play["output_data"]["alive"].as_u64().unwrap_or(0) < 4 || play["status"] != "success", "round {round}: 600 MB fit under 256 MB: {play}");
     }

@@ -7,6 +7,8 @@ data and no secret. Messages are one JSON object per packet:
 
 - daemon -> server: `{"op": "spawn", "play": sid, "config": {...}}` with the Play's fds
   attached (SCM_RIGHTS): its channel, stdout and stderr pipes, then its cgroup.procs files;
+  a config with `"cgroup_ahead": true` (and no cgroup files) asks for a process made ahead
+  in cgroups of its own, and is refused with `"not_ready": true` when none is ready;
 - server -> daemon: `{"op": "started", "play": sid, "pid": N}` (the Play's host pid) or
   `{"op": "failed", "play": sid, "error": "..."}`, and later
   `{"op": "exited", "pid": N, "status": S}` (the raw wait status).
@@ -167,13 +169,18 @@ class Pool:
             self.cgroup_of[pid] = name
         self.ready.append((pid, ours))
 
-    def hand(self, config, fds):
+    def hand(self, config, fds, in_cgroup=False):
         """Gives a ready process this Play; its host pid and the name of the cgroup it
-        joined (None when it joined none), or None when none fits."""
+        joined (None when it joined none), or None when none fits. `in_cgroup`: only a
+        process that joined cgroups of its own fits."""
         if self.shared is None or config.get("network") or shared_part(config) != self.shared:
             return None
-        while self.ready:
-            pid, sock = self.ready.pop(0)
+        while True:
+            fitting = [entry for entry in self.ready if not in_cgroup or entry[0] in self.cgroup_of]
+            if not fitting:
+                return None
+            pid, sock = fitting[0]
+            self.ready.remove(fitting[0])
             try:
                 socket.send_fds(sock, [json.dumps(config).encode()], fds)
             except OSError:
@@ -181,7 +188,6 @@ class Pool:
             finally:
                 sock.close()
             return pid, self.cgroup_of.pop(pid, None)
-        return None
 
     def unused_cgroup(self, pid):
         """The cgroup of a ready process that ended without a Play, if it joined one."""
@@ -295,21 +301,28 @@ def spawn(control, request, fds, private, pool):
     if sandbox.needs_prepare(config.get("read_dirs")):
         sandbox.prepare(config.get("read_dirs"))
         freeze()
-    pool.learn(config, len(fds) > 3)
-    handed = pool.hand(config, fds)
+    in_cgroup = bool(config.pop("cgroup_ahead", False))
+    pool.learn(config, in_cgroup or len(fds) > 3)
+    handed = pool.hand(config, fds, in_cgroup)
     cgroup = None
+    if handed is None and in_cgroup:
+        for fd in fds:
+            os.close(fd)
+        send(control, {"op": "failed", "play": play, "not_ready": True,
+                       "error": "no process made ahead in cgroups of its own is ready"})
+        return
     if handed is None:
         pid = os.fork()
         if pid == 0:
             child(control, config, fds, private + pool.others())
     else:
         pid, cgroup = handed
-    for fd in fds:
-        os.close(fd)
     started = {"op": "started", "play": play, "pid": pid}
     if cgroup is not None:
         started["cgroup"] = cgroup
-    send(control, started)
+    send(control, started)  # first: the daemon's worker waits for it
+    for fd in fds:
+        os.close(fd)
 
 
 def child(control, config, fds, private):

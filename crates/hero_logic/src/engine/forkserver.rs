@@ -29,7 +29,7 @@ const LOST_STATUS: i32 = libc::SIGKILL;
 
 /// The reports a started Play waits for: its pid, then its raw wait status.
 struct Waiters {
-    started: Sender<Result<(u32, Option<PlayCgroup>), String>>,
+    started: Sender<Result<(u32, Option<PlayCgroup>), SpawnError>>,
     exited: Sender<i32>,
 }
 
@@ -58,6 +58,23 @@ pub struct Forked {
     pub exited: Receiver<i32>,
     /// The cgroups the process joined ahead of time (its Play's limits written), when it did.
     pub cgroup: Option<PlayCgroup>,
+}
+
+/// Why the server did not start a Play.
+#[derive(Debug)]
+pub enum SpawnError {
+    /// Asked for a process made ahead in cgroups of its own (`cgroup_ahead`), none was ready.
+    NotReady,
+    Failed(String),
+}
+
+impl std::fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SpawnError::NotReady => f.write_str("no process made ahead is ready"),
+            SpawnError::Failed(e) => f.write_str(e),
+        }
+    }
 }
 
 /// How the server makes processes ahead of time.
@@ -91,26 +108,26 @@ impl ForkServer {
 
     /// Asks the server to fork the Play's process with these fds
     /// (channel, stdout, stderr, cgroup.procs...). Err when the server is down or refuses.
-    pub fn spawn(&self, play_sid: &str, config: Value, fds: &[RawFd]) -> Result<Forked, String> {
+    pub fn spawn(&self, play_sid: &str, config: Value, fds: &[RawFd]) -> Result<Forked, SpawnError> {
         let (started_tx, started_rx) = mpsc::channel();
         let (exited_tx, exited_rx) = mpsc::channel();
         let control = {
             let mut state = self.lock();
-            let control = state.control.clone().ok_or("the fork server is not running")?;
+            let control = state.control.clone().ok_or_else(|| SpawnError::Failed("the fork server is not running".into()))?;
             state.starting.insert(play_sid.to_string(), Waiters { started: started_tx, exited: exited_tx });
             control
         };
         let request = json!({"op": "spawn", "play": play_sid, "config": config}).to_string();
         if let Err(e) = send_with_fds(control.as_raw_fd(), request.as_bytes(), fds) {
             self.lock().starting.remove(play_sid);
-            return Err(format!("cannot reach the fork server: {e}"));
+            return Err(SpawnError::Failed(format!("cannot reach the fork server: {e}")));
         }
         match started_rx.recv_timeout(START_TIMEOUT) {
             Ok(Ok((pid, cgroup))) => Ok(Forked { pid, exited: exited_rx, cgroup }),
             Ok(Err(e)) => Err(e),
             Err(_) => {
                 self.lock().starting.remove(play_sid);
-                Err("the fork server did not start the Play in time".into())
+                Err(SpawnError::Failed("the fork server did not start the Play in time".into()))
             }
         }
     }
@@ -197,7 +214,12 @@ fn read_reports(control: RawFd, state: &Arc<Mutex<State>>, cgroups: Option<&Ahea
             }
             Some("failed") => {
                 if let Some(waiters) = state.starting.remove(play) {
-                    let _ = waiters.started.send(Err(format!("the fork server refused: {}", report["error"])));
+                    let error = if report["not_ready"] == true {
+                        SpawnError::NotReady
+                    } else {
+                        SpawnError::Failed(format!("the fork server refused: {}", report["error"]))
+                    };
+                    let _ = waiters.started.send(Err(error));
                 }
             }
             Some("exited") => {
@@ -246,7 +268,7 @@ fn lose_everything(state: &Arc<Mutex<State>>) {
     state.control = None;
     state.ahead.clear();
     for (_, waiters) in state.starting.drain() {
-        let _ = waiters.started.send(Err("the fork server died".into()));
+        let _ = waiters.started.send(Err(SpawnError::Failed("the fork server died".into())));
     }
     for (_, exited) in state.running.drain() {
         let _ = exited.send(LOST_STATUS);
