@@ -13,6 +13,7 @@ pub const ENV_CONFIG: &str = "HERO_LOGIC_CONFIG";
 /// Bounds of the engine settings: a pool of 0 would run nothing, and thousands of workers
 /// or warm interpreters are a typo rather than a plan on one machine.
 const MAX_POOL_SIZE: u32 = 1024;
+const MAX_WARM_RUNNERS: u32 = 256;
 
 #[derive(Debug, Clone, Parser)]
 #[command(name = "hero_logic_server", version, about = "The hero_logic daemon: stores versioned Python logics and runs them durably")]
@@ -43,6 +44,10 @@ pub struct Flags {
     /// Top-level Plays run at once (`engine.pool_size`).
     #[arg(long, value_name = "N")]
     pub pool_size: Option<u32>,
+    /// Processes the fork server keeps made ahead of time, each in its own cgroup, waiting
+    /// for one Play (`engine.warm_runners`, 0-256; 0 forks each Play when it starts).
+    #[arg(long, value_name = "N")]
+    pub warm_runners: Option<u32>,
     /// Plays a crash left running: `replay` or `fail` (`engine.recover`).
     #[arg(long, value_name = "MODE")]
     pub recover: Option<String>,
@@ -200,6 +205,9 @@ fn apply_engine_flags(service: &mut ServiceConfig, flags: &Flags) {
     if let Some(n) = flags.pool_size {
         engine.pool_size = n;
     }
+    if let Some(n) = flags.warm_runners {
+        engine.warm_runners = n;
+    }
     if let Some(mode) = &flags.recover {
         engine.recover = mode.clone();
     }
@@ -215,6 +223,7 @@ fn check_engine(service: &ServiceConfig) -> Result<(), ConfigError> {
     }
     let checks = [
         ("pool_size", "pool-size", engine.pool_size, 1, MAX_POOL_SIZE),
+        ("warm_runners", "warm-runners", engine.warm_runners, 0, MAX_WARM_RUNNERS),
         ("recover_attempts", "recover-attempts", engine.recover_attempts, 1, u32::MAX),
     ];
     for (name, flag, value, min, max) in checks {

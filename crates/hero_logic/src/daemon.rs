@@ -86,6 +86,7 @@ fn engine_settings(config: &ServerConfig) -> EngineSettings {
         recover_attempts: config.service.engine.recover_attempts,
         allow_weaker: config.service.sandbox.allow_weaker,
         fork_server: config.service.sandbox.fork_server,
+        warm_runners: config.service.engine.warm_runners as usize,
         shared_dirs: config.service.sandbox.shared_dirs.iter().map(std::path::PathBuf::from).collect(),
         caps: Caps::of(&config.service.engine),
         runner_vars: Vec::new(),

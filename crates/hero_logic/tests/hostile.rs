@@ -251,21 +251,60 @@ async fn a_setsid_child_holding_stdout_stalls_neither_the_end_nor_cancel_nor_the
     gone_soon(&marker).await;
 }
 
+/// Whether Plays here get a memory cgroup; says why a test is skipped when they do not.
+fn cgroups_bound_memory(dir: &std::path::Path) -> bool {
+    let info = std::process::Command::new(common::SERVER).arg("--info").arg("--data-dir").arg(dir.join("info")).output().unwrap();
+    let info = String::from_utf8_lossy(&info.stdout);
+    let bound = info.contains("total memory: cgroup");
+    if !bound {
+        eprintln!("skipped: no writable cgroup here, so the bound is per process (README \"Security model\"): {info}");
+    }
+    bound
+}
+
+/// A Play whose four children take 150 MB each: each fits its RLIMIT_AS, only the Play's
+/// cgroup bounds the sum. Returns how many stayed alive.
+fn four_hogs() -> String {
+    let hog: &str = "import time\\nb = bytearray(150 << 20)\\nfor i in range(0, len(b), 4096): b[i] = 1\\ntime.sleep(2)\\nprint('alive')";
+    format!("kids = [subprocess.Popen([sys.executable, '-c', \"{hog}\"], stdout=subprocess.PIPE) for _ in range(4)]\nalive = sum(1 for k in kids if k.communicate()[0].strip() == b'alive')\nreturn {{'alive': alive}}")
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn four_children_share_one_memory_bound() {
     let dir = tempfile::tempdir().unwrap();
     let daemon = Daemon::start(dir.path()).await;
-    let info = std::process::Command::new(common::SERVER).arg("--info").arg("--data-dir").arg(dir.path().join("info")).output().unwrap();
-    let info = String::from_utf8_lossy(&info.stdout);
-    if !info.contains("total memory: cgroup") {
-        eprintln!("skipped: no writable cgroup here, so the bound is per process (README \"Security model\"): {info}");
+    if !cgroups_bound_memory(dir.path()) {
         return;
     }
-    let hog = "import time\\nb = bytearray(150 << 20)\\nfor i in range(0, len(b), 4096): b[i] = 1\\ntime.sleep(2)\\nprint('alive')";
-    let code = format!("kids = [subprocess.Popen([sys.executable, '-c', \"{hog}\"], stdout=subprocess.PIPE) for _ in range(4)]\nalive = sum(1 for k in kids if k.communicate()[0].strip() == b'alive')\nreturn {{'alive': alive}}");
+    let code = four_hogs();
     let play = run(&daemon, "hogs", &code, json!({}), json!({"memory_mb": 256})).await;
     println!("4 children of 150 MB under 256 MB: {}", play["output_data"]);
     assert!(play["output_data"]["alive"].as_u64().unwrap_or(0) < 4 || play["status"] != "success", "600 MB did not fit under 256 MB: {play}");
+}
+
+/// Plays after the first are handed to processes the fork server made ahead, which joined
+/// cgroups of their own while they waited and write their Play's limits there: each Play's
+/// memory bound still holds (unwritten, the cgroup would have no limit and all four live).
+#[tokio::test(flavor = "multi_thread")]
+async fn plays_from_processes_made_ahead_keep_their_own_memory_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path()).await;
+    if !cgroups_bound_memory(dir.path()) {
+        return;
+    }
+    // The first Play is forked for it (the fork server learns the Plays' shared sandbox from
+    // it); the ones after find processes made ahead, in cgroups made for them, ready.
+    daemon.define("warm", &attack("warm", "return {}")).await;
+    for _ in 0..2 {
+        assert_eq!(daemon.run("warm", json!({})).await["status"], "success");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    daemon.define("hogs", &attack("hogs", &four_hogs())).await;
+    for round in 0..2 {
+        let play = daemon.run_with(json!({"logic": "hogs", "inputs": {}, "limits": {"memory_mb": 256}})).await;
+        println!("round {round}: 4 children of 150 MB under 256 MB: {} {}", play["status"], play["output_data"]);
+        assert!(play["output_data"]["alive"].as_u64().unwrap_or(0) < 4 || play["status"] != "success", "round {round}: 600 MB fit under 256 MB: {play}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -172,13 +172,13 @@ async fn engine_settings_come_from_the_config_file_and_flags() {
     let config_arg = config.to_str().unwrap();
 
     let defaults = String::from_utf8(info(&[]).stdout).unwrap();
-    for line in ["pool_size = 4", "recover = \"replay\"", "recover_attempts = 3"] {
+    for line in ["pool_size = 4", "recover = \"replay\"", "recover_attempts = 3", "warm_runners = 4"] {
         assert!(defaults.contains(line), "default {line}: {defaults}");
     }
-    let out = info(&["--config", config_arg, "--pool-size", "3", "--recover-attempts", "7"]);
+    let out = info(&["--config", config_arg, "--pool-size", "3", "--recover-attempts", "7", "--warm-runners", "0"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
-    for line in ["pool_size = 3", "recover = \"fail\"", "recover_attempts = 7"] {
+    for line in ["pool_size = 3", "recover = \"fail\"", "recover_attempts = 7", "warm_runners = 0"] {
         assert!(text.contains(line), "flag over file over default, {line}: {text}");
     }
     assert!(text.contains(config_arg), "--info names the config file: {text}");
@@ -189,6 +189,7 @@ async fn engine_settings_come_from_the_config_file_and_flags() {
     for (args, expected) in [
         (vec!["--config", typo.to_str().unwrap()], "engine.pool_sise"),
         (vec!["--pool-size", "0"], "engine.pool_size = 0"),
+        (vec!["--warm-runners", "257"], "engine.warm_runners = 257"),
         (vec!["--recover", "sometimes"], "\"sometimes\""),
     ] {
         let out = info(&args);

@@ -7,9 +7,21 @@ data and no secret. Messages are one JSON object per packet:
 
 - daemon -> server: `{"op": "spawn", "play": sid, "config": {...}}` with the Play's fds
   attached (SCM_RIGHTS): its channel, stdout and stderr pipes, then its cgroup.procs files;
+  a config with `"cgroup_ahead": true` (and no cgroup files) asks for a process made ahead
+  in cgroups of its own, and is refused with `"not_ready": true` when none is ready;
 - server -> daemon: `{"op": "started", "play": sid, "pid": N}` (the Play's host pid) or
   `{"op": "failed", "play": sid, "error": "..."}`, and later
   `{"op": "exited", "pid": N, "status": S}` (the raw wait status).
+
+Processes made ahead of time (`main(processes)`, the daemon's `[engine] warm_runners`) join
+cgroups of their own while they wait, so the move into a cgroup (which waits for an RCU
+grace period on cgroup v1) is off a Play's start. When Plays get cgroups, the server asks
+for one per process (`{"op": "need_cgroup"}`); the daemon answers
+`{"op": "cgroup", "id": name, "procs": K, "limits": [file, ...]}` with the K cgroup.procs
+files then the named limit files attached, or `{"op": "no_cgroup"}`. A process handed its
+Play writes the Play's `cgroup_limits` through those files before any of the Play's code
+runs; `started` then names the cgroup (`"cgroup": name`), which the daemon removes with the
+Play. A process that ends unused gives its cgroup back: `{"op": "release", "cgroup": name}`.
 
 The child takes its fds at fixed numbers (stdin /dev/null, stdout, stderr, channel 3,
 cgroup files 4...), its own session, the Play's environment, and enters the same sandbox a
@@ -18,6 +30,7 @@ When the daemon closes its end, the server exits; children it leaves are killed 
 PR_SET_PDEATHSIG.
 """
 
+import fcntl
 import json
 import os
 import select
@@ -63,8 +76,11 @@ def freeze():
 # with them serves any Play whose config matches (a Play with the network does not).
 SHARED_KEYS = ("hide_dirs", "hide_files", "read_dirs", "write_dirs", "network", "max_processes",
                "require", "work_root")
-# Processes kept ready: namespaces made, data dir hidden, /proc mounted, waiting for a Play.
+# Processes kept ready when the daemon does not say: namespaces made, data dir hidden, /proc
+# mounted, cgroups joined, waiting for a Play.
 POOL_SIZE = 4
+# Where a process made ahead keeps its cgroup limit files: above every number `place` uses.
+_AHEAD_FD_BASE = 200
 
 
 def shared_part(config):
@@ -79,17 +95,49 @@ class Pool:
     socket of its own for one Play's config and fds. One Play each: a process is handed
     at most one, then leaves the pool; none outlives the server (PR_SET_PDEATHSIG)."""
 
-    def __init__(self):
+    def __init__(self, size=POOL_SIZE):
+        self.size = size
         self.shared = None
         self.ready = []  # (pid, socket)
+        self.cgrouped = False  # Plays get cgroups: each ready process joins its own
+        self.spare = []  # cgroups from the daemon not yet joined: (name, procs fds, limits)
+        self.asked = 0  # need_cgroup requests the daemon has not answered
+        self.no_cgroups = False  # the daemon could make none
+        self.cgroup_of = {}  # pid -> name of the cgroup an unhanded ready process joined
 
     def wants(self):
-        return self.shared is not None and len(self.ready) < POOL_SIZE
+        if self.shared is None or len(self.ready) >= self.size:
+            return False
+        return not self.cgrouped or self.no_cgroups or bool(self.spare)
 
-    def learn(self, config):
+    def ask(self, control):
+        """Asks the daemon for the cgroups the processes still to be made will join."""
+        if not self.cgrouped or self.no_cgroups or self.shared is None:
+            return
+        for _ in range(self.size - len(self.ready) - len(self.spare) - self.asked):
+            self.asked += 1
+            send(control, {"op": "need_cgroup"})
+
+    def got_cgroup(self, message, fds):
+        self.asked = max(0, self.asked - 1)
+        try:
+            procs = int(message["procs"])
+            names = [str(n) for n in message["limits"]]
+            name = str(message["id"])
+        except (KeyError, TypeError, ValueError):
+            procs, names, name = -1, [], ""
+        if procs < 1 or len(fds) != procs + len(names):
+            for fd in fds:
+                os.close(fd)
+            self.no_cgroups = True
+            return
+        self.spare.append((name, fds[:procs], list(zip(names, fds[procs:]))))
+
+    def learn(self, config, cgrouped):
         """The shared part of the latest network-less Play: the pool serves its like."""
         if config.get("network"):
             return
+        self.cgrouped = cgrouped
         shared = shared_part(config)
         if shared != self.shared:
             self.drain()
@@ -101,32 +149,49 @@ class Pool:
         self.ready = []
 
     def others(self):
-        """The server's ends of the ready processes' sockets, which no child may keep."""
-        return tuple(sock.fileno() for _, sock in self.ready)
+        """The server's ends of the ready processes' sockets and the spare cgroups' files,
+        which no child may keep: each is another Play's."""
+        spare = [fd for _, procs, limits in self.spare for fd in procs + [fd for _, fd in limits]]
+        return tuple(sock.fileno() for _, sock in self.ready) + tuple(spare)
 
     def fill_one(self, control, private):
+        cgroup = self.spare.pop(0) if self.cgrouped and self.spare else None
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         pid = os.fork()
         if pid == 0:
             ours.close()
-            pooled(control, theirs, self.shared, private + self.others())
+            pooled(control, theirs, self.shared, private + self.others(), cgroup)
         theirs.close()
+        if cgroup is not None:
+            name, procs, limits = cgroup
+            for fd in procs + [fd for _, fd in limits]:
+                os.close(fd)
+            self.cgroup_of[pid] = name
         self.ready.append((pid, ours))
 
-    def hand(self, config, fds):
-        """Gives a ready process this Play; its host pid, or None when none fits."""
+    def hand(self, config, fds, in_cgroup=False):
+        """Gives a ready process this Play; its host pid and the name of the cgroup it
+        joined (None when it joined none), or None when none fits. `in_cgroup`: only a
+        process that joined cgroups of its own fits."""
         if self.shared is None or config.get("network") or shared_part(config) != self.shared:
             return None
-        while self.ready:
-            pid, sock = self.ready.pop(0)
+        while True:
+            fitting = [entry for entry in self.ready if not in_cgroup or entry[0] in self.cgroup_of]
+            if not fitting:
+                return None
+            pid, sock = fitting[0]
+            self.ready.remove(fitting[0])
             try:
                 socket.send_fds(sock, [json.dumps(config).encode()], fds)
             except OSError:
                 continue  # it died waiting
             finally:
                 sock.close()
-            return pid
-        return None
+            return pid, self.cgroup_of.pop(pid, None)
+
+    def unused_cgroup(self, pid):
+        """The cgroup of a ready process that ended without a Play, if it joined one."""
+        return self.cgroup_of.pop(pid, None)
 
     def forget(self, pid):
         """A ready process that ended by itself: it is no longer ready."""
@@ -138,7 +203,7 @@ class Pool:
         return False
 
 
-def main():
+def main(processes=POOL_SIZE):
     control = socket.socket(fileno=CONTROL_FD)
     os.set_blocking(CONTROL_FD, True)
     preload()
@@ -148,13 +213,12 @@ def main():
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     try:
-        serve(control, wake_r, wake_w)
+        serve(control, wake_r, wake_w, Pool(max(0, int(processes))))
     finally:
         os._exit(0)
 
 
-def serve(control, wake_r, wake_w):
-    pool = Pool()
+def serve(control, wake_r, wake_w, pool):
     private = (wake_r, wake_w)
     while True:
         # Ready processes are made when nothing else waits: never in a spawn's way.
@@ -179,7 +243,8 @@ def serve(control, wake_r, wake_w):
                 continue
             if not message:
                 return
-            spawn(control, message, fds, private, pool)
+            receive(control, message, fds, private, pool)
+            pool.ask(control)
 
 
 def reap(control, pool):
@@ -190,6 +255,9 @@ def reap(control, pool):
             return
         if pid == 0:
             return
+        unused = pool.unused_cgroup(pid)
+        if unused is not None:
+            send(control, {"op": "release", "cgroup": unused})
         if pool.forget(pid):
             continue
         send(control, {"op": "exited", "pid": pid, "status": status})
@@ -202,9 +270,22 @@ def send(control, message):
         os._exit(0)  # the daemon is gone
 
 
-def spawn(control, message, fds, private, pool):
+def receive(control, message, fds, private, pool):
+    """One message from the daemon: a spawn, or the answer to a `need_cgroup`."""
     try:
         request = json.loads(message.decode())
+    except ValueError:
+        request = {}
+    if request.get("op") == "cgroup":
+        pool.got_cgroup(request, fds)
+    elif request.get("op") == "no_cgroup":
+        pool.asked, pool.no_cgroups = 0, True
+    else:
+        spawn(control, request, fds, private, pool)
+
+
+def spawn(control, request, fds, private, pool):
+    try:
         play = str(request["play"])
         config = dict(request["config"])
     except (ValueError, KeyError, TypeError) as exc:
@@ -220,15 +301,28 @@ def spawn(control, message, fds, private, pool):
     if sandbox.needs_prepare(config.get("read_dirs")):
         sandbox.prepare(config.get("read_dirs"))
         freeze()
-    pool.learn(config)
-    pid = pool.hand(config, fds)
-    if pid is None:
+    in_cgroup = bool(config.pop("cgroup_ahead", False))
+    pool.learn(config, in_cgroup or len(fds) > 3)
+    handed = pool.hand(config, fds, in_cgroup)
+    cgroup = None
+    if handed is None and in_cgroup:
+        for fd in fds:
+            os.close(fd)
+        send(control, {"op": "failed", "play": play, "not_ready": True,
+                       "error": "no process made ahead in cgroups of its own is ready"})
+        return
+    if handed is None:
         pid = os.fork()
         if pid == 0:
             child(control, config, fds, private + pool.others())
+    else:
+        pid, cgroup = handed
+    started = {"op": "started", "play": play, "pid": pid}
+    if cgroup is not None:
+        started["cgroup"] = cgroup
+    send(control, started)  # first: the daemon's worker waits for it
     for fd in fds:
         os.close(fd)
-    send(control, {"op": "started", "play": play, "pid": pid})
 
 
 def child(control, config, fds, private):
@@ -243,8 +337,9 @@ def child(control, config, fds, private):
     os._exit(sandbox.EXIT_SANDBOX)
 
 
-def pooled(control, sock, shared, private):
-    """A process made ahead of time: the shared part of the sandbox, then its one Play."""
+def pooled(control, sock, shared, private, cgroup=None):
+    """A process made ahead of time: the shared part of the sandbox (its own cgroups joined,
+    when given), then its one Play."""
 
     def play_of():
         message, fds, _, _ = socket.recv_fds(sock, _PACKET, 16)
@@ -258,10 +353,22 @@ def pooled(control, sock, shared, private):
 
     try:
         leave_server(control, private)
+        if cgroup is not None:
+            _, procs, limits = cgroup
+            shared = dict(shared, ahead_cgroup={"procs": procs, "limits": keep_high(limits)})
         sandbox.enter_and_wait(shared, play_of, run_play)
     except BaseException as exc:  # noqa: B036 - the child must never return into the server
         die(exc)
     os._exit(sandbox.EXIT_SANDBOX)
+
+
+def keep_high(limits):
+    """Moves the limit files above the numbers the Play's fds are placed at."""
+    high = []
+    for name, fd in limits:
+        high.append((name, fcntl.fcntl(fd, fcntl.F_DUPFD, _AHEAD_FD_BASE)))
+        os.close(fd)
+    return high
 
 
 def leave_server(control, private):

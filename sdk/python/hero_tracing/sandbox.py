@@ -4,7 +4,9 @@ One setup for every start path: the fork server's child and a cold-started inter
 call `enter_and_run(config, run)`. The daemon builds `config` (see `crates/hero_logic/src/
 engine/sandbox.rs`); this module applies it and says what held:
 
-1. join the Play's cgroup (the daemon passes an open `cgroup.procs` fd), when given;
+1. join the Play's cgroup (the daemon passes an open `cgroup.procs` fd), when given; a
+   process the fork server made ahead joins cgroups of its own while it waits and, handed
+   its Play, writes the Play's limits into them (`cgroup_limits`) instead;
 2. new user, mount, IPC, PID and (unless the Play may use the network) network namespaces,
    mapping the process's own uid/gid (works unprivileged and as root);
 3. fork once more: `B`, PID 1 of the new PID namespace, sets up the rest, forks the body
@@ -201,6 +203,24 @@ def join_cgroup(fd):
         os.write(fd, b"0")
     finally:
         os.close(fd)
+
+
+def write_limits(limits, values):
+    """Writes the Play's limits through the open limit files of the cgroups this process
+    joined ahead; a missing value or a refused write (but the optional swap limit) fails."""
+    try:
+        for name, fd in limits:
+            value = values.get(name)
+            if value is None:
+                raise SandboxError(f"no value for the cgroup limit {name}")
+            try:
+                os.write(fd, str(value).encode())
+            except OSError:
+                if name != "memory.swap.max":
+                    raise
+    finally:
+        for _, fd in limits:
+            os.close(fd)
 
 
 def unshare_namespaces(network):
@@ -695,7 +715,11 @@ def _inner(shared, play_of, report, run, unshared, status_fd):
     channel = int(config.get("channel_fd", 3))
     os.set_inheritable(channel, True)
     cgroup_fds = [int(fd) for fd in config.get("cgroup_fds") or []]
-    if cgroup_fds:
+    if ahead["cgroup"] is not None:
+        for fd in cgroup_fds:
+            os.close(fd)  # the Play's own cgroups stay empty: this one holds the Play
+        report.step("cgroup", lambda: write_limits(ahead["cgroup"], config.get("cgroup_limits") or {}))
+    elif cgroup_fds:
         report.step("cgroup", lambda: [join_cgroup(fd) for fd in cgroup_fds])
     else:
         report.active["cgroup"] = False
@@ -728,7 +752,7 @@ def _ready_ahead(shared):
     """What the body can do before its Play is known (a process made ahead of time does it
     while it waits). A failure here is not reported: the step redoes it with the Play and
     reports that."""
-    ahead = {"bounded": False, "ruleset": None}
+    ahead = {"bounded": False, "ruleset": None, "cgroup": _join_ahead(shared.get("ahead_cgroup"))}
     try:
         drop_bounding()
         ahead["bounded"] = True
@@ -739,6 +763,24 @@ def _ready_ahead(shared):
     except (OSError, SandboxError, ValueError):
         pass
     return ahead
+
+
+def _join_ahead(cgroup):
+    """Joins the cgroups made for this process ahead of time; their limit files, or None
+    when there are none or a join failed (the Play's own cgroups are joined then)."""
+    if not cgroup:
+        return None
+    joined = True
+    for fd in cgroup["procs"]:
+        try:
+            join_cgroup(fd)
+        except OSError:
+            joined = False
+    if joined:
+        return list(cgroup["limits"])
+    for _, fd in cgroup["limits"]:
+        os.close(fd)
+    return None
 
 
 def _lock_down_init():

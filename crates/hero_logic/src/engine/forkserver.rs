@@ -17,6 +17,10 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::python::PythonRuntime;
+use super::sandbox::{AheadCgroup, PlayCgroup};
+
+/// Makes the cgroups of one process made ahead of time, by name; None when it cannot.
+pub type AheadMaker = Arc<dyn Fn(&str) -> Option<AheadCgroup> + Send + Sync>;
 
 /// Longest wait for the server to report a child's pid.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -25,7 +29,7 @@ const LOST_STATUS: i32 = libc::SIGKILL;
 
 /// The reports a started Play waits for: its pid, then its raw wait status.
 struct Waiters {
-    started: Sender<Result<u32, String>>,
+    started: Sender<Result<(u32, Option<PlayCgroup>), SpawnError>>,
     exited: Sender<i32>,
 }
 
@@ -37,6 +41,11 @@ struct State {
     starting: HashMap<String, Waiters>,
     /// Started Plays by host pid, until the server reports their exit.
     running: HashMap<u32, Sender<i32>>,
+    /// Cgroups handed to the server for processes made ahead, by name, until a Play takes
+    /// them over or the server releases them.
+    ahead: HashMap<String, PlayCgroup>,
+    /// Names given to cgroups made ahead so far.
+    ahead_made: u64,
 }
 
 pub struct ForkServer {
@@ -47,15 +56,42 @@ pub struct ForkServer {
 pub struct Forked {
     pub pid: u32,
     pub exited: Receiver<i32>,
+    /// The cgroups the process joined ahead of time (its Play's limits written), when it did.
+    pub cgroup: Option<PlayCgroup>,
+}
+
+/// Why the server did not start a Play.
+#[derive(Debug)]
+pub enum SpawnError {
+    /// Asked for a process made ahead in cgroups of its own (`cgroup_ahead`), none was ready.
+    NotReady,
+    Failed(String),
+}
+
+impl std::fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SpawnError::NotReady => f.write_str("no process made ahead is ready"),
+            SpawnError::Failed(e) => f.write_str(e),
+        }
+    }
+}
+
+/// How the server makes processes ahead of time.
+pub struct Ahead {
+    /// How many it keeps ready (`[engine] warm_runners`); 0 forks each Play when it starts.
+    pub processes: usize,
+    /// Makes their cgroups; None when Plays get no cgroup.
+    pub cgroups: Option<AheadMaker>,
 }
 
 impl ForkServer {
     /// Starts the server and the thread that keeps it running.
-    pub fn start(python: &PythonRuntime) -> ForkServer {
+    pub fn start(python: &PythonRuntime, ahead: Ahead) -> ForkServer {
         let state = Arc::new(Mutex::new(State::default()));
         let keeper = Arc::clone(&state);
         let python = python.clone();
-        let spawned = std::thread::Builder::new().name("fork-server".into()).spawn(move || keep_running(&python, &keeper));
+        let spawned = std::thread::Builder::new().name("fork-server".into()).spawn(move || keep_running(&python, &keeper, &ahead));
         if let Err(e) = spawned {
             tracing::warn!(error = %e, "no fork server: every Play starts cold");
         }
@@ -72,42 +108,42 @@ impl ForkServer {
 
     /// Asks the server to fork the Play's process with these fds
     /// (channel, stdout, stderr, cgroup.procs...). Err when the server is down or refuses.
-    pub fn spawn(&self, play_sid: &str, config: Value, fds: &[RawFd]) -> Result<Forked, String> {
+    pub fn spawn(&self, play_sid: &str, config: Value, fds: &[RawFd]) -> Result<Forked, SpawnError> {
         let (started_tx, started_rx) = mpsc::channel();
         let (exited_tx, exited_rx) = mpsc::channel();
         let control = {
             let mut state = self.lock();
-            let control = state.control.clone().ok_or("the fork server is not running")?;
+            let control = state.control.clone().ok_or_else(|| SpawnError::Failed("the fork server is not running".into()))?;
             state.starting.insert(play_sid.to_string(), Waiters { started: started_tx, exited: exited_tx });
             control
         };
         let request = json!({"op": "spawn", "play": play_sid, "config": config}).to_string();
         if let Err(e) = send_with_fds(control.as_raw_fd(), request.as_bytes(), fds) {
             self.lock().starting.remove(play_sid);
-            return Err(format!("cannot reach the fork server: {e}"));
+            return Err(SpawnError::Failed(format!("cannot reach the fork server: {e}")));
         }
         match started_rx.recv_timeout(START_TIMEOUT) {
-            Ok(Ok(pid)) => Ok(Forked { pid, exited: exited_rx }),
+            Ok(Ok((pid, cgroup))) => Ok(Forked { pid, exited: exited_rx, cgroup }),
             Ok(Err(e)) => Err(e),
             Err(_) => {
                 self.lock().starting.remove(play_sid);
-                Err("the fork server did not start the Play in time".into())
+                Err(SpawnError::Failed("the fork server did not start the Play in time".into()))
             }
         }
     }
 }
 
 /// The fork server's keeper: start it, read its reports until it dies, start it again.
-fn keep_running(python: &PythonRuntime, state: &Arc<Mutex<State>>) {
+fn keep_running(python: &PythonRuntime, state: &Arc<Mutex<State>>, ahead: &Ahead) {
     let mut quick_deaths = 0u32;
     loop {
         let began = Instant::now();
-        match launch(python) {
+        match launch(python, ahead.processes) {
             Ok((mut child, control)) => {
                 let control = Arc::new(control);
                 state.lock().unwrap_or_else(|p| p.into_inner()).control = Some(Arc::clone(&control));
                 tracing::info!(pid = child.id(), "fork server started");
-                read_reports(control.as_raw_fd(), state);
+                read_reports(control.as_raw_fd(), state, ahead.cgroups.as_ref());
                 let status = child.wait();
                 lose_everything(state);
                 tracing::warn!(?status, "the fork server died; Plays start cold until it is back");
@@ -120,12 +156,12 @@ fn keep_running(python: &PythonRuntime, state: &Arc<Mutex<State>>) {
     }
 }
 
-fn launch(python: &PythonRuntime) -> std::io::Result<(std::process::Child, OwnedFd)> {
+fn launch(python: &PythonRuntime, processes: usize) -> std::io::Result<(std::process::Child, OwnedFd)> {
     let (ours, theirs) = seqpacket_pair()?;
     let theirs_fd = theirs.as_raw_fd();
     let mut command = Command::new(&python.interpreter);
     command
-        .args(["-I", "-S", "-c", &python.bootstrap("import hero_tracing.forkserver as f; f.main()")])
+        .args(["-I", "-S", "-c", &python.bootstrap(&format!("import hero_tracing.forkserver as f; f.main({processes})"))])
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()))
         .env("LANG", std::env::var("LANG").unwrap_or_else(|_| "C.UTF-8".into()))
@@ -149,7 +185,7 @@ fn launch(python: &PythonRuntime) -> std::io::Result<(std::process::Child, Owned
     Ok((child, ours))
 }
 
-fn read_reports(control: RawFd, state: &Arc<Mutex<State>>) {
+fn read_reports(control: RawFd, state: &Arc<Mutex<State>>, cgroups: Option<&AheadMaker>) {
     let mut buffer = vec![0u8; 65536];
     loop {
         // SAFETY: reading into our own buffer.
@@ -161,19 +197,29 @@ fn read_reports(control: RawFd, state: &Arc<Mutex<State>>) {
             return;
         }
         let Ok(report) = serde_json::from_slice::<Value>(&buffer[..n as usize]) else { continue };
+        if report["op"] == "need_cgroup" {
+            send_ahead_cgroup(control, state, cgroups);
+            continue;
+        }
         let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
         let play = report["play"].as_str().unwrap_or_default();
         match report["op"].as_str() {
             Some("started") => {
                 let pid = report["pid"].as_u64().unwrap_or(0) as u32;
+                let cgroup = report["cgroup"].as_str().and_then(|name| state.ahead.remove(name));
                 if let Some(waiters) = state.starting.remove(play) {
                     state.running.insert(pid, waiters.exited);
-                    let _ = waiters.started.send(Ok(pid));
+                    let _ = waiters.started.send(Ok((pid, cgroup)));
                 }
             }
             Some("failed") => {
                 if let Some(waiters) = state.starting.remove(play) {
-                    let _ = waiters.started.send(Err(format!("the fork server refused: {}", report["error"])));
+                    let error = if report["not_ready"] == true {
+                        SpawnError::NotReady
+                    } else {
+                        SpawnError::Failed(format!("the fork server refused: {}", report["error"]))
+                    };
+                    let _ = waiters.started.send(Err(error));
                 }
             }
             Some("exited") => {
@@ -182,8 +228,37 @@ fn read_reports(control: RawFd, state: &Arc<Mutex<State>>) {
                     let _ = exited.send(report["status"].as_i64().unwrap_or(LOST_STATUS as i64) as i32);
                 }
             }
+            Some("release") => {
+                // Removed outside the lock: removal waits for what is left in it to die.
+                let released = state.ahead.remove(report["cgroup"].as_str().unwrap_or_default());
+                drop(state);
+                drop(released);
+            }
             _ => {}
         }
+    }
+}
+
+/// Answers the server's `need_cgroup`: the cgroup.procs files, then the limit files, of a
+/// fresh cgroup for a process made ahead; `no_cgroup` when none can be made.
+fn send_ahead_cgroup(control: RawFd, state: &Arc<Mutex<State>>, cgroups: Option<&AheadMaker>) {
+    let name = {
+        let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
+        state.ahead_made += 1;
+        format!("ahead-{}", state.ahead_made)
+    };
+    let Some(ahead) = cgroups.and_then(|make| make(&name)) else {
+        let _ = send_with_fds(control, br#"{"op": "no_cgroup"}"#, &[]);
+        return;
+    };
+    let mut fds: Vec<RawFd> = ahead.cgroup.procs.iter().map(|f| f.as_raw_fd()).collect();
+    fds.extend(ahead.limits.iter().map(|(_, f)| f.as_raw_fd()));
+    let names: Vec<&str> = ahead.limits.iter().map(|(n, _)| n.as_str()).collect();
+    let message = json!({"op": "cgroup", "id": name, "procs": ahead.cgroup.procs.len(), "limits": names}).to_string();
+    let mut cgroup = ahead.cgroup;
+    if send_with_fds(control, message.as_bytes(), &fds).is_ok() {
+        cgroup.procs.clear();
+        state.lock().unwrap_or_else(|p| p.into_inner()).ahead.insert(name, cgroup);
     }
 }
 
@@ -191,8 +266,9 @@ fn read_reports(control: RawFd, state: &Arc<Mutex<State>>) {
 fn lose_everything(state: &Arc<Mutex<State>>) {
     let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
     state.control = None;
+    state.ahead.clear();
     for (_, waiters) in state.starting.drain() {
-        let _ = waiters.started.send(Err("the fork server died".into()));
+        let _ = waiters.started.send(Err(SpawnError::Failed("the fork server died".into())));
     }
     for (_, exited) in state.running.drain() {
         let _ = exited.send(LOST_STATUS);

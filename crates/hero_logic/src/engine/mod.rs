@@ -50,6 +50,8 @@ pub struct EngineSettings {
     pub allow_weaker: bool,
     /// `[sandbox] fork_server`: start Plays from the fork server (else always cold).
     pub fork_server: bool,
+    /// `[engine] warm_runners`: processes the fork server keeps made ahead of time.
+    pub warm_runners: usize,
     /// `[sandbox] shared_dirs`: directories every Play may read and write.
     pub shared_dirs: Vec<PathBuf>,
     /// On start, resume Plays a crash left `running` by replay (else mark them failed).
@@ -111,6 +113,9 @@ pub(crate) struct Core {
     queued: Condvar,
     running: Mutex<HashMap<String, Sender<Control>>>,
     changes: Notify,
+    /// What each `play_wait` waits on, by Play sid: a child step wakes its own Play's waiters
+    /// (and the watchers), not every waiter of the daemon.
+    waits: Mutex<HashMap<String, std::sync::Weak<Notify>>>,
     /// Counts changes to Plays, so watchers can tell whether they saw the latest state.
     change_count: std::sync::atomic::AtomicU64,
     /// Sids reserved from the store and not handed out yet: `(next, end)`.
@@ -137,6 +142,7 @@ impl Core {
             queued: Condvar::new(),
             running: Mutex::new(HashMap::new()),
             changes: Notify::new(),
+            waits: Mutex::new(HashMap::new()),
             change_count: std::sync::atomic::AtomicU64::new(1),
             sids: Mutex::new((0, 0)),
             starter,
@@ -144,9 +150,37 @@ impl Core {
         }
     }
 
+    /// Any Play may have changed: wakes every watcher and every waiter.
     fn changed(&self) {
         self.change_count.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         self.changes.notify_waiters();
+        let waits = self.waits.lock().unwrap_or_else(|p| p.into_inner());
+        for notify in waits.values().filter_map(std::sync::Weak::upgrade) {
+            notify.notify_waiters();
+        }
+    }
+
+    /// Only `play_sid` may have changed status: wakes the watchers and its own waiters.
+    fn changed_play(&self, play_sid: &str) {
+        self.change_count.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        self.changes.notify_waiters();
+        let waits = self.waits.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(notify) = waits.get(play_sid).and_then(std::sync::Weak::upgrade) {
+            notify.notify_waiters();
+        }
+    }
+
+    /// What a `play_wait` on `play_sid` waits on, shared with the other waits on that Play
+    /// while one is held; entries no wait holds any more are dropped here.
+    fn wait_handle(&self, play_sid: &str) -> Arc<Notify> {
+        let mut waits = self.waits.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(notify) = waits.get(play_sid).and_then(std::sync::Weak::upgrade) {
+            return notify;
+        }
+        waits.retain(|_, w| w.strong_count() > 0);
+        let notify = Arc::new(Notify::new());
+        waits.insert(play_sid.to_string(), Arc::downgrade(&notify));
+        notify
     }
 
     /// A fresh sid without a commit of its own: sids are reserved from the store in blocks.
@@ -262,6 +296,7 @@ impl Engine {
                     extra: &settings.runner_vars,
                     allow_weaker: settings.allow_weaker,
                     fork_server: settings.fork_server,
+                    warm_runners: settings.warm_runners,
                     shared_dirs: &settings.shared_dirs,
                 },
             )
@@ -455,10 +490,10 @@ impl Engine {
     pub async fn wait(&self, play_sid: &str, timeout_ms: Option<u64>) -> ServiceResult<Play> {
         let timeout = Duration::from_millis(timeout_ms.unwrap_or(DEFAULT_WAIT_MS).min(MAX_WAIT_MS));
         let deadline = Instant::now() + timeout;
+        let mine = self.core.wait_handle(play_sid);
         loop {
-            let changed = self.core.changes.notified();
-            // Every child step of every run wakes waiters: look at the status alone, and read
-            // the whole Play only to answer.
+            let changed = mine.notified();
+            // Look at the status alone, and read the whole Play only to answer.
             let status = self.core.library.store().play_status(play_sid)?.ok_or_else(|| unknown_play(play_sid))?;
             let remaining = deadline.saturating_duration_since(Instant::now());
             if status.is_terminal() || status == PlayStatus::AwaitingResume || remaining.is_zero() {
@@ -689,6 +724,7 @@ mod tests {
             env_allow: service.sandbox.env_allow.clone(),
             allow_weaker: false,
             fork_server: true,
+            warm_runners: 4,
             shared_dirs: Vec::new(),
             recover_by_replay: true,
             recover_attempts: 3,

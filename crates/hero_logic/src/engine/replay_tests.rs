@@ -45,6 +45,7 @@ fn engine_over(dir: &Path) -> Engine {
         env_allow: Vec::new(),
         allow_weaker: false,
         fork_server: false,
+        warm_runners: 0,
         shared_dirs: Vec::new(),
         recover_by_replay: true,
         recover_attempts: 3,

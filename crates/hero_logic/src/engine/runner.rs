@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::forkserver::ForkServer;
+use super::forkserver::{Ahead, AheadMaker, ForkServer, SpawnError};
 use super::python::PythonRuntime;
 use super::sandbox::{self, Budget, CgroupBound, PlayCgroup, Protections, SandboxPlan};
 
@@ -132,6 +132,9 @@ pub struct Starter {
     extra: Vec<(String, String)>,
     cgroups: CgroupBound,
     fork_server: Option<ForkServer>,
+    /// The fork server's processes made ahead join cgroups of their own (Plays get cgroups
+    /// and some are made ahead): a start asks for one of them first.
+    ahead_cgroups: bool,
     pub protections: Protections,
     cold_starts: AtomicU64,
 }
@@ -144,6 +147,8 @@ pub struct StarterSettings<'a> {
     pub extra: &'a [(String, String)],
     pub allow_weaker: bool,
     pub fork_server: bool,
+    /// Processes the fork server keeps made ahead of time (`[engine] warm_runners`).
+    pub warm_runners: usize,
     pub shared_dirs: &'a [PathBuf],
 }
 
@@ -164,7 +169,12 @@ impl Starter {
         if let Err(refusal) = sandbox::check_shared_dirs(&plan) {
             protections.refusal = Some(refusal);
         }
-        let fork_server = (settings.fork_server && protections.refusal.is_none()).then(|| ForkServer::start(python));
+        let fork_server = (settings.fork_server && protections.refusal.is_none()).then(|| {
+            let bound = cgroups.clone();
+            let cgroups = cgroups.is_some().then(|| Arc::new(move |name: &str| bound.ahead(name)) as AheadMaker);
+            ForkServer::start(python, Ahead { processes: settings.warm_runners, cgroups })
+        });
+        let ahead_cgroups = fork_server.is_some() && settings.warm_runners > 0 && cgroups.is_some();
         Arc::new(Starter {
             python: python.clone(),
             plan,
@@ -172,6 +182,7 @@ impl Starter {
             rpc_socket: settings.rpc_socket.to_path_buf(),
             extra: settings.extra.to_vec(),
             cgroups,
+            ahead_cgroups,
             fork_server,
             protections,
             cold_starts: AtomicU64::new(0),
@@ -189,36 +200,70 @@ impl Starter {
         let cutter = ours.try_clone().ok();
         let (out_r, out_w) = pipe().map_err(|e| format!("cannot make the Play's output pipes: {e}"))?;
         let (err_r, err_w) = pipe().map_err(|e| format!("cannot make the Play's output pipes: {e}"))?;
-        let cgroup = self.cgroups.for_play(play_sid, budget);
-        let cgroup_files: Vec<RawFd> = cgroup.iter().flat_map(|c| c.procs.iter().map(|f| f.as_raw_fd())).collect();
-        let cgroup_fds: Vec<i32> = (0..cgroup_files.len() as i32).map(|i| sandbox::CHANNEL_FD + 1 + i).collect();
         let env = self.play_env(play_sid, &paths.work_dir, budget);
-        let mut fds = vec![theirs.as_raw_fd(), out_w.as_raw_fd(), err_w.as_raw_fd()];
-        fds.extend(&cgroup_files);
-        let forked = self.fork_server.as_ref().filter(|f| f.is_up()).and_then(|server| {
-            let config = sandbox::play_config(&self.plan, play_sid, &paths.work_dir, budget, &cgroup_fds, Some(&env));
-            server
-                .spawn(play_sid, config, &fds)
-                .map_err(|e| tracing::warn!(play = %play_sid, error = %e, "fork server start failed; starting cold"))
-                .ok()
+        let play_fds = [theirs.as_raw_fd(), out_w.as_raw_fd(), err_w.as_raw_fd()];
+        let server = self.fork_server.as_ref().filter(|f| f.is_up());
+        // First ask for a process made ahead that already sits in cgroups of its own: the
+        // Play's cgroups are then never made (making a v1 memory cgroup costs milliseconds too).
+        let ahead = server.filter(|_| self.ahead_cgroups).and_then(|server| {
+            let mut config = sandbox::play_config(&self.plan, play_sid, &paths.work_dir, budget, &[], self.cgroups.limits(budget), Some(&env));
+            config["cgroup_ahead"] = Value::Bool(true);
+            match server.spawn(play_sid, config, &play_fds) {
+                Ok(forked) => Some(forked),
+                Err(SpawnError::NotReady) => None,
+                Err(SpawnError::Failed(e)) => {
+                    tracing::warn!(play = %play_sid, error = %e, "fork server start failed; trying again with the Play's own cgroups");
+                    None
+                }
+            }
         });
-        let (pid, process) = match forked {
-            Some(forked) => (forked.pid, Process::Forked(forked.exited)),
+        let mut cgroup;
+        let (pid, process) = match ahead {
+            Some(forked) => {
+                cgroup = forked.cgroup;
+                (forked.pid, Process::Forked(forked.exited))
+            }
             None => {
-                self.cold_starts.fetch_add(1, Ordering::Relaxed);
-                let config = sandbox::play_config(&self.plan, play_sid, &paths.work_dir, budget, &cgroup_fds, None);
-                let mut files = vec![theirs.as_raw_fd()];
-                files.extend(&cgroup_files);
-                let child = self.spawn_cold(&paths.work_dir, &env, &config, &files, out_w, err_w).map_err(|e| {
-                    paths.clean();
-                    format!("cannot start the Python runner {}: {e}", self.python.interpreter.display())
-                })?;
-                (child.id(), Process::Cold(child))
+                cgroup = self.cgroups.for_play(play_sid, budget);
+                let cgroup_files: Vec<RawFd> = cgroup.iter().flat_map(|c| c.procs.iter().map(|f| f.as_raw_fd())).collect();
+                let cgroup_fds: Vec<i32> = (0..cgroup_files.len() as i32).map(|i| sandbox::CHANNEL_FD + 1 + i).collect();
+                let mut fds = play_fds.to_vec();
+                fds.extend(&cgroup_files);
+                let forked = server.and_then(|server| {
+                    let config = sandbox::play_config(&self.plan, play_sid, &paths.work_dir, budget, &cgroup_fds, self.cgroups.limits(budget), Some(&env));
+                    server
+                        .spawn(play_sid, config, &fds)
+                        .map_err(|e| tracing::warn!(play = %play_sid, error = %e, "fork server start failed; starting cold"))
+                        .ok()
+                });
+                match forked {
+                    Some(forked) => {
+                        // A process made ahead sits in cgroups of its own; the Play's unused
+                        // ones are removed with them.
+                        if let Some(mut own) = forked.cgroup {
+                            if let Some(unused) = cgroup.take() {
+                                own.absorb(unused);
+                            }
+                            cgroup = Some(own);
+                        }
+                        (forked.pid, Process::Forked(forked.exited))
+                    }
+                    None => {
+                        self.cold_starts.fetch_add(1, Ordering::Relaxed);
+                        let config = sandbox::play_config(&self.plan, play_sid, &paths.work_dir, budget, &cgroup_fds, Default::default(), None);
+                        let mut files = vec![theirs.as_raw_fd()];
+                        files.extend(&cgroup_files);
+                        let child = self.spawn_cold(&paths.work_dir, &env, &config, &files, out_w, err_w).map_err(|e| {
+                            paths.clean();
+                            format!("cannot start the Python runner {}: {e}", self.python.interpreter.display())
+                        })?;
+                        (child.id(), Process::Cold(child))
+                    }
+                }
             }
         };
         drop(theirs);
         let output = capture_output(vec![out_r, err_r]);
-        let mut cgroup = cgroup;
         if let Some(c) = cgroup.as_mut() {
             c.procs.clear();
         }
@@ -279,7 +324,7 @@ fn probe(python: &PythonRuntime, plan: &SandboxPlan) -> Value {
         return serde_json::json!({"error": format!("cannot make {}", work.display())});
     }
     let budget = Budget { wall_clock_ms: 10_000, memory_mb: 512, max_open_files: 64, max_processes: 64, network: false };
-    let config = sandbox::play_config(plan, "probe", &work, budget, &[], None);
+    let config = sandbox::play_config(plan, "probe", &work, budget, &[], Default::default(), None);
     let output = Command::new(&python.interpreter)
         .args(["-I", "-S", "-c", &python.probe_bootstrap(), &config.to_string()])
         .current_dir(&work)

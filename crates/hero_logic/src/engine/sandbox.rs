@@ -162,6 +162,7 @@ pub fn play_config(
     work_dir: &Path,
     budget: Budget,
     cgroup_fds: &[i32],
+    cgroup_limits: serde_json::Map<String, Value>,
     env: Option<&[(String, String)]>,
 ) -> Value {
     let mut config = json!({
@@ -177,6 +178,7 @@ pub fn play_config(
         "max_processes": budget.max_processes,
         "channel_fd": CHANNEL_FD,
         "cgroup_fds": cgroup_fds,
+        "cgroup_limits": cgroup_limits,
         "require": plan.require.iter().filter(|p| !(budget.network && *p == "netns")).collect::<Vec<_>>(),
     });
     if let Some(env) = env {
@@ -370,6 +372,24 @@ impl CgroupBound {
         CgroupBound { kind: "cgroup v1", memory, pids, note }
     }
 
+    /// The directories a cgroup named `name` takes (one for v2; memory and pids for v1),
+    /// each with the limit files a Play's budget writes there.
+    fn layout(&self, name: &str) -> Option<Vec<(PathBuf, &'static [&'static str])>> {
+        let (memory, pids) = (self.memory.as_ref()?, self.pids.as_ref()?);
+        Some(if memory == pids {
+            vec![(memory.join(name), &["memory.max", "memory.swap.max", "pids.max"][..])]
+        } else {
+            vec![(memory.join(name), &["memory.limit_in_bytes"][..]), (pids.join(name), &["pids.max"][..])]
+        })
+    }
+
+    /// Each limit file of a Play's cgroups with the value its budget gives it; a process
+    /// made ahead of time writes these into the cgroup it already joined.
+    pub fn limits(&self, budget: Budget) -> serde_json::Map<String, Value> {
+        let files = self.layout("").unwrap_or_default().into_iter().flat_map(|(_, files)| files.iter());
+        files.map(|file| (file.to_string(), Value::String(limit_value(file, budget)))).collect()
+    }
+
     /// Makes the Play's cgroups with its limits; the open `cgroup.procs` files go to the
     /// Play's process, which joins them before anything else.
     pub fn for_play(&self, play_sid: &str, budget: Budget) -> Option<PlayCgroup> {
@@ -377,26 +397,16 @@ impl CgroupBound {
             return None;
         }
         let mut cgroup = PlayCgroup { dirs: Vec::new(), procs: Vec::new() };
-        let memory_bytes = budget.memory_mb.saturating_mul(1024 * 1024).to_string();
-        let pids = budget.max_processes.to_string();
-        let mut plan: Vec<(PathBuf, Vec<(&str, &str)>)> = Vec::new();
-        let (memory, pids_dir) = (self.memory.as_ref()?, self.pids.as_ref()?);
-        if memory == pids_dir {
-            plan.push((memory.join(play_sid), vec![("memory.max", &memory_bytes), ("memory.swap.max", "0"), ("pids.max", &pids)]));
-        } else {
-            plan.push((memory.join(play_sid), vec![("memory.limit_in_bytes", &memory_bytes)]));
-            plan.push((pids_dir.join(play_sid), vec![("pids.max", &pids)]));
-        }
-        for (dir, limits) in plan {
+        for (dir, files) in self.layout(play_sid)? {
             let _ = std::fs::remove_dir(&dir);
             if std::fs::create_dir(&dir).is_err() {
                 cgroup.remove();
                 return None;
             }
             cgroup.dirs.push(dir.clone());
-            for (file, value) in limits {
-                let written = std::fs::write(dir.join(file), value);
-                if written.is_err() && file != "memory.swap.max" {
+            for file in files {
+                let written = std::fs::write(dir.join(file), limit_value(file, budget));
+                if written.is_err() && !is_optional_limit(file) {
                     cgroup.remove();
                     return None;
                 }
@@ -411,6 +421,52 @@ impl CgroupBound {
         }
         Some(cgroup)
     }
+
+    /// Makes cgroups for a process the fork server makes ahead of time, without limits yet:
+    /// the process joins them while it waits (the move into a cgroup v1 waits for an RCU
+    /// grace period, ~12 ms, which then stays off a Play's start) and writes its Play's
+    /// limits through the open limit files before any of the Play's code runs.
+    pub fn ahead(&self, name: &str) -> Option<AheadCgroup> {
+        if !self.is_some() {
+            return None;
+        }
+        let mut ahead = AheadCgroup { cgroup: PlayCgroup { dirs: Vec::new(), procs: Vec::new() }, limits: Vec::new() };
+        for (dir, files) in self.layout(name)? {
+            let _ = std::fs::remove_dir(&dir);
+            std::fs::create_dir(&dir).ok()?;
+            ahead.cgroup.dirs.push(dir.clone());
+            ahead.cgroup.procs.push(std::fs::OpenOptions::new().write(true).open(dir.join("cgroup.procs")).ok()?);
+            for file in files {
+                match std::fs::OpenOptions::new().write(true).open(dir.join(file)) {
+                    Ok(open) => ahead.limits.push((file.to_string(), open)),
+                    Err(_) if is_optional_limit(file) => {}
+                    Err(_) => return None,
+                }
+            }
+        }
+        Some(ahead)
+    }
+}
+
+/// A swap limit needs swap accounting, which many kernels run without.
+fn is_optional_limit(file: &str) -> bool {
+    file == "memory.swap.max"
+}
+
+fn limit_value(file: &str, budget: Budget) -> String {
+    match file {
+        "memory.swap.max" => "0".into(),
+        "pids.max" => budget.max_processes.to_string(),
+        _ => budget.memory_mb.saturating_mul(1024 * 1024).to_string(),
+    }
+}
+
+/// Cgroups made for a process made ahead of time: dropped (and removed) unless a Play
+/// takes them over.
+pub struct AheadCgroup {
+    pub cgroup: PlayCgroup,
+    /// Open limit files by name, passed with the `cgroup.procs` files.
+    pub limits: Vec<(String, std::fs::File)>,
 }
 
 /// Empties and removes `hero_logic-<pid>` cgroups under `base` whose daemon is gone.
@@ -461,6 +517,11 @@ pub struct PlayCgroup {
 
 impl PlayCgroup {
     /// Kills every process left in the cgroups and removes them.
+    /// Takes `other`'s directories too: they are removed with these.
+    pub fn absorb(&mut self, mut other: PlayCgroup) {
+        self.dirs.append(&mut other.dirs);
+    }
+
     pub fn remove(&mut self) {
         self.procs.clear();
         for dir in &self.dirs {

@@ -676,7 +676,8 @@ impl<'a> Session<'a> {
         if let (Some(memo), Some(parent)) = (memo, self.open.get_mut(&play.parent_play_sid)) {
             parent.play.step_outputs.insert(play.step_key.clone(), memo);
         }
-        self.core.changed();
+        // Only the child ended (its ancestors written here stay running).
+        self.core.changed_play(&play.sid);
         if bound {
             // The caller gets the mapped result, not what the generated body returned.
             let verdict = match play.status {
