@@ -475,3 +475,39 @@ async fn limits_given_to_play_start_hold_after_a_crash_recovery() {
     assert_eq!(done["status"], "timed_out", "{done}");
     assert!(done["error_message"].as_str().unwrap().contains("budget of 3000 ms"), "{done}");
 }
+
+const ASKS: &str = r#"
+from hero_tracing import logic, ask_user
+
+@logic(name="asks", inputs={"n": "integer"}, outputs={"sum": "integer"})
+def asks(n):
+    return {"sum": sum(ask_user.number(f"Number {i}?", integer=True) for i in range(n))}
+"#;
+
+/// An answer given the moment a question is asked resumes the Play while the run that asked
+/// may still be exiting: each new run must find its own work dir, not one that the end of
+/// the run before removes.
+#[tokio::test(flavor = "multi_thread")]
+async fn answers_given_at_once_resume_one_run_after_another() {
+    const QUESTIONS: i64 = 15;
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = std::sync::Arc::new(Daemon::start(dir.path()).await);
+    daemon.define("asks", ASKS).await;
+    let answerers = (0..4).map(|_| {
+        let daemon = std::sync::Arc::clone(&daemon);
+        tokio::spawn(async move {
+            let play = start(&daemon, "asks", json!({"n": QUESTIONS})).await;
+            for i in 0..QUESTIONS {
+                let waiting = daemon.call("LogicService.play_wait", json!({"play_sid": play["sid"], "timeout_ms": 30000})).await;
+                assert_eq!(waiting["status"], "awaiting_resume", "question {i}: {waiting}");
+                answer(&daemon, &play["sid"], &waiting["pending_resumes"][0]["id"], json!(i)).await;
+            }
+            let done = daemon.until_ended(&play["sid"]).await;
+            assert_eq!(done["status"], "success", "{done}");
+            assert_eq!(done["output_data"]["sum"], (0..QUESTIONS).sum::<i64>());
+        })
+    });
+    for answerer in answerers.collect::<Vec<_>>() {
+        answerer.await.unwrap();
+    }
+}

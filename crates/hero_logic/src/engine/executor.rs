@@ -149,8 +149,10 @@ impl RunEnd {
                 }
             }
         }
-        core.unregister(&play_sid);
+        // Its work dir and pid file go before the Play is free to run again: a resume waits
+        // for the unregister and then makes the same paths afresh.
         runner.paths.clean();
+        core.unregister(&play_sid);
         core.changed();
         tracing::debug!(%play_sid, us = clock.elapsed().as_micros() as u64, "run recorded");
     }
