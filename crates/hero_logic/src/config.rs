@@ -101,6 +101,8 @@ pub enum ConfigError {
     OutOfRange { name: &'static str, flag: &'static str, value: u32, min: u32, max: u32 },
     #[error("unknown store {0:?}; use a PostgreSQL URL (postgres://user@host/dbname) or `sqlite` (--store or [store] url)")]
     Store(String),
+    #[error("store.lease_ms = {0} is too short; use {MIN_LEASE_MS} or more (service.toml): a daemon renews its lease every fifth of it, and one that misses a renewal would lose its Plays to the others")]
+    Lease(u64),
     #[error("cannot read the config file {0}: {1}")]
     Read(PathBuf, std::io::Error),
     #[error("the config file {0} is not valid: {1}")]
@@ -231,8 +233,14 @@ fn check_engine(service: &ServiceConfig) -> Result<(), ConfigError> {
             return Err(ConfigError::OutOfRange { name, flag, value, min, max });
         }
     }
+    if service.store.lease_ms < MIN_LEASE_MS {
+        return Err(ConfigError::Lease(service.store.lease_ms));
+    }
     Ok(())
 }
+
+/// The shortest daemon lease: renewed every 100 ms, anything shorter is lost to a pause.
+const MIN_LEASE_MS: u64 = 500;
 
 /// The PostgreSQL URL of `[store] url`, checked for its scheme (the driver checks the rest
 /// when it connects); None for SQLite.
@@ -279,6 +287,19 @@ mod tests {
         assert_eq!(resolve(&["--store", url]).unwrap().store_url.as_deref(), Some(url));
         let url = "postgresql:///hero_logic?host=/run/postgresql";
         assert_eq!(resolve(&["--store", url]).unwrap().store_url.as_deref(), Some(url));
+    }
+
+    #[test]
+    fn a_lease_too_short_to_renew_says_the_shortest_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("service.toml");
+        std::fs::write(&file, "[store]\nlease_ms = 100\n").unwrap();
+        match resolve(&["--config", file.to_str().unwrap()]) {
+            Err(e @ ConfigError::Lease(100)) => assert!(e.to_string().contains("use 500 or more"), "{e}"),
+            other => panic!("expected a lease error, got {other:?}"),
+        }
+        std::fs::write(&file, "[store]\nlease_ms = 2000\n").unwrap();
+        assert_eq!(resolve(&["--config", file.to_str().unwrap()]).unwrap().service.store.lease_ms, 2000);
     }
 
     #[test]

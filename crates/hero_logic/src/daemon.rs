@@ -18,7 +18,7 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
     for dir in ["", "run", "work", "sdk"].map(|name| config.data_dir.join(name)) {
         crate::private::dir(&dir).with_context(|| format!("making {} private", dir.display()))?;
     }
-    let store = open_store(&config)?;
+    let (store, shared) = open_store(&config)?;
     // Resolved once: the engine runs Plays on it and saves are checked against its grammar.
     let python = PythonRuntime::prepare(&config.data_dir);
     let library = Library::new(store).with_runtime(grammar_of(&python));
@@ -45,22 +45,42 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
     let served = rpc::serve(&config.socket, module, shutdown_signal())
         .await
         .with_context(|| format!("serving JSON-RPC on {}", config.socket.display()));
-    tokio::task::block_in_place(|| engine.shutdown());
+    tokio::task::block_in_place(|| {
+        engine.shutdown();
+        if let Some(shared) = &shared {
+            shared.leave();
+        }
+    });
     served?;
     tracing::info!("hero_logic_server stopped");
     Ok(())
 }
 
-fn open_store(config: &ServerConfig) -> anyhow::Result<Arc<dyn Store>> {
+/// The store, and the PostgreSQL one again when this daemon shares it with others (it gives
+/// its lease up at a clean stop).
+fn open_store(config: &ServerConfig) -> anyhow::Result<(Arc<dyn Store>, Option<Arc<PgStore>>)> {
     Ok(match &config.store_url {
         Some(url) => {
             let connections = config.service.engine.pool_size as usize + crate::store::pg::DEFAULT_CONNECTIONS;
-            let store = PgStore::open(url, connections)?;
-            store.claim_sole_daemon()?;
-            Arc::new(store)
+            let store = Arc::new(PgStore::open(url, connections)?);
+            join_daemons(&store, config)?;
+            (Arc::clone(&store) as Arc<dyn Store>, Some(store))
         }
-        None => Arc::new(SqliteStore::open(&config.database, config.synchronous)?),
+        None => (Arc::new(SqliteStore::open(&config.database, config.synchronous)?), None),
     })
+}
+
+/// Takes a lease among the daemons on the database, succeeding the one this data dir had
+/// before (its id is kept in the data dir), so that a restarted daemon resumes its own
+/// Plays at once.
+fn join_daemons(store: &PgStore, config: &ServerConfig) -> anyhow::Result<()> {
+    let id_file = config.data_dir.join("daemon.id");
+    let previous = std::fs::read_to_string(&id_file).ok().and_then(|text| text.trim().parse::<i64>().ok());
+    let lease = std::time::Duration::from_millis(config.service.store.lease_ms);
+    let id = store.join(lease, previous)?;
+    std::fs::write(&id_file, id.to_string()).with_context(|| format!("writing {}", id_file.display()))?;
+    tracing::info!(daemon = id, lease_ms = config.service.store.lease_ms, "joined the daemons on the database");
+    Ok(())
 }
 
 /// The interpreter's grammar, for save-time checks: known before the seeds load, which are

@@ -6,10 +6,9 @@ mod common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Daemon, SERVER};
+use common::Daemon;
 use serde_json::{json, Value};
 
 /// A step that records each time it really runs by appending its tag to a file.
@@ -102,22 +101,183 @@ async fn plays_run_on_postgres_and_outlive_the_daemon_and_its_data_dir() {
     assert_eq!(tags(&file), ["a", "b", "a", "b"]);
 }
 
+/// Like `PAIR`, with the tags named after the Play (`who`), so that several Plays share one
+/// effects file; the second step naps, for a test to kill the daemon during it.
+const NAMED_PAIR: &str = r#"
+from hero_tracing import logic
+
+@logic(name="named_pair", inputs={"who": "string", "file": "string", "nap": "number"}, outputs={"tags": "string"})
+def named_pair(who, file, nap=0.0):
+    a = logic.invoke("counted", tag=who + "-a", file=file)
+    b = logic.invoke("counted", tag=who + "-b", file=file, nap=nap)
+    return {"tags": a["tag"] + " " + b["tag"]}
+"#;
+
+/// Asks between two counted steps.
+const ASKING: &str = r#"
+from hero_tracing import logic, ask_user
+
+@logic(name="asking", inputs={"file": "string"}, outputs={"word": "string"})
+def asking(file):
+    logic.invoke("counted", tag="before", file=file)
+    word = ask_user.text("A word?")
+    logic.invoke("counted", tag="after", file=file)
+    return {"word": word}
+"#;
+
+/// How to start daemons on one database with a short lease (`[store] lease_ms`), so that a
+/// killed one is taken for dead within a second.
+struct Cluster {
+    config: PathBuf,
+    url: String,
+    shared: String,
+}
+
+impl Cluster {
+    fn new(dir: &Path, url: &str, shared: &str) -> Cluster {
+        let config = dir.join("service.toml");
+        std::fs::write(&config, "[store]\nlease_ms = 1000\n").unwrap();
+        Cluster { config, url: url.to_string(), shared: shared.to_string() }
+    }
+
+    async fn daemon(&self, data: &Path) -> Daemon {
+        let config = self.config.to_str().unwrap();
+        Daemon::start_with(data, &["--no-seed", "--store", &self.url, "--sandbox-shared-dirs", &self.shared, "--config", config]).await
+    }
+}
+
+async fn start(daemon: &Daemon, logic: &str, inputs: Value) -> Value {
+    daemon.call("LogicService.play_start", json!({"logic": logic, "inputs": inputs})).await
+}
+
+/// Waits until `file` holds at least `n` lines.
+async fn until_tags(file: &Path, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while tags(file).len() < n {
+        assert!(Instant::now() < deadline, "only {:?} ran", tags(file));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn a_second_daemon_on_the_same_database_is_refused_with_why() {
+async fn a_second_daemon_on_the_same_database_joins_and_waits_on_the_first_ones_plays() {
     let Some(url) = fresh_database_url() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let (shared, _) = effects(dir.path());
-    let _first = daemon_on(&dir.path().join("one"), &url, &shared).await;
-    let out = Command::new(SERVER)
-        .args(["--data-dir", dir.path().join("two").to_str().unwrap(), "--no-seed", "--store", &url])
-        .env_remove("HERO_LOGIC_SOCKET")
-        .env_remove("HERO_LOGIC_CONFIG")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(!out.status.success(), "a second daemon started on the same database");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("another hero_logic daemon already uses this database"), "{stderr}");
+    let (shared, file) = effects(dir.path());
+    let cluster = Cluster::new(dir.path(), &url, &shared);
+    let first = cluster.daemon(&dir.path().join("one")).await;
+    let second = cluster.daemon(&dir.path().join("two")).await;
+    first.define("counted", COUNTED).await;
+    first.define("pair", PAIR).await;
+    // Started on one, waited for on the other: play_wait sees a change another daemon made.
+    let play = start(&first, "pair", json!({"file": file.to_str().unwrap(), "nap": 0.5})).await;
+    let done = second.wait(&play["sid"]).await;
+    assert_eq!(done["status"], "success", "{done}");
+    assert_eq!(done["output_data"]["tags"], "ab");
+    // And the other way round, with the logic the first one defined.
+    let again = second.run("pair", json!({"file": file.to_str().unwrap()})).await;
+    assert_eq!(again["status"], "success", "{again}");
+    assert_eq!(tags(&file), ["a", "b", "a", "b"], "each Play ran on one daemon only");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_survivors_finish_every_play_of_a_killed_daemon_and_no_finished_step_runs_again() {
+    let Some(url) = fresh_database_url() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (shared, file) = effects(dir.path());
+    let cluster = Cluster::new(dir.path(), &url, &shared);
+    let mut doomed = cluster.daemon(&dir.path().join("one")).await;
+    let survivors = [cluster.daemon(&dir.path().join("two")).await, cluster.daemon(&dir.path().join("three")).await];
+    doomed.define("counted", COUNTED).await;
+    doomed.define("named_pair", NAMED_PAIR).await;
+    // Ten Plays on the doomed daemon: four run (its pool), six wait in its queue. Two more
+    // on each survivor, which must not be taken from them.
+    let mut plays = Vec::new();
+    for n in 0..10 {
+        let who = format!("doomed{n}");
+        plays.push(start(&doomed, "named_pair", json!({"who": who, "file": file.to_str().unwrap(), "nap": 3.0})).await);
+    }
+    for (s, survivor) in survivors.iter().enumerate() {
+        for n in 0..2 {
+            let who = format!("survivor{s}{n}");
+            plays.push(start(survivor, "named_pair", json!({"who": who, "file": file.to_str().unwrap(), "nap": 1.0})).await);
+        }
+    }
+    // The doomed daemon's four running Plays and the survivors' four finished their first step.
+    until_tags(&file, 8).await;
+    let started_on_doomed: Vec<String> = tags(&file).into_iter().filter(|t| t.starts_with("doomed")).collect();
+    assert!(!started_on_doomed.is_empty(), "{:?}", tags(&file));
+    doomed.kill9();
+    let killed = Instant::now();
+    for (n, play) in plays.iter().enumerate() {
+        let done = survivors[n % 2].wait(&play["sid"]).await;
+        assert_eq!(done["status"], "success", "{done}");
+    }
+    eprintln!("the survivors finished every Play {:?} after the kill", killed.elapsed());
+    let ran = tags(&file);
+    for n in 0..10 {
+        for step in ["a", "b"] {
+            let tag = format!("doomed{n}-{step}");
+            assert_eq!(ran.iter().filter(|t| **t == tag).count(), 1, "{tag} ran once: {ran:?}");
+        }
+    }
+    for tag in &started_on_doomed {
+        assert_eq!(ran.iter().filter(|t| *t == tag).count(), 1, "{tag}, finished before the kill, never ran again");
+    }
+    assert_eq!(ran.len(), 28, "every step of the 14 Plays ran exactly once: {ran:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_play_asking_on_one_daemon_is_answered_and_finished_on_another() {
+    let Some(url) = fresh_database_url() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (shared, file) = effects(dir.path());
+    let cluster = Cluster::new(dir.path(), &url, &shared);
+    let first = cluster.daemon(&dir.path().join("one")).await;
+    let second = cluster.daemon(&dir.path().join("two")).await;
+    first.define("counted", COUNTED).await;
+    first.define("asking", ASKING).await;
+    let play = start(&first, "asking", json!({"file": file.to_str().unwrap()})).await;
+    let waiting = second.wait(&play["sid"]).await;
+    assert_eq!(waiting["status"], "awaiting_resume", "{waiting}");
+    let question = waiting["pending_resumes"][0]["id"].clone();
+    let answered = second
+        .call("LogicService.play_resume", json!({"play_sid": play["sid"], "resume_id": question, "payload": "kiwi"}))
+        .await;
+    assert_eq!(answered["status"], "running", "{answered}");
+    let done = first.wait(&play["sid"]).await;
+    assert_eq!(done["status"], "success", "{done}");
+    assert_eq!(done["output_data"]["word"], "kiwi");
+    assert_eq!(tags(&file), ["before", "after"], "the step before the question ran once");
+    // The second daemon ran the rest: the first one never had the resumed run.
+    let again = first.call_err("LogicService.play_resume", json!({"play_sid": play["sid"], "resume_id": question, "payload": "x"})).await;
+    assert!(again.to_string().contains("already answered"), "{again}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_play_running_on_one_daemon_is_cancelled_from_another() {
+    let Some(url) = fresh_database_url() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (shared, file) = effects(dir.path());
+    let cluster = Cluster::new(dir.path(), &url, &shared);
+    let owner = cluster.daemon(&dir.path().join("one")).await;
+    let other = cluster.daemon(&dir.path().join("two")).await;
+    owner.define("counted", COUNTED).await;
+    owner.define("pair", PAIR).await;
+    let play = start(&owner, "pair", json!({"file": file.to_str().unwrap(), "nap": 30.0})).await;
+    until_tags(&file, 1).await;
+    let asked = Instant::now();
+    let cancelled = other.call("LogicService.play_cancel", json!({"play_sid": play["sid"]})).await;
+    assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
+    let took = asked.elapsed();
+    assert!(took < Duration::from_secs(10), "the cancel reached the owner in {took:?}");
+    let info = owner.call("LogicService.engine_info", json!({})).await;
+    assert_eq!(info["running"], 0, "the owner stopped the run: {info}");
+    let tree = owner.call("LogicService.play_tree", json!({"play_sid": play["sid"]})).await;
+    for child in tree["descendants"].as_array().unwrap() {
+        assert_ne!(child["status"], "running", "{child}");
+    }
+    assert_eq!(tags(&file), ["a"], "the napping step was stopped before it wrote");
 }
 
 #[tokio::test(flavor = "multi_thread")]

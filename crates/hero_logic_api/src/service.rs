@@ -77,6 +77,15 @@ pub struct StoreSection {
     /// empty: SQLite.
     #[serde(default)]
     pub url: String,
+    /// With several daemons on one PostgreSQL database: how long a daemon's lease lasts
+    /// after each renewal (it renews every fifth of it). A daemon silent for longer is
+    /// taken for dead and its Plays are replayed by the others.
+    #[serde(default = "default_lease_ms")]
+    pub lease_ms: u64,
+}
+
+fn default_lease_ms() -> u64 {
+    5000
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

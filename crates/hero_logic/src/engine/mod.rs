@@ -2,6 +2,7 @@
 //! sandboxed Python runner per running Play (DESIGN.md §6).
 
 mod again;
+mod cluster;
 mod executor;
 mod forkserver;
 pub mod forms;
@@ -215,6 +216,17 @@ impl Core {
         }
     }
 
+    /// Waits (at most as long as a local cancel does) for a Play another daemon ends.
+    fn wait_until_ended(&self, play_sid: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            match self.library.store().play_status(play_sid) {
+                Ok(Some(status)) if !status.is_terminal() => std::thread::sleep(Duration::from_millis(20)),
+                _ => return,
+            }
+        }
+    }
+
     /// Fails a Play that never got a runner, with the reason as its message.
     fn fail_unstarted(&self, mut play: Play, message: String) {
         if play.started_at == 0 {
@@ -322,12 +334,15 @@ impl Engine {
         let engine = Arc::new(Engine { core });
         engine.recover();
         timers::start(&engine);
+        cluster::start(&engine);
         engine
     }
 
+    /// Takes over the unfinished Plays no live daemon runs: at start-up those a previous
+    /// daemon left; on a shared database, later too, those of a daemon whose lease ran out.
     fn recover(&self) {
         let store = self.core.library.store();
-        let unfinished = match store.top_level_plays_with_status(&[PlayStatus::Pending, PlayStatus::Running]) {
+        let unfinished = match store.claim_orphan_plays(&[PlayStatus::Pending, PlayStatus::Running]) {
             Ok(plays) => plays,
             Err(e) => {
                 tracing::error!(error = %e, "cannot look for unfinished Plays");
@@ -369,7 +384,7 @@ impl Engine {
                 tracing::warn!(play = %play.sid, attempts, "a Play the daemon kept stopping on was failed");
                 continue;
             }
-            tracing::info!(play = %play.sid, attempt = attempts, of = settings.recover_attempts, "resuming a Play left running by a previous daemon");
+            tracing::info!(play = %play.sid, attempt = attempts, of = settings.recover_attempts, "resuming a Play left running by a daemon that stopped");
             self.enqueue(&play.sid, budget, RunMode::Recover);
         }
     }
@@ -545,6 +560,8 @@ impl Engine {
                     std::thread::sleep(Duration::from_millis(5));
                 }
             }
+            // Running on another daemon: it is asked to, and does it as if asked itself.
+            _ if store.play_request_cancel(&root.sid)? => self.core.wait_until_ended(&root.sid),
             _ => {
                 let mut open: Vec<Play> =
                     store.play_tree(&root.sid)?.into_iter().filter(|p| !p.status.is_terminal()).collect();

@@ -125,6 +125,9 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE plays ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 8: nothing. PostgreSQL's 8 adds the daemons' leases, which SQLite never needs: one
+    // daemon has its file (the data dir lock), so every unfinished Play it finds is its own.
+    "-- one daemon per SQLite file: no leases",
 ];
 
 /// The same migrations in PostgreSQL's dialect, entry for entry (`PG_MIGRATIONS[i]` is
@@ -266,5 +269,23 @@ pub const PG_MIGRATIONS: &[&str] = &[
     // 7: the attempt of a retried call.
     r#"
     ALTER TABLE plays ADD COLUMN attempt BIGINT NOT NULL DEFAULT 0;
+    "#,
+    // 8: several daemons on one database. Each holds a lease it renews; a top-level Play
+    // records the daemon that runs it (`owner`), so that only the Plays of a daemon whose
+    // lease ran out are taken over, and a `play_cancel` received elsewhere reaches it
+    // (`cancel_requested`, which the owner picks up).
+    r#"
+    CREATE SEQUENCE daemon_ids;
+    CREATE TABLE daemons (
+        id BIGINT PRIMARY KEY,
+        host TEXT NOT NULL,
+        pid BIGINT NOT NULL,
+        started_at TIMESTAMPTZ NOT NULL,
+        expires_at TIMESTAMPTZ NOT NULL
+    );
+    ALTER TABLE plays ADD COLUMN owner BIGINT;
+    ALTER TABLE plays ADD COLUMN cancel_requested BIGINT NOT NULL DEFAULT 0;
+    -- Each daemon looks for requests to it every heartbeat: a tiny index of the open ones.
+    CREATE INDEX plays_cancel_requested ON plays (owner) WHERE cancel_requested = 1;
     "#,
 ];

@@ -208,6 +208,30 @@ pub trait Store: Send + Sync + 'static {
     fn play_count_recovery(&self, sid: &str) -> StoreResult<u32>;
     /// Forgets the recoveries of these Plays: a daemon that stopped cleanly survived them.
     fn plays_clear_recoveries(&self, sids: &[String]) -> StoreResult<()>;
+
+    // Several daemons on one database. The defaults are those of a store only one daemon
+    // ever uses (SQLite, under the data dir lock): every unfinished Play is that daemon's.
+
+    /// How often this daemon renews its lease on a shared store, and so how often it looks
+    /// for work another daemon left; None: the store is this daemon's alone.
+    fn heartbeat(&self) -> Option<std::time::Duration> {
+        None
+    }
+    /// Takes over the top-level Plays in one of `statuses` that no live daemon runs (their
+    /// owner's lease ran out, or they have none), oldest first: from now on this daemon
+    /// runs them. Of daemons claiming at once, each Play goes to exactly one.
+    fn claim_orphan_plays(&self, statuses: &[PlayStatus]) -> StoreResult<Vec<Play>> {
+        self.top_level_plays_with_status(statuses)
+    }
+    /// Asks the live daemon that runs the top-level Play `sid` to cancel it; false when no
+    /// other live daemon runs it (the caller cancels it itself).
+    fn play_request_cancel(&self, _sid: &str) -> StoreResult<bool> {
+        Ok(false)
+    }
+    /// The top-level Plays another daemon asked this one to cancel, each handed out once.
+    fn take_cancel_requests(&self) -> StoreResult<Vec<String>> {
+        Ok(Vec::new())
+    }
 }
 
 #[cfg(test)]

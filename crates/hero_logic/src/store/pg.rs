@@ -1,5 +1,7 @@
 //! The PostgreSQL store: several daemons can share one database. Sids come from one
-//! database sequence, so they stay unique across daemons.
+//! database sequence, so they stay unique across daemons. Each daemon holds a lease in the
+//! `daemons` table that a thread of its own renews (see `PgStore::join`); the Plays of a
+//! daemon whose lease ran out are claimed by the others (`Store::claim_orphan_plays`).
 //!
 //! The `Store` trait is synchronous and is called from the daemon's async handlers. The
 //! sync `postgres` client runs a runtime of its own and would panic inside tokio's, so each
@@ -9,8 +11,9 @@
 //! under any runtime flavor.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
 
 use hero_logic_api::params::{Limits, Page, RecentRun};
 use hero_logic_api::{Logic, LogicExample, LogicVersion, Play, PlayStatus, PlayTotals};
@@ -36,8 +39,11 @@ pub struct PgStore {
     /// Shown in messages: the database and its host, without a password.
     target: String,
     config: postgres::Config,
-    /// The connection that holds the sole-daemon lock (see `claim_sole_daemon`).
-    sole_daemon: Mutex<Option<Client>>,
+    /// This daemon's row in `daemons` once it joined (0: not joined; the store then acts
+    /// as the only user of the database, as a tool or a test does).
+    daemon_id: AtomicI64,
+    /// The thread renewing the lease, and how to stop it.
+    lease: Mutex<Option<Lease>>,
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
     workers: Mutex<Vec<std::thread::JoinHandle<()>>>,
     /// Bumped by this store's writes to Logics or versions (see `Store::library_generation`).
@@ -82,34 +88,59 @@ impl PgStore {
         Ok(PgStore {
             target: shown,
             config,
-            sole_daemon: Mutex::new(None),
+            daemon_id: AtomicI64::new(0),
+            lease: Mutex::new(None),
             jobs: Mutex::new(Some(sender)),
             workers: Mutex::new(workers),
             library_generation: AtomicU64::new(0),
         })
     }
 
-    /// Makes this the only daemon on the database, for as long as the store lives (or the
-    /// process: the server drops the lock with the connection, even after a SIGKILL).
-    /// Start-up recovery replays every Play it finds `running`; a second daemon would replay
-    /// the first one's live Plays and run their steps twice.
-    pub fn claim_sole_daemon(&self) -> StoreResult<()> {
+    /// Joins the daemons that share this database: registers a lease that expires `lease`
+    /// after each renewal, renewed every fifth of it by a thread with a connection of its
+    /// own. `succeeds` is the id the previous daemon of this data dir had: it is dead (this
+    /// process holds the data dir lock), so its lease ends now and its Plays are claimed at
+    /// once rather than when the lease would have run out. Returns this daemon's id.
+    pub fn join(&self, lease: Duration, succeeds: Option<i64>) -> StoreResult<i64> {
         let (config, target) = (self.config.clone(), self.target.clone());
-        let client = off_runtime(move || {
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        let (id, client) = off_runtime(move || {
             let mut client = config.connect(NoTls).map_err(|e| open_error(&target, e.to_string()))?;
-            let held: bool = client.query_one("SELECT pg_try_advisory_lock(hashtext('hero_logic.daemon'))", &[])?.get(0);
-            if !held {
-                return Err(open_error(
-                    &target,
-                    "another hero_logic daemon already uses this database; stop it, or give this daemon a database of \
-                     its own (one daemon per database)"
-                        .into(),
-                ));
+            if let Some(previous) = succeeds {
+                client.execute("DELETE FROM daemons WHERE id = $1", &[&previous])?;
             }
-            Ok(client)
+            let host = hostname();
+            let sql = "INSERT INTO daemons (id, host, pid, started_at, expires_at)
+                       VALUES (nextval('daemon_ids'), $1, $2, clock_timestamp(), clock_timestamp() + $3::bigint * interval '1 millisecond')
+                       RETURNING id";
+            let id: i64 = client.query_one(sql, &[&host, &i64::from(std::process::id()), &lease_ms])?.get(0);
+            Ok((id, client))
         })?;
-        *self.sole_daemon.lock().unwrap_or_else(|p| p.into_inner()) = Some(client);
-        Ok(())
+        self.daemon_id.store(id, Ordering::Release);
+        let every = lease / 5;
+        let (stop, stopped) = mpsc::channel();
+        let config = self.config.clone();
+        let thread = std::thread::Builder::new()
+            .name("pg-lease".into())
+            .spawn(move || renew_lease(client, &config, id, lease_ms, every, &stopped))
+            .expect("spawning the lease thread");
+        *self.lease.lock().unwrap_or_else(|p| p.into_inner()) = Some(Lease { every, stop, thread });
+        Ok(id)
+    }
+
+    /// Gives the lease up (a clean stop): the other daemons take this one's unfinished
+    /// Plays over at their next look rather than when the lease would have run out.
+    pub fn leave(&self) {
+        let lease = self.lease.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(lease) = lease {
+            drop(lease.stop);
+            let _ = lease.thread.join();
+        }
+    }
+
+    /// This daemon's id, when it joined.
+    pub(crate) fn owner(&self) -> Option<i64> {
+        Some(self.daemon_id.load(Ordering::Acquire)).filter(|id| *id != 0)
     }
 
     /// Runs `f` on a worker's connection and waits for its answer.
@@ -159,10 +190,7 @@ fn off_runtime<T: Send + 'static>(f: impl FnOnce() -> StoreResult<T> + Send + 's
 
 impl Drop for PgStore {
     fn drop(&mut self) {
-        // The sole-daemon connection is closed off any runtime thread too.
-        if let Some(client) = self.sole_daemon.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            let _ = std::thread::spawn(move || drop(client)).join();
-        }
+        self.leave();
         // Closing the channel ends each worker's loop; their connections close with them.
         self.jobs.lock().unwrap_or_else(|p| p.into_inner()).take();
         for worker in self.workers.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
@@ -188,6 +216,44 @@ fn work(mut client: Client, config: &postgres::Config, jobs: &Mutex<mpsc::Receiv
         }
         job(&mut client);
     }
+}
+
+struct Lease {
+    every: Duration,
+    /// Dropped to stop the thread, which then deletes the lease.
+    stop: mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+/// The lease thread's loop: renews every `every` until told to stop, then gives the lease up.
+/// A renewal that fails is retried at the next tick on a new connection; the lease runs out
+/// if the database stays unreachable for longer than it lasts, and the other daemons then
+/// take this one's Plays over.
+fn renew_lease(mut client: Client, config: &postgres::Config, id: i64, lease_ms: i64, every: Duration, stop: &mpsc::Receiver<()>) {
+    let renew = "UPDATE daemons SET expires_at = clock_timestamp() + $2::bigint * interval '1 millisecond' WHERE id = $1";
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(every) {
+        if client.is_closed() {
+            match config.connect(NoTls) {
+                Ok(fresh) => client = fresh,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot reach PostgreSQL to renew this daemon's lease");
+                    continue;
+                }
+            }
+        }
+        match client.execute(renew, &[&id, &lease_ms]) {
+            Ok(1) => {}
+            Ok(_) => tracing::error!(daemon = id, "this daemon's lease is gone from the database; other daemons may take its Plays over"),
+            Err(e) => tracing::warn!(error = %e, "cannot renew this daemon's lease"),
+        }
+    }
+    if let Err(e) = client.execute("DELETE FROM daemons WHERE id = $1", &[&id]) {
+        tracing::warn!(error = %e, "cannot give this daemon's lease up; the others wait for it to run out");
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default()
 }
 
 fn open_error(url: &str, reason: String) -> StoreError {
@@ -647,10 +713,10 @@ impl Store for PgStore {
 
     fn play_insert_run(&self, play: &Play, limits: &Limits, descendants: &[Play]) -> StoreResult<Play> {
         let limits = serde_json::to_string(limits).expect("limits serialize");
-        let (play, descendants) = (play.clone(), descendants.to_vec());
+        let (play, descendants, owner) = (play.clone(), descendants.to_vec(), self.owner());
         self.write(move |tx| {
             let stored = insert_record(tx, &play)?;
-            tx.execute("UPDATE plays SET limits = $2 WHERE sid = $1", &[&stored.sid, &limits])?;
+            tx.execute("UPDATE plays SET limits = $2, owner = $3 WHERE sid = $1", &[&stored.sid, &limits, &owner])?;
             for descendant in &descendants {
                 insert_record(tx, descendant)?;
             }
@@ -738,9 +804,16 @@ impl Store for PgStore {
     }
 
     fn plays_update(&self, plays: &[Play], guard: Option<(&str, PlayStatus)>) -> StoreResult<bool> {
-        let plays = plays.to_vec();
+        let (plays, owner) = (plays.to_vec(), self.owner());
         let guard = guard.map(|(sid, status)| (owned(sid), status));
-        self.write(move |tx| batch::update_guarded(tx, &plays, guard.as_ref().map(|(sid, status)| (sid.as_str(), *status))))
+        self.write(move |tx| {
+            let written = batch::update_guarded(tx, &plays, guard.as_ref().map(|(sid, status)| (sid.as_str(), *status)))?;
+            // The winner of a guarded change (an answer that resumes a run) runs it from now.
+            if let (true, Some((sid, _)), Some(owner)) = (written, &guard, owner) {
+                tx.execute("UPDATE plays SET owner = $2 WHERE sid = $1", &[sid, &owner])?;
+            }
+            Ok(written)
+        })
     }
 
     fn play_root_sid(&self, sid: &str) -> StoreResult<Option<String>> {
@@ -869,6 +942,52 @@ impl Store for PgStore {
         self.write(move |tx| {
             tx.execute("UPDATE plays SET recover_attempts = 0 WHERE sid = ANY($1)", &[&sids])?;
             Ok(())
+        })
+    }
+
+    fn heartbeat(&self) -> Option<Duration> {
+        self.lease.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|lease| lease.every)
+    }
+
+    fn claim_orphan_plays(&self, statuses: &[PlayStatus]) -> StoreResult<Vec<Play>> {
+        let Some(me) = self.owner() else { return self.top_level_plays_with_status(statuses) };
+        let statuses: Vec<String> = statuses.iter().map(|s| s.as_str().to_string()).collect();
+        self.write(move |tx| {
+            // SKIP LOCKED: a Play another daemon is claiming (or writing) right now is left
+            // to it; if that daemon is gone too, the next look finds it again.
+            let sql = format!(
+                "WITH claimed AS (
+                     UPDATE plays SET owner = $1 WHERE id IN (
+                         SELECT p.id FROM plays p
+                         WHERE p.status = ANY($2) AND p.parent_play_sid = '' AND p.owner IS DISTINCT FROM $1
+                           AND NOT EXISTS (SELECT 1 FROM daemons d WHERE d.id = p.owner AND d.expires_at > clock_timestamp())
+                         ORDER BY p.id FOR UPDATE SKIP LOCKED)
+                     RETURNING id
+                 )
+                 {} WHERE id IN (SELECT id FROM claimed) ORDER BY id",
+                select_sql::<Play>()
+            );
+            let plays = tx.query(&sql, &[&me, &statuses])?.iter().map(Play::from_row).collect::<StoreResult<Vec<_>>>()?;
+            plays.into_iter().map(|p| with_children_and_steps(tx, p)).collect()
+        })
+    }
+
+    fn play_request_cancel(&self, sid: &str) -> StoreResult<bool> {
+        let (sid, me) = (owned(sid), self.owner());
+        let open: Vec<String> = [PlayStatus::Pending, PlayStatus::Running].iter().map(|s| s.as_str().to_string()).collect();
+        self.write(move |tx| {
+            let sql = "UPDATE plays p SET cancel_requested = 1
+                       WHERE p.sid = $1 AND p.owner IS DISTINCT FROM $2 AND p.status = ANY($3)
+                         AND EXISTS (SELECT 1 FROM daemons d WHERE d.id = p.owner AND d.expires_at > clock_timestamp())";
+            Ok(tx.execute(sql, &[&sid, &me, &open])? > 0)
+        })
+    }
+
+    fn take_cancel_requests(&self) -> StoreResult<Vec<String>> {
+        let Some(me) = self.owner() else { return Ok(Vec::new()) };
+        self.write(move |tx| {
+            let sql = "UPDATE plays SET cancel_requested = 0 WHERE owner = $1 AND cancel_requested = 1 RETURNING sid";
+            Ok(tx.query(sql, &[&me])?.iter().map(|r| r.get(0)).collect())
         })
     }
 }

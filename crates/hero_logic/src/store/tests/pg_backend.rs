@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use hero_logic_api::Play;
+use hero_logic_api::{Play, PlayStatus};
 
 use crate::store::migrations::{MIGRATIONS, PG_MIGRATIONS};
 use crate::store::{PgStore, Store, StoreError};
@@ -155,4 +155,93 @@ fn an_unreachable_server_is_an_open_error_naming_it() {
         Err(other) => panic!("expected an open error, got {other:?}"),
         Ok(_) => panic!("opened a server that does not exist"),
     }
+}
+
+/// Two stores on one database, each joined as a daemon with a lease of `lease_ms`.
+fn two_daemons(lease_ms: u64) -> Option<(PgStore, PgStore)> {
+    let config = fresh_database()?;
+    let lease = std::time::Duration::from_millis(lease_ms);
+    let [a, b] = [0, 1].map(|_| PgStore::open_config(config.clone(), 2).unwrap());
+    a.join(lease, None).unwrap();
+    b.join(lease, None).unwrap();
+    Some((a, b))
+}
+
+fn running_top_level(store: &PgStore) -> Play {
+    let play = Play { status: PlayStatus::Running, ..Default::default() };
+    store.play_insert_limited(&play, &Default::default()).unwrap()
+}
+
+#[test]
+fn only_the_plays_of_a_daemon_whose_lease_ended_are_claimed_and_each_by_one_daemon() {
+    let Some((a, b)) = two_daemons(60_000) else { return };
+    let play = running_top_level(&a);
+    let running = [PlayStatus::Running];
+    assert!(b.claim_orphan_plays(&running).unwrap().is_empty(), "a live daemon's Play is left to it");
+    assert!(a.claim_orphan_plays(&running).unwrap().is_empty(), "a daemon does not claim its own Plays");
+    a.leave();
+    let claimed = b.claim_orphan_plays(&running).unwrap();
+    assert_eq!(claimed.iter().map(|p| &p.sid).collect::<Vec<_>>(), [&play.sid], "the Play of the daemon that left");
+    assert!(b.claim_orphan_plays(&running).unwrap().is_empty(), "claimed once, now b's own");
+}
+
+#[test]
+fn many_daemons_claiming_at_once_share_the_orphans_without_overlap() {
+    let Some(config) = fresh_database() else { return };
+    let lease = std::time::Duration::from_millis(60_000);
+    let dead = PgStore::open_config(config.clone(), 2).unwrap();
+    dead.join(lease, None).unwrap();
+    let sids: HashSet<String> = (0..40).map(|_| running_top_level(&dead).sid).collect();
+    dead.leave();
+    let claimers: Vec<Arc<PgStore>> = (0..4)
+        .map(|_| {
+            let store = Arc::new(PgStore::open_config(config.clone(), 2).unwrap());
+            store.join(lease, None).unwrap();
+            store
+        })
+        .collect();
+    let handles: Vec<_> = claimers
+        .iter()
+        .map(|store| {
+            let store = Arc::clone(store);
+            std::thread::spawn(move || store.claim_orphan_plays(&[PlayStatus::Running]).unwrap())
+        })
+        .collect();
+    let claimed: Vec<String> = handles.into_iter().flat_map(|h| h.join().unwrap()).map(|p| p.sid).collect();
+    assert_eq!(claimed.len(), sids.len(), "each orphan claimed exactly once");
+    assert_eq!(claimed.into_iter().collect::<HashSet<_>>(), sids);
+}
+
+#[test]
+fn a_renewed_lease_holds_and_a_successor_ends_its_predecessors_at_once() {
+    let Some(config) = fresh_database() else { return };
+    let lease = std::time::Duration::from_millis(600);
+    let [live, other] = [0, 1].map(|_| PgStore::open_config(config.clone(), 2).unwrap());
+    live.join(lease, None).unwrap();
+    other.join(lease, None).unwrap();
+    let play = running_top_level(&live);
+    std::thread::sleep(lease * 3);
+    assert!(other.claim_orphan_plays(&[PlayStatus::Running]).unwrap().is_empty(), "renewed every fifth of the lease");
+    // The successor on the data dir ends its predecessor's lease, even one still renewed
+    // (kept alive here, as a hung process's would be: the data dir lock says it is gone).
+    let successor = PgStore::open_config(config, 2).unwrap();
+    let dead_id = live.owner().unwrap();
+    std::mem::forget(live);
+    successor.join(lease, Some(dead_id)).unwrap();
+    let claimed = successor.claim_orphan_plays(&[PlayStatus::Running]).unwrap();
+    assert_eq!(claimed.len(), 1, "the successor claims its predecessor's Play at once");
+    assert_eq!(claimed[0].sid, play.sid);
+}
+
+#[test]
+fn a_cancel_request_reaches_the_live_owner_once_and_never_a_gone_one() {
+    let Some((a, b)) = two_daemons(60_000) else { return };
+    let play = running_top_level(&a);
+    assert!(!a.play_request_cancel(&play.sid).unwrap(), "the owner cancels its own Play itself");
+    assert!(b.play_request_cancel(&play.sid).unwrap(), "another daemon asks the owner");
+    assert!(b.take_cancel_requests().unwrap().is_empty(), "the request is the owner's");
+    assert_eq!(a.take_cancel_requests().unwrap(), [play.sid.clone()]);
+    assert!(a.take_cancel_requests().unwrap().is_empty(), "handed out once");
+    a.leave();
+    assert!(!b.play_request_cancel(&play.sid).unwrap(), "nobody would pick it up: the caller cancels it");
 }

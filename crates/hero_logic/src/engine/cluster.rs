@@ -1,0 +1,39 @@
+//! Several daemons on one database: at every heartbeat of its lease a daemon takes over the
+//! Plays of daemons whose lease ran out, and cancels the Plays another daemon was asked to
+//! cancel. A store only one daemon uses (SQLite) has no heartbeat, and none of this runs.
+
+use std::sync::{Arc, Weak};
+
+use super::Engine;
+
+/// Starts the thread that looks for work the other daemons left or sent, when the store is
+/// shared.
+pub(super) fn start(engine: &Arc<Engine>) {
+    let Some(every) = engine.core.library.store().heartbeat() else { return };
+    let weak: Weak<Engine> = Arc::downgrade(engine);
+    std::thread::Builder::new()
+        .name("play-survivor".into())
+        .spawn(move || loop {
+            std::thread::sleep(every);
+            let Some(engine) = weak.upgrade() else { return };
+            cancel_requested(&engine);
+            engine.recover();
+        })
+        .expect("the OS lets the daemon start its survivor thread");
+}
+
+/// Cancels, each on a thread of its own (a cancel waits for its runner to stop), the Plays
+/// of this daemon another daemon received a `play_cancel` for.
+fn cancel_requested(engine: &Arc<Engine>) {
+    let sids = match engine.core.library.store().take_cancel_requests() {
+        Ok(sids) => sids,
+        Err(e) => return tracing::warn!(error = %e, "cannot read the cancels other daemons received"),
+    };
+    for sid in sids {
+        let engine = Arc::clone(engine);
+        std::thread::spawn(move || match engine.cancel(&sid) {
+            Ok(_) => tracing::info!(play = %sid, "cancelled a Play on another daemon's request"),
+            Err(e) => tracing::debug!(play = %sid, error = %e, "a cancel another daemon asked for needs nothing"),
+        });
+    }
+}
