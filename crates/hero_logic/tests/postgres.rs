@@ -146,6 +146,10 @@ impl Cluster {
     }
 }
 
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
+}
+
 async fn start(daemon: &Daemon, logic: &str, inputs: Value) -> Value {
     daemon.call("LogicService.play_start", json!({"logic": logic, "inputs": inputs})).await
 }
@@ -169,9 +173,15 @@ async fn a_second_daemon_on_the_same_database_joins_and_waits_on_the_first_ones_
     let second = cluster.daemon(&dir.path().join("two")).await;
     first.define("counted", COUNTED).await;
     first.define("pair", PAIR).await;
-    // Started on one, waited for on the other: play_wait sees a change another daemon made.
+    // Started on one, waited for and watched on the other: both see changes another daemon
+    // made. A watch that timed out would return the version it was given.
     let play = start(&first, "pair", json!({"file": file.to_str().unwrap(), "nap": 0.5})).await;
+    let since = second.call("LogicService.play_watch", json!({"play_sid": play["sid"], "since": 0, "timeout_ms": 0})).await["version"].clone();
+    let watched = second.call("LogicService.play_watch", json!({"play_sid": play["sid"], "since": since, "timeout_ms": 30000})).await;
+    assert!(watched["version"].as_u64() > since.as_u64(), "the watch woke on the other daemon's change: {watched}");
     let done = second.wait(&play["sid"]).await;
+    let heard_after_ms = now_ms().saturating_sub(done["completed_at"].as_u64().unwrap());
+    eprintln!("play_wait on the other daemon returned {heard_after_ms} ms after the Play ended");
     assert_eq!(done["status"], "success", "{done}");
     assert_eq!(done["output_data"]["tags"], "ab");
     // And the other way round, with the logic the first one defined.

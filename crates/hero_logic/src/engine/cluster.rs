@@ -1,6 +1,7 @@
 //! Several daemons on one database: at every heartbeat of its lease a daemon takes over the
 //! Plays of daemons whose lease ran out, and cancels the Plays another daemon was asked to
-//! cancel. A store only one daemon uses (SQLite) has no heartbeat, and none of this runs.
+//! cancel; the status changes any daemon makes wake this one's waiters and watchers. A store
+//! only one daemon uses (SQLite) has no heartbeat, and none of this runs.
 
 use std::sync::{Arc, Weak};
 
@@ -9,7 +10,14 @@ use super::Engine;
 /// Starts the thread that looks for work the other daemons left or sent, when the store is
 /// shared.
 pub(super) fn start(engine: &Arc<Engine>) {
-    let Some(every) = engine.core.library.store().heartbeat() else { return };
+    let store = engine.core.library.store();
+    let Some(every) = store.heartbeat() else { return };
+    let core = Arc::downgrade(&engine.core);
+    store.watch_changes(Box::new(move |sid| match core.upgrade() {
+        Some(core) if sid.is_empty() => core.changed(),
+        Some(core) => core.changed_play(sid),
+        None => {}
+    }));
     let weak: Weak<Engine> = Arc::downgrade(engine);
     std::thread::Builder::new()
         .name("play-survivor".into())

@@ -273,7 +273,7 @@ pub const PG_MIGRATIONS: &[&str] = &[
     // 8: several daemons on one database. Each holds a lease it renews; a top-level Play
     // records the daemon that runs it (`owner`), so that only the Plays of a daemon whose
     // lease ran out are taken over, and a `play_cancel` received elsewhere reaches it
-    // (`cancel_requested`, which the owner picks up).
+    // (`cancel_requested`, which the owner picks up); status changes are announced.
     r#"
     CREATE SEQUENCE daemon_ids;
     CREATE TABLE daemons (
@@ -287,5 +287,14 @@ pub const PG_MIGRATIONS: &[&str] = &[
     ALTER TABLE plays ADD COLUMN cancel_requested BIGINT NOT NULL DEFAULT 0;
     -- Each daemon looks for requests to it every heartbeat: a tiny index of the open ones.
     CREATE INDEX plays_cancel_requested ON plays (owner) WHERE cancel_requested = 1;
+    -- A Play's status change wakes the play_wait and play_watch calls of every daemon, not
+    -- just those of the daemon that made it (`Store::watch_changes` listens).
+    CREATE FUNCTION notify_play_status() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_notify('hero_logic_plays', NEW.sid);
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER plays_status_changed AFTER UPDATE OF status ON plays FOR EACH ROW
+        WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION notify_play_status();
     "#,
 ];

@@ -232,6 +232,10 @@ pub trait Store: Send + Sync + 'static {
     fn take_cancel_requests(&self) -> StoreResult<Vec<String>> {
         Ok(Vec::new())
     }
+    /// Calls `changed` with a Play's sid whenever a daemon changes that Play's status (this
+    /// one too), and with "" when changes may have been missed (a lost connection), for as
+    /// long as the store lives.
+    fn watch_changes(&self, _changed: Box<dyn Fn(&str) + Send + Sync>) {}
 }
 
 #[cfg(test)]

@@ -44,6 +44,9 @@ pub struct PgStore {
     daemon_id: AtomicI64,
     /// The thread renewing the lease, and how to stop it.
     lease: Mutex<Option<Lease>>,
+    /// Set when the store closes: the change listener stops at its next tick.
+    closing: Arc<std::sync::atomic::AtomicBool>,
+    listener: Mutex<Option<std::thread::JoinHandle<()>>>,
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
     workers: Mutex<Vec<std::thread::JoinHandle<()>>>,
     /// Bumped by this store's writes to Logics or versions (see `Store::library_generation`).
@@ -90,6 +93,8 @@ impl PgStore {
             config,
             daemon_id: AtomicI64::new(0),
             lease: Mutex::new(None),
+            closing: Arc::default(),
+            listener: Mutex::new(None),
             jobs: Mutex::new(Some(sender)),
             workers: Mutex::new(workers),
             library_generation: AtomicU64::new(0),
@@ -191,6 +196,10 @@ fn off_runtime<T: Send + 'static>(f: impl FnOnce() -> StoreResult<T> + Send + 's
 impl Drop for PgStore {
     fn drop(&mut self) {
         self.leave();
+        self.closing.store(true, Ordering::Release);
+        if let Some(listener) = self.listener.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = listener.join();
+        }
         // Closing the channel ends each worker's loop; their connections close with them.
         self.jobs.lock().unwrap_or_else(|p| p.into_inner()).take();
         for worker in self.workers.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
@@ -249,6 +258,51 @@ fn renew_lease(mut client: Client, config: &postgres::Config, id: i64, lease_ms:
     }
     if let Err(e) = client.execute("DELETE FROM daemons WHERE id = $1", &[&id]) {
         tracing::warn!(error = %e, "cannot give this daemon's lease up; the others wait for it to run out");
+    }
+}
+
+/// The channel the `plays_status_changed` trigger announces on.
+const PLAY_CHANGES: &str = "hero_logic_plays";
+
+/// The change listener's loop: hands each announced sid to `changed` until the store closes,
+/// listening again on a new connection when the server dropped it (and saying that changes
+/// may have been missed).
+fn listen(config: &postgres::Config, closing: &std::sync::atomic::AtomicBool, changed: &(dyn Fn(&str) + Send + Sync)) {
+    use postgres::fallible_iterator::FallibleIterator;
+    const TICK: Duration = Duration::from_millis(250);
+    let mut client: Option<Client> = None;
+    while !closing.load(Ordering::Acquire) {
+        let Some(listening) = client.as_mut().filter(|c| !c.is_closed()) else {
+            client = match config.connect(NoTls).and_then(|mut c| c.batch_execute(&format!("LISTEN {PLAY_CHANGES}")).map(|_| c)) {
+                Ok(fresh) => {
+                    changed("");
+                    Some(fresh)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for other daemons' changes; play_wait falls back to polling");
+                    std::thread::sleep(TICK);
+                    None
+                }
+            };
+            continue;
+        };
+        let lost = {
+            let mut notifications = listening.notifications();
+            let mut arrived = notifications.timeout_iter(TICK);
+            loop {
+                match arrived.next() {
+                    Ok(Some(notification)) => changed(notification.payload()),
+                    Ok(None) => break false,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "lost the connection listening for other daemons' changes");
+                        break true;
+                    }
+                }
+            }
+        };
+        if lost {
+            client = None;
+        }
     }
 }
 
@@ -981,6 +1035,16 @@ impl Store for PgStore {
                          AND EXISTS (SELECT 1 FROM daemons d WHERE d.id = p.owner AND d.expires_at > clock_timestamp())";
             Ok(tx.execute(sql, &[&sid, &me, &open])? > 0)
         })
+    }
+
+    fn watch_changes(&self, changed: Box<dyn Fn(&str) + Send + Sync>) {
+        let (config, closing) = (self.config.clone(), Arc::clone(&self.closing));
+        let thread = std::thread::Builder::new()
+            .name("pg-listen".into())
+            .spawn(move || listen(&config, &closing, changed.as_ref()))
+            .expect("spawning the change listener");
+        // An earlier listener (there is none in the daemon) still stops when the store closes.
+        *self.listener.lock().unwrap_or_else(|p| p.into_inner()) = Some(thread);
     }
 
     fn take_cancel_requests(&self) -> StoreResult<Vec<String>> {

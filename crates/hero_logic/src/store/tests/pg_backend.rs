@@ -245,3 +245,39 @@ fn a_cancel_request_reaches_the_live_owner_once_and_never_a_gone_one() {
     a.leave();
     assert!(!b.play_request_cancel(&play.sid).unwrap(), "nobody would pick it up: the caller cancels it");
 }
+
+#[test]
+fn a_status_change_by_one_store_is_announced_to_the_others() {
+    let Some((a, b)) = two_daemons(60_000) else { return };
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let tx = std::sync::Mutex::new(tx);
+    b.watch_changes(Box::new(move |sid| {
+        let _ = tx.lock().unwrap().send(sid.to_string());
+    }));
+    let play = running_top_level(&a);
+    let heard = |want: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while std::time::Instant::now() < deadline {
+            if rx.recv_timeout(std::time::Duration::from_millis(100)).is_ok_and(|sid| sid == want) {
+                return true;
+            }
+        }
+        false
+    };
+    // The listener may still be connecting: change the status until it is heard.
+    let mut done = play.clone();
+    let mut announced = false;
+    for status in [PlayStatus::Success, PlayStatus::Running].repeat(5) {
+        done.status = status;
+        a.play_update(&done).unwrap();
+        if heard(&play.sid) {
+            announced = true;
+            break;
+        }
+    }
+    assert!(announced, "b heard of the status change a made");
+    // A write that leaves the status alone announces nothing.
+    while rx.try_recv().is_ok() {}
+    a.play_update(&Play { error_message: "not a status".into(), ..done.clone() }).unwrap();
+    assert!(rx.recv_timeout(std::time::Duration::from_millis(500)).is_err(), "no announcement without a status change");
+}
