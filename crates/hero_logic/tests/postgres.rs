@@ -125,24 +125,47 @@ def asking(file):
     return {"word": word}
 "#;
 
-/// How to start daemons on one database with a short lease (`[store] lease_ms`), so that a
-/// killed one is taken for dead within a second.
+/// Daemons on one fresh database with a short lease (`[store] lease_ms`), so that a killed
+/// one is taken for dead within a second; each has a data dir of its own, and their Plays
+/// may write the shared effects file `file`.
 struct Cluster {
+    dir: tempfile::TempDir,
     config: PathBuf,
     url: String,
     shared: String,
+    file: PathBuf,
 }
 
 impl Cluster {
-    fn new(dir: &Path, url: &str, shared: &str) -> Cluster {
-        let config = dir.join("service.toml");
+    /// None (after saying why) without a test server.
+    fn new() -> Option<Cluster> {
+        let url = fresh_database_url()?;
+        let dir = tempfile::tempdir().unwrap();
+        let (shared, file) = effects(dir.path());
+        let config = dir.path().join("service.toml");
         std::fs::write(&config, "[store]\nlease_ms = 1000\n").unwrap();
-        Cluster { config, url: url.to_string(), shared: shared.to_string() }
+        Some(Cluster { dir, config, url, shared, file })
     }
 
-    async fn daemon(&self, data: &Path) -> Daemon {
-        let config = self.config.to_str().unwrap();
-        Daemon::start_with(data, &["--no-seed", "--store", &self.url, "--sandbox-shared-dirs", &self.shared, "--config", config]).await
+    /// `N` daemons; the first defines `counted` and `logic` (named `name`).
+    async fn daemons<const N: usize>(&self, name: &str, logic: &str) -> [Daemon; N] {
+        let mut daemons = Vec::new();
+        for index in 0..N {
+            let (data, config) = (self.dir.path().join(format!("data{index}")), self.config.to_str().unwrap());
+            let args = ["--no-seed", "--store", &self.url, "--sandbox-shared-dirs", &self.shared, "--config", config];
+            daemons.push(Daemon::start_with(&data, &args).await);
+        }
+        daemons[0].define("counted", COUNTED).await;
+        daemons[0].define(name, logic).await;
+        daemons.try_into().unwrap_or_else(|_| unreachable!("N daemons were started"))
+    }
+
+    fn file(&self) -> &str {
+        self.file.to_str().unwrap()
+    }
+
+    fn tags(&self) -> Vec<String> {
+        tags(&self.file)
     }
 }
 
@@ -165,17 +188,11 @@ async fn until_tags(file: &Path, n: usize) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_daemon_on_the_same_database_joins_and_waits_on_the_first_ones_plays() {
-    let Some(url) = fresh_database_url() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let (shared, file) = effects(dir.path());
-    let cluster = Cluster::new(dir.path(), &url, &shared);
-    let first = cluster.daemon(&dir.path().join("one")).await;
-    let second = cluster.daemon(&dir.path().join("two")).await;
-    first.define("counted", COUNTED).await;
-    first.define("pair", PAIR).await;
+    let Some(cluster) = Cluster::new() else { return };
+    let [first, second] = cluster.daemons("pair", PAIR).await;
     // Started on one, waited for and watched on the other: both see changes another daemon
     // made. A watch that timed out would return the version it was given.
-    let play = start(&first, "pair", json!({"file": file.to_str().unwrap(), "nap": 0.5})).await;
+    let play = start(&first, "pair", json!({"file": cluster.file(), "nap": 0.5})).await;
     let since = second.call("LogicService.play_watch", json!({"play_sid": play["sid"], "since": 0, "timeout_ms": 0})).await["version"].clone();
     let watched = second.call("LogicService.play_watch", json!({"play_sid": play["sid"], "since": since, "timeout_ms": 30000})).await;
     assert!(watched["version"].as_u64() > since.as_u64(), "the watch woke on the other daemon's change: {watched}");
@@ -185,38 +202,33 @@ async fn a_second_daemon_on_the_same_database_joins_and_waits_on_the_first_ones_
     assert_eq!(done["status"], "success", "{done}");
     assert_eq!(done["output_data"]["tags"], "ab");
     // And the other way round, with the logic the first one defined.
-    let again = second.run("pair", json!({"file": file.to_str().unwrap()})).await;
+    let again = second.run("pair", json!({"file": cluster.file()})).await;
     assert_eq!(again["status"], "success", "{again}");
-    assert_eq!(tags(&file), ["a", "b", "a", "b"], "each Play ran on one daemon only");
+    assert_eq!(cluster.tags(), ["a", "b", "a", "b"], "each Play ran on one daemon only");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_survivors_finish_every_play_of_a_killed_daemon_and_no_finished_step_runs_again() {
-    let Some(url) = fresh_database_url() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let (shared, file) = effects(dir.path());
-    let cluster = Cluster::new(dir.path(), &url, &shared);
-    let mut doomed = cluster.daemon(&dir.path().join("one")).await;
-    let survivors = [cluster.daemon(&dir.path().join("two")).await, cluster.daemon(&dir.path().join("three")).await];
-    doomed.define("counted", COUNTED).await;
-    doomed.define("named_pair", NAMED_PAIR).await;
+    let Some(cluster) = Cluster::new() else { return };
+    let [mut doomed, two, three] = cluster.daemons("named_pair", NAMED_PAIR).await;
+    let survivors = [two, three];
     // Ten Plays on the doomed daemon: four run (its pool), six wait in its queue. Two more
     // on each survivor, which must not be taken from them.
     let mut plays = Vec::new();
     for n in 0..10 {
         let who = format!("doomed{n}");
-        plays.push(start(&doomed, "named_pair", json!({"who": who, "file": file.to_str().unwrap(), "nap": 3.0})).await);
+        plays.push(start(&doomed, "named_pair", json!({"who": who, "file": cluster.file(), "nap": 3.0})).await);
     }
     for (s, survivor) in survivors.iter().enumerate() {
         for n in 0..2 {
             let who = format!("survivor{s}{n}");
-            plays.push(start(survivor, "named_pair", json!({"who": who, "file": file.to_str().unwrap(), "nap": 1.0})).await);
+            plays.push(start(survivor, "named_pair", json!({"who": who, "file": cluster.file(), "nap": 1.0})).await);
         }
     }
     // The doomed daemon's four running Plays and the survivors' four finished their first step.
-    until_tags(&file, 8).await;
-    let started_on_doomed: Vec<String> = tags(&file).into_iter().filter(|t| t.starts_with("doomed")).collect();
-    assert!(!started_on_doomed.is_empty(), "{:?}", tags(&file));
+    until_tags(&cluster.file, 8).await;
+    let started_on_doomed: Vec<String> = cluster.tags().into_iter().filter(|t| t.starts_with("doomed")).collect();
+    assert!(!started_on_doomed.is_empty(), "{:?}", cluster.tags());
     doomed.kill9();
     let killed = Instant::now();
     for (n, play) in plays.iter().enumerate() {
@@ -224,7 +236,7 @@ async fn the_survivors_finish_every_play_of_a_killed_daemon_and_no_finished_step
         assert_eq!(done["status"], "success", "{done}");
     }
     eprintln!("the survivors finished every Play {:?} after the kill", killed.elapsed());
-    let ran = tags(&file);
+    let ran = cluster.tags();
     for n in 0..10 {
         for step in ["a", "b"] {
             let tag = format!("doomed{n}-{step}");
@@ -239,15 +251,9 @@ async fn the_survivors_finish_every_play_of_a_killed_daemon_and_no_finished_step
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_play_asking_on_one_daemon_is_answered_and_finished_on_another() {
-    let Some(url) = fresh_database_url() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let (shared, file) = effects(dir.path());
-    let cluster = Cluster::new(dir.path(), &url, &shared);
-    let first = cluster.daemon(&dir.path().join("one")).await;
-    let second = cluster.daemon(&dir.path().join("two")).await;
-    first.define("counted", COUNTED).await;
-    first.define("asking", ASKING).await;
-    let play = start(&first, "asking", json!({"file": file.to_str().unwrap()})).await;
+    let Some(cluster) = Cluster::new() else { return };
+    let [first, second] = cluster.daemons("asking", ASKING).await;
+    let play = start(&first, "asking", json!({"file": cluster.file()})).await;
     let waiting = second.wait(&play["sid"]).await;
     assert_eq!(waiting["status"], "awaiting_resume", "{waiting}");
     let question = waiting["pending_resumes"][0]["id"].clone();
@@ -258,7 +264,7 @@ async fn a_play_asking_on_one_daemon_is_answered_and_finished_on_another() {
     let done = first.wait(&play["sid"]).await;
     assert_eq!(done["status"], "success", "{done}");
     assert_eq!(done["output_data"]["word"], "kiwi");
-    assert_eq!(tags(&file), ["before", "after"], "the step before the question ran once");
+    assert_eq!(cluster.tags(), ["before", "after"], "the step before the question ran once");
     // The second daemon ran the rest: the first one never had the resumed run.
     let again = first.call_err("LogicService.play_resume", json!({"play_sid": play["sid"], "resume_id": question, "payload": "x"})).await;
     assert!(again.to_string().contains("already answered"), "{again}");
@@ -266,16 +272,10 @@ async fn a_play_asking_on_one_daemon_is_answered_and_finished_on_another() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_play_running_on_one_daemon_is_cancelled_from_another() {
-    let Some(url) = fresh_database_url() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let (shared, file) = effects(dir.path());
-    let cluster = Cluster::new(dir.path(), &url, &shared);
-    let owner = cluster.daemon(&dir.path().join("one")).await;
-    let other = cluster.daemon(&dir.path().join("two")).await;
-    owner.define("counted", COUNTED).await;
-    owner.define("pair", PAIR).await;
-    let play = start(&owner, "pair", json!({"file": file.to_str().unwrap(), "nap": 30.0})).await;
-    until_tags(&file, 1).await;
+    let Some(cluster) = Cluster::new() else { return };
+    let [owner, other] = cluster.daemons("pair", PAIR).await;
+    let play = start(&owner, "pair", json!({"file": cluster.file(), "nap": 30.0})).await;
+    until_tags(&cluster.file, 1).await;
     let asked = Instant::now();
     let cancelled = other.call("LogicService.play_cancel", json!({"play_sid": play["sid"]})).await;
     assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
@@ -287,7 +287,7 @@ async fn a_play_running_on_one_daemon_is_cancelled_from_another() {
     for child in tree["descendants"].as_array().unwrap() {
         assert_ne!(child["status"], "running", "{child}");
     }
-    assert_eq!(tags(&file), ["a"], "the napping step was stopped before it wrote");
+    assert_eq!(cluster.tags(), ["a"], "the napping step was stopped before it wrote");
 }
 
 #[tokio::test(flavor = "multi_thread")]
