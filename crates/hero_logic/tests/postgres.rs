@@ -149,10 +149,16 @@ impl Cluster {
 
     /// `N` daemons; the first defines `counted` and `logic` (named `name`).
     async fn daemons<const N: usize>(&self, name: &str, logic: &str) -> [Daemon; N] {
+        self.daemons_with(name, logic, &[]).await
+    }
+
+    /// `daemons` with more flags for each.
+    async fn daemons_with<const N: usize>(&self, name: &str, logic: &str, extra: &[&str]) -> [Daemon; N] {
         let mut daemons = Vec::new();
         for index in 0..N {
             let (data, config) = (self.dir.path().join(format!("data{index}")), self.config.to_str().unwrap());
-            let args = ["--no-seed", "--store", &self.url, "--sandbox-shared-dirs", &self.shared, "--config", config];
+            let mut args = vec!["--no-seed", "--store", &self.url, "--sandbox-shared-dirs", &self.shared, "--config", config];
+            args.extend_from_slice(extra);
             daemons.push(Daemon::start_with(&data, &args).await);
         }
         daemons[0].define("counted", COUNTED).await;
@@ -212,8 +218,9 @@ async fn the_survivors_finish_every_play_of_a_killed_daemon_and_no_finished_step
     let Some(cluster) = Cluster::new() else { return };
     let [mut doomed, two, three] = cluster.daemons("named_pair", NAMED_PAIR).await;
     let survivors = [two, three];
-    // Ten Plays on the doomed daemon: four run (its pool), six wait in its queue. Two more
-    // on each survivor, which must not be taken from them.
+    // Ten Plays started on the doomed daemon: four run there (its pool), six wait in the
+    // database's queue for whichever daemon has a free worker. Two more on each survivor,
+    // which must not be taken from them.
     let mut plays = Vec::new();
     for n in 0..10 {
         let who = format!("doomed{n}");
@@ -247,6 +254,34 @@ async fn the_survivors_finish_every_play_of_a_killed_daemon_and_no_finished_step
         assert_eq!(ran.iter().filter(|t| *t == tag).count(), 1, "{tag}, finished before the kill, never ran again");
     }
     assert_eq!(ran.len(), 28, "every step of the 14 Plays ran exactly once: {ran:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plays_a_busy_daemon_cannot_start_yet_are_run_by_a_daemon_with_a_free_worker() {
+    let Some(cluster) = Cluster::new() else { return };
+    let [busy, idle] = cluster.daemons_with("named_pair", NAMED_PAIR, &["--pool-size", "1"]).await;
+    let mut plays = Vec::new();
+    for n in 0..3 {
+        plays.push(start(&busy, "named_pair", json!({"who": format!("p{n}"), "file": cluster.file(), "nap": 2.0})).await);
+    }
+    // The busy daemon's one worker has the first; the others wait in the database's queue,
+    // and the idle daemon takes one of them.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let info = idle.call("LogicService.engine_info", json!({})).await;
+        if info["running"] == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the idle daemon never took a queued Play: {info}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for play in &plays {
+        let done = idle.wait(&play["sid"]).await;
+        assert_eq!(done["status"], "success", "{done}");
+    }
+    let mut ran = cluster.tags();
+    ran.sort();
+    assert_eq!(ran, ["p0-a", "p0-b", "p1-a", "p1-b", "p2-a", "p2-b"], "each step ran once, on one daemon");
 }
 
 #[tokio::test(flavor = "multi_thread")]

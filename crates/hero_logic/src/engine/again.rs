@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use hero_logic_api::params::{Limits, StepRef};
 use hero_logic_api::{Logic, LogicVersion, Play};
 
-use super::{inputs, lifecycle, Engine, RunMode};
+use super::{inputs, lifecycle, Engine};
 use crate::error::{ServiceError, ServiceResult};
 use crate::now_ms;
 
@@ -87,7 +87,7 @@ impl Engine {
             ..root
         };
         let play = self.core.library.store().play_insert_run(&play, &limits.unwrap_or_default(), &descendants)?;
-        self.enqueue(&play.sid, budget, RunMode::Fresh);
+        self.enqueue_new(&play.sid, budget)?;
         Ok(play)
     }
 

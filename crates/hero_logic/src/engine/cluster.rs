@@ -1,5 +1,5 @@
 //! Several daemons on one database: at every heartbeat of its lease a daemon takes over the
-//! Plays of daemons whose lease ran out, and cancels the Plays another daemon was asked to
+//! Plays of daemons whose lease ran out, takes queued Plays for its idle workers, and cancels the Plays another daemon was asked to
 //! cancel; the status changes any daemon makes wake this one's waiters and watchers. A store
 //! only one daemon uses (SQLite) has no heartbeat, and none of this runs.
 
@@ -26,6 +26,7 @@ pub(super) fn start(engine: &Arc<Engine>) {
             let Some(engine) = weak.upgrade() else { return };
             cancel_requested(&engine);
             engine.recover();
+            engine.core.claim_queued(engine.core.idle_workers());
         })
         .expect("the OS lets the daemon start its survivor thread");
 }

@@ -265,6 +265,12 @@ impl Core {
 
     fn next_job(&self) -> Job {
         let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        if queue.is_empty() {
+            // A worker with nothing to do first looks in the database's queue (shared store).
+            drop(queue);
+            self.claim_queued(1);
+            queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        }
         loop {
             if let Some(job) = queue.pop_front() {
                 return job;
@@ -272,6 +278,56 @@ impl Core {
             queue = self.queued.wait(queue).unwrap_or_else(|p| p.into_inner());
         }
     }
+
+    /// Whether every worker has a run, or one waiting for it.
+    fn is_full(&self) -> bool {
+        let running = self.running.lock().unwrap_or_else(|p| p.into_inner()).len();
+        running + self.queue.lock().unwrap_or_else(|p| p.into_inner()).len() >= self.settings.pool_size.max(1)
+    }
+
+    /// Workers with neither a run nor one waiting for them.
+    fn idle_workers(&self) -> usize {
+        let running = self.running.lock().unwrap_or_else(|p| p.into_inner()).len();
+        self.settings.pool_size.max(1).saturating_sub(running + self.queue.lock().unwrap_or_else(|p| p.into_inner()).len())
+    }
+
+    /// Takes up to `n` Plays from the database's queue (a shared store) into this daemon's.
+    fn claim_queued(&self, n: usize) {
+        if n == 0 || self.library.store().heartbeat().is_none() {
+            return;
+        }
+        let plays = match self.library.store().claim_queued_plays(n) {
+            Ok(plays) => plays,
+            Err(e) => return tracing::warn!(error = %e, "cannot look in the database's queue of Plays"),
+        };
+        for play in plays {
+            let budget = self.budget_of(&play.sid);
+            self.push_job(Job { play_sid: play.sid, budget, mode: RunMode::Fresh });
+        }
+    }
+
+    fn push_job(&self, job: Job) {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner()).push_back(job);
+        self.queued.notify_one();
+    }
+
+    /// The budget a top-level Play was started with: its own limits over the service
+    /// defaults. Limits the current defaults no longer allow give way to the defaults.
+    fn budget_of(&self, play_sid: &str) -> Budget {
+        let defaults = self.settings.defaults;
+        let limits = match self.library.store().play_limits(play_sid) {
+            Ok(limits) => limits,
+            Err(e) => {
+                tracing::warn!(play = %play_sid, error = %e, "cannot read a Play's limits; using the defaults");
+                None
+            }
+        };
+        defaults.with(limits.as_ref()).unwrap_or_else(|(field, message)| {
+            tracing::warn!(play = %play_sid, %field, %message, "a Play's stored limit is out of range; using the default");
+            defaults
+        })
+    }
+
 }
 
 pub struct Engine {
@@ -403,27 +459,21 @@ impl Engine {
         }
     }
 
-    /// The budget a top-level Play was started with: its own limits over the service
-    /// defaults. Limits the current defaults no longer allow give way to the defaults.
     fn budget_of(&self, play_sid: &str) -> Budget {
-        let defaults = self.core.settings.defaults;
-        let limits = match self.core.library.store().play_limits(play_sid) {
-            Ok(limits) => limits,
-            Err(e) => {
-                tracing::warn!(play = %play_sid, error = %e, "cannot read a Play's limits; using the defaults");
-                None
-            }
-        };
-        defaults.with(limits.as_ref()).unwrap_or_else(|(field, message)| {
-            tracing::warn!(play = %play_sid, %field, %message, "a Play's stored limit is out of range; using the default");
-            defaults
-        })
+        self.core.budget_of(play_sid)
     }
 
     fn enqueue(&self, play_sid: &str, budget: Budget, mode: RunMode) {
-        let mut queue = self.core.queue.lock().unwrap_or_else(|p| p.into_inner());
-        queue.push_back(Job { play_sid: play_sid.to_string(), budget, mode });
-        self.core.queued.notify_one();
+        self.core.push_job(Job { play_sid: play_sid.to_string(), budget, mode });
+    }
+
+    /// Queues a new top-level Play here, or, when every worker is busy and the store is
+    /// shared, in the database, for the first daemon with a free worker (this one too).
+    fn enqueue_new(&self, play_sid: &str, budget: Budget) -> crate::store::StoreResult<()> {
+        if !(self.core.is_full() && self.core.library.store().play_queue_shared(play_sid)?) {
+            self.enqueue(play_sid, budget, RunMode::Fresh);
+        }
+        Ok(())
     }
 
     /// Validates and queues a top-level Play; returns it `pending`.

@@ -218,10 +218,21 @@ pub trait Store: Send + Sync + 'static {
         None
     }
     /// Takes over the top-level Plays in one of `statuses` that no live daemon runs (their
-    /// owner's lease ran out, or they have none), oldest first: from now on this daemon
+    /// owner's lease ran out, or they have none; not those in the database's queue), oldest first: from now on this daemon
     /// runs them. Of daemons claiming at once, each Play goes to exactly one.
     fn claim_orphan_plays(&self, statuses: &[PlayStatus]) -> StoreResult<Vec<Play>> {
         self.top_level_plays_with_status(statuses)
+    }
+    /// Hands the new top-level Play `sid`, still `pending`, to the database's queue, which
+    /// any daemon with a free worker claims from; false: there is no such queue (the caller
+    /// queues it itself).
+    fn play_queue_shared(&self, _sid: &str) -> StoreResult<bool> {
+        Ok(false)
+    }
+    /// Claims up to `n` Plays of the database's queue for this daemon, oldest first; of
+    /// daemons claiming at once, each Play goes to exactly one.
+    fn claim_queued_plays(&self, _n: usize) -> StoreResult<Vec<Play>> {
+        Ok(Vec::new())
     }
     /// Asks the live daemon that runs the top-level Play `sid` to cancel it; false when no
     /// other live daemon runs it (the caller cancels it itself).

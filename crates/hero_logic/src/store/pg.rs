@@ -514,6 +514,25 @@ fn set_step_output(c: &mut impl GenericClient, play_sid: &str, step_key: &str, o
     Ok(())
 }
 
+/// Makes daemon `me` the owner of up to `limit` top-level Plays matching `which` (SQL over
+/// `p`, with `$2` the statuses), oldest first, and returns them. SKIP LOCKED: a Play another
+/// daemon is claiming (or writing) right now is left to it; should that daemon be gone too,
+/// the next look finds it again.
+fn claim_plays(tx: &mut postgres::Transaction<'_>, me: i64, which: &str, statuses: &[String], limit: i64) -> StoreResult<Vec<Play>> {
+    let sql = format!(
+        "WITH claimed AS (
+             UPDATE plays SET owner = $1 WHERE id IN (
+                 SELECT p.id FROM plays p WHERE p.parent_play_sid = '' AND {which}
+                 ORDER BY p.id LIMIT $3 FOR UPDATE SKIP LOCKED)
+             RETURNING id
+         )
+         {} WHERE id IN (SELECT id FROM claimed) ORDER BY id",
+        select_sql::<Play>()
+    );
+    let plays = tx.query(&sql, &[&me, &statuses, &limit])?.iter().map(Play::from_row).collect::<StoreResult<Vec<_>>>()?;
+    plays.into_iter().map(|p| with_children_and_steps(tx, p)).collect()
+}
+
 fn has_status(c: &mut impl GenericClient, sid: &str, status: PlayStatus) -> StoreResult<bool> {
     // FOR UPDATE: the guard holds until commit, so of two daemons racing on one Play exactly
     // one sees the status it expects.
@@ -1006,24 +1025,25 @@ impl Store for PgStore {
     fn claim_orphan_plays(&self, statuses: &[PlayStatus]) -> StoreResult<Vec<Play>> {
         let Some(me) = self.owner() else { return self.top_level_plays_with_status(statuses) };
         let statuses: Vec<String> = statuses.iter().map(|s| s.as_str().to_string()).collect();
+        let orphans = "p.status = ANY($2) AND p.owner IS DISTINCT FROM $1 AND NOT (p.owner IS NULL AND p.status = 'pending')
+                       AND NOT EXISTS (SELECT 1 FROM daemons d WHERE d.id = p.owner AND d.expires_at > clock_timestamp())";
+        self.write(move |tx| claim_plays(tx, me, orphans, &statuses, i64::MAX))
+    }
+
+    fn play_queue_shared(&self, sid: &str) -> StoreResult<bool> {
+        let Some(me) = self.owner() else { return Ok(false) };
+        let sid = owned(sid);
         self.write(move |tx| {
-            // SKIP LOCKED: a Play another daemon is claiming (or writing) right now is left
-            // to it; if that daemon is gone too, the next look finds it again.
-            let sql = format!(
-                "WITH claimed AS (
-                     UPDATE plays SET owner = $1 WHERE id IN (
-                         SELECT p.id FROM plays p
-                         WHERE p.status = ANY($2) AND p.parent_play_sid = '' AND p.owner IS DISTINCT FROM $1
-                           AND NOT EXISTS (SELECT 1 FROM daemons d WHERE d.id = p.owner AND d.expires_at > clock_timestamp())
-                         ORDER BY p.id FOR UPDATE SKIP LOCKED)
-                     RETURNING id
-                 )
-                 {} WHERE id IN (SELECT id FROM claimed) ORDER BY id",
-                select_sql::<Play>()
-            );
-            let plays = tx.query(&sql, &[&me, &statuses])?.iter().map(Play::from_row).collect::<StoreResult<Vec<_>>>()?;
-            plays.into_iter().map(|p| with_children_and_steps(tx, p)).collect()
+            let sql = "UPDATE plays SET owner = NULL WHERE sid = $1 AND owner = $2 AND status = 'pending'";
+            Ok(tx.execute(sql, &[&sid, &me])? > 0)
         })
+    }
+
+    fn claim_queued_plays(&self, n: usize) -> StoreResult<Vec<Play>> {
+        let Some(me) = self.owner() else { return Ok(Vec::new()) };
+        let queued = "p.status = ANY($2) AND p.owner IS NULL";
+        let pending = vec![PlayStatus::Pending.as_str().to_string()];
+        self.write(move |tx| claim_plays(tx, me, queued, &pending, i64::try_from(n).unwrap_or(i64::MAX)))
     }
 
     fn play_request_cancel(&self, sid: &str) -> StoreResult<bool> {

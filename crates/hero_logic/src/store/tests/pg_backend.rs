@@ -281,3 +281,23 @@ fn a_status_change_by_one_store_is_announced_to_the_others() {
     a.play_update(&Play { error_message: "not a status".into(), ..done.clone() }).unwrap();
     assert!(rx.recv_timeout(std::time::Duration::from_millis(500)).is_err(), "no announcement without a status change");
 }
+
+#[test]
+fn queued_plays_go_to_the_daemons_that_claim_them_each_to_one_and_are_no_orphans() {
+    let Some((a, b)) = two_daemons(60_000) else { return };
+    let queued: Vec<String> = (0..5)
+        .map(|_| {
+            let play = a.play_insert_limited(&Play::default(), &Default::default()).unwrap();
+            assert!(a.play_queue_shared(&play.sid).unwrap());
+            play.sid
+        })
+        .collect();
+    let running = running_top_level(&a);
+    assert!(!a.play_queue_shared(&running.sid).unwrap(), "only a pending Play is queued");
+    assert!(b.claim_orphan_plays(&[PlayStatus::Pending]).unwrap().is_empty(), "a queued Play is nobody's orphan");
+    let first: Vec<String> = b.claim_queued_plays(2).unwrap().into_iter().map(|p| p.sid).collect();
+    assert_eq!(first, queued[..2], "the oldest two");
+    let rest: Vec<String> = a.claim_queued_plays(10).unwrap().into_iter().map(|p| p.sid).collect();
+    assert_eq!(rest, queued[2..]);
+    assert!(b.claim_queued_plays(10).unwrap().is_empty(), "each queued Play was claimed once");
+}
