@@ -125,6 +125,18 @@ def asking(file):
     return {"word": word}
 "#;
 
+/// Sleeps durably between two counted steps.
+const SLEEPING: &str = r#"
+from hero_tracing import logic
+
+@logic(name="sleeping", inputs={"file": "string"}, outputs={"done": "boolean"})
+def sleeping(file):
+    logic.invoke("counted", tag="before", file=file)
+    logic.sleep(2)
+    logic.invoke("counted", tag="after", file=file)
+    return {"done": True}
+"#;
+
 /// Daemons on one fresh database with a short lease (`[store] lease_ms`), so that a killed
 /// one is taken for dead within a second; each has a data dir of its own, and their Plays
 /// may write the shared effects file `file`.
@@ -322,6 +334,20 @@ async fn a_play_asking_on_one_daemon_is_answered_and_finished_on_another() {
     // The second daemon ran the rest: the first one never had the resumed run.
     let again = first.call_err("LogicService.play_resume", json!({"play_sid": play["sid"], "resume_id": question, "payload": "x"})).await;
     assert!(again.to_string().contains("already answered"), "{again}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_daemons_sleeping_play_is_woken_on_time_by_a_survivor() {
+    let Some(cluster) = Cluster::new() else { return };
+    // The survivor runs before the Play exists, so only taking the sleep over can wake it.
+    let [mut doomed, survivor] = cluster.daemons("sleeping", SLEEPING).await;
+    let play = start(&doomed, "sleeping", json!({"file": cluster.file()})).await;
+    let asleep = survivor.wait(&play["sid"]).await;
+    assert_eq!(asleep["status"], "awaiting_resume", "{asleep}");
+    doomed.kill9();
+    let done = survivor.until_ended(&play["sid"]).await;
+    assert_eq!(done["status"], "success", "{done}");
+    assert_eq!(cluster.tags(), ["before", "after"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,9 +1,12 @@
 //! Several daemons on one database: at every heartbeat of its lease a daemon takes over the
-//! Plays of daemons whose lease ran out, takes queued Plays for its idle workers, and cancels the Plays another daemon was asked to
+//! Plays of daemons whose lease ran out (and the sleeps of their waiting ones), takes queued
+//! Plays for its idle workers, and cancels the Plays another daemon was asked to
 //! cancel; the status changes any daemon makes wake this one's waiters and watchers. A store
 //! only one daemon uses (SQLite) has no heartbeat, and none of this runs.
 
 use std::sync::{Arc, Weak};
+
+use hero_logic_api::PlayStatus;
 
 use super::Engine;
 
@@ -26,9 +29,19 @@ pub(super) fn start(engine: &Arc<Engine>) {
             let Some(engine) = weak.upgrade() else { return };
             cancel_requested(&engine);
             engine.recover();
+            adopt_sleepers(&engine);
             engine.core.claim_queued(engine.core.idle_workers());
         })
         .expect("the OS lets the daemon start its survivor thread");
+}
+
+/// Takes over the waiting Plays of daemons whose lease ran out, so that their sleeps still
+/// wake on time (a question for a person needs no daemon until it is answered).
+fn adopt_sleepers(engine: &Engine) {
+    match engine.core.library.store().claim_orphan_plays(&[PlayStatus::AwaitingResume]) {
+        Ok(plays) => plays.iter().for_each(|root| super::timers::load_sleeps(engine, &root.sid)),
+        Err(e) => tracing::warn!(error = %e, "cannot look for the waiting Plays of stopped daemons"),
+    }
 }
 
 /// Cancels, each on a thread of its own (a cancel waits for its runner to stop), the Plays

@@ -85,18 +85,23 @@ fn load_waiting(engine: &Engine) {
         Err(e) => return tracing::error!(error = %e, "cannot look for sleeping Plays; they wait for play_resume"),
     };
     for root in waiting {
-        match store.play_tree(&root.sid) {
-            Ok(tree) => {
-                for play in tree {
-                    for request in &play.pending_resumes {
-                        if let Some(at) = wake_at(request) {
-                            engine.core.timers.add(at, &play.sid, &request.id);
-                        }
+        load_sleeps(engine, &root.sid);
+    }
+}
+
+/// Adds the sleeps of a waiting run (its root `root_sid`) to this daemon's timers.
+pub(super) fn load_sleeps(engine: &Engine, root_sid: &str) {
+    match engine.core.library.store().play_tree(root_sid) {
+        Ok(tree) => {
+            for play in tree {
+                for request in &play.pending_resumes {
+                    if let Some(at) = wake_at(request) {
+                        engine.core.timers.add(at, &play.sid, &request.id);
                     }
                 }
             }
-            Err(e) => tracing::error!(play = %root.sid, error = %e, "cannot read a waiting Play; its sleeps wait for play_resume"),
         }
+        Err(e) => tracing::error!(play = %root_sid, error = %e, "cannot read a waiting Play; its sleeps wait for play_resume"),
     }
 }
 
