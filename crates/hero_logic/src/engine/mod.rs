@@ -279,12 +279,6 @@ impl Core {
         }
     }
 
-    /// Whether every worker has a run, or one waiting for it.
-    fn is_full(&self) -> bool {
-        let running = self.running.lock().unwrap_or_else(|p| p.into_inner()).len();
-        running + self.queue.lock().unwrap_or_else(|p| p.into_inner()).len() >= self.settings.pool_size.max(1)
-    }
-
     /// Workers with neither a run nor one waiting for them.
     fn idle_workers(&self) -> usize {
         let running = self.running.lock().unwrap_or_else(|p| p.into_inner()).len();
@@ -327,7 +321,6 @@ impl Core {
             defaults
         })
     }
-
 }
 
 pub struct Engine {
@@ -407,7 +400,7 @@ impl Engine {
         };
         let settings = &self.core.settings;
         for play in unfinished {
-            let budget = self.budget_of(&play.sid);
+            let budget = self.core.budget_of(&play.sid);
             if play.status == PlayStatus::Pending {
                 self.enqueue(&play.sid, budget, RunMode::Fresh);
                 continue;
@@ -459,10 +452,6 @@ impl Engine {
         }
     }
 
-    fn budget_of(&self, play_sid: &str) -> Budget {
-        self.core.budget_of(play_sid)
-    }
-
     fn enqueue(&self, play_sid: &str, budget: Budget, mode: RunMode) {
         self.core.push_job(Job { play_sid: play_sid.to_string(), budget, mode });
     }
@@ -470,7 +459,7 @@ impl Engine {
     /// Queues a new top-level Play here, or, when every worker is busy and the store is
     /// shared, in the database, for the first daemon with a free worker (this one too).
     fn enqueue_new(&self, play_sid: &str, budget: Budget) -> crate::store::StoreResult<()> {
-        if !(self.core.is_full() && self.core.library.store().play_queue_shared(play_sid)?) {
+        if !(self.core.idle_workers() == 0 && self.core.library.store().play_queue_shared(play_sid)?) {
             self.enqueue(play_sid, budget, RunMode::Fresh);
         }
         Ok(())
@@ -537,7 +526,7 @@ impl Engine {
             });
         }
         let mode = RunMode::Resume { play_sid: asker_sid.clone(), resume_id: resume_id.to_string() };
-        self.enqueue(&root_sid, self.budget_of(&root_sid), mode);
+        self.enqueue(&root_sid, self.core.budget_of(&root_sid), mode);
         self.core.changed();
         Ok(answered_play(tree, asker_at))
     }
