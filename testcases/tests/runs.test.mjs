@@ -32,6 +32,15 @@ before(async () => {
       '    return {"colour": ask_user.text("Which colour, inbox?")}', '',
     ].join('\n'),
   });
+  await rpc(suite.baseUrl(), 'LogicService.logic_create', {
+    name: 'rn_parent',
+    python_source: [
+      'from hero_tracing import logic', '', '',
+      '@logic(name="rn_parent", outputs={"word": "string"})',
+      'def rn_parent():',
+      '    return logic.invoke("rn_echo", word="from-a-parent")', '',
+    ].join('\n'),
+  });
   for (const word of ['apple', 'boom', 'cherry']) await run('rn_echo', { word });
 });
 
@@ -72,6 +81,22 @@ describe('runs page', () => {
     await page.goto(url('/runs?logic=no_such_logic'));
     await assert.doesNotReject(page.locator('#runs-problem', { hasText: 'no_such_logic' }).waitFor());
     await screenshot(page, 'runs-bad-filter');
+    assertNoConsoleErrors(errors);
+  });
+
+  test('lists child Plays only when "child Plays too" is ticked, each marked child', async () => {
+    const parent = await run('rn_parent', {});
+    assert.equal(parent.status, 'success', JSON.stringify(parent));
+    const { page, errors } = await newPage();
+    await page.goto(url('/runs?q=from-a-parent'));
+    assert.deepEqual(await runNames(page), ['rn_parent'], 'top-level only by default: the parent, whose output holds the word');
+    await page.locator('input[name=children]').check();
+    await page.locator('input[name=children]').evaluate((box) => box.form.requestSubmit());
+    await page.waitForURL(/children=1/);
+    assert.deepEqual((await runNames(page)).sort(), ['rn_echo', 'rn_parent'], 'the child Play joins the list');
+    const childRow = page.locator('#runs-table tbody tr', { has: page.locator('td.name a', { hasText: 'rn_echo' }) });
+    await assert.doesNotReject(childRow.locator('.tag', { hasText: 'child' }).waitFor());
+    assert.equal(await page.locator('#runs-table tbody tr .tag', { hasText: 'child' }).count(), 1, 'only the child is marked');
     assertNoConsoleErrors(errors);
   });
 
