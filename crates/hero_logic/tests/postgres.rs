@@ -130,9 +130,16 @@ async fn a_killed_daemons_play_is_replayed_on_restart_and_no_finished_step_runs_
     first.define("counted", COUNTED).await;
     first.define("pair", PAIR).await;
     let play = first.call("LogicService.play_start", json!({"logic": "pair", "inputs": {"file": file.to_str().unwrap(), "nap": 2.0}})).await;
+    // Killed once step a is recorded (not merely run: its side effect precedes its commit),
+    // while b naps.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while tags(&file).is_empty() {
-        assert!(Instant::now() < deadline, "the first step never ran");
+    loop {
+        let tree = first.call("LogicService.play_tree", json!({"play_sid": play["sid"]})).await;
+        let kids = tree["descendants"].as_array().cloned().unwrap_or_default();
+        if kids.iter().any(|p| p["input_data"]["tag"] == "a" && p["status"] == "success") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the first step never ended");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     first.kill9();
