@@ -2,6 +2,7 @@
 // port, gets the admin's login link the way a user does (`hero_logic admin-url`), launches
 // Debian's chromium through playwright-core, and collects console errors and screenshots.
 // Every process started here is stopped by its PID in stop().
+import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -211,9 +212,12 @@ export function browserSuite(viewport = { width: 1280, height: 720 }) {
   let stack = null;
   let browser = null;
   const pages = [];
+  let started;
+  const ready = new Promise((resolve) => { started = resolve; });
   before(async () => {
     stack = await startStack();
     browser = await launchBrowser();
+    started();
   });
   after(async () => {
     for (const { context } of pages) await context.close().catch(() => {});
@@ -221,6 +225,8 @@ export function browserSuite(viewport = { width: 1280, height: 720 }) {
     if (stack) await stack.stop();
   });
   return {
+    /** Resolves once the stack and browser are up: a file's own `before` awaits it first. */
+    ready,
     baseUrl: () => stack.baseUrl,
     url: (path) => stack.baseUrl + path,
     async newPage() {
@@ -229,4 +235,10 @@ export function browserSuite(viewport = { width: 1280, height: 720 }) {
       return opened;
     },
   };
+}
+
+/** Fails on console errors, except fetches aborted by going to the next page (no person sees those). */
+export function assertNoConsoleErrors(errors) {
+  const real = errors.filter((e) => !/net::ERR_ABORTED$/.test(e.trim()));
+  assert.deepEqual(real, [], `console errors:\n${real.join('\n')}`);
 }

@@ -2,18 +2,17 @@
 // when it wakes and can be woken now or cancelled; Re-run and Re-run from here (on a node of
 // the flow and of the tree) start a new Play and open it.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 
-import { launchBrowser, openPage, rpc, screenshot, startStack } from '../lib/harness.mjs';
+import { browserSuite, rpc, screenshot } from '../lib/harness.mjs';
 
-let stack;
-let browser;
-const pages = [];
+const suite = browserSuite({ width: 1280, height: 800 });
+const newPage = suite.newPage;
+const url = suite.url;
 
 before(async () => {
-  stack = await startStack();
-  browser = await launchBrowser();
-  await rpc(stack.baseUrl, 'LogicService.logic_create', {
+  await suite.ready;
+  await rpc(suite.baseUrl(), 'LogicService.logic_create', {
     name: 'ui_nap',
     python_source: [
       'from hero_tracing import logic',
@@ -26,7 +25,7 @@ before(async () => {
       '',
     ].join('\n'),
   });
-  await rpc(stack.baseUrl, 'LogicService.logic_create', {
+  await rpc(suite.baseUrl(), 'LogicService.logic_create', {
     name: 'ui_three',
     python_source: [
       'from hero_tracing import logic',
@@ -44,23 +43,9 @@ before(async () => {
   });
 });
 
-after(async () => {
-  for (const { context } of pages) await context.close().catch(() => {});
-  if (browser) await browser.close().catch(() => {});
-  if (stack) await stack.stop();
-});
-
-async function newPage() {
-  const opened = await openPage(browser, { width: 1280, height: 800 }, stack);
-  pages.push(opened);
-  return opened;
-}
-
-function url(path) { return stack.baseUrl + path; }
-
 async function sleeping() {
-  const play = await rpc(stack.baseUrl, 'LogicService.play_start', { logic: 'ui_nap', inputs: {} });
-  const waiting = await rpc(stack.baseUrl, 'LogicService.play_wait', { play_sid: play.sid, timeout_ms: 20000 });
+  const play = await rpc(suite.baseUrl(), 'LogicService.play_start', { logic: 'ui_nap', inputs: {} });
+  const waiting = await rpc(suite.baseUrl(), 'LogicService.play_wait', { play_sid: play.sid, timeout_ms: 20000 });
   assert.equal(waiting.status, 'awaiting_resume');
   return waiting;
 }
@@ -76,7 +61,7 @@ async function openedPlay(page, before) {
 }
 
 async function children(sid) {
-  const tree = await rpc(stack.baseUrl, 'LogicService.play_tree', { play_sid: sid });
+  const tree = await rpc(suite.baseUrl(), 'LogicService.play_tree', { play_sid: sid });
   const bySid = Object.fromEntries(tree.descendants.map((p) => [p.sid, p]));
   return tree.play.sub_play_sids.map((s) => bySid[s]);
 }
@@ -98,7 +83,7 @@ describe('durable runs in the admin', () => {
     await screenshot(page, 'sleep-card');
     await card.locator('button[data-action="wake"]').click();
     await waitForOverlayStatus(page, 'success');
-    const done = await rpc(stack.baseUrl, 'LogicService.play_status', { play_sid: play.sid });
+    const done = await rpc(suite.baseUrl(), 'LogicService.play_status', { play_sid: play.sid });
     assert.equal(done.output_data.slept, true);
     assert.ok(done.completed_at < wakeAt, 'woken long before its time');
 
@@ -111,15 +96,15 @@ describe('durable runs in the admin', () => {
   });
 
   test('Re-run starts the same inputs again as a new Play and opens it', async () => {
-    const first = await rpc(stack.baseUrl, 'LogicService.play_start', { logic: 'ui_three', inputs: { who: 'R' } });
-    await rpc(stack.baseUrl, 'LogicService.play_wait', { play_sid: first.sid, timeout_ms: 20000 });
+    const first = await rpc(suite.baseUrl(), 'LogicService.play_start', { logic: 'ui_three', inputs: { who: 'R' } });
+    await rpc(suite.baseUrl(), 'LogicService.play_wait', { play_sid: first.sid, timeout_ms: 20000 });
     const { page, errors } = await newPage();
     await page.goto(url(`/logics/ui_three?play=${first.sid}`));
     await waitForOverlayStatus(page, 'success');
     await page.locator('#rerun-button').click();
     const again = await openedPlay(page, first.sid);
     await waitForOverlayStatus(page, 'success');
-    const play = await rpc(stack.baseUrl, 'LogicService.play_status', { play_sid: again });
+    const play = await rpc(suite.baseUrl(), 'LogicService.play_status', { play_sid: again });
     assert.equal(play.parent_play_sid, '');
     assert.deepEqual(play.input_data, { who: 'R' });
     assert.deepEqual((await children(again)).map((c) => c.replayed), [false, false, false], 'a re-run runs every step');
@@ -127,8 +112,8 @@ describe('durable runs in the admin', () => {
   });
 
   test('Re-run from here on a flow node and on a tree node forks from that step', async () => {
-    const first = await rpc(stack.baseUrl, 'LogicService.play_start', { logic: 'ui_three', inputs: { who: 'F' } });
-    await rpc(stack.baseUrl, 'LogicService.play_wait', { play_sid: first.sid, timeout_ms: 20000 });
+    const first = await rpc(suite.baseUrl(), 'LogicService.play_start', { logic: 'ui_three', inputs: { who: 'F' } });
+    await rpc(suite.baseUrl(), 'LogicService.play_wait', { play_sid: first.sid, timeout_ms: 20000 });
     const steps = await children(first.sid);
     const { page, errors } = await newPage();
     await page.goto(url(`/logics/ui_three?play=${first.sid}`));

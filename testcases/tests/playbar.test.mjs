@@ -2,20 +2,19 @@
 // in a real browser against a real daemon and admin.
 // Run: cd testcases && node --test tests/playbar.test.mjs (after cargo build --workspace).
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 
-import { SCREENSHOT_DIR, launchBrowser, openPage, rpc, screenshot, startStack } from '../lib/harness.mjs';
+import { SCREENSHOT_DIR, assertNoConsoleErrors, browserSuite, rpc, screenshot } from '../lib/harness.mjs';
 
-let stack;
-let browser;
-const pages = [];
 const VIEWPORT = { width: 1280, height: 720 };
+const suite = browserSuite(VIEWPORT);
+const newPage = suite.newPage;
+const url = suite.url;
 
 before(async () => {
+  await suite.ready;
   process.stdout.write(`# screenshots: ${SCREENSHOT_DIR}\n`);
-  stack = await startStack();
-  browser = await launchBrowser();
-  await rpc(stack.baseUrl, 'LogicService.logic_create', {
+  await rpc(suite.baseUrl(), 'LogicService.logic_create', {
     name: 'pb_steps',
     python_source: [
       'from hero_tracing import logic', '', '',
@@ -31,25 +30,6 @@ before(async () => {
     ].join('\n'),
   });
 });
-
-after(async () => {
-  for (const { context } of pages) await context.close().catch(() => {});
-  if (browser) await browser.close().catch(() => {});
-  if (stack) await stack.stop();
-});
-
-async function newPage() {
-  const opened = await openPage(browser, VIEWPORT, stack);
-  pages.push(opened);
-  return opened;
-}
-
-function url(path) { return stack.baseUrl + path; }
-
-function assertNoConsoleErrors(errors) {
-  const real = errors.filter((e) => !/net::ERR_ABORTED$/.test(e.trim()));
-  assert.deepEqual(real, [], `console errors:\n${real.join('\n')}`);
-}
 
 async function barHeight(page) {
   return (await page.locator('.playbar').boundingBox()).height;
@@ -111,9 +91,9 @@ describe('play bar', () => {
 describe('copy buttons', () => {
   test('copy an output, the inputs and a traceback exactly', async () => {
     const { page, context, errors } = await newPage();
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: stack.baseUrl });
-    const ok = await rpc(stack.baseUrl, 'LogicService.play_start', { logic: 'pb_steps', inputs: { word: 'hi' } });
-    await rpc(stack.baseUrl, 'LogicService.play_wait', { play_sid: ok.sid, timeout_ms: 60000 });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: suite.baseUrl() });
+    const ok = await rpc(suite.baseUrl(), 'LogicService.play_start', { logic: 'pb_steps', inputs: { word: 'hi' } });
+    await rpc(suite.baseUrl(), 'LogicService.play_wait', { play_sid: ok.sid, timeout_ms: 60000 });
     await page.goto(url(`/logics/pb_steps?play=${ok.sid}`));
     const card = page.locator('.out-card[data-output=shout]');
     await card.locator('.out-value', { hasText: 'HI!HI!' }).waitFor();
@@ -124,8 +104,8 @@ describe('copy buttons', () => {
     await page.locator('#copy-inputs').click();
     assert.deepEqual(JSON.parse(await page.evaluate(() => navigator.clipboard.readText())), { word: 'hi' });
 
-    const bad = await rpc(stack.baseUrl, 'LogicService.play_start', { logic: 'pb_steps', inputs: { word: 'boom' } });
-    await rpc(stack.baseUrl, 'LogicService.play_wait', { play_sid: bad.sid, timeout_ms: 60000 });
+    const bad = await rpc(suite.baseUrl(), 'LogicService.play_start', { logic: 'pb_steps', inputs: { word: 'boom' } });
+    await rpc(suite.baseUrl(), 'LogicService.play_wait', { play_sid: bad.sid, timeout_ms: 60000 });
     await page.goto(url(`/logics/pb_steps?play=${bad.sid}`));
     const error = page.locator('.error-card');
     await error.locator('.copy-btn').click();

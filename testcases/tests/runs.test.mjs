@@ -1,19 +1,18 @@
 // The Runs page, the Inbox and dark mode, in a real browser against a real daemon and admin.
 // Run: cd testcases && node --test tests/runs.test.mjs (after cargo build --workspace).
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 
-import { SCREENSHOT_DIR, launchBrowser, openPage, rpc, screenshot, startStack } from '../lib/harness.mjs';
+import { SCREENSHOT_DIR, assertNoConsoleErrors, browserSuite, rpc, screenshot } from '../lib/harness.mjs';
 
-let stack;
-let browser;
-const pages = [];
+const suite = browserSuite();
+const newPage = suite.newPage;
+const url = suite.url;
 
 before(async () => {
+  await suite.ready;
   process.stdout.write(`# screenshots: ${SCREENSHOT_DIR}\n`);
-  stack = await startStack();
-  browser = await launchBrowser();
-  await rpc(stack.baseUrl, 'LogicService.logic_create', {
+  await rpc(suite.baseUrl(), 'LogicService.logic_create', {
     name: 'rn_echo',
     python_source: [
       'from hero_tracing import logic', '', '',
@@ -24,7 +23,7 @@ before(async () => {
       '    return {"word": word}', '',
     ].join('\n'),
   });
-  await rpc(stack.baseUrl, 'LogicService.logic_create', {
+  await rpc(suite.baseUrl(), 'LogicService.logic_create', {
     name: 'rn_ask',
     python_source: [
       'from hero_tracing import ask_user, logic', '', '',
@@ -33,32 +32,21 @@ before(async () => {
       '    return {"colour": ask_user.text("Which colour, inbox?")}', '',
     ].join('\n'),
   });
+  await rpc(suite.baseUrl(), 'LogicService.logic_create', {
+    name: 'rn_parent',
+    python_source: [
+      'from hero_tracing import logic', '', '',
+      '@logic(name="rn_parent", outputs={"word": "string"})',
+      'def rn_parent():',
+      '    return logic.invoke("rn_echo", word="from-a-parent")', '',
+    ].join('\n'),
+  });
   for (const word of ['apple', 'boom', 'cherry']) await run('rn_echo', { word });
 });
 
-after(async () => {
-  for (const { context } of pages) await context.close().catch(() => {});
-  if (browser) await browser.close().catch(() => {});
-  if (stack) await stack.stop();
-});
-
 async function run(logic, inputs) {
-  const play = await rpc(stack.baseUrl, 'LogicService.play_start', { logic, inputs });
-  return rpc(stack.baseUrl, 'LogicService.play_wait', { play_sid: play.sid, timeout_ms: 60000 });
-}
-
-async function newPage(viewport) {
-  const opened = await openPage(browser, viewport, stack);
-  pages.push(opened);
-  return opened;
-}
-
-function url(path) { return stack.baseUrl + path; }
-
-function assertNoConsoleErrors(errors) {
-  // Going to the next page at once aborts the previous page's fetches; no person sees that.
-  const real = errors.filter((e) => !/net::ERR_ABORTED$/.test(e.trim()));
-  assert.deepEqual(real, [], `console errors:\n${real.join('\n')}`);
+  const play = await rpc(suite.baseUrl(), 'LogicService.play_start', { logic, inputs });
+  return rpc(suite.baseUrl(), 'LogicService.play_wait', { play_sid: play.sid, timeout_ms: 60000 });
 }
 
 async function runNames(page) {
@@ -96,12 +84,28 @@ describe('runs page', () => {
     assertNoConsoleErrors(errors);
   });
 
+  test('lists child Plays only when "child Plays too" is ticked, each marked child', async () => {
+    const parent = await run('rn_parent', {});
+    assert.equal(parent.status, 'success', JSON.stringify(parent));
+    const { page, errors } = await newPage();
+    await page.goto(url('/runs?q=from-a-parent'));
+    assert.deepEqual(await runNames(page), ['rn_parent'], 'top-level only by default: the parent, whose output holds the word');
+    await page.locator('input[name=children]').check();
+    await page.locator('input[name=children]').evaluate((box) => box.form.requestSubmit());
+    await page.waitForURL(/children=1/);
+    assert.deepEqual((await runNames(page)).sort(), ['rn_echo', 'rn_parent'], 'the child Play joins the list');
+    const childRow = page.locator('#runs-table tbody tr', { has: page.locator('td.name a', { hasText: 'rn_echo' }) });
+    await assert.doesNotReject(childRow.locator('.tag', { hasText: 'child' }).waitFor());
+    assert.equal(await page.locator('#runs-table tbody tr .tag', { hasText: 'child' }).count(), 1, 'only the child is marked');
+    assertNoConsoleErrors(errors);
+  });
+
   test('pages with a cursor, newest first', async () => {
     const { page, errors } = await newPage();
     // 50 a page; make sure there are more than 50 top-level runs.
-    const have = (await rpc(stack.baseUrl, 'LogicService.play_search', { limit: 1000 })).items.length;
+    const have = (await rpc(suite.baseUrl(), 'LogicService.play_search', { limit: 1000 })).items.length;
     for (let i = have; i < 52; i += 1) {
-      await rpc(stack.baseUrl, 'LogicService.play_start', { logic: 'rn_echo', inputs: { word: `w${i}` } });
+      await rpc(suite.baseUrl(), 'LogicService.play_start', { logic: 'rn_echo', inputs: { word: `w${i}` } });
     }
     await page.goto(url('/runs?logic=rn_echo'));
     assert.equal(await page.locator('#runs-table tbody tr').count(), 50);
@@ -130,7 +134,7 @@ describe('inbox', () => {
     await item.locator('input[name=answer]').fill('teal');
     await item.locator('button[type=submit]').click();
     await assert.doesNotReject(item.locator('.inbox-status', { hasText: 'Answered' }).waitFor());
-    const done = await rpc(stack.baseUrl, 'LogicService.play_wait', { play_sid: play.sid, timeout_ms: 60000 });
+    const done = await rpc(suite.baseUrl(), 'LogicService.play_wait', { play_sid: play.sid, timeout_ms: 60000 });
     assert.equal(done.output_data.colour, 'teal');
     await assert.doesNotReject(page.locator('#inbox-count[hidden]').waitFor({ state: 'attached', timeout: 15000 }));
     assertNoConsoleErrors(errors);
@@ -188,7 +192,7 @@ describe('dark mode', () => {
       await screenshot(page, `dark${path.replace(/[^a-z]+/g, '-')}`);
     }
     // The Play view with a failed run: status, error card and trace.
-    const failed = (await rpc(stack.baseUrl, 'LogicService.play_search', { status: 'failed' })).items[0];
+    const failed = (await rpc(suite.baseUrl(), 'LogicService.play_search', { status: 'failed' })).items[0];
     await page.goto(url(`/logics/${failed.logic_sid}?play=${failed.sid}`));
     await page.locator('.error-card, .pill.status-failed').first().waitFor();
     const play = await contrasts(page, ['.pill.status-failed']);

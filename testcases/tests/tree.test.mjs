@@ -1,22 +1,21 @@
 // The Play tree's timeline (Gantt), folding and once-said failures, in a real browser against
 // a real daemon and admin. Run: cd testcases && node --test tests/tree.test.mjs.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 
-import { SCREENSHOT_DIR, launchBrowser, openPage, rpc, screenshot, startStack } from '../lib/harness.mjs';
+import { SCREENSHOT_DIR, assertNoConsoleErrors, browserSuite, rpc, screenshot } from '../lib/harness.mjs';
 
-let stack;
-let browser;
-const pages = [];
+const suite = browserSuite();
+const newPage = suite.newPage;
+const url = suite.url;
 
 function define(name, lines) {
-  return rpc(stack.baseUrl, 'LogicService.logic_create', { name, python_source: lines.join('\n') + '\n' });
+  return rpc(suite.baseUrl(), 'LogicService.logic_create', { name, python_source: lines.join('\n') + '\n' });
 }
 
 before(async () => {
+  await suite.ready;
   process.stdout.write(`# screenshots: ${SCREENSHOT_DIR}\n`);
-  stack = await startStack();
-  browser = await launchBrowser();
   await define('tl_child', [
     'import time', 'from hero_tracing import logic', '', '',
     '@logic(name="tl_child", inputs={"ms": "integer"}, outputs={"ok": "boolean"})',
@@ -42,25 +41,6 @@ before(async () => {
   ]);
 });
 
-after(async () => {
-  for (const { context } of pages) await context.close().catch(() => {});
-  if (browser) await browser.close().catch(() => {});
-  if (stack) await stack.stop();
-});
-
-async function newPage() {
-  const opened = await openPage(browser, { width: 1280, height: 720 }, stack);
-  pages.push(opened);
-  return opened;
-}
-
-function url(path) { return stack.baseUrl + path; }
-
-function assertNoConsoleErrors(errors) {
-  const real = errors.filter((e) => !/net::ERR_ABORTED$/.test(e.trim()));
-  assert.deepEqual(real, [], `console errors:\n${real.join('\n')}`);
-}
-
 /** Left and width (%) of each node's timeline bar, in tree order. */
 function bars(page) {
   return page.locator('#panel-tree li.node > .node-row .gantt-bar').evaluateAll((list) => list.map((b) => ({
@@ -76,8 +56,8 @@ async function openTree(page, logic, sid) {
 
 describe('play tree', () => {
   test('a timeline bar per node in start order, a failure said once, and folding that holds', async () => {
-    const play = await rpc(stack.baseUrl, 'LogicService.play_start', { logic: 'tl_parent', inputs: { fail: true } });
-    const done = await rpc(stack.baseUrl, 'LogicService.play_wait', { play_sid: play.sid, timeout_ms: 60000 });
+    const play = await rpc(suite.baseUrl(), 'LogicService.play_start', { logic: 'tl_parent', inputs: { fail: true } });
+    const done = await rpc(suite.baseUrl(), 'LogicService.play_wait', { play_sid: play.sid, timeout_ms: 60000 });
     assert.equal(done.status, 'failed');
     const { page, errors } = await newPage();
     await openTree(page, 'tl_parent', play.sid);
@@ -104,7 +84,7 @@ describe('play tree', () => {
   });
 
   test('the timeline grows live while the Play runs', async () => {
-    const play = await rpc(stack.baseUrl, 'LogicService.play_start', { logic: 'tl_child', inputs: { ms: 2500 } });
+    const play = await rpc(suite.baseUrl(), 'LogicService.play_start', { logic: 'tl_child', inputs: { ms: 2500 } });
     const { page, errors } = await newPage();
     await openTree(page, 'tl_child', play.sid);
     await page.locator('#panel-tree .gantt-bar.gantt-live').waitFor();
@@ -113,7 +93,7 @@ describe('play tree', () => {
     assert.match(first, /so far/);
     await page.waitForFunction((before) => document.getElementById('gantt-axis').textContent !== before, first, { timeout: 5000 });
     await screenshot(page, 'tree-timeline-live');
-    await rpc(stack.baseUrl, 'LogicService.play_wait', { play_sid: play.sid, timeout_ms: 60000 });
+    await rpc(suite.baseUrl(), 'LogicService.play_wait', { play_sid: play.sid, timeout_ms: 60000 });
     await page.locator('#panel-tree .gantt-bar.status-success').waitFor();
     assert.doesNotMatch(await axis.textContent(), /so far/, 'done, the timeline is final');
     assertNoConsoleErrors(errors);

@@ -380,9 +380,11 @@ async fn a_killed_daemons_play_is_replayed_on_restart_and_no_finished_step_runs_
     first.define("counted", COUNTED).await;
     first.define("pair", PAIR).await;
     let play = first.call("LogicService.play_start", json!({"logic": "pair", "inputs": {"file": file.to_str().unwrap(), "nap": 2.0}})).await;
+    // Killed once step a is recorded (not merely run: its side effect precedes its commit),
+    // while b naps.
     until_recorded(&first, &play["sid"]).await;
     first.kill9();
-    // The lock of the killed daemon went with its connection: a new daemon may start.
+    // The new daemon on the data dir ends its predecessor's lease and takes its Play at once.
     let second = daemon_on(&data, &url, &shared).await;
     let done: Value = second.wait(&play["sid"]).await;
     assert_eq!(done["status"], "success", "{done}");

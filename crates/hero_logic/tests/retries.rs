@@ -246,3 +246,53 @@ async fn a_child_past_its_timeout_is_timed_out_and_the_caller_catches_it() {
     assert_eq!(quick["output_data"]["caught"], false, "{quick}");
     assert_eq!(lines(&file), 1);
 }
+
+/// A stored Logic with a retry policy on its decorator, and a caller that calls it by name,
+/// with the options it is given (none: the callee's policy applies).
+const STURDY: &str = r#"
+from hero_tracing import logic
+
+@logic(name="sturdy", inputs={"file": "string"}, retries=2, backoff_s=0.3, retry_on=[ValueError])
+def sturdy(file):
+    with open(file, "a") as f:
+        f.write("sturdy\n")
+    with open(file) as f:
+        calls = len(f.read().splitlines())
+    if calls < 3:
+        raise ValueError(f"not yet ({calls})")
+    return {"calls": calls}
+"#;
+
+const BY_NAME: &str = r#"
+from hero_tracing import logic
+
+@logic(name="by_name", inputs={"file": "string", "options": "object"})
+def by_name(file, options):
+    try:
+        out = logic.invoke("sturdy", file=file, **options)
+    except logic.ChildFailed as exc:
+        return {"ok": False, "error": exc.message}
+    return {"ok": True, "calls": out["calls"]}
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_by_name_follows_the_callees_decorator_policy_unless_it_gives_its_own() {
+    let Sharing { daemon, file, dir: _dir } = Sharing::start("calls").await;
+    daemon.define("sturdy", STURDY).await;
+    daemon.define("by_name", BY_NAME).await;
+    let done = daemon.run("by_name", json!({"file": file, "options": {}})).await;
+    let done = daemon.until_ended(&done["sid"]).await;
+    assert_eq!(done["output_data"], json!({"ok": true, "calls": 3}), "{done}");
+    assert_eq!(lines(&file), 3, "each attempt ran once, also across the replays after each backoff");
+    let attempts = children(&daemon, &done["sid"]).await;
+    assert_eq!(attempts.iter().map(|p| p["attempt"].as_u64().unwrap()).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(done["received_resumes"].as_object().unwrap().len(), 2, "two durable backoffs: {done}");
+
+    // The call's own options win: retries=0 is one attempt, a plain call.
+    std::fs::remove_file(&file).unwrap();
+    let once = daemon.run("by_name", json!({"file": file, "options": {"retries": 0}})).await;
+    assert_eq!(once["output_data"]["ok"], false, "{once}");
+    assert_eq!(lines(&file), 1);
+    let attempts = children(&daemon, &once["sid"]).await;
+    assert_eq!(attempts.iter().map(|p| p["attempt"].as_u64().unwrap()).collect::<Vec<_>>(), [0]);
+}

@@ -11,10 +11,12 @@ import concurrent.futures
 class Started:
     """A child call after `invoke_start`: its memoized output, or the body still to run."""
 
-    __slots__ = ("name", "output", "frame", "find", "args")
+    __slots__ = ("name", "output", "frame", "find", "args", "policy")
 
-    def __init__(self, name, output=None, frame=None, find=None, args=None):
+    def __init__(self, name, output=None, frame=None, find=None, args=None, policy=None):
         self.name = name
+        # The callee's own retry policy, for a call by name that follows it (else None).
+        self.policy = policy
         self.output = output
         # The child's PlayFrame, its body finder and inputs, when it is to run here.
         self.frame = frame

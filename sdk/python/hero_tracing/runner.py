@@ -159,11 +159,35 @@ class Runtime:
     def invoke(self, name, kwargs):
         """`logic.invoke(name, **kwargs)` and imported logics: the stored Logic, never local.
 
-        The call's own keywords (retries=, timeout_s=, ...) are taken off the inputs.
+        The call's own keywords (retries=, timeout_s=, ...) are taken off the inputs; without
+        any, the callee's decorator policy applies, as to a call of its function.
         """
         inputs, options = retrying.split_call_options(dict(kwargs))
+        if not options:
+            return self._invoke_following(name, inputs)
         policy = retrying.policy_of(options, f"logic.invoke({name!r})")
         return self._invoke_with(policy, name, inputs, None)
+
+    def _invoke_following(self, name, kwargs):
+        """A call by name under the callee's own retry policy, if its decorator gives one.
+
+        Only the daemon knows the callee before it starts, so it says, with the first
+        attempt: in the reply's `logic.retry`, or with a replayed failure's refusal.
+        """
+        try:
+            started = self._start(name, kwargs, None, follow=True)
+        except ChildFailed as exc:
+            policy = getattr(exc, "policy", None)
+            if policy is None:
+                raise
+            return self._invoke_with(policy, name, kwargs, None, failed=exc)
+        policy = started.policy
+        if policy is None or policy.plain:
+            return self._finish(started)
+        try:
+            return self._finish(started, timeout_s=policy.timeout_s)
+        except ChildFailed as exc:
+            return self._invoke_with(policy, name, kwargs, None, failed=exc)
 
     def call_function(self, meta, args, kwargs):
         """A call of a `@logic` function, under the decorator's retry policy.
@@ -180,21 +204,25 @@ class Runtime:
             policy = policy.merged(options)
         return self._invoke_with(policy, *self._call_target(meta, args, kwargs))
 
-    def _invoke_with(self, policy, name, kwargs, local):
+    def _invoke_with(self, policy, name, kwargs, local, failed=None):
         """Runs a call as one attempt, or as up to `retries + 1` attempts with durable waits.
 
         Each attempt is a child Play of its own (its `attempt` recorded); whether a failed one
         is tried again is decided from what the daemon stored of it, so a replay decides the
-        same. The wait is a `timer` question: the process ends during it.
+        same. The wait is a `timer` question: the process ends during it. `failed`: how the
+        first attempt, already made, ended.
         """
-        if policy.plain:
+        if policy.plain and failed is None:
             return self._invoke(name, kwargs, local)
         attempt = 1
         while True:
             try:
+                if failed is not None:
+                    raise failed
                 started = self._start(name, kwargs, local, attempt)
                 return self._finish(started, timeout_s=policy.timeout_s)
             except ChildFailed as exc:
+                failed = None
                 kind = getattr(exc, "failure_type", None)
                 if kind is None or attempt > policy.retries or not policy.retries_failure(kind):
                     raise
@@ -228,7 +256,7 @@ class Runtime:
         """Starts a child Play, runs it here unless its step is memoized, and ends it."""
         return self._finish(self._start(name, kwargs, local))
 
-    def _start(self, name, kwargs, local, attempt=0):
+    def _start(self, name, kwargs, local, attempt=0, follow=False):
         """`invoke_start` for a child of the current Play, sent from the calling thread.
 
         Sending it here, not from the thread that will run the child, keeps the daemon's view
@@ -242,6 +270,8 @@ class Runtime:
         order = parent.order()
         if attempt:
             order = dict(order, attempt=attempt)
+        elif follow:
+            order = dict(order, follow_policy=True)
         with self._state:
             self._starting += 1
         try:
@@ -262,6 +292,7 @@ class Runtime:
             if exc.kind in ("child_failed", "child_timed_out"):
                 # A step that failed in an earlier run: retried (or not) as it was then.
                 refused.failure_type = retrying.failure_type(message, exc.kind == "child_timed_out")
+                refused.policy = _callee_policy(error.get("retry") if isinstance(error, dict) else None, name)
             raise refused from None
         if reply.get("cached"):
             self._started(None)
@@ -280,7 +311,7 @@ class Runtime:
             frame = PlayFrame(play_sid, name, spec, parent=parent)
             find = self._entry_of
         self._started(frame)
-        return Started(name, frame=frame, find=find, args=args)
+        return Started(name, frame=frame, find=find, args=args, policy=_callee_policy(spec.get("retry"), name))
 
     def _keep_source(self, spec):
         """Keeps a version's source until its module is compiled (it is sent only once)."""
@@ -872,5 +903,17 @@ def main(channel_fd=None):
     _exit_cleanly()
 
 
+def _callee_policy(given, name):
+    """The retry policy the daemon read from a callee's decorator, or None. One the SDK
+    refuses fails the callee itself when its module is imported, so it is not applied here."""
+    if not isinstance(given, dict):
+        return None
+    try:
+        return retrying.policy_of(given, f"the decorator of {name!r}")
+    except (TypeError, ValueError):
+        return None
+
+
 if __name__ == "__main__":
     main()
+

@@ -137,7 +137,8 @@ class Logic:
         a failure, each its own child Play; `logic.Failed` is not retried unless `retry_on`
         names it), `backoff_s=`, `backoff_factor=` (the durable wait before attempt k+1 is
         backoff_s * backoff_factor**(k-1)), `retry_on=[...]` (exception classes or names;
-        "TimedOut" for a timeout) and `timeout_s=` (each attempt; TimedOut past it).
+        "TimedOut" for a timeout) and `timeout_s=` (each attempt; TimedOut past it). Without
+        any of them, the policy on the callee's own `@logic(...)` applies.
         Works from any thread; from a thread of your own (a ThreadPoolExecutor) the child is
         keyed by its name and arguments rather than by call order (docs/protocol.md).
         """

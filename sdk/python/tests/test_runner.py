@@ -107,7 +107,8 @@ class ChildCalls(unittest.TestCase):
         """)
         start = t.one("invoke_start")
         self.assertEqual(start, {"id": 2, "op": "invoke_start", "parent": TOP_SID,
-                                 "logic": "child", "args": {"x": 2}, "local": False, "seq": 0})
+                                 "logic": "child", "args": {"x": 2}, "local": False, "seq": 0,
+                                 "follow_policy": True})
         end = t.one("invoke_end")
         self.assertEqual(end, {"id": 3, "op": "invoke_end", "play_sid": "c1", "status": "success",
                                "output": {"y": 3}, "error": "", "traceback": ""})

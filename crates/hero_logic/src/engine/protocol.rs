@@ -5,6 +5,8 @@
 
 use hero_logic_api::LogicField;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
+
+pub use crate::parse::RetryPolicy;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Number, Value};
 
@@ -44,6 +46,9 @@ runner_messages! {
         /// `unordered: true` for a call from a thread the SDK does not order (docs/protocol.md,
         /// "Step keys"); with neither, the daemon counts the parent's calls itself.
         /// `attempt`: which try of a retried call this is (1, 2, ...); absent for a plain call.
+        /// `follow_policy: true` (a call by name without options of its own): when the
+        /// callee's decorator gives a retry policy, this is its attempt 1, and the reply's
+        /// `logic.retry` (or a `child_failed` refusal's `retry`) tells the runner the policy.
         InvokeStart {
             id: u64,
             parent: String,
@@ -53,6 +58,7 @@ runner_messages! {
             seq: Option<u32>,
             unordered: Option<bool>,
             attempt: Option<u32>,
+            follow_policy: Option<bool>,
         },
         /// A child call ended.
         InvokeEnd {
@@ -129,6 +135,9 @@ pub struct LogicSpec {
     pub python_source: String,
     pub inputs: Vec<LogicField>,
     pub outputs: Vec<LogicField>,
+    /// The decorator's retry policy, which a call by name (`follow_policy`) follows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<RetryPolicy>,
 }
 
 /// The top-level Play as `hello` introduces it.
@@ -283,6 +292,9 @@ pub struct RefusalBody {
     /// With `model_error`: the start of what the endpoint answered (the key masked).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
+    /// With `child_failed` of a call that follows its callee's policy: that policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<RetryPolicy>,
 }
 
 /// What the runner raises: `not_found`, `validation`, ... become `ChildFailed` or

@@ -139,8 +139,9 @@ impl OpenPlay {
 /// Why a request was refused; the kind tells the runner what to raise.
 enum Refusal {
     Service(ServiceError),
-    /// A replayed step that failed in an earlier run: its message and its Play.
-    ChildFailed { message: String, play_sid: String, timed_out: bool },
+    /// A replayed step that failed in an earlier run: its message and its Play, and the
+    /// callee's retry policy when the call follows it.
+    ChildFailed { message: String, play_sid: String, timed_out: bool, retry: Option<protocol::RetryPolicy> },
     Nondeterminism(String),
     /// A `model_call` the daemon could not make, or the endpoint refused.
     Model(crate::model_call::ModelCallError),
@@ -270,7 +271,7 @@ impl<'a> Session<'a> {
                 let op = protocol::RequestOp::parse(&malformed.op);
                 return match (malformed.id, op, self.greeted) {
                     (Some(id), Some(op), true) => {
-                        let error = RefusalBody { kind: RefusalKind::Protocol, message: malformed.message, play_sid: None, status: None, body: None };
+                        let error = RefusalBody { kind: RefusalKind::Protocol, message: malformed.message, play_sid: None, status: None, body: None, retry: None };
                         Ok(Some(encode(&Refused { id, op, ok: false, error })))
                     }
                     (_, _, true) => Err(ProtocolError::Malformed(malformed.message)),
@@ -310,9 +311,11 @@ impl<'a> Session<'a> {
                 // the first call, so this answer does not count as having sent it.
                 Ok(Reply::Resolve { id, ok: true, logic: self.spec_of(&version, &logic_name).wire })
             }
-            Request::InvokeStart { id, parent, logic, args, local, seq, unordered, attempt } => {
+            Request::InvokeStart { id, parent, logic, args, local, seq, unordered, attempt, follow_policy } => {
                 let order = if unordered.unwrap_or(false) { Order::Unordered } else { Order::Seq(seq) };
-                self.invoke_start(id, &parent, &logic, Call { args, local, order, attempt: attempt.unwrap_or(0) })
+                let attempt = attempt.unwrap_or(0);
+                let follow_policy = follow_policy.unwrap_or(false) && attempt == 0;
+                self.invoke_start(id, &parent, &logic, Call { args, local, order, attempt, follow_policy })
             }
             Request::InvokeEnd { id, play_sid, status, output, error, traceback } => {
                 Ok(self.invoke_end(id, &play_sid, status, output, failure_text(&error, &traceback))?)
@@ -397,7 +400,7 @@ impl<'a> Session<'a> {
     }
 
     fn invoke_start(&mut self, id: u64, parent_sid: &str, name: &str, call: Call) -> Result<Reply, Refusal> {
-        let Call { args, local, order, attempt } = call;
+        let Call { args, local, order, attempt, follow_policy } = call;
         let (parent_sid, name) = (parent_sid.to_string(), name.to_string());
         let parent = self.open.get(&parent_sid).ok_or_else(|| {
             ServiceError::validation("parent", format!("Play {parent_sid:?} is not running in this run"), "")
@@ -414,7 +417,7 @@ impl<'a> Session<'a> {
             Position::Unordered(_) => Slot::Key(step::step_key(&name, position, &Value::Object(args.clone()))),
         };
         if let Some(recorded) = self.recorded.get_mut(&parent_sid).and_then(|c| c.remove(&slot)) {
-            return self.replay_step(id, &parent_sid, &parent_spec, position, &name, local, args, recorded);
+            return self.replay_step(id, &parent_sid, &parent_spec, position, &name, local, args, recorded, follow_policy);
         }
         let sent = args.clone();
         let (spec, args) = if local {
@@ -425,6 +428,8 @@ impl<'a> Session<'a> {
             (self.spec_of(&version, &logic_name), checked)
         };
         let key = call_key(&name, position, &sent, &args);
+        // A call by name under the callee's own policy is its first attempt.
+        let attempt = if follow_policy && !local && spec.wire.retry.as_ref().is_some_and(|r| r.applies()) { 1 } else { attempt };
         let now = now_ms();
         let child = Play {
             logic_sid: spec.wire.logic_sid.clone(),
@@ -478,6 +483,7 @@ impl<'a> Session<'a> {
         local: bool,
         sent: Map<String, Value>,
         recorded: Play,
+        follow_policy: bool,
     ) -> Result<Reply, Refusal> {
         let args = if local || recorded.name != name {
             sent.clone()
@@ -519,10 +525,19 @@ impl<'a> Session<'a> {
             });
         }
         if recorded.status.is_terminal() {
+            // The runner decides again whether to try once more: by the policy the first
+            // attempt ran under.
+            let retry = if follow_policy && recorded.attempt == 1 && !local {
+                let version = self.recorded_version(&recorded)?;
+                self.spec_of(&version, name).wire.retry
+            } else {
+                None
+            };
             let refusal = Refusal::ChildFailed {
                 message: recorded.error_message.clone(),
                 play_sid: recorded.sid.clone(),
                 timed_out: recorded.status == PlayStatus::TimedOut,
+                retry,
             };
             self.note_replayed(&recorded);
             return Err(refusal);
@@ -832,14 +847,15 @@ impl<'a> Session<'a> {
         if let Some(spec) = self.specs.get(&version.sid) {
             return spec.clone();
         }
-        let (entry, python_source) = match &version.binding {
+        let (entry, python_source, retry) = match &version.binding {
             Some(binding) => {
                 let target = self.core.library.resolve_logic(&binding.target).map(|l| l.name).unwrap_or_else(|_| binding.target.clone());
-                (BOUND_ENTRY.to_string(), bound_body(&target))
+                (BOUND_ENTRY.to_string(), bound_body(&target), None)
             }
             None => {
-                let entry = parse::read_signature_named(&version.python_source, logic_name).map(|s| s.entry).unwrap_or_default();
-                (entry, version.python_source.clone())
+                let signature = parse::read_signature_named(&version.python_source, logic_name).ok();
+                let (entry, retry) = signature.map(|s| (s.entry, s.retry)).unwrap_or_default();
+                (entry, version.python_source.clone(), retry)
             }
         };
         let wire = protocol::LogicSpec {
@@ -850,6 +866,7 @@ impl<'a> Session<'a> {
             python_source,
             inputs: version.inputs.clone(),
             outputs: version.outputs.clone(),
+            retry,
         };
         let spec = LogicSpec { wire, binding: version.binding.clone() };
         self.specs.insert(version.sid.clone(), spec.clone());
@@ -884,6 +901,8 @@ struct Call {
     order: Order,
     /// 0 for a plain call; 1, 2, ... for the attempts of a retried one.
     attempt: u32,
+    /// A call by name without options of its own: the callee's policy, if any, applies.
+    follow_policy: bool,
 }
 
 /// What `invoke_start` says of a call's place: its `seq` (None: the daemon counts), or
@@ -1005,17 +1024,18 @@ fn failure_text(error: &str, traceback: &str) -> String {
 
 fn refusal_body(refusal: &Refusal) -> RefusalBody {
     let error = match refusal {
-        Refusal::ChildFailed { message, play_sid, timed_out } => {
+        Refusal::ChildFailed { message, play_sid, timed_out, retry } => {
             return RefusalBody {
                 kind: if *timed_out { RefusalKind::ChildTimedOut } else { RefusalKind::ChildFailed },
                 message: message.clone(),
                 play_sid: Some(play_sid.clone()),
                 status: None,
                 body: None,
+                retry: retry.clone(),
             }
         }
         Refusal::Nondeterminism(message) => {
-            return RefusalBody { kind: RefusalKind::Nondeterminism, message: message.clone(), play_sid: None, status: None, body: None }
+            return RefusalBody { kind: RefusalKind::Nondeterminism, message: message.clone(), play_sid: None, status: None, body: None, retry: None }
         }
         Refusal::Model(error) => {
             let kind = if error.is_configuration() {
@@ -1026,7 +1046,7 @@ fn refusal_body(refusal: &Refusal) -> RefusalBody {
                 RefusalKind::ModelError
             };
             let (status, body) = error.answer();
-            return RefusalBody { kind, message: error.to_string(), play_sid: None, status, body };
+            return RefusalBody { kind, message: error.to_string(), play_sid: None, status, body, retry: None };
         }
         Refusal::Service(error) => error,
     };
@@ -1047,7 +1067,7 @@ fn refusal_body(refusal: &Refusal) -> RefusalBody {
             message = format!("{message}; {hint}");
         }
     }
-    RefusalBody { kind, message, play_sid: None, status: None, body: None }
+    RefusalBody { kind, message, play_sid: None, status: None, body: None, retry: None }
 }
 
 #[cfg(test)]
@@ -1063,7 +1083,7 @@ mod tests {
 
     #[test]
     fn refusals_carry_their_kind_and_a_failed_step_its_play() {
-        let failed = refusal_body(&Refusal::ChildFailed { message: "broke".into(), play_sid: "00c1".into(), timed_out: false });
+        let failed = refusal_body(&Refusal::ChildFailed { message: "broke".into(), play_sid: "00c1".into(), timed_out: false, retry: None });
         assert_eq!((failed.kind, failed.play_sid.as_deref()), (RefusalKind::ChildFailed, Some("00c1")));
         let invalid = refusal_body(&Refusal::Service(ServiceError::validation("ui", "unknown kind", "see ask_user")));
         assert_eq!(invalid.kind, RefusalKind::Validation);

@@ -29,7 +29,7 @@ mod fuzz_tests;
 mod golden_tests;
 
 pub use graph::{binding_graph, flow_graph, MAX_HELPER_DEPTH, MAX_NODES};
-pub use signature::{read_signature, read_signature_named, Signature};
+pub use signature::{read_signature, read_signature_named, RetryPolicy, Signature};
 pub use source::{Runtime, MAX_NESTING, MAX_SOURCE_BYTES};
 pub use split::{split_logics, Split, SplitPart};
 

@@ -5,7 +5,8 @@ use std::collections::HashSet;
 use hero_logic_api::LogicField;
 use ruff_python_ast::visitor::source_order::{self, SourceOrderVisitor};
 use ruff_python_ast::{Arguments, Expr, StmtFunctionDef};
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::docstring::{self, Section};
 use super::fields::{self, Problem};
@@ -29,6 +30,33 @@ pub struct Signature {
     pub line: u32,
     /// The decorator's `network=True`: its Plays may use the network.
     pub network: bool,
+    /// The decorator's retry policy, when it gives one: calls by name follow it too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<RetryPolicy>,
+}
+
+/// `@logic(retries=, backoff_s=, backoff_factor=, retry_on=, timeout_s=)` as written; the SDK
+/// checks the values (at import, and again when a call by name follows them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RetryPolicy {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff_factor: Option<f64>,
+    /// Exception class names (`ValueError`, `Failed`, `TimedOut`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_on: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_s: Option<f64>,
+}
+
+impl RetryPolicy {
+    /// More than one attempt, or a time limit: a call under it is a retried one.
+    pub fn applies(&self) -> bool {
+        self.retries.unwrap_or(0) > 0 || self.timeout_s.is_some()
+    }
 }
 
 /// Reads the signature of the logic a source defines.
@@ -378,7 +406,64 @@ fn build(entry: &Entry, scope: &Scope, source: &PySource) -> Result<Signature, P
         outputs,
         line: source.line(function.name.range.start()),
         network,
+        retry: retry_policy(meta)?,
     })
+}
+
+/// The decorator's retry options, read as literals so that a call by name can follow them.
+fn retry_policy(meta: &Candidate) -> Result<Option<RetryPolicy>, Problem> {
+    let number = |name: &str| -> Result<Option<f64>, Problem> {
+        match meta.kwarg(name) {
+            None => Ok(None),
+            Some(expr) if expr.is_none_literal_expr() => Ok(None),
+            Some(expr) => match literal::to_json(expr).and_then(|v| v.as_f64()) {
+                Some(n) => Ok(Some(n)),
+                None => Err(Problem::new(expr, format!("{name}= must be a number literal, so that calls by name follow it"))),
+            },
+        }
+    };
+    let retries = match meta.kwarg("retries") {
+        None => None,
+        Some(expr) => match literal::to_json(expr).and_then(|v| v.as_i64()) {
+            Some(n) => Some(n),
+            None => return Err(Problem::new(expr, "retries= must be a whole number literal, so that calls by name follow it".to_string())),
+        },
+    };
+    let retry_on = match meta.kwarg("retry_on") {
+        None => None,
+        Some(expr) if expr.is_none_literal_expr() => None,
+        Some(expr) => Some(exception_names(expr)?),
+    };
+    let policy = RetryPolicy {
+        retries,
+        backoff_s: number("backoff_s")?,
+        backoff_factor: number("backoff_factor")?,
+        retry_on,
+        timeout_s: number("timeout_s")?,
+    };
+    let given = policy.retries.is_some()
+        || policy.backoff_s.is_some()
+        || policy.backoff_factor.is_some()
+        || policy.retry_on.is_some()
+        || policy.timeout_s.is_some();
+    Ok(given.then_some(policy))
+}
+
+/// `retry_on=`'s classes by their names: `ValueError`, `logic.Failed` -> `Failed`, `"KeyError"`.
+fn exception_names(expr: &Expr) -> Result<Vec<String>, Problem> {
+    let one = |item: &Expr| -> Result<String, Problem> {
+        match item {
+            Expr::Name(name) => Ok(name.id.to_string()),
+            Expr::Attribute(attribute) => Ok(attribute.attr.to_string()),
+            Expr::StringLiteral(s) if !s.value.to_str().is_empty() => Ok(s.value.to_str().to_string()),
+            other => Err(Problem::new(other, "retry_on= takes exception classes or their names".to_string())),
+        }
+    };
+    match expr {
+        Expr::List(list) => list.elts.iter().map(one).collect(),
+        Expr::Tuple(tuple) => tuple.elts.iter().map(one).collect(),
+        single => Ok(vec![one(single)?]),
+    }
 }
 
 fn string_arg<'e>(expr: &'e Expr, what: &str) -> Result<&'e str, Problem> {
@@ -431,6 +516,23 @@ from hero_tracing import logic
 def main(name, greeting="Hello"):
     return {"message": f"{greeting}, {name}"}
 "#;
+
+    #[test]
+    fn the_decorators_retry_policy_is_read_for_calls_by_name() {
+        assert_eq!(sig(GREETING).retry, None, "no policy unless given");
+        let given = "from hero_tracing import logic\n\n@logic(name=\"f\", retries=2, backoff_s=0.5, \
+                     retry_on=[ValueError, logic.Failed, \"KeyError\"], timeout_s=3)\ndef f():\n    pass\n";
+        let policy = sig(given).retry.expect("a policy");
+        assert_eq!(policy.retries, Some(2));
+        assert_eq!((policy.backoff_s, policy.backoff_factor, policy.timeout_s), (Some(0.5), None, Some(3.0)));
+        assert_eq!(policy.retry_on.as_deref(), Some(&["ValueError".to_string(), "Failed".into(), "KeyError".into()][..]));
+        assert!(policy.applies());
+        let waits_only = "from hero_tracing import logic\n\n@logic(name=\"f\", backoff_s=1)\ndef f():\n    pass\n";
+        assert!(!sig(waits_only).retry.unwrap().applies(), "no retries, no timeout: a plain call");
+        let vague = "from hero_tracing import logic\n\nN = 3\n\n@logic(name=\"f\", retries=N)\ndef f():\n    pass\n";
+        let err = read_signature(vague).unwrap_err().to_string();
+        assert!(err.contains("retries= must be a whole number literal"), "{err}");
+    }
 
     #[test]
     fn the_decorator_may_ask_for_the_network() {
