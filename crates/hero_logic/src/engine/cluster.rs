@@ -9,6 +9,7 @@ use std::sync::{Arc, Weak};
 use hero_logic_api::PlayStatus;
 
 use super::Engine;
+use crate::store::Change;
 
 /// Starts the thread that looks for work the other daemons left or sent, when the store is
 /// shared.
@@ -16,10 +17,16 @@ pub(super) fn start(engine: &Arc<Engine>) {
     let store = engine.core.library.store();
     let Some(every) = store.heartbeat() else { return };
     let core = Arc::downgrade(&engine.core);
-    store.watch_changes(Box::new(move |sid| match core.upgrade() {
-        Some(core) if sid.is_empty() => core.changed(),
-        Some(core) => core.changed_play(sid),
-        None => {}
+    store.watch_changes(Box::new(move |change| {
+        let Some(core) = core.upgrade() else { return };
+        match change {
+            Change::Play(sid) => core.changed_play(sid),
+            Change::Queued => core.claim_queued(core.idle_workers()),
+            Change::Missed => {
+                core.changed();
+                core.claim_queued(core.idle_workers());
+            }
+        }
     }));
     let weak: Weak<Engine> = Arc::downgrade(engine);
     std::thread::Builder::new()

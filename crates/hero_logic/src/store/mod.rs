@@ -90,6 +90,17 @@ pub enum RunScope {
     Version,
 }
 
+/// What another daemon changed, as a shared store announces it (`Store::watch_changes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change<'a> {
+    /// This Play's status changed.
+    Play(&'a str),
+    /// A Play was put in the database's queue.
+    Queued,
+    /// Announcements may have been missed (a lost connection): anything may have changed.
+    Missed,
+}
+
 /// Play writes that belong together. Applied in this order: new children (inserted with
 /// the sid they carry and appended to their parent's `sub_play_sids`), updates of existing
 /// Plays, memoized step outputs `(parent sid, step key, output)`, then log text appended to
@@ -243,10 +254,9 @@ pub trait Store: Send + Sync + 'static {
     fn take_cancel_requests(&self) -> StoreResult<Vec<String>> {
         Ok(Vec::new())
     }
-    /// Calls `changed` with a Play's sid whenever a daemon changes that Play's status (this
-    /// one too), and with "" when changes may have been missed (a lost connection), for as
-    /// long as the store lives.
-    fn watch_changes(&self, _changed: Box<dyn Fn(&str) + Send + Sync>) {}
+    /// Calls `changed` with what any daemon (this one too) changed, for as long as the store
+    /// lives.
+    fn watch_changes(&self, _changed: Box<dyn Fn(Change<'_>) + Send + Sync>) {}
 }
 
 #[cfg(test)]

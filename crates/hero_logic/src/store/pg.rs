@@ -26,7 +26,7 @@ use serde_json::Value;
 use super::migrations::PG_MIGRATIONS;
 use super::batch::{self, PlayRows};
 use super::records::{given_sid_id, select_sql, Cells, PagePlan, Record};
-use super::{sid, PageQuery, PlayBatch, PlaySearch, RunScope, Store, StoreError, StoreResult};
+use super::{sid, Change, PageQuery, PlayBatch, PlaySearch, RunScope, Store, StoreError, StoreResult};
 use crate::figures;
 
 /// Connections (and so worker threads) a store keeps: enough for the engine's pool and the
@@ -263,19 +263,21 @@ fn renew_lease(mut client: Client, config: &postgres::Config, id: i64, lease_ms:
 
 /// The channel the `plays_status_changed` trigger announces on.
 const PLAY_CHANGES: &str = "hero_logic_plays";
+/// The channel `play_queue_shared` announces a queued Play on.
+const QUEUED: &str = "hero_logic_queue";
 
 /// The change listener's loop: hands each announced sid to `changed` until the store closes,
 /// listening again on a new connection when the server dropped it (and saying that changes
 /// may have been missed).
-fn listen(config: &postgres::Config, closing: &std::sync::atomic::AtomicBool, changed: &(dyn Fn(&str) + Send + Sync)) {
+fn listen(config: &postgres::Config, closing: &std::sync::atomic::AtomicBool, changed: &(dyn Fn(Change<'_>) + Send + Sync)) {
     use postgres::fallible_iterator::FallibleIterator;
     const TICK: Duration = Duration::from_millis(250);
     let mut client: Option<Client> = None;
     while !closing.load(Ordering::Acquire) {
         let Some(listening) = client.as_mut().filter(|c| !c.is_closed()) else {
-            client = match config.connect(NoTls).and_then(|mut c| c.batch_execute(&format!("LISTEN {PLAY_CHANGES}")).map(|_| c)) {
+            client = match config.connect(NoTls).and_then(|mut c| c.batch_execute(&format!("LISTEN {PLAY_CHANGES}; LISTEN {QUEUED}")).map(|_| c)) {
                 Ok(fresh) => {
-                    changed("");
+                    changed(Change::Missed);
                     Some(fresh)
                 }
                 Err(e) => {
@@ -291,7 +293,8 @@ fn listen(config: &postgres::Config, closing: &std::sync::atomic::AtomicBool, ch
             let mut arrived = notifications.timeout_iter(TICK);
             loop {
                 match arrived.next() {
-                    Ok(Some(notification)) => changed(notification.payload()),
+                    Ok(Some(notification)) if notification.channel() == QUEUED => changed(Change::Queued),
+                    Ok(Some(notification)) => changed(Change::Play(notification.payload())),
                     Ok(None) => break false,
                     Err(e) => {
                         tracing::warn!(error = %e, "lost the connection listening for other daemons' changes");
@@ -1035,7 +1038,12 @@ impl Store for PgStore {
         let sid = owned(sid);
         self.write(move |tx| {
             let sql = "UPDATE plays SET owner = NULL WHERE sid = $1 AND owner = $2 AND status = 'pending'";
-            Ok(tx.execute(sql, &[&sid, &me])? > 0)
+            let queued = tx.execute(sql, &[&sid, &me])? > 0;
+            if queued {
+                // Idle daemons claim it at once rather than at their next heartbeat.
+                tx.execute("SELECT pg_notify($1, '')", &[&QUEUED])?;
+            }
+            Ok(queued)
         })
     }
 
@@ -1057,7 +1065,7 @@ impl Store for PgStore {
         })
     }
 
-    fn watch_changes(&self, changed: Box<dyn Fn(&str) + Send + Sync>) {
+    fn watch_changes(&self, changed: Box<dyn Fn(Change<'_>) + Send + Sync>) {
         let (config, closing) = (self.config.clone(), Arc::clone(&self.closing));
         let thread = std::thread::Builder::new()
             .name("pg-listen".into())

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use hero_logic_api::{Play, PlayStatus};
 
 use crate::store::migrations::{MIGRATIONS, PG_MIGRATIONS};
-use crate::store::{PgStore, Store, StoreError};
+use crate::store::{Change, PgStore, Store, StoreError};
 
 pub const ENV_URL: &str = "HERO_LOGIC_TEST_PG_URL";
 
@@ -251,8 +251,13 @@ fn a_status_change_by_one_store_is_announced_to_the_others() {
     let Some((a, b)) = two_daemons(60_000) else { return };
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     let tx = std::sync::Mutex::new(tx);
-    b.watch_changes(Box::new(move |sid| {
-        let _ = tx.lock().unwrap().send(sid.to_string());
+    b.watch_changes(Box::new(move |change| {
+        let said = match change {
+            Change::Play(sid) => sid.to_string(),
+            Change::Queued => "queued".to_string(),
+            Change::Missed => "missed".to_string(),
+        };
+        let _ = tx.lock().unwrap().send(said);
     }));
     let play = running_top_level(&a);
     let heard = |want: &str| {
@@ -280,6 +285,10 @@ fn a_status_change_by_one_store_is_announced_to_the_others() {
     while rx.try_recv().is_ok() {}
     a.play_update(&Play { error_message: "not a status".into(), ..done.clone() }).unwrap();
     assert!(rx.recv_timeout(std::time::Duration::from_millis(500)).is_err(), "no announcement without a status change");
+    // A Play put in the database's queue is announced as such.
+    let pending = a.play_insert_limited(&Play::default(), &Default::default()).unwrap();
+    assert!(a.play_queue_shared(&pending.sid).unwrap());
+    assert!(heard("queued"), "b heard of the queued Play");
 }
 
 #[test]
