@@ -292,6 +292,67 @@ async fn the_survivors_finish_every_play_of_a_killed_daemon_and_no_finished_step
     assert_eq!(ran.len(), 28, "every step of the 14 Plays ran exactly once: {ran:?}");
 }
 
+/// The issue's scale: 300 Plays spread over three daemons, one of them killed while at least
+/// 50 run. Every Play ends `success` on the survivors, no step that was recorded before the kill
+/// runs again, no step is lost, and only steps in flight on the killed daemon may run twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn three_hundred_plays_on_three_daemons_all_end_after_one_is_killed_with_fifty_running() {
+    const PLAYS: usize = 300;
+    const POOL: u64 = 20;
+    let Some(cluster) = Cluster::new() else { return };
+    let [mut doomed, two, three] = cluster.daemons_with("named_pair", NAMED_PAIR, &["--pool-size", "20"]).await;
+    let mut plays = Vec::new();
+    for n in 0..PLAYS {
+        let daemon = [&doomed, &two, &three][n % 3];
+        plays.push(start(daemon, "named_pair", json!({"who": format!("p{n}"), "file": cluster.file(), "nap": 2.0})).await);
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let running = loop {
+        let mut running = 0;
+        for daemon in [&doomed, &two, &three] {
+            running += daemon.call("LogicService.engine_info", json!({})).await["running"].as_u64().unwrap_or(0);
+        }
+        if running >= 50 {
+            break running;
+        }
+        assert!(Instant::now() < deadline, "never 50 Plays running at once: {running}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let search = json!({"logic": "counted", "status": "success", "top_level_only": false, "limit": 1000});
+    let recorded: Vec<String> = two.call("LogicService.play_search", search).await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["output_data"]["tag"].as_str().unwrap().to_string())
+        .collect();
+    doomed.kill9();
+    let killed = Instant::now();
+    let survivors = [two, three];
+    for (n, play) in plays.iter().enumerate() {
+        let done = survivors[n % 2].wait(&play["sid"]).await;
+        let done = if done["status"] == "success" { done } else { survivors[n % 2].wait(&play["sid"]).await };
+        assert_eq!(done["status"], "success", "{done}");
+    }
+    let ran = cluster.tags();
+    eprintln!(
+        "{PLAYS} Plays, {running} running at the kill, {} steps recorded before it: all ended {:?} after the kill; \
+         {} steps ran twice (in flight on the killed daemon)",
+        recorded.len(),
+        killed.elapsed(),
+        ran.len() - 2 * PLAYS
+    );
+    for n in 0..PLAYS {
+        for step in ["a", "b"] {
+            let tag = format!("p{n}-{step}");
+            assert!(ran.contains(&tag), "{tag} never ran: nothing may be lost");
+        }
+    }
+    for tag in &recorded {
+        assert_eq!(ran.iter().filter(|t| *t == tag).count(), 1, "{tag}, recorded before the kill, never ran again");
+    }
+    assert!(ran.len() - 2 * PLAYS <= POOL as usize, "only the killed daemon's in-flight steps run again: {}", ran.len());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn plays_a_busy_daemon_cannot_start_yet_are_run_at_once_by_a_daemon_with_a_free_worker() {
     // A ten-minute lease: the idle daemon's next look comes after this test's deadline, so
