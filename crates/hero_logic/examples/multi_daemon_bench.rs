@@ -14,24 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use hero_logic_api::bench::{CHILD_SOURCE, PARENT_SOURCE};
 use hero_logic_api::RpcClient;
 use serde_json::{json, Value};
-
-const CHILD: &str = r#"from hero_tracing import logic
-
-@logic(name="bench_child", inputs={"i": "integer"}, outputs={"i": "integer"})
-def bench_child(i):
-    return {"i": i}
-"#;
-
-const PARENT: &str = r#"from hero_tracing import logic
-
-@logic(name="bench_parent", inputs={"n": "integer"}, outputs={"children": "integer"})
-def bench_parent(n):
-    for i in range(n):
-        logic.invoke("bench_child", i=i)
-    return {"children": n}
-"#;
 
 struct Daemon {
     child: Child,
@@ -65,7 +50,7 @@ fn main() {
         let store = postgres.then(|| fresh_database(&url, n));
         let figures = runtime.block_on(async {
             let daemons = start_daemons(&server, dir.path(), daemons, store.as_deref()).await;
-            for (logic, source) in [("bench_child", CHILD), ("bench_parent", PARENT)] {
+            for (logic, source) in [("bench_child", CHILD_SOURCE), ("bench_parent", PARENT_SOURCE)] {
                 call(&daemons[0].client, "LogicService.logic_create", json!({"name": logic, "python_source": source})).await;
             }
             let trivial = median(rounds, || trivial_rate(&daemons, plays)).await;

@@ -1,6 +1,7 @@
 //! Wire types, method names, error codes and a small async client for the hero_logic daemon.
 
 pub mod admin_token;
+pub mod bench;
 pub mod client;
 pub mod error;
 pub mod graph;

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clap::Args;
+use hero_logic_api::bench::{CHILD_SOURCE, PARENT_SOURCE};
 use hero_logic_api::params::{Limits, LogicCreateParams, PlayStartParams};
 use hero_logic_api::service::ServiceConfig;
 use hero_logic_api::{methods, Logic, Play, PlayStatus};
@@ -34,24 +35,6 @@ const SQLITE_COMMITS: usize = 200;
 /// The parent Play's wall-clock budget: far above any sane run, so a slow machine is
 /// measured rather than cut off.
 const PARENT_BUDGET_MS: u64 = 3_600_000;
-
-const CHILD_SOURCE: &str = r#"from hero_tracing import logic
-
-
-@logic(name="bench_child", inputs={"i": "integer"}, outputs={"i": "integer"})
-def bench_child(i):
-    return {"i": i}
-"#;
-
-const PARENT_SOURCE: &str = r#"from hero_tracing import logic
-
-
-@logic(name="bench_parent", inputs={"n": "integer"}, outputs={"children": "integer"})
-def bench_parent(n):
-    for i in range(n):
-        logic.invoke("bench_child", i=i)
-    return {"children": n}
-"#;
 
 /// Invokes the trivial child `n` times, then asks a person: answering it replays `n`
 /// memoized steps before the run goes on.
