@@ -329,8 +329,7 @@ async fn three_hundred_plays_on_three_daemons_all_end_after_one_is_killed_with_f
     let killed = Instant::now();
     let survivors = [two, three];
     for (n, play) in plays.iter().enumerate() {
-        let done = survivors[n % 2].wait(&play["sid"]).await;
-        let done = if done["status"] == "success" { done } else { survivors[n % 2].wait(&play["sid"]).await };
+        let done = survivors[n % 2].until_ended(&play["sid"]).await;
         assert_eq!(done["status"], "success", "{done}");
     }
     let ran = cluster.tags();

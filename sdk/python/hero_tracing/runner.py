@@ -216,16 +216,16 @@ class Runtime:
             return self._invoke(name, kwargs, local)
         attempt = 1
         while True:
-            try:
-                if failed is not None:
-                    raise failed
-                started = self._start(name, kwargs, local, attempt)
-                return self._finish(started, timeout_s=policy.timeout_s)
-            except ChildFailed as exc:
-                failed = None
-                kind = getattr(exc, "failure_type", None)
-                if kind is None or attempt > policy.retries or not policy.retries_failure(kind):
-                    raise
+            if failed is None:
+                try:
+                    started = self._start(name, kwargs, local, attempt)
+                    return self._finish(started, timeout_s=policy.timeout_s)
+                except ChildFailed as exc:
+                    failed = exc
+            kind = getattr(failed, "failure_type", None)
+            if kind is None or attempt > policy.retries or not policy.retries_failure(kind):
+                raise failed
+            failed = None
             delay = policy.delay(attempt)
             if delay > 0:
                 ui = {"kind": "timer", "prompt": f"retry {name} in {delay:g} s", "options": [],

@@ -37,7 +37,7 @@ pub struct Signature {
 
 /// `@logic(retries=, backoff_s=, backoff_factor=, retry_on=, timeout_s=)` as written; the SDK
 /// checks the values (at import, and again when a call by name follows them).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RetryPolicy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retries: Option<i64>,
@@ -441,12 +441,7 @@ fn retry_policy(meta: &Candidate) -> Result<Option<RetryPolicy>, Problem> {
         retry_on,
         timeout_s: number("timeout_s")?,
     };
-    let given = policy.retries.is_some()
-        || policy.backoff_s.is_some()
-        || policy.backoff_factor.is_some()
-        || policy.retry_on.is_some()
-        || policy.timeout_s.is_some();
-    Ok(given.then_some(policy))
+    Ok((policy != RetryPolicy::default()).then_some(policy))
 }
 
 /// `retry_on=`'s classes by their names: `ValueError`, `logic.Failed` -> `Failed`, `"KeyError"`.
