@@ -242,3 +242,12 @@ export function assertNoConsoleErrors(errors) {
   const real = errors.filter((e) => !/net::ERR_ABORTED$/.test(e.trim()));
   assert.deepEqual(real, [], `console errors:\n${real.join('\n')}`);
 }
+
+/** Opens a Logic's view at `logicUrl` in its mapping editor, with `target` picked to bind to. */
+export async function openMappingTo(page, logicUrl, target) {
+  await page.goto(logicUrl);
+  await page.locator('#tab-source').click();
+  await page.locator('#mode-mapping').click();
+  await page.locator(`#map-target option[value="${target}"]`).waitFor({ state: 'attached' });
+  await page.locator('#map-target').selectOption(target);
+}

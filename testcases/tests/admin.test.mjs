@@ -3,9 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import {
-  SCREENSHOT_DIR, authHeaders, launchBrowser, openPage, resetScreenshots, rpc, screenshot, startStack,
-} from '../lib/harness.mjs';
+import { SCREENSHOT_DIR, authHeaders, launchBrowser, openMappingTo, openPage, resetScreenshots, rpc, screenshot, startStack } from '../lib/harness.mjs';
 
 let stack;
 let browser;
@@ -525,11 +523,7 @@ describe('logic view', () => {
       python_source: 'from hero_tracing import logic\n\n\n@logic(name="ui_bound")\ndef ui_bound() -> dict:\n    return {}\n',
     });
     const { page, errors } = await newPage();
-    await page.goto(url('/logics/ui_bound'));
-    await page.locator('#tab-source').click();
-    await page.locator('#mode-mapping').click();
-    await page.locator('#map-target option[value="greeting"]').waitFor({ state: 'attached' });
-    await page.locator('#map-target').selectOption('greeting');
+    await openMappingTo(page, url('/logics/ui_bound'), 'greeting');
     const nameRow = page.locator('#map-inputs tr.map-row[data-target="name"]');
     await nameRow.waitFor();
     assert.equal(await nameRow.locator('input').inputValue(), 'inputs.name', 'identity rows are filled in');

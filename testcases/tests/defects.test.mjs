@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { browserSuite, rpc, screenshot } from '../lib/harness.mjs';
+import { browserSuite, openMappingTo, rpc, screenshot } from '../lib/harness.mjs';
 
 const suite = browserSuite();
 const newPage = suite.newPage;
@@ -185,11 +185,7 @@ describe('the mapping editor', () => {
       python_source: 'from hero_tracing import logic\n\n\n@logic(name="map_rows")\ndef map_rows() -> dict:\n    return {}\n',
     });
     const { page, errors } = await newPage();
-    await page.goto(url('/logics/map_rows'));
-    await page.locator('#tab-source').click();
-    await page.locator('#mode-mapping').click();
-    await page.locator('#map-target option[value="greeting"]').waitFor({ state: 'attached' });
-    await page.locator('#map-target').selectOption('greeting');
+    await openMappingTo(page, url('/logics/map_rows'), 'greeting');
     await page.locator('#map-inputs tr.map-row[data-target="name"]').waitFor();
     const targets = (table) => page.locator(`${table} tr.map-row`).evaluateAll((rs) => rs.map((r) => r.getAttribute('data-target')));
 
