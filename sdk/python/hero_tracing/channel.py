@@ -48,6 +48,9 @@ class Channel:
         self._sock = sock
         self._reader = sock.makefile("rb", buffering=_BUFFER)
         self._writer = sock.makefile("wb", buffering=_BUFFER)
+        # Returns the notifications that must precede the next line (or an empty list);
+        # called under the lock, so nothing is sent between them and that line.
+        self.pending = None
 
     def request(self, op, fatal=False, **fields):
         """Sends a request and returns the response (a dict with `ok: true`).
@@ -95,12 +98,15 @@ class Channel:
 
     def _send(self, message):
         op = message.get("op")
+        before = self.pending() if self.pending is not None else ()
         try:
-            line = to_line(message)
+            lines = [to_line(m) for m in before]
+            lines.append(to_line(message))
         except (TypeError, ValueError, RecursionError) as exc:
             self._broken(f"cannot encode the {op} message: {exc}")
         try:
-            self._writer.write(line)
+            for line in lines:
+                self._writer.write(line)
             self._writer.flush()
         except OSError as exc:
             self._broken(f"lost the daemon while sending {op}: {exc}")

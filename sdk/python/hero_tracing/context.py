@@ -18,7 +18,7 @@ class PlayFrame:
     """One Play whose body runs (or is about to) in this process."""
 
     __slots__ = ("play_sid", "name", "spec", "namespace", "home", "declared", "output", "partial",
-                 "parent", "owner", "calls", "waiting", "handles", "abandoned")
+                 "parent", "owner", "calls", "waiting", "handles", "abandoned", "memo")
 
     def __init__(self, play_sid, name, spec, namespace=None, home="", declared=(), parent=None):
         self.play_sid = play_sid
@@ -49,6 +49,9 @@ class PlayFrame:
         # True once its caller stopped waiting for it (its timeout_s passed): the Play is
         # closed as timed_out and what the body still does is not recorded.
         self.abandoned = False
+        # Steps an earlier run of this Play finished, by seq (the daemon's `memo`): an
+        # ordered call that matches one takes its output without asking the daemon.
+        self.memo = {}
 
     def __repr__(self):
         return f"PlayFrame({self.play_sid!r}, {self.name!r})"

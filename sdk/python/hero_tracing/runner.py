@@ -26,7 +26,7 @@ from .errors import (Abandoned, ChildFailed, Failed, NotSerialisable, PauseRefus
                      TimedOut)
 from . import retrying
 from .importer import LogicFinder
-from .jsonwire import json_object
+from .jsonwire import canonical_json, json_object
 from .results import declared_names, describe_failure, format_traceback, shape_output
 from .sdk import REGISTRY, bind_arguments, logic_meta
 from .streams import PlayStream, flush_partials
@@ -96,6 +96,11 @@ class Runtime:
         self._starting = 0
         # Frames whose question has no answer yet: once set, the run ends when it settles.
         self._waiting = []
+        # Memoized steps taken without asking, by parent sid: told to the daemon (`replayed`)
+        # before the channel's next line.
+        self._taken = {}
+        self._taken_lock = threading.Lock()
+        channel.pending = self._taken_steps
 
     # -- what a body calls -------------------------------------------------------------
 
@@ -244,9 +249,10 @@ class Runtime:
 
     # -- running Plays -------------------------------------------------------------------
 
-    def run_top(self, play, spec):
+    def run_top(self, play, spec, memo=None):
         """Runs the top-level Play and reports it with `finish`."""
         frame = PlayFrame(str(play.get("sid", "")), spec.get("name") or play.get("name", ""), spec)
+        frame.memo = _memo_by_seq(memo)
         context.set_runtime(self, frame)
         inputs = play.get("inputs")
         outcome = self._execute(frame, self._entry_of, inputs if isinstance(inputs, dict) else {})
@@ -272,6 +278,9 @@ class Runtime:
             order = dict(order, attempt=attempt)
         elif follow:
             order = dict(order, follow_policy=True)
+        memoized = self._memoized(parent, name, args, order)
+        if memoized is not None:
+            return Started(name, output=memoized)
         with self._state:
             self._starting += 1
         try:
@@ -310,8 +319,32 @@ class Runtime:
         else:
             frame = PlayFrame(play_sid, name, spec, parent=parent)
             find = self._entry_of
+        frame.memo = _memo_by_seq(reply.get("memo"))
         self._started(frame)
         return Started(name, frame=frame, find=find, args=args, policy=_callee_policy(spec.get("retry"), name))
+
+    def _memoized(self, parent, name, args, order):
+        """The recorded output of this call when the daemon sent it as a memo of `parent`
+        (same seq, Logic and args), else None: the call then goes to the daemon, which
+        answers it from its record or says how the replay diverged."""
+        seq = order.get("seq")
+        memo = parent.memo.pop(seq, None) if parent.memo and seq is not None else None
+        if memo is None or memo.get("logic") != name or not isinstance(memo.get("args"), dict):
+            return None
+        if canonical_json(memo["args"]) != canonical_json(args):
+            return None
+        with self._taken_lock:
+            self._taken.setdefault(parent.play_sid, []).append(seq)
+        output = memo.get("output")
+        return output if isinstance(output, dict) else {}
+
+    def _taken_steps(self):
+        """The `replayed` notifications owed to the daemon, once."""
+        if not self._taken:
+            return ()
+        with self._taken_lock:
+            taken, self._taken = self._taken, {}
+        return [{"op": "replayed", "play_sid": sid, "seqs": seqs} for sid, seqs in taken.items()]
 
     def _keep_source(self, spec):
         """Keeps a version's source until its module is compiled (it is sent only once)."""
@@ -897,10 +930,17 @@ def main(channel_fd=None):
         # A warm runner is started before its Play is known; the answer to hello names it.
         os.environ["HERO_LOGIC_PLAY_SID"] = str(play.get("sid", ""))
         _install(runtime)
-        runtime.run_top(play, spec)
+        runtime.run_top(play, spec, hello.get("memo"))
     except BaseException as exc:  # noqa: B036 - a runner bug must still say what happened
         _die(EXIT_PROTOCOL, "internal error: " + format_traceback(exc, trim=False))
     _exit_cleanly()
+
+
+def _memo_by_seq(memo):
+    """The daemon's `memo` list by seq."""
+    if not isinstance(memo, list):
+        return {}
+    return {m["seq"]: m for m in memo if isinstance(m, dict) and isinstance(m.get("seq"), int)}
 
 
 def _callee_policy(given, name):

@@ -105,11 +105,27 @@ runner_messages! {
         Output { play_sid: String, values: Map<String, Value> },
         /// Added to the Play's totals.
         Stats { play_sid: String, prompt_tokens: u64, completion_tokens: u64, cost_usd: f64 },
+        /// Steps of `play_sid` the runner took from the `memo` it was sent (by their `seq`),
+        /// instead of asking with `invoke_start`; sent before the runner's next line.
+        Replayed { play_sid: String, seqs: Vec<u32> },
     }
 }
 
 impl Notification {
-    pub const OPS: [&'static str; 3] = ["log", "output", "stats"];
+    pub const OPS: [&'static str; 4] = ["log", "output", "stats", "replayed"];
+}
+
+/// A step an earlier run of this Play finished: a call at `seq` of `logic` with exactly these
+/// `args` (as recorded: compared as canonical JSON) has this `output`, and the runner may use
+/// it without asking, saying so with a `replayed` notification. Any other call at `seq`
+/// goes to the daemon with `invoke_start` as usual.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Memo {
+    pub seq: u32,
+    pub logic: String,
+    pub args: Map<String, Value>,
+    pub output: Value,
 }
 
 /// How a body ended, as the runner reports it: nothing else is a status.
@@ -159,6 +175,9 @@ pub enum Reply {
         ok: bool,
         play: PlayIntro,
         logic: LogicSpec,
+        /// The top-level Play's finished steps, on a replay.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        memo: Vec<Memo>,
     },
     Resolve {
         id: u64,
@@ -181,6 +200,9 @@ pub enum Reply {
         logic: Option<LogicSpec>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         args: Option<Map<String, Value>>,
+        /// A re-entered child's own finished steps.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        memo: Vec<Memo>,
     },
     /// Empty, or for a bound child the result as its output mappings made it.
     InvokeEnd {

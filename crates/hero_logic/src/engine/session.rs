@@ -20,7 +20,7 @@ use std::collections::{HashMap, HashSet};
 use hero_logic_api::{Binding, LogicVersion, Play, PlayStatus, ResumeRequest, ResumeUi};
 use serde_json::{Map, Value};
 
-use super::protocol::{self, Incoming, Notification, PlayIntro, RefusalBody, RefusalKind, Refused, Reply, Request, Verdict};
+use super::protocol::{self, Incoming, Memo, Notification, PlayIntro, RefusalBody, RefusalKind, Refused, Reply, Request, Verdict};
 use super::lifecycle::{self, Event};
 use super::logs::PlayLog;
 use super::step::Position;
@@ -340,6 +340,7 @@ impl<'a> Session<'a> {
     fn notification(&mut self, notification: Notification) {
         let sid = match &notification {
             Notification::Log { play_sid, .. } | Notification::Output { play_sid, .. } | Notification::Stats { play_sid, .. } => play_sid,
+            Notification::Replayed { play_sid, seqs } => return self.memos_taken(&play_sid.clone(), seqs),
         };
         let caps = self.core.settings.caps;
         let Some(open) = self.open.get_mut(sid) else {
@@ -357,6 +358,7 @@ impl<'a> Session<'a> {
                     play.output_data.extend(values);
                 }
             }
+            Notification::Replayed { .. } => return,
             Notification::Stats { prompt_tokens, completion_tokens, cost_usd, .. } => {
                 match figures::checked_report(prompt_tokens, completion_tokens, cost_usd) {
                     Ok(()) => add_stats(play, prompt_tokens, completion_tokens, cost_usd),
@@ -396,7 +398,64 @@ impl<'a> Session<'a> {
         let root = &self.open[&self.root_sid];
         let play = PlayIntro { sid: root.play.sid.clone(), name: root.play.name.clone(), inputs: root.play.input_data.clone() };
         let spec = root.spec.clone();
-        Reply::Hello { id, ok: true, play, logic: self.wire(&spec) }
+        let memo = self.memo_of(&self.root_sid.clone(), &spec);
+        Reply::Hello { id, ok: true, play, logic: self.wire(&spec), memo }
+    }
+
+    /// The finished steps of `play_sid` recorded at ordered positions, for the runner to
+    /// take without asking (up to MEMO_BYTES of them). Only steps whose key is exactly what
+    /// `replay_step` checks a call against with those args: a call the runner matches with
+    /// a memo is one the daemon would have answered from it. None for a bound Play, whose
+    /// children's args the daemon makes from its mappings.
+    fn memo_of(&self, play_sid: &str, spec: &LogicSpec) -> Vec<Memo> {
+        let Some(children) = self.recorded.get(play_sid).filter(|_| spec.binding.is_none()) else { return Vec::new() };
+        let outputs = self.open.get(play_sid).map(|p| &p.play.step_outputs);
+        let mut steps: Vec<(u32, &Play)> = children
+            .iter()
+            .filter_map(|(slot, play)| match slot {
+                Slot::Seq(n) if memoizable(play, *n) => Some((*n, play)),
+                _ => None,
+            })
+            .collect();
+        steps.sort_unstable_by_key(|(n, _)| *n);
+        let mut memo = Vec::with_capacity(steps.len());
+        let mut bytes = 0;
+        for (seq, play) in steps {
+            let output = outputs
+                .and_then(|o| o.get(&play.step_key).cloned())
+                .unwrap_or_else(|| Value::Object(play.output_data.clone()));
+            bytes += json_size(&play.input_data) + serde_json::to_string(&output).map(|t| t.len()).unwrap_or(0);
+            if bytes > MEMO_BYTES {
+                break;
+            }
+            memo.push(Memo { seq, logic: play.name.clone(), args: play.input_data.clone(), output });
+        }
+        memo
+    }
+
+    /// The runner used these memos of `parent_sid`: each step is taken as a cached
+    /// `invoke_start` of it would have been. A seq that names no memoizable step is ignored
+    /// (it changes nothing; a call at it still goes through `invoke_start`).
+    fn memos_taken(&mut self, parent_sid: &str, seqs: &[u32]) {
+        for &n in seqs {
+            let Some(children) = self.recorded.get_mut(parent_sid) else { return };
+            let Some(recorded) = children.remove(&Slot::Seq(n)) else { continue };
+            if !memoizable(&recorded, n) {
+                children.insert(Slot::Seq(n), recorded);
+                continue;
+            }
+            self.position(parent_sid, Order::Seq(Some(n)), &recorded.name, &recorded.input_data);
+            let key = recorded.step_key.clone();
+            self.take_memo(parent_sid, &key, &recorded);
+        }
+    }
+
+    /// A recorded step's stored result, taken for this run (each step key is replayed once
+    /// per run: its memo is taken, not copied).
+    fn take_memo(&mut self, parent_sid: &str, key: &str, recorded: &Play) -> Value {
+        let memo = self.open.get_mut(parent_sid).and_then(|p| p.play.step_outputs.remove(key));
+        self.note_replayed(recorded);
+        memo.unwrap_or_else(|| Value::Object(recorded.output_data.clone()))
     }
 
     fn invoke_start(&mut self, id: u64, parent_sid: &str, name: &str, call: Call) -> Result<Reply, Refusal> {
@@ -446,7 +505,7 @@ impl<'a> Session<'a> {
         };
         let child = Play { sid: self.core.next_sid()?, ..child };
         self.unsaved.push(child.sid.clone());
-        let response = started(id, &child, key, self.wire(&spec));
+        let response = started(id, &child, key, self.wire(&spec), Vec::new());
         self.open.insert(child.sid.clone(), OpenPlay::new(child, spec, false, &self.core.settings.caps));
         Ok(response)
     }
@@ -508,11 +567,8 @@ impl<'a> Session<'a> {
             return Err(Refusal::Nondeterminism(message));
         }
         if recorded.status == PlayStatus::Success {
-            // Each step key is replayed once per run: its memo is taken, not copied.
-            let memo = self.open.get_mut(parent_sid).and_then(|p| p.play.step_outputs.remove(&key));
-            let output = memo.unwrap_or_else(|| Value::Object(recorded.output_data.clone()));
+            let output = self.take_memo(parent_sid, &key, &recorded);
             let sid = recorded.sid.clone();
-            self.note_replayed(&recorded);
             return Ok(Reply::InvokeStart {
                 id,
                 ok: true,
@@ -522,6 +578,7 @@ impl<'a> Session<'a> {
                 output: Some(output),
                 logic: None,
                 args: None,
+                memo: Vec::new(),
             });
         }
         if recorded.status.is_terminal() {
@@ -554,7 +611,8 @@ impl<'a> Session<'a> {
         }
         let mut child = recorded;
         lifecycle::apply(&mut child, Event::Reenter).map_err(|e| ServiceError::Internal(format!("Play {}: {e}", child.sid)))?;
-        let response = started(id, &child, key, self.wire(&spec));
+        let memo = self.memo_of(&child.sid, &spec);
+        let response = started(id, &child, key, self.wire(&spec), memo);
         let quiet = self.replays_quietly();
         self.open.insert(child.sid.clone(), OpenPlay::new(child, spec, quiet, &self.core.settings.caps));
         Ok(response)
@@ -993,7 +1051,7 @@ fn status_of(verdict: Verdict) -> PlayStatus {
 }
 
 /// The reply that hands the runner a child to run.
-fn started(id: u64, child: &Play, step_key: String, logic: protocol::LogicSpec) -> Reply {
+fn started(id: u64, child: &Play, step_key: String, logic: protocol::LogicSpec, memo: Vec<Memo>) -> Reply {
     Reply::InvokeStart {
         id,
         ok: true,
@@ -1003,7 +1061,19 @@ fn started(id: u64, child: &Play, step_key: String, logic: protocol::LogicSpec) 
         output: None,
         logic: Some(logic),
         args: Some(child.input_data.clone()),
+        memo,
     }
+}
+
+/// How much recorded args and output one `memo` carries at most; later steps are asked for.
+const MEMO_BYTES: usize = 4 << 20;
+
+/// A recorded step a call can be matched with on the runner's side: it succeeded, and its
+/// key is that of an ordered call at `n` with its recorded args (validation applies defaults
+/// and drops nulls, so it gives recorded args back unchanged).
+fn memoizable(recorded: &Play, n: u32) -> bool {
+    recorded.status == PlayStatus::Success
+        && recorded.step_key == step::step_key(&recorded.name, Position::Ordered(n), &Value::Object(recorded.input_data.clone()))
 }
 
 fn json_size(values: &Map<String, Value>) -> usize {
