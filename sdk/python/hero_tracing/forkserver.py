@@ -342,6 +342,7 @@ def pooled(control, sock, shared, private, cgroup=None):
     when given), then its one Play."""
 
     def play_of():
+        warm_up()
         message, fds, _, _ = socket.recv_fds(sock, _PACKET, 16)
         sock.close()
         if not message:
@@ -386,6 +387,16 @@ def play_config(config, nfds):
     config["channel_fd"] = 3
     config["cgroup_fds"] = list(range(4, 4 + nfds - 3))
     config["env"] = config.get("env") or {}
+
+
+def warm_up():
+    """Best effort: a process that cannot warm up starts its Play cold."""
+    try:
+        from . import runner
+
+        runner.warm_up()
+    except Exception:  # noqa: BLE001 - the Play's own start reports what is really wrong
+        pass
 
 
 def run_play(report):

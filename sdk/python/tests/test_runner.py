@@ -472,3 +472,39 @@ class ProcessLevel(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class WarmUp(unittest.TestCase):
+    """A process made ahead warms up in a subprocess of its own here (the fork server's
+    children do it before their Play arrives)."""
+
+    def test_warm_up_leaves_nothing_a_play_could_see_and_hands_its_reserve_on(self):
+        import json
+        import os
+        import subprocess
+        import sys
+
+        package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        probe = f"""
+import json, linecache, os, sys
+sys.path.insert(0, {package!r})
+from hero_tracing import runner, sdk
+before = {{"fds": sorted(os.listdir("/proc/self/fd")), "env": dict(os.environ),
+          "registry": sorted(sdk.REGISTRY), "lines": sorted(linecache.cache),
+          "modules": sorted(sys.modules)}}
+runner.warm_up()
+after = {{"fds": sorted(os.listdir("/proc/self/fd")), "env": dict(os.environ),
+         "registry": sorted(sdk.REGISTRY), "lines": sorted(linecache.cache),
+         "modules": sorted(sys.modules)}}
+reserve = runner._ready_reserve[0] if runner._ready_reserve else None
+taken = runner._take_reserve()
+print(json.dumps({{"before": before, "after": after, "reserved": len(reserve or b""),
+                  "handed_on": taken is reserve, "left": len(runner._ready_reserve)}}))
+"""
+        out = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True)
+        self.assertTrue(out.stdout, out.stderr)
+        seen = json.loads(out.stdout)
+        self.assertEqual(seen["before"], seen["after"])
+        self.assertEqual(seen["reserved"], 1 << 20)
+        self.assertTrue(seen["handed_on"])
+        self.assertEqual(seen["left"], 0)

@@ -492,8 +492,7 @@ impl Engine {
         let store = self.core.library.store();
         // The run's tree is read once, and the answer is computed from it: a run with many
         // recorded steps would otherwise pay for them several times over.
-        let root_sid = store.play_root_sid(play_sid)?.ok_or_else(|| unknown_play(play_sid))?;
-        let mut tree = store.play_tree(&root_sid)?;
+        let (root_sid, mut tree) = run_tree(store.as_ref(), play_sid)?;
         let Some(asker_at) = tree.iter().position(|p| p.pending_resumes.iter().any(|r| r.id == resume_id)) else {
             return Err(unknown_question(&tree, resume_id));
         };
@@ -713,6 +712,22 @@ fn unknown_question(tree: &[Play], resume_id: &str) -> ServiceError {
         } else {
             format!("waiting questions: {}", pending.join(", "))
         },
+    }
+}
+
+/// The sid of the run `play_sid` belongs to and the run's whole tree. Answers are mostly
+/// given to the top-level Play, whose tree is read straight away; for a child, its root is
+/// looked up first.
+fn run_tree(store: &dyn crate::store::Store, play_sid: &str) -> ServiceResult<(String, Vec<Play>)> {
+    let tree = store.play_tree(play_sid)?;
+    match tree.first() {
+        None => Err(unknown_play(play_sid)),
+        Some(top) if top.parent_play_sid.is_empty() => Ok((play_sid.to_string(), tree)),
+        Some(_) => {
+            let root_sid = store.play_root_sid(play_sid)?.ok_or_else(|| unknown_play(play_sid))?;
+            let tree = store.play_tree(&root_sid)?;
+            Ok((root_sid, tree))
+        }
     }
 }
 
