@@ -197,8 +197,18 @@ const IDLE_FLUSH: Duration = Duration::from_millis(25);
 /// Serves the runner's requests until it finishes, closes the connection or breaks the
 /// protocol, and says how the run ended.
 fn converse(session: &mut Session, stream: UnixStream, ahead: Vec<u8>, max_line: usize) -> RunOutcome {
+    answer_hello_ahead(session, &stream);
     let broken = serve(session, stream, ahead, max_line);
     session.outcome(broken)
+}
+
+/// Writes the answer to the runner's `hello` before it is asked (see
+/// `Session::answer_hello_ahead`). A runner that is gone already is seen when its
+/// conversation reads end-of-file.
+fn answer_hello_ahead(session: &mut Session, mut stream: &UnixStream) {
+    if let Some(answer) = session.answer_hello_ahead() {
+        let _ = stream.write_all(answer.as_bytes()).and_then(|_| stream.write_all(b"\n"));
+    }
 }
 
 /// The conversation itself; returns why the daemon dropped the runner, if it did.

@@ -302,3 +302,41 @@ fn a_wrong_expectation_is_caught() {
     let error = play_transcript(&path).unwrap_err();
     assert!(error.contains("$c1.replayed"), "{error}");
 }
+
+#[test]
+fn hello_answered_ahead_is_the_answer_the_runner_would_get_and_is_not_sent_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine_over(dir.path());
+    let core = &engine.core;
+    let source = "from hero_tracing import logic\n\n\n@logic(name=\"main\")\ndef main(x=1):\n    return {}\n";
+    let params = LogicCreateParams { name: "main".into(), python_source: Some(source.into()), ..Default::default() };
+    core.library.create_logic(params).unwrap();
+    let inputs = serde_json::json!({"x": 2}).as_object().cloned().unwrap();
+    let root = engine.start_play(PlayStartParams { logic: "main".into(), inputs, ..Default::default() }).unwrap().sid;
+    let store = core.library.store();
+    let play = store.play_get(&root).unwrap().unwrap();
+    let version = store.version_get(&play.logic_version_sid).unwrap().unwrap();
+    // The channel of a runner started by the daemon: its inherited fd is the authentication.
+    let inherited = || Session::new(core, String::new(), play.clone(), &version, "main", RunMode::Fresh, Vec::new());
+    let hello = r#"{"id": 1, "op": "hello", "secret": "", "pid": 7, "python": "3.11.7"}"#;
+
+    assert_eq!(begin_run(core, &root, RunMode::Fresh).unwrap().answer_hello_ahead(), None, "a channel with a secret waits to be asked");
+    let answered_when_asked = inherited().handle_line(hello).unwrap().expect("hello is answered");
+    let mut ahead = inherited();
+    assert_eq!(ahead.answer_hello_ahead().as_deref(), Some(answered_when_asked.as_str()));
+    assert_eq!(ahead.answer_hello_ahead(), None, "answered once");
+    // The runner's hello is still read and checked, and gets no second answer.
+    assert_eq!(ahead.handle_line(hello).unwrap(), None);
+    let finish = r#"{"id": 2, "op": "finish", "status": "success", "output": {}, "error": "", "traceback": ""}"#;
+    assert!(ahead.handle_line(finish).unwrap().unwrap().contains(r#""ok":true"#));
+
+    // Any other first line is refused as before.
+    let mut other = inherited();
+    other.answer_hello_ahead().unwrap();
+    let error = other.handle_line(r#"{"id": 1, "op": "resolve", "logic": "main"}"#).unwrap_err();
+    assert!(error.to_string().contains("before hello"), "{error}");
+    let mut late = inherited();
+    late.answer_hello_ahead().unwrap();
+    let error = late.handle_line(&hello.replace(r#""id": 1"#, r#""id": 2"#)).unwrap_err();
+    assert!(error.to_string().contains("first request has id 1"), "{error}");
+}

@@ -164,6 +164,8 @@ pub struct Session<'a> {
     secret: String,
     root_sid: String,
     greeted: bool,
+    /// The answer to the runner's `hello` was sent before it asked (`answer_hello_ahead`).
+    answered_ahead: bool,
     mode: RunMode,
     open: HashMap<String, OpenPlay>,
     /// Ordered child calls made so far by each parent in this run: the `n` of the step key
@@ -213,6 +215,7 @@ impl<'a> Session<'a> {
             secret,
             root_sid: root.sid.clone(),
             greeted: false,
+            answered_ahead: false,
             open: HashMap::new(),
             calls: HashMap::new(),
             unordered: HashMap::new(),
@@ -282,7 +285,14 @@ impl<'a> Session<'a> {
         };
         if !self.greeted {
             match &incoming {
-                Incoming::Request(Request::Hello { secret, .. }) if *secret == self.secret => self.greeted = true,
+                Incoming::Request(Request::Hello { id: HELLO_ID, secret, .. }) if *secret == self.secret && self.answered_ahead => {
+                    self.greeted = true;
+                    return Ok(None);
+                }
+                Incoming::Request(Request::Hello { secret, .. }) if *secret == self.secret && !self.answered_ahead => self.greeted = true,
+                Incoming::Request(Request::Hello { secret, id, .. }) if *secret == self.secret => {
+                    return Err(ProtocolError::Malformed(format!("hello has id {id}; the runner's first request has id {HELLO_ID}")))
+                }
                 Incoming::Request(Request::Hello { .. }) => return Err(ProtocolError::BadSecret),
                 Incoming::Request(request) => return Err(ProtocolError::NotGreeted(request.op().as_str().into())),
                 Incoming::Notification(_) => return Err(ProtocolError::NotGreeted("a notification".into())),
@@ -392,6 +402,19 @@ impl<'a> Session<'a> {
             open.dirty = true;
         }
         Ok(Reply::ModelCall { id, ok: true, response: completion.response, usage: completion.usage })
+    }
+
+    /// The answer to the `hello` a runner sends first (always with id 1), to be written
+    /// before it asks: the runner then finds it waiting instead of paying a round trip. Only
+    /// for a channel whose fd is the authentication (the secret is empty): the answer
+    /// carries the Play's inputs and source. Its `hello` is then still checked, and not
+    /// answered again; any other first line is refused as before.
+    pub fn answer_hello_ahead(&mut self) -> Option<String> {
+        if !self.secret.is_empty() || self.greeted || self.answered_ahead {
+            return None;
+        }
+        self.answered_ahead = true;
+        Some(encode(&self.hello(HELLO_ID)))
     }
 
     fn hello(&mut self, id: u64) -> Reply {
@@ -1064,6 +1087,9 @@ fn started(id: u64, child: &Play, step_key: String, logic: protocol::LogicSpec, 
         memo,
     }
 }
+
+/// The id of a runner's first request, its `hello` (docs/protocol.md).
+const HELLO_ID: u64 = 1;
 
 /// How much recorded args and output one `memo` carries at most; later steps are asked for.
 const MEMO_BYTES: usize = 4 << 20;
