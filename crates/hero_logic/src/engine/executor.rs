@@ -64,7 +64,9 @@ pub fn run(core: &Arc<Core>, play_sid: &str, budget: Budget, mode: RunMode) {
             return;
         }
         play.started_at = now_ms();
-        if let Err(e) = store.play_update(&play) {
+        // Lost in a crash, the Play is still pending and is started afresh: no step of it
+        // can be recorded before a durable write, which makes this one durable too.
+        if let Err(e) = store.play_update_lazily(&play) {
             tracing::error!(%play_sid, error = %e, "cannot mark a Play running");
             return;
         }

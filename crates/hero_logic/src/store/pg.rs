@@ -187,6 +187,14 @@ impl PgStore {
     }
 }
 
+fn update_existing(tx: &mut postgres::Transaction<'_>, play: &Play) -> StoreResult<()> {
+    if update_record(tx, play)? {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound { kind: "Play", sid: play.sid.clone() })
+    }
+}
+
 /// Runs `f` on a thread of its own and waits for it: the sync client must not block on its
 /// runtime from a thread that drives tokio's.
 fn off_runtime<T: Send + 'static>(f: impl FnOnce() -> StoreResult<T> + Send + 'static) -> StoreResult<T> {
@@ -823,12 +831,15 @@ impl Store for PgStore {
 
     fn play_update(&self, play: &Play) -> StoreResult<()> {
         let play = play.clone();
+        self.write(move |tx| update_existing(tx, &play))
+    }
+
+    fn play_update_lazily(&self, play: &Play) -> StoreResult<()> {
+        let play = play.clone();
         self.write(move |tx| {
-            if update_record(tx, &play)? {
-                Ok(())
-            } else {
-                Err(StoreError::NotFound { kind: "Play", sid: play.sid.clone() })
-            }
+            // Visible at once; durable with the server's next flush of its log.
+            tx.batch_execute("SET LOCAL synchronous_commit TO OFF")?;
+            update_existing(tx, &play)
         })
     }
 

@@ -71,6 +71,7 @@ struct Writer {
     conn: Connection,
     /// The number of the open group transaction, and how many writes joined it.
     open: Option<(u64, usize)>,
+
     next_group: u64,
 }
 
@@ -83,6 +84,7 @@ struct Commits {
 }
 
 const FAILED_KEPT: usize = 64;
+
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file and brings its schema up to date.
@@ -133,6 +135,13 @@ impl SqliteStore {
     pub(super) fn reprepares(&self, sql: &str) -> i32 {
         let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         writer.conn.prepare_cached(sql).map(|s| s.get_status(rusqlite::StatementStatus::RePrepare)).unwrap_or(-1)
+    }
+
+    /// The writer's `synchronous` pragma as SQLite reports it (1 NORMAL, 2 FULL).
+    #[cfg(test)]
+    pub(super) fn writer_synchronous(&self) -> i64 {
+        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        writer.conn.pragma_query_value(None, "synchronous", |row| row.get(0)).unwrap_or(-1)
     }
 
     #[cfg(test)]
@@ -196,6 +205,30 @@ impl SqliteStore {
         self.settle(group, committed.as_ref().err().map(|e| e.to_string()));
         drop(writer);
         committed.and(value)
+    }
+
+    /// As `write`, but at `synchronous=full` the commit is not synced by itself: the changes
+    /// become durable with the next synced commit, which syncs the whole write-ahead log
+    /// before it. A crash may lose them, never reorder them. Only a transaction of its own
+    /// can be unsynced (SQLite fixes the safety level when a transaction begins), so while
+    /// a group is open the write joins it and is synced with it.
+    fn write_lazily<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        if self.synchronous != Synchronous::Full {
+            return self.write(f);
+        }
+        let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        if writer.open.is_some() {
+            drop(writer);
+            return self.write(f);
+        }
+        run(&writer.conn, "PRAGMA synchronous = NORMAL")?;
+        let written = writer.alone(f);
+        let restored = run(&writer.conn, "PRAGMA synchronous = FULL");
+        self.commits_made.fetch_add(1, Ordering::AcqRel);
+        drop(writer);
+        let value = written?;
+        restored?;
+        Ok(value)
     }
 
     /// A write to Logics or versions: what a cached name lookup may depend on.
@@ -264,6 +297,21 @@ impl Writer {
         }
     }
 
+    /// `f` in a transaction of its own, committed (or rolled back when it fails).
+    fn alone<T>(&mut self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        run(&self.conn, "BEGIN IMMEDIATE")?;
+        match f(&self.conn) {
+            Ok(value) => {
+                self.commit_group()?;
+                Ok(value)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
     fn commit_group(&mut self) -> StoreResult<()> {
         self.open = None;
         let committed = run(&self.conn, "COMMIT");
@@ -276,6 +324,14 @@ impl Writer {
 
 /// Runs one statement through the statement cache: the writer's transaction control runs
 /// on every write, and parsing it each time showed in profiles.
+fn update_existing(tx: &Connection, play: &Play) -> StoreResult<()> {
+    if update_record(tx, play)? {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound { kind: "Play", sid: play.sid.clone() })
+    }
+}
+
 fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(drop)
 }
@@ -671,13 +727,11 @@ impl Store for SqliteStore {
     }
 
     fn play_update(&self, play: &Play) -> StoreResult<()> {
-        self.write(|tx| {
-            if update_record(tx, play)? {
-                Ok(())
-            } else {
-                Err(StoreError::NotFound { kind: "Play", sid: play.sid.clone() })
-            }
-        })
+        self.write(|tx| update_existing(tx, play))
+    }
+
+    fn play_update_lazily(&self, play: &Play) -> StoreResult<()> {
+        self.write_lazily(|tx| update_existing(tx, play))
     }
 
     fn play_page(&self, query: &PageQuery) -> StoreResult<Page<Play>> {
