@@ -218,7 +218,7 @@ fn bench_runs_small_and_reports_every_figure() {
     let latency = &report["start_latency_ms"];
     assert_eq!(latency["runs"], 3);
     assert!(latency["median"].as_f64().is_some() && latency["p95"].as_f64().is_some(), "{report}");
-    for key in ["daemon_idle_rss", "daemon_peak_rss", "runner_peak_rss"] {
+    for key in ["daemon_idle_rss", "daemon_peak_rss", "runner_peak_rss", "runner_private"] {
         assert!(report["memory_mib"][key].as_f64().is_some_and(|m| m > 0.0), "{key}: {report}");
     }
     for key in ["python_spawn_ms_median", "sqlite_commit_ms_median"] {

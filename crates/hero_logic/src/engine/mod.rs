@@ -113,6 +113,8 @@ pub(crate) struct Core {
     queue: Mutex<VecDeque<Job>>,
     queued: Condvar,
     running: Mutex<HashMap<String, Sender<Control>>>,
+    /// Signalled when a run is unregistered, for a resume waiting for the previous run.
+    run_ended: std::sync::Condvar,
     changes: Notify,
     /// What each `play_wait` waits on, by Play sid: a child step wakes its own Play's waiters
     /// (and the watchers), not every waiter of the daemon.
@@ -142,6 +144,7 @@ impl Core {
             queue: Mutex::new(VecDeque::new()),
             queued: Condvar::new(),
             running: Mutex::new(HashMap::new()),
+            run_ended: std::sync::Condvar::new(),
             changes: Notify::new(),
             waits: Mutex::new(HashMap::new()),
             change_count: std::sync::atomic::AtomicU64::new(1),
@@ -203,6 +206,7 @@ impl Core {
 
     fn unregister(&self, play_sid: &str) {
         self.running.lock().unwrap_or_else(|p| p.into_inner()).remove(play_sid);
+        self.run_ended.notify_all();
     }
 
     fn is_running(&self, play_sid: &str) -> bool {
@@ -211,8 +215,13 @@ impl Core {
 
     fn wait_until_not_running(&self, play_sid: &str) {
         let deadline = Instant::now() + Duration::from_secs(30);
-        while self.is_running(play_sid) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(2));
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        while running.contains_key(play_sid) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            running = self.run_ended.wait_timeout(running, left).unwrap_or_else(|p| p.into_inner()).0;
         }
     }
 
