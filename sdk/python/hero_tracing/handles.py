@@ -11,10 +11,13 @@ import concurrent.futures
 class Started:
     """A child call after `invoke_start`: its memoized output, or the body still to run."""
 
-    __slots__ = ("name", "output", "frame", "find", "args", "policy")
+    __slots__ = ("name", "output", "frame", "find", "args", "policy", "bound")
 
-    def __init__(self, name, output=None, frame=None, find=None, args=None, policy=None):
+    def __init__(self, name, output=None, frame=None, find=None, args=None, policy=None,
+                 bound=False):
         self.name = name
+        # A bound child's end waits for the daemon's answer: its mappings make the result.
+        self.bound = bound
         # The callee's own retry policy, for a call by name that follows it (else None).
         self.policy = policy
         self.output = output

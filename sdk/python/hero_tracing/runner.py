@@ -321,7 +321,8 @@ class Runtime:
             find = self._entry_of
         frame.memo = _memo_by_seq(reply.get("memo"))
         self._started(frame)
-        return Started(name, frame=frame, find=find, args=args, policy=_callee_policy(spec.get("retry"), name))
+        return Started(name, frame=frame, find=find, args=args, bound=bool(reply.get("bound")),
+                       policy=_callee_policy(spec.get("retry"), name))
 
     def _memoized(self, parent, name, args, order):
         """The recorded output of this call when the daemon sent it as a memo of `parent`
@@ -367,8 +368,7 @@ class Runtime:
             outcome = self._execute(frame, started.find, started.args, loop)
         else:
             outcome = self._execute_within(frame, started, loop, timeout_s)
-        answer = self.channel.request("invoke_end", fatal=True, play_sid=frame.play_sid,
-                                      **outcome.fields())
+        answer = self._end(started, outcome)
         self._ended(frame)
         if outcome.status == "timed_out":
             timed_out = TimedOut(started.name, outcome.error, play_sid=frame.play_sid)
@@ -385,6 +385,17 @@ class Runtime:
             failed.failure_type = retrying.failure_type(outcome.stored_error())
             raise failed
         return outcome.output
+
+    def _end(self, started, outcome):
+        """Tells the daemon a child ended. Unanswered (`invoke_end` without an id: the body
+        goes on while the daemon records it, and the daemon takes the channel's lines in
+        order, so the next child starts only once this end is recorded), except for a bound
+        child, whose answer is its mapped result. Returns that answer, or None."""
+        fields = dict(play_sid=started.frame.play_sid, **outcome.fields())
+        if started.bound:
+            return self.channel.request("invoke_end", fatal=True, **fields)
+        self.channel.notify("invoke_end", **fields)
+        return None
 
     def _execute_within(self, frame, started, loop, timeout_s):
         """Runs a child body in a thread and waits at most `timeout_s` for its Outcome.
@@ -508,8 +519,7 @@ class Runtime:
     def _refuse(self, started, handle, message):
         """Ends a started child that cannot run, as failed, and fails its handle."""
         frame = started.frame
-        self.channel.request("invoke_end", fatal=True, play_sid=frame.play_sid,
-                             **Outcome("failed", {}, message).fields())
+        self._end(started, Outcome("failed", {}, message))
         self._ended(frame)
         handle.future.set_exception(ChildFailed(started.name, message, play_sid=frame.play_sid))
 

@@ -88,8 +88,13 @@ class FakeDaemon:
     """Serves one runner process for one top-level Play."""
 
     def __init__(self, logics, cached=None, errors=None, memory_mb="256", close_after=None,
-                 defaults=None, answers=None, pause_errors=None, source_once=False, models=None):
+                 defaults=None, answers=None, pause_errors=None, source_once=False, models=None,
+                 bound=None):
         self.logics = {spec["name"]: spec for spec in logics}
+        # logic name -> the result its output mappings make: invoke_start says `bound: true`
+        # and the invoke_end request is answered with it.
+        self.bound = dict(bound or {})
+        self._bound_sids = {}
         # step_key -> output: steps "already finished" by an earlier run.
         self.cached = dict(cached or {})
         # logic name -> (kind, message) or (kind, message, play_sid): invoke_start refusals.
@@ -189,6 +194,8 @@ class FakeDaemon:
             return self._invoke_start(message)
         if op == "pause":
             return self._pause(message)
+        if op == "invoke_end" and message["play_sid"] in self._bound_sids:
+            return {"status": "success", "output": self._bound_sids[message["play_sid"]], "error": ""}
         if op == "model_call":
             if self.models is None:
                 return _error("not_configured", "no model endpoint is configured: set `base_url` "
@@ -239,6 +246,9 @@ class FakeDaemon:
                 spec = dict(spec, python_source="")
             self._sent_versions.add(spec["version_sid"])
         reply = {"play_sid": sid, "step_key": key, "cached": False, "logic": spec}
+        if name in self.bound:
+            reply["bound"] = True
+            self._bound_sids[sid] = self.bound[name]
         if name in self.defaults:
             reply["args"] = dict(self.defaults[name], **message["args"])
         return reply

@@ -110,7 +110,8 @@ class ChildCalls(unittest.TestCase):
                                  "logic": "child", "args": {"x": 2}, "local": False, "seq": 0,
                                  "follow_policy": True})
         end = t.one("invoke_end")
-        self.assertEqual(end, {"id": 3, "op": "invoke_end", "play_sid": "c1", "status": "success",
+        # Unanswered (no id): the daemon records it before it reads the runner's next line.
+        self.assertEqual(end, {"op": "invoke_end", "play_sid": "c1", "status": "success",
                                "output": {"y": 3}, "error": "", "traceback": ""})
         self.assertEqual(t.logs("c1"), "child module loaded\nchild got 2\n")
         self.assertEqual(t.logs(TOP_SID), "before\nafter {'y': 3}\n")
@@ -508,3 +509,25 @@ print(json.dumps({{"before": before, "after": after, "reserved": len(reserve or 
         self.assertEqual(seen["reserved"], 1 << 20)
         self.assertTrue(seen["handed_on"])
         self.assertEqual(seen["left"], 0)
+
+
+class ChildEnds(unittest.TestCase):
+    def test_a_bound_child_waits_for_its_mapped_result_and_others_are_not_answered(self):
+        t = run("""
+            from hero_tracing import logic
+
+            @logic(name="main")
+            def main():
+                mapped = logic.invoke("child", x=1)
+                plain = logic.invoke("plain", x=1)
+                return {"mapped": mapped, "plain": plain}
+        """, others=[make_spec("plain", """
+            from hero_tracing import logic
+
+            @logic(name="plain")
+            def plain(x):
+                return {"y": x}
+        """, inputs=["x"], outputs=["y"], entry="plain")], bound={"child": {"z": 9}})
+        ends = t.all("invoke_end")
+        self.assertEqual([("id" in e, e["play_sid"]) for e in ends], [(True, "c1"), (False, "c2")])
+        self.assertEqual(t.finish["output"], {"mapped": {"z": 9}, "plain": {"y": 1}})

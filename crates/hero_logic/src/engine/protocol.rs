@@ -108,11 +108,20 @@ runner_messages! {
         /// Steps of `play_sid` the runner took from the `memo` it was sent (by their `seq`),
         /// instead of asking with `invoke_start`; sent before the runner's next line.
         Replayed { play_sid: String, seqs: Vec<u32> },
+        /// `invoke_end` without an `id`: the same end of a child call, not answered (the
+        /// runner goes on at once). Only for a child whose `invoke_start` reply did not say
+        /// `bound: true`; a failure to record it ends the run.
+        InvokeEnd { play_sid: String, status: Verdict, output: Map<String, Value>, error: String, traceback: String },
     }
 }
 
 impl Notification {
     pub const OPS: [&'static str; 4] = ["log", "output", "stats", "replayed"];
+
+    /// Whether a line with this op (and, for `invoke_end`, no `id`) is a notification.
+    fn is_one(op: &str, fields: &Map<String, Value>) -> bool {
+        Notification::OPS.contains(&op) || (op == "invoke_end" && !fields.contains_key("id"))
+    }
 }
 
 /// A step an earlier run of this Play finished: a call at `seq` of `logic` with exactly these
@@ -200,6 +209,10 @@ pub enum Reply {
         logic: Option<LogicSpec>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         args: Option<Map<String, Value>>,
+        /// The child is bound: its end must be an `invoke_end` request, whose answer carries
+        /// the result its output mappings make.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        bound: bool,
         /// A re-entered child's own finished steps.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         memo: Vec<Memo>,
@@ -390,7 +403,7 @@ pub fn decode(line: &str) -> Result<Incoming, Malformed> {
         return Err(refuse("the runner sent a line without a string field `op`".into()));
     }
     let external = Value::Object(Map::from_iter([(op.clone(), Value::Object(fields))]));
-    if Notification::OPS.contains(&op.as_str()) {
+    if Notification::is_one(&op, external[&op].as_object().expect("made as an object above")) {
         return typed::<NotificationWire>(external)
             .map(|wire| Incoming::Notification(wire.into()))
             .map_err(|e| refuse(format!("{op}: {e}")));

@@ -304,7 +304,7 @@ fn a_wrong_expectation_is_caught() {
 }
 
 #[test]
-fn hello_answered_ahead_is_the_answer_the_runner_would_get_and_is_not_sent_twice() {
+fn hello_answered_ahead_and_unanswered_child_ends_keep_the_protocol_checks() {
     let dir = tempfile::tempdir().unwrap();
     let engine = engine_over(dir.path());
     let core = &engine.core;
@@ -335,6 +335,13 @@ fn hello_answered_ahead_is_the_answer_the_runner_would_get_and_is_not_sent_twice
     other.answer_hello_ahead().unwrap();
     let error = other.handle_line(r#"{"id": 1, "op": "resolve", "logic": "main"}"#).unwrap_err();
     assert!(error.to_string().contains("before hello"), "{error}");
+    // An unanswered invoke_end that cannot be recorded ends the run, naming the Play.
+    let mut ended = inherited();
+    ended.answer_hello_ahead().unwrap();
+    assert_eq!(ended.handle_line(hello).unwrap(), None);
+    let end = format!(r#"{{"op": "invoke_end", "play_sid": "{root}", "status": "success", "output": {{}}, "error": "", "traceback": ""}}"#);
+    let error = ended.handle_line(&end).unwrap_err();
+    assert!(error.to_string().contains(&format!("cannot record the end of child Play {root}")), "{error}");
     let mut late = inherited();
     late.answer_hello_ahead().unwrap();
     let error = late.handle_line(&hello.replace(r#""id": 1"#, r#""id": 2"#)).unwrap_err();

@@ -99,6 +99,8 @@ pub enum ProtocolError {
     BadSecret,
     #[error("the runner sent {0:?} before hello")]
     NotGreeted(String),
+    #[error("cannot record the end of child Play {0}: {1}")]
+    Unrecorded(String, String),
 }
 
 /// Why a run of a top-level Play was started.
@@ -299,6 +301,12 @@ impl<'a> Session<'a> {
             }
         }
         let request = match incoming {
+            Incoming::Notification(Notification::InvokeEnd { play_sid, status, output, error, traceback }) => {
+                return match self.invoke_end(0, &play_sid, status, output, failure_text(&error, &traceback)) {
+                    Ok(_) => Ok(None),
+                    Err(e) => Err(ProtocolError::Unrecorded(play_sid, e.to_string())),
+                };
+            }
             Incoming::Notification(notification) => {
                 self.notification(notification);
                 return Ok(None);
@@ -351,6 +359,7 @@ impl<'a> Session<'a> {
         let sid = match &notification {
             Notification::Log { play_sid, .. } | Notification::Output { play_sid, .. } | Notification::Stats { play_sid, .. } => play_sid,
             Notification::Replayed { play_sid, seqs } => return self.memos_taken(&play_sid.clone(), seqs),
+            Notification::InvokeEnd { .. } => return,
         };
         let caps = self.core.settings.caps;
         let Some(open) = self.open.get_mut(sid) else {
@@ -368,7 +377,7 @@ impl<'a> Session<'a> {
                     play.output_data.extend(values);
                 }
             }
-            Notification::Replayed { .. } => return,
+            Notification::Replayed { .. } | Notification::InvokeEnd { .. } => return,
             Notification::Stats { prompt_tokens, completion_tokens, cost_usd, .. } => {
                 match figures::checked_report(prompt_tokens, completion_tokens, cost_usd) {
                     Ok(()) => add_stats(play, prompt_tokens, completion_tokens, cost_usd),
@@ -528,7 +537,7 @@ impl<'a> Session<'a> {
         };
         let child = Play { sid: self.core.next_sid()?, ..child };
         self.unsaved.push(child.sid.clone());
-        let response = started(id, &child, key, self.wire(&spec), Vec::new());
+        let response = started(id, &child, key, &spec, self.wire(&spec), Vec::new());
         self.open.insert(child.sid.clone(), OpenPlay::new(child, spec, false, &self.core.settings.caps));
         Ok(response)
     }
@@ -601,6 +610,7 @@ impl<'a> Session<'a> {
                 output: Some(output),
                 logic: None,
                 args: None,
+                bound: false,
                 memo: Vec::new(),
             });
         }
@@ -635,7 +645,7 @@ impl<'a> Session<'a> {
         let mut child = recorded;
         lifecycle::apply(&mut child, Event::Reenter).map_err(|e| ServiceError::Internal(format!("Play {}: {e}", child.sid)))?;
         let memo = self.memo_of(&child.sid, &spec);
-        let response = started(id, &child, key, self.wire(&spec), memo);
+        let response = started(id, &child, key, &spec, self.wire(&spec), memo);
         let quiet = self.replays_quietly();
         self.open.insert(child.sid.clone(), OpenPlay::new(child, spec, quiet, &self.core.settings.caps));
         Ok(response)
@@ -1074,7 +1084,7 @@ fn status_of(verdict: Verdict) -> PlayStatus {
 }
 
 /// The reply that hands the runner a child to run.
-fn started(id: u64, child: &Play, step_key: String, logic: protocol::LogicSpec, memo: Vec<Memo>) -> Reply {
+fn started(id: u64, child: &Play, step_key: String, spec: &LogicSpec, logic: protocol::LogicSpec, memo: Vec<Memo>) -> Reply {
     Reply::InvokeStart {
         id,
         ok: true,
@@ -1084,6 +1094,7 @@ fn started(id: u64, child: &Play, step_key: String, logic: protocol::LogicSpec, 
         output: None,
         logic: Some(logic),
         args: Some(child.input_data.clone()),
+        bound: spec.binding.is_some(),
         memo,
     }
 }
