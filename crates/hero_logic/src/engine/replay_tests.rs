@@ -347,3 +347,41 @@ fn hello_answered_ahead_and_unanswered_child_ends_keep_the_protocol_checks() {
     let error = late.handle_line(&hello.replace(r#""id": 1"#, r#""id": 2"#)).unwrap_err();
     assert!(error.to_string().contains("first request has id 1"), "{error}");
 }
+
+#[test]
+fn a_replayed_notification_takes_only_steps_offered_as_memos() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine_over(dir.path());
+    let core = &engine.core;
+    let flaky = "from hero_tracing import logic\n\n\n@logic(name=\"flaky\")\ndef flaky():\n    raise logic.Failed(\"no\")\n";
+    let main = "from hero_tracing import logic\n\n\n@logic(name=\"main\")\ndef main():\n    return {}\n";
+    for (name, source) in [("flaky", flaky), ("main", main)] {
+        let params = LogicCreateParams { name: name.into(), python_source: Some(source.into()), ..Default::default() };
+        core.library.create_logic(params).unwrap();
+    }
+    let root = engine.start_play(PlayStartParams { logic: "main".into(), ..Default::default() }).unwrap().sid;
+    let hello = r#"{"id": 1, "op": "hello", "secret": "fixture-secret", "pid": 7, "python": "3.11.7"}"#;
+    let call = format!(r#"{{"id": 2, "op": "invoke_start", "parent": "{root}", "logic": "flaky", "args": {{}}, "local": false, "seq": 0}}"#);
+    let ask = format!(r#"{{"id": 3, "op": "pause", "play_sid": "{root}", "name": "go", "ui": {{"kind": "confirm", "prompt": "Go?", "options": []}}, "schema": {{"type": "boolean"}}}}"#);
+
+    let mut first = begin_run(core, &root, RunMode::Fresh).unwrap();
+    first.handle_line(hello).unwrap();
+    let started: Value = serde_json::from_str(&first.handle_line(&call).unwrap().unwrap()).unwrap();
+    let child = text_of(&started, "play_sid");
+    let end = format!(r#"{{"op": "invoke_end", "play_sid": "{child}", "status": "failed", "output": {{}}, "error": "no", "traceback": ""}}"#);
+    assert_eq!(first.handle_line(&end).unwrap(), None);
+    let asked: Value = serde_json::from_str(&first.handle_line(&ask).unwrap().unwrap()).unwrap();
+    end_run(core, Some(first));
+    engine.resume(&root, &text_of(&asked, "resume_id"), Value::Bool(true)).unwrap();
+
+    let mut second = begin_run(core, &root, RunMode::Resume { play_sid: root.clone(), resume_id: text_of(&asked, "resume_id") }).unwrap();
+    let greeted: Value = serde_json::from_str(&second.handle_line(hello).unwrap().unwrap()).unwrap();
+    assert!(greeted.get("memo").is_none(), "a failed step is no memo: {greeted}");
+    // A runner claiming it took the failed step from a memo changes nothing: the call at it
+    // is still answered from the record.
+    let forged = format!(r#"{{"op": "replayed", "play_sid": "{root}", "seqs": [0, 7]}}"#);
+    assert_eq!(second.handle_line(&forged).unwrap(), None);
+    let again: Value = serde_json::from_str(&second.handle_line(&call).unwrap().unwrap()).unwrap();
+    assert_eq!(again["error"]["kind"], "child_failed", "{again}");
+    assert_eq!(text_of(&again["error"], "play_sid"), child);
+}

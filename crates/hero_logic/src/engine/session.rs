@@ -182,6 +182,9 @@ pub struct Session<'a> {
     current: HashMap<String, (u64, LogicVersion, String)>,
     /// Children recorded by earlier runs, per parent, by where they were called.
     recorded: HashMap<String, HashMap<Slot, Play>>,
+    /// The steps sent to the runner as memos, by parent sid and seq: only these can be
+    /// taken by a `replayed` notification.
+    offered: HashSet<(String, u32)>,
     /// Plays that wait for a person in this run, with their ancestors: written at the
     /// question, and afterwards only by the guarded last write of the run.
     waiting: HashSet<String>,
@@ -226,6 +229,7 @@ impl<'a> Session<'a> {
             versions: HashMap::new(),
             current: HashMap::new(),
             recorded: HashMap::new(),
+            offered: HashSet::new(),
             replayed: Vec::new(),
             unsaved: Vec::new(),
             sent_sources: Default::default(),
@@ -439,7 +443,7 @@ impl<'a> Session<'a> {
     /// `replay_step` checks a call against with those args: a call the runner matches with
     /// a memo is one the daemon would have answered from it. None for a bound Play, whose
     /// children's args the daemon makes from its mappings.
-    fn memo_of(&self, play_sid: &str, spec: &LogicSpec) -> Vec<Memo> {
+    fn memo_of(&mut self, play_sid: &str, spec: &LogicSpec) -> Vec<Memo> {
         let Some(children) = self.recorded.get(play_sid).filter(|_| spec.binding.is_none()) else { return Vec::new() };
         let outputs = self.open.get(play_sid).map(|p| &p.play.step_outputs);
         let mut steps: Vec<(u32, &Play)> = children
@@ -462,20 +466,19 @@ impl<'a> Session<'a> {
             }
             memo.push(Memo { seq, logic: play.name.clone(), args: play.input_data.clone(), output });
         }
+        self.offered.extend(memo.iter().map(|m| (play_sid.to_string(), m.seq)));
         memo
     }
 
     /// The runner used these memos of `parent_sid`: each step is taken as a cached
-    /// `invoke_start` of it would have been. A seq that names no memoizable step is ignored
-    /// (it changes nothing; a call at it still goes through `invoke_start`).
+    /// `invoke_start` of it would have been. A seq that names no step offered as a memo is
+    /// ignored (it changes nothing; a call at it still goes through `invoke_start`).
     fn memos_taken(&mut self, parent_sid: &str, seqs: &[u32]) {
         for &n in seqs {
-            let Some(children) = self.recorded.get_mut(parent_sid) else { return };
-            let Some(recorded) = children.remove(&Slot::Seq(n)) else { continue };
-            if !memoizable(&recorded, n) {
-                children.insert(Slot::Seq(n), recorded);
+            if !self.offered.remove(&(parent_sid.to_string(), n)) {
                 continue;
             }
+            let Some(recorded) = self.recorded.get_mut(parent_sid).and_then(|c| c.remove(&Slot::Seq(n))) else { continue };
             self.position(parent_sid, Order::Seq(Some(n)), &recorded.name, &recorded.input_data);
             let key = recorded.step_key.clone();
             self.take_memo(parent_sid, &key, &recorded);
