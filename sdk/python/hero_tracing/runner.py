@@ -26,7 +26,7 @@ from .errors import (Abandoned, ChildFailed, Failed, NotSerialisable, PauseRefus
                      TimedOut)
 from . import retrying
 from .importer import LogicFinder
-from .jsonwire import canonical_json, decode, json_object, to_line
+from .jsonwire import decode, json_object, to_line
 from .results import declared_names, describe_failure, format_traceback, shape_output
 from .sdk import REGISTRY, bind_arguments, logic_meta
 from .streams import PlayStream, flush_partials
@@ -332,7 +332,7 @@ class Runtime:
         memo = parent.memo.pop(seq, None) if parent.memo and seq is not None else None
         if memo is None or memo.get("logic") != name or not isinstance(memo.get("args"), dict):
             return None
-        if canonical_json(memo["args"]) != canonical_json(args):
+        if not _same_json(memo["args"], args):
             return None
         with self._taken_lock:
             self._taken.setdefault(parent.play_sid, []).append(seq)
@@ -981,6 +981,20 @@ def main(channel_fd=None):
     except BaseException as exc:  # noqa: B036 - a runner bug must still say what happened
         _die(EXIT_PROTOCOL, "internal error: " + format_traceback(exc, trim=False))
     _exit_cleanly()
+
+
+def _same_json(a, b):
+    """Whether two decoded JSON values have the same canonical JSON: equal, and of the same
+    type all the way down (1, 1.0 and True differ; so do 0.0 and -0.0)."""
+    if type(a) is not type(b):
+        return False
+    if type(a) is dict:
+        return a.keys() == b.keys() and all(_same_json(a[k], b[k]) for k in a)
+    if type(a) is list:
+        return len(a) == len(b) and all(map(_same_json, a, b))
+    if type(a) is float:
+        return repr(a) == repr(b)
+    return a == b
 
 
 def _memo_by_seq(memo):

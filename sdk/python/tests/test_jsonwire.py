@@ -57,3 +57,19 @@ class JsonObject(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class SameJson(unittest.TestCase):
+    """The runner matches a call with a memo by `_same_json`: it must agree with comparing
+    canonical JSON, which is what the daemon's step keys hash."""
+
+    def test_same_json_agrees_with_canonical_json(self):
+        from hero_tracing.jsonwire import canonical_json
+        from hero_tracing.runner import _same_json
+
+        values = [1, 1.0, True, False, 0, 0.0, -0.0, None, "1", "", [], {}, [1], [1.0], {"a": 1},
+                  {"a": 1.0}, {"a": True}, {"b": 1}, {"a": [1, {"b": None}]},
+                  {"a": [1, {"b": False}]}, {"a": 1, "b": 2}, {"b": 2, "a": 1}, 1e20, 1e-7, "é"]
+        for a in values:
+            for b in values:
+                self.assertEqual(_same_json(a, b), canonical_json(a) == canonical_json(b), (a, b))
