@@ -56,9 +56,12 @@ pub async fn run(config: ServerConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The store, and the PostgreSQL one again when this daemon shares it with others (it gives
-/// its lease up at a clean stop).
-fn open_store(config: &ServerConfig) -> anyhow::Result<(Arc<dyn Store>, Option<Arc<PgStore>>)> {
+/// The store, and the PostgreSQL one again when it is shared with other daemons.
+type OpenedStore = (Arc<dyn Store>, Option<Arc<PgStore>>);
+
+/// Opens the configured store; a shared PostgreSQL one is also returned as such, since the
+/// daemon gives its lease up at a clean stop.
+fn open_store(config: &ServerConfig) -> anyhow::Result<OpenedStore> {
     Ok(match &config.store_url {
         Some(url) => {
             let connections = config.service.engine.pool_size as usize + crate::store::pg::DEFAULT_CONNECTIONS;

@@ -143,7 +143,7 @@ enum Refusal {
     Service(ServiceError),
     /// A replayed step that failed in an earlier run: its message and its Play, and the
     /// callee's retry policy when the call follows it.
-    ChildFailed { message: String, play_sid: String, timed_out: bool, retry: Option<protocol::RetryPolicy> },
+    ChildFailed { message: String, play_sid: String, timed_out: bool, retry: Option<Box<protocol::RetryPolicy>> },
     Nondeterminism(String),
     /// A `model_call` the daemon could not make, or the endpoint refused.
     Model(crate::model_call::ModelCallError),
@@ -622,7 +622,7 @@ impl<'a> Session<'a> {
             // attempt ran under.
             let retry = if follow_policy && recorded.attempt == 1 && !local {
                 let version = self.recorded_version(&recorded)?;
-                self.spec_of(&version, name).wire.retry
+                self.spec_of(&version, name).wire.retry.map(Box::new)
             } else {
                 None
             };
@@ -1141,7 +1141,7 @@ fn refusal_body(refusal: &Refusal) -> RefusalBody {
                 play_sid: Some(play_sid.clone()),
                 status: None,
                 body: None,
-                retry: retry.clone(),
+                retry: retry.as_deref().cloned(),
             }
         }
         Refusal::Nondeterminism(message) => {

@@ -105,7 +105,7 @@ where
         let body = format!("[{}]", batch.forward.iter().map(|e| e.get()).collect::<Vec<_>>().join(","));
         let response = forward(inner, parts, Bytes::from(body)).await?;
         let (head, body) = response.into_parts();
-        let bytes = body.collect().await.map_err(Into::<BoxError>::into)?.to_bytes();
+        let bytes = body.collect().await?.to_bytes();
         let Ok(entries) = serde_json::from_slice::<Vec<Value>>(&bytes) else {
             // A whole-batch refusal (too many entries, ...) is jsonrpsee's to give.
             return Ok(Response::from_parts(head, HttpBody::from(bytes.to_vec())));

@@ -240,7 +240,7 @@ fn a_cancel_request_reaches_the_live_owner_once_and_never_a_gone_one() {
     assert!(!a.play_request_cancel(&play.sid).unwrap(), "the owner cancels its own Play itself");
     assert!(b.play_request_cancel(&play.sid).unwrap(), "another daemon asks the owner");
     assert!(b.take_cancel_requests().unwrap().is_empty(), "the request is the owner's");
-    assert_eq!(a.take_cancel_requests().unwrap(), [play.sid.clone()]);
+    assert_eq!(a.take_cancel_requests().unwrap(), std::slice::from_ref(&play.sid));
     assert!(a.take_cancel_requests().unwrap().is_empty(), "handed out once");
     a.leave();
     assert!(!b.play_request_cancel(&play.sid).unwrap(), "nobody would pick it up: the caller cancels it");
