@@ -153,6 +153,11 @@ async fn a_pause_three_levels_deep_propagates_and_resumes_through_the_grandchild
     for play in after["descendants"].as_array().unwrap() {
         assert_eq!(play["status"], "success", "{play}");
     }
+    // The re-entered middle and asker replayed their finished steps (from the memos their
+    // invoke_start replies carry) without running them again: they are marked replayed.
+    let replayed: Vec<&str> = after["descendants"].as_array().unwrap().iter()
+        .filter(|p| p["replayed"] == json!(true)).filter_map(|p| p["input_data"]["tag"].as_str()).collect();
+    assert_eq!(replayed, ["middle", "before-ask"], "{after}");
 }
 
 const SHAPES: &str = r#"
