@@ -303,16 +303,24 @@ fn a_wrong_expectation_is_caught() {
     assert!(error.contains("$c1.replayed"), "{error}");
 }
 
+/// An engine over `dir` with these Logics (name, source) and `main` started with `inputs`.
+fn started_main(dir: &Path, logics: &[(&str, &str)], inputs: Value) -> (Engine, String) {
+    let engine = engine_over(dir);
+    for (name, source) in logics {
+        let params = LogicCreateParams { name: name.to_string(), python_source: Some(source.to_string()), ..Default::default() };
+        engine.core.library.create_logic(params).unwrap();
+    }
+    let inputs = inputs.as_object().cloned().unwrap_or_default();
+    let root = engine.start_play(PlayStartParams { logic: "main".into(), inputs, ..Default::default() }).unwrap().sid;
+    (engine, root)
+}
+
 #[test]
 fn hello_answered_ahead_and_unanswered_child_ends_keep_the_protocol_checks() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = engine_over(dir.path());
-    let core = &engine.core;
     let source = "from hero_tracing import logic\n\n\n@logic(name=\"main\")\ndef main(x=1):\n    return {}\n";
-    let params = LogicCreateParams { name: "main".into(), python_source: Some(source.into()), ..Default::default() };
-    core.library.create_logic(params).unwrap();
-    let inputs = serde_json::json!({"x": 2}).as_object().cloned().unwrap();
-    let root = engine.start_play(PlayStartParams { logic: "main".into(), inputs, ..Default::default() }).unwrap().sid;
+    let (engine, root) = started_main(dir.path(), &[("main", source)], serde_json::json!({"x": 2}));
+    let core = &engine.core;
     let store = core.library.store();
     let play = store.play_get(&root).unwrap().unwrap();
     let version = store.version_get(&play.logic_version_sid).unwrap().unwrap();
@@ -351,15 +359,10 @@ fn hello_answered_ahead_and_unanswered_child_ends_keep_the_protocol_checks() {
 #[test]
 fn a_replayed_notification_takes_only_steps_offered_as_memos() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = engine_over(dir.path());
-    let core = &engine.core;
     let flaky = "from hero_tracing import logic\n\n\n@logic(name=\"flaky\")\ndef flaky():\n    raise logic.Failed(\"no\")\n";
     let main = "from hero_tracing import logic\n\n\n@logic(name=\"main\")\ndef main():\n    return {}\n";
-    for (name, source) in [("flaky", flaky), ("main", main)] {
-        let params = LogicCreateParams { name: name.into(), python_source: Some(source.into()), ..Default::default() };
-        core.library.create_logic(params).unwrap();
-    }
-    let root = engine.start_play(PlayStartParams { logic: "main".into(), ..Default::default() }).unwrap().sid;
+    let (engine, root) = started_main(dir.path(), &[("flaky", flaky), ("main", main)], Value::Null);
+    let core = &engine.core;
     let hello = r#"{"id": 1, "op": "hello", "secret": "fixture-secret", "pid": 7, "python": "3.11.7"}"#;
     let call = format!(r#"{{"id": 2, "op": "invoke_start", "parent": "{root}", "logic": "flaky", "args": {{}}, "local": false, "seq": 0}}"#);
     let ask = format!(r#"{{"id": 3, "op": "pause", "play_sid": "{root}", "name": "go", "ui": {{"kind": "confirm", "prompt": "Go?", "options": []}}, "schema": {{"type": "boolean"}}}}"#);
