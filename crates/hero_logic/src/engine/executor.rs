@@ -170,7 +170,15 @@ fn load_run(core: &Core, play_sid: &str, mode: &RunMode) -> crate::store::StoreR
             found => return Ok(found.map(|p| (p, Vec::new()))),
         }
     }
-    let mut tree = store.play_tree(play_sid)?.into_iter();
+    let kept = match mode {
+        RunMode::Resume { .. } => core.take_answered_tree(play_sid),
+        _ => None,
+    };
+    let mut tree = match kept {
+        Some(tree) => tree,
+        None => store.play_tree(play_sid)?,
+    }
+    .into_iter();
     Ok(tree.next().map(|root| (root, tree.collect())))
 }
 

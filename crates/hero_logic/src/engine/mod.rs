@@ -127,6 +127,10 @@ pub(crate) struct Core {
     starter: Option<Arc<runner::Starter>>,
     /// Sleeping Plays' wake-up times.
     timers: Arc<timers::Timers>,
+    /// Trees `play_resume` read and updated, by top-level sid, with the store's write count
+    /// after its update: the resumed run takes one instead of reading the tree again when
+    /// nothing was written since.
+    answered_trees: Mutex<HashMap<String, (u64, Vec<Play>)>>,
 }
 
 impl Core {
@@ -151,6 +155,7 @@ impl Core {
             sids: Mutex::new((0, 0)),
             starter,
             timers: Default::default(),
+            answered_trees: Mutex::new(HashMap::new()),
         }
     }
 
@@ -211,6 +216,16 @@ impl Core {
 
     fn is_running(&self, play_sid: &str) -> bool {
         self.running.lock().unwrap_or_else(|p| p.into_inner()).contains_key(play_sid)
+    }
+
+    fn keep_answered_tree(&self, root_sid: &str, writes: u64, tree: Vec<Play>) {
+        self.answered_trees.lock().unwrap_or_else(|p| p.into_inner()).insert(root_sid.to_string(), (writes, tree));
+    }
+
+    /// The tree `play_resume` kept for this run, if nothing was written since.
+    fn take_answered_tree(&self, root_sid: &str) -> Option<Vec<Play>> {
+        let (writes, tree) = self.answered_trees.lock().unwrap_or_else(|p| p.into_inner()).remove(root_sid)?;
+        (self.library.store().writes_made() == Some(writes)).then_some(tree)
     }
 
     fn wait_until_not_running(&self, play_sid: &str) {
@@ -501,6 +516,7 @@ impl Engine {
         let store = self.core.library.store();
         // The run's tree is read once, and the answer is computed from it: a run with many
         // recorded steps would otherwise pay for them several times over.
+        let writes_before = store.writes_made();
         let (root_sid, mut tree) = run_tree(store.as_ref(), play_sid)?;
         let Some(asker_at) = tree.iter().position(|p| p.pending_resumes.iter().any(|r| r.id == resume_id)) else {
             return Err(unknown_question(&tree, resume_id));
@@ -532,6 +548,12 @@ impl Engine {
                 message: format!("question {resume_id:?} of Play {asker_sid} was answered by another call first"),
                 hint: "read the Play again; it is running with the other answer".into(),
             });
+        }
+        // Only this update was written since the tree was read: it is what the run would read.
+        if let (Some(before), Some(after)) = (writes_before, store.writes_made()) {
+            if after == before + 1 {
+                self.core.keep_answered_tree(&root_sid, after, tree.clone());
+            }
         }
         let mode = RunMode::Resume { play_sid: asker_sid.clone(), resume_id: resume_id.to_string() };
         self.enqueue(&root_sid, self.core.budget_of(&root_sid), mode);

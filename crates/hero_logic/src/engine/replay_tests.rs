@@ -388,3 +388,52 @@ fn a_replayed_notification_takes_only_steps_offered_as_memos() {
     assert_eq!(again["error"]["kind"], "child_failed", "{again}");
     assert_eq!(text_of(&again["error"], "play_sid"), child);
 }
+
+#[test]
+fn a_resumed_run_takes_the_answered_tree_only_when_nothing_was_written_since() {
+    let dir = tempfile::tempdir().unwrap();
+    let child = "from hero_tracing import logic\n\n\n@logic(name=\"child\")\ndef child():\n    return {}\n";
+    let main = "from hero_tracing import logic\n\n\n@logic(name=\"main\")\ndef main():\n    return {}\n";
+    let (engine, root) = started_main(dir.path(), &[("child", child), ("main", main)], Value::Null);
+    let core = &engine.core;
+    let store = core.library.store();
+    let hello = r#"{"id": 1, "op": "hello", "secret": "fixture-secret", "pid": 7, "python": "3.11.7"}"#;
+    let call = format!(r#"{{"id": 2, "op": "invoke_start", "parent": "{root}", "logic": "child", "args": {{}}, "local": false, "seq": 0}}"#);
+    let pause = |id: u32, name: &str| format!(r#"{{"id": {id}, "op": "pause", "play_sid": "{root}", "name": "{name}", "ui": {{"kind": "confirm", "prompt": "Go?", "options": []}}, "schema": {{"type": "boolean"}}}}"#);
+    let asked = |session: &mut Session, id: u32, name: &str| -> String {
+        let answer: Value = serde_json::from_str(&session.handle_line(&pause(id, name)).unwrap().unwrap()).unwrap();
+        text_of(&answer, "resume_id")
+    };
+
+    let mut first = begin_run(core, &root, RunMode::Fresh).unwrap();
+    first.handle_line(hello).unwrap();
+    let started: Value = serde_json::from_str(&first.handle_line(&call).unwrap().unwrap()).unwrap();
+    let child_sid = text_of(&started, "play_sid");
+    let end = format!(r#"{{"op": "invoke_end", "play_sid": "{child_sid}", "status": "success", "output": {{"k": 1}}, "error": "", "traceback": ""}}"#);
+    first.handle_line(&end).unwrap();
+    let question = asked(&mut first, 3, "go");
+    end_run(core, Some(first));
+
+    // Nothing written after the answer: the run starts from the tree play_resume read.
+    engine.resume(&root, &question, Value::Bool(true)).unwrap();
+    let mode = RunMode::Resume { play_sid: root.clone(), resume_id: question.clone() };
+    let (kept_root, kept) = load_run(core, &root, &mode).unwrap().unwrap();
+    let mut read = store.play_tree(&root).unwrap();
+    assert_eq!((kept_root, kept), (read.remove(0), read), "the kept tree is the stored one");
+
+    // Something written after the answer: the run reads the tree again and sees it.
+    let mut again = begin_run(core, &root, mode.clone()).unwrap();
+    again.handle_line(hello).unwrap();
+    // The answered question again, then a new one.
+    again.handle_line(&pause(2, "go")).unwrap();
+    let second_question = asked(&mut again, 3, "more");
+    end_run(core, Some(again));
+    engine.resume(&root, &second_question, Value::Bool(true)).unwrap();
+    let mut changed = store.play_get(&child_sid).unwrap().unwrap();
+    changed.error_message = "written after the answer".into();
+    store.play_update(&changed).unwrap();
+    let mode = RunMode::Resume { play_sid: root.clone(), resume_id: second_question };
+    let (_, tree) = load_run(core, &root, &mode).unwrap().unwrap();
+    let child = tree.iter().find(|p| p.sid == child_sid).expect("the child is in the tree");
+    assert_eq!(child.error_message, "written after the answer");
+}

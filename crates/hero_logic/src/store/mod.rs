@@ -241,6 +241,11 @@ pub trait Store: Send + Sync + 'static {
     /// Hands the new top-level Play `sid`, still `pending`, to the database's queue, which
     /// any daemon with a free worker claims from; false: there is no such queue (the caller
     /// queues it itself).
+    /// How many writes this store has begun, when it alone writes its database: equal
+    /// counts mean nothing was written in between. None for a store other daemons write too.
+    fn writes_made(&self) -> Option<u64> {
+        None
+    }
     fn play_queue_shared(&self, _sid: &str) -> StoreResult<bool> {
         Ok(false)
     }

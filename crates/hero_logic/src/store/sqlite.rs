@@ -64,6 +64,8 @@ pub struct SqliteStore {
     library_generation: AtomicU64,
     /// Group transactions committed so far.
     commits_made: AtomicU64,
+    /// Writes begun so far (each write, whatever group it joins): see `Store::writes_made`.
+    writes_made: AtomicU64,
 }
 
 /// The writer connection and the group transaction it has open, if any.
@@ -115,6 +117,7 @@ impl SqliteStore {
             readers: Mutex::new(Vec::new()),
             library_generation: AtomicU64::new(0),
             commits_made: AtomicU64::new(0),
+            writes_made: AtomicU64::new(0),
         })
     }
 
@@ -184,6 +187,7 @@ impl SqliteStore {
         self.waiting.fetch_add(1, Ordering::AcqRel);
         let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         self.waiting.fetch_sub(1, Ordering::AcqRel);
+        self.writes_made.fetch_add(1, Ordering::AcqRel);
         let group = match writer.join_group() {
             Ok(group) => group,
             Err(e) => {
@@ -221,6 +225,7 @@ impl SqliteStore {
             drop(writer);
             return self.write(f);
         }
+        self.writes_made.fetch_add(1, Ordering::AcqRel);
         run(&writer.conn, "PRAGMA synchronous = NORMAL")?;
         let written = writer.alone(f);
         let restored = run(&writer.conn, "PRAGMA synchronous = FULL");
@@ -778,6 +783,10 @@ impl Store for SqliteStore {
 
     fn library_generation(&self) -> u64 {
         self.library_generation.load(Ordering::Acquire)
+    }
+
+    fn writes_made(&self) -> Option<u64> {
+        Some(self.writes_made.load(Ordering::Acquire))
     }
 
     fn play_root_sid(&self, sid: &str) -> StoreResult<Option<String>> {
