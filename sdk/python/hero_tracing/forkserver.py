@@ -79,6 +79,8 @@ SHARED_KEYS = ("hide_dirs", "hide_files", "read_dirs", "write_dirs", "network", 
 # Processes kept ready when the daemon does not say: namespaces made, data dir hidden, /proc
 # mounted, cgroups joined, waiting for a Play.
 POOL_SIZE = 4
+# How long a process made ahead waits for its Play before it warms up (`warm_up`).
+WARM_UP_AFTER_S = 0.05
 # Where a process made ahead keeps its cgroup limit files: above every number `place` uses.
 _AHEAD_FD_BASE = 200
 
@@ -342,7 +344,10 @@ def pooled(control, sock, shared, private, cgroup=None):
     when given), then its one Play."""
 
     def play_of():
-        warm_up()
+        # Only a process left waiting warms up: one handed its Play at once (starts back to
+        # back) would spend that CPU beside the start before it.
+        if not select.select([sock], [], [], WARM_UP_AFTER_S)[0]:
+            warm_up()
         message, fds, _, _ = socket.recv_fds(sock, _PACKET, 16)
         sock.close()
         if not message:
