@@ -315,6 +315,39 @@ fn started_main(dir: &Path, logics: &[(&str, &str)], inputs: Value) -> (Engine, 
     (engine, root)
 }
 
+/// What a runner with the fixture's secret sends first.
+const FIXTURE_HELLO: &str = r#"{"id": 1, "op": "hello", "secret": "fixture-secret", "pid": 7, "python": "3.11.7"}"#;
+
+/// `main`'s first run: it calls `logic` once (seq 0), that child ends with `end` (the
+/// `status`, `output` and `error` fields of its invoke_end), and `main` asks "go"; then the
+/// question is answered. Returns the child's sid, the question's resume id and the
+/// invoke_start line, which a replay sends again.
+fn ran_once_and_answered(engine: &Engine, root: &str, logic: &str, end: &str) -> (String, String, String) {
+    let core = &engine.core;
+    let call = format!(r#"{{"id": 2, "op": "invoke_start", "parent": "{root}", "logic": "{logic}", "args": {{}}, "local": false, "seq": 0}}"#);
+    let mut first = begin_run(core, root, RunMode::Fresh).unwrap();
+    first.handle_line(FIXTURE_HELLO).unwrap();
+    let started: Value = serde_json::from_str(&first.handle_line(&call).unwrap().unwrap()).unwrap();
+    let child = text_of(&started, "play_sid");
+    let end = format!(r#"{{"op": "invoke_end", "play_sid": "{child}", {end}, "traceback": ""}}"#);
+    assert_eq!(first.handle_line(&end).unwrap(), None);
+    let question = asked(&mut first, root, 3, "go");
+    end_run(core, Some(first));
+    engine.resume(root, &question, Value::Bool(true)).unwrap();
+    (child, question, call)
+}
+
+/// A `pause` line of `play_sid` asking a confirm question named `name`.
+fn pause_line(play_sid: &str, id: u32, name: &str) -> String {
+    format!(r#"{{"id": {id}, "op": "pause", "play_sid": "{play_sid}", "name": "{name}", "ui": {{"kind": "confirm", "prompt": "Go?", "options": []}}, "schema": {{"type": "boolean"}}}}"#)
+}
+
+/// Asks that question in `session` and returns the resume id it waits under.
+fn asked(session: &mut Session, play_sid: &str, id: u32, name: &str) -> String {
+    let answer: Value = serde_json::from_str(&session.handle_line(&pause_line(play_sid, id, name)).unwrap().unwrap()).unwrap();
+    text_of(&answer, "resume_id")
+}
+
 #[test]
 fn hello_answered_ahead_and_unanswered_child_ends_keep_the_protocol_checks() {
     let dir = tempfile::tempdir().unwrap();
@@ -363,22 +396,10 @@ fn a_replayed_notification_takes_only_steps_offered_as_memos() {
     let main = "from hero_tracing import logic\n\n\n@logic(name=\"main\")\ndef main():\n    return {}\n";
     let (engine, root) = started_main(dir.path(), &[("flaky", flaky), ("main", main)], Value::Null);
     let core = &engine.core;
-    let hello = r#"{"id": 1, "op": "hello", "secret": "fixture-secret", "pid": 7, "python": "3.11.7"}"#;
-    let call = format!(r#"{{"id": 2, "op": "invoke_start", "parent": "{root}", "logic": "flaky", "args": {{}}, "local": false, "seq": 0}}"#);
-    let ask = format!(r#"{{"id": 3, "op": "pause", "play_sid": "{root}", "name": "go", "ui": {{"kind": "confirm", "prompt": "Go?", "options": []}}, "schema": {{"type": "boolean"}}}}"#);
+    let (child, question, call) = ran_once_and_answered(&engine, &root, "flaky", r#""status": "failed", "output": {}, "error": "no""#);
 
-    let mut first = begin_run(core, &root, RunMode::Fresh).unwrap();
-    first.handle_line(hello).unwrap();
-    let started: Value = serde_json::from_str(&first.handle_line(&call).unwrap().unwrap()).unwrap();
-    let child = text_of(&started, "play_sid");
-    let end = format!(r#"{{"op": "invoke_end", "play_sid": "{child}", "status": "failed", "output": {{}}, "error": "no", "traceback": ""}}"#);
-    assert_eq!(first.handle_line(&end).unwrap(), None);
-    let asked: Value = serde_json::from_str(&first.handle_line(&ask).unwrap().unwrap()).unwrap();
-    end_run(core, Some(first));
-    engine.resume(&root, &text_of(&asked, "resume_id"), Value::Bool(true)).unwrap();
-
-    let mut second = begin_run(core, &root, RunMode::Resume { play_sid: root.clone(), resume_id: text_of(&asked, "resume_id") }).unwrap();
-    let greeted: Value = serde_json::from_str(&second.handle_line(hello).unwrap().unwrap()).unwrap();
+    let mut second = begin_run(core, &root, RunMode::Resume { play_sid: root.clone(), resume_id: question }).unwrap();
+    let greeted: Value = serde_json::from_str(&second.handle_line(FIXTURE_HELLO).unwrap().unwrap()).unwrap();
     assert!(greeted.get("memo").is_none(), "a failed step is no memo: {greeted}");
     // A runner claiming it took the failed step from a memo changes nothing: the call at it
     // is still answered from the record.
@@ -397,25 +418,9 @@ fn a_resumed_run_takes_the_answered_tree_only_when_nothing_was_written_since() {
     let (engine, root) = started_main(dir.path(), &[("child", child), ("main", main)], Value::Null);
     let core = &engine.core;
     let store = core.library.store();
-    let hello = r#"{"id": 1, "op": "hello", "secret": "fixture-secret", "pid": 7, "python": "3.11.7"}"#;
-    let call = format!(r#"{{"id": 2, "op": "invoke_start", "parent": "{root}", "logic": "child", "args": {{}}, "local": false, "seq": 0}}"#);
-    let pause = |id: u32, name: &str| format!(r#"{{"id": {id}, "op": "pause", "play_sid": "{root}", "name": "{name}", "ui": {{"kind": "confirm", "prompt": "Go?", "options": []}}, "schema": {{"type": "boolean"}}}}"#);
-    let asked = |session: &mut Session, id: u32, name: &str| -> String {
-        let answer: Value = serde_json::from_str(&session.handle_line(&pause(id, name)).unwrap().unwrap()).unwrap();
-        text_of(&answer, "resume_id")
-    };
-
-    let mut first = begin_run(core, &root, RunMode::Fresh).unwrap();
-    first.handle_line(hello).unwrap();
-    let started: Value = serde_json::from_str(&first.handle_line(&call).unwrap().unwrap()).unwrap();
-    let child_sid = text_of(&started, "play_sid");
-    let end = format!(r#"{{"op": "invoke_end", "play_sid": "{child_sid}", "status": "success", "output": {{"k": 1}}, "error": "", "traceback": ""}}"#);
-    first.handle_line(&end).unwrap();
-    let question = asked(&mut first, 3, "go");
-    end_run(core, Some(first));
+    let (child_sid, question, _) = ran_once_and_answered(&engine, &root, "child", r#""status": "success", "output": {"k": 1}, "error": """#);
 
     // Nothing written after the answer: the run starts from the tree play_resume read.
-    engine.resume(&root, &question, Value::Bool(true)).unwrap();
     let mode = RunMode::Resume { play_sid: root.clone(), resume_id: question.clone() };
     let (kept_root, kept) = load_run(core, &root, &mode).unwrap().unwrap();
     let mut read = store.play_tree(&root).unwrap();
@@ -423,10 +428,10 @@ fn a_resumed_run_takes_the_answered_tree_only_when_nothing_was_written_since() {
 
     // Something written after the answer: the run reads the tree again and sees it.
     let mut again = begin_run(core, &root, mode.clone()).unwrap();
-    again.handle_line(hello).unwrap();
+    again.handle_line(FIXTURE_HELLO).unwrap();
     // The answered question again, then a new one.
-    again.handle_line(&pause(2, "go")).unwrap();
-    let second_question = asked(&mut again, 3, "more");
+    again.handle_line(&pause_line(&root, 2, "go")).unwrap();
+    let second_question = asked(&mut again, &root, 3, "more");
     end_run(core, Some(again));
     engine.resume(&root, &second_question, Value::Bool(true)).unwrap();
     let mut changed = store.play_get(&child_sid).unwrap().unwrap();
