@@ -368,50 +368,57 @@ fn verdict(outcome: &RunOutcome, stop: Option<Stop>, exit: Option<ExitStatus>, b
 
 /// Writes the verdict on the top-level Play and on every child the run left open.
 fn finalize(core: &Core, session: &mut Session, verdict: Verdict, tail: String) {
-    let store = core.library.store();
-    if let Err(e) = session.flush() {
-        tracing::error!(error = %e, "cannot write the run's open children");
-    }
-    // Replayed steps only get their flag set, in the run's last commit (not a rewrite each).
-    let replayed = session.take_replayed();
-    let mut logs = session.take_logs();
-    let (mut root, children) = session.take_open();
-    if let Some(text) = runner_output(&tail) {
-        logs.push((root.sid.clone(), text));
-    }
     let (status, output, message) = match verdict {
-        Verdict::Waiting => {
-            // Waiting for a person: the chain keeps its `awaiting_resume`, with the logs so
-            // far; unless an answer or a cancel already moved it on, which this must not undo.
-            // Branches the question stopped midway (they shared its thread or event loop)
-            // wait with it: they go on from their start on resume, under the same sids.
-            let guard = root.sid.clone();
-            let mut updates = vec![root];
-            updates.extend(children.into_iter().map(|mut child| {
-                if child.status == PlayStatus::Running {
-                    let _ = lifecycle::apply(&mut child, Event::Ask);
-                }
-                child
-            }));
-            let batch = PlayBatch { updates, logs, replayed, ..Default::default() };
-            if let Err(e) = store.play_batch(&batch, Some((&guard, PlayStatus::AwaitingResume))) {
-                tracing::error!(error = %e, "cannot record a waiting Play");
-            }
-            return;
-        }
+        Verdict::Waiting => return record_waiting(core, session, tail),
         Verdict::Closed { status, output, message } => (status, output, message),
     };
-    let mut updates = Vec::with_capacity(children.len() + 1);
+    // One commit: the children not written yet, the logs not written yet and every open
+    // Play closed; replayed steps only get their flag set here (not a rewrite each).
+    let mut batch = session.take_unwritten();
+    batch.replayed = session.take_replayed();
+    let (mut root, children) = session.take_open();
+    if let Some(text) = runner_output(&tail) {
+        batch.logs.push((root.sid.clone(), text));
+    }
     for mut child in children {
         let child_status = if status == PlayStatus::Success { PlayStatus::Failed } else { status };
         let note = format!("the run ended before this step finished: {}", first_line(&message));
         session::close(&mut child, lifecycle::ending(child_status), Map::new(), note);
-        updates.push(child);
+        batch.updates.push(child);
     }
     session::close(&mut root, lifecycle::ending(status), output, message);
-    updates.push(root);
-    if let Err(e) = store.play_batch(&PlayBatch { updates, logs, replayed, ..Default::default() }, None) {
+    batch.updates.push(root);
+    if let Err(e) = core.library.store().play_batch(&batch, None) {
         tracing::error!(error = %e, "cannot record a Play's result");
+    }
+}
+
+/// Waiting for a person: the chain keeps its `awaiting_resume`, with the logs so far; unless
+/// an answer or a cancel already moved it on, which this must not undo. Branches the
+/// question stopped midway (they shared its thread or event loop) wait with it: they go on
+/// from their start on resume, under the same sids.
+fn record_waiting(core: &Core, session: &mut Session, tail: String) {
+    let store = core.library.store();
+    if let Err(e) = session.flush() {
+        tracing::error!(error = %e, "cannot write the run's open children");
+    }
+    let replayed = session.take_replayed();
+    let mut logs = session.take_logs();
+    let (root, children) = session.take_open();
+    if let Some(text) = runner_output(&tail) {
+        logs.push((root.sid.clone(), text));
+    }
+    let guard = root.sid.clone();
+    let mut updates = vec![root];
+    updates.extend(children.into_iter().map(|mut child| {
+        if child.status == PlayStatus::Running {
+            let _ = lifecycle::apply(&mut child, Event::Ask);
+        }
+        child
+    }));
+    let batch = PlayBatch { updates, logs, replayed, ..Default::default() };
+    if let Err(e) = store.play_batch(&batch, Some((&guard, PlayStatus::AwaitingResume))) {
+        tracing::error!(error = %e, "cannot record a waiting Play");
     }
 }
 

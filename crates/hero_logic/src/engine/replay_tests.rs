@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use hero_logic_api::params::{LogicCreateParams, PlayStartParams};
+use hero_logic_api::PlayStatus;
 use serde_json::Value;
 
 use super::super::sandbox::Budget;
@@ -441,4 +442,34 @@ fn a_resumed_run_takes_the_answered_tree_only_when_nothing_was_written_since() {
     let (_, tree) = load_run(core, &root, &mode).unwrap().unwrap();
     let child = tree.iter().find(|p| p.sid == child_sid).expect("the child is in the tree");
     assert_eq!(child.error_message, "written after the answer");
+}
+
+#[test]
+fn a_run_that_ends_writes_its_logs_and_unwritten_children_with_its_result_in_one_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let child = "from hero_tracing import logic\n\n\n@logic(name=\"child\")\ndef child():\n    return {}\n";
+    let main = "from hero_tracing import logic\n\n\n@logic(name=\"main\")\ndef main():\n    return {}\n";
+    let (engine, root) = started_main(dir.path(), &[("child", child), ("main", main)], Value::Null);
+    let core = &engine.core;
+    let store = core.library.store();
+    let mut run = begin_run(core, &root, RunMode::Fresh).unwrap();
+    run.handle_line(FIXTURE_HELLO).unwrap();
+    let call = format!(r#"{{"id": 2, "op": "invoke_start", "parent": "{root}", "logic": "child", "args": {{}}, "local": false, "seq": 0}}"#);
+    let started: Value = serde_json::from_str(&run.handle_line(&call).unwrap().unwrap()).unwrap();
+    let child_sid = text_of(&started, "play_sid");
+    let log = format!(r#"{{"op": "log", "play_sid": "{root}", "text": "said once\n"}}"#);
+    assert_eq!(run.handle_line(&log).unwrap(), None);
+    let finish = r#"{"id": 3, "op": "finish", "status": "success", "output": {}, "error": "", "traceback": ""}"#;
+    run.handle_line(finish).unwrap();
+    assert!(store.play_get(&child_sid).unwrap().is_none(), "the child is not written before the run ends");
+
+    let writes_before = store.writes_made().unwrap();
+    end_run(core, Some(run));
+    assert_eq!(store.writes_made().unwrap() - writes_before, 1, "the run's end is one commit");
+    let recorded = store.play_get(&root).unwrap().unwrap();
+    assert_eq!((recorded.status, recorded.logs.as_str()), (PlayStatus::Success, "said once\n"));
+    assert_eq!(recorded.sub_play_sids, vec![child_sid.clone()]);
+    let unfinished = store.play_get(&child_sid).unwrap().unwrap();
+    assert_eq!(unfinished.status, PlayStatus::Failed, "{unfinished:?}");
+    assert!(unfinished.error_message.starts_with("the run ended before this step finished"), "{unfinished:?}");
 }

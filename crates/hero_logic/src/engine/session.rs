@@ -832,6 +832,14 @@ impl<'a> Session<'a> {
         PlayBatch { new_children, logs: self.take_logs(), ..Default::default() }
     }
 
+    /// The open children not written yet and the logs not written yet, taken for the run's
+    /// last write (its closed Plays join the same commit).
+    pub fn take_unwritten(&mut self) -> PlayBatch {
+        let batch = self.unsaved_batch(None);
+        self.unsaved.clear();
+        batch
+    }
+
     /// Log text of the open Plays not written yet, taken for a write.
     pub fn take_logs(&mut self) -> Vec<(String, String)> {
         let mut logs: Vec<(String, String)> = self
