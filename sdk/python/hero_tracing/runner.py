@@ -13,6 +13,7 @@ question is answered.
 import collections
 import concurrent.futures.thread  # noqa: F401
 import linecache
+import mmap
 import os
 import sys
 import threading
@@ -39,7 +40,7 @@ _this_thread = threading.local()
 # sysexits.h EX_TEMPFAIL: the Play waits for a person; the daemon starts it again later.
 EXIT_SUSPENDED = 75
 _CO_VARKEYWORDS = 0x08
-# Kept free until a MemoryError, so reporting the failure has room to work.
+# Address space kept free until a MemoryError, so reporting the failure has room to work.
 _RESERVE_BYTES = 1 << 20
 
 
@@ -85,7 +86,7 @@ class Runtime:
         # once, and whichever body runs first compiles it (under the lock).
         self._sources = {}
         self._compiling = threading.RLock()
-        self._reserve = _take_reserve()
+        self._reserve = _reserve_room()
         # Frames whose bodies run now (any thread): their unfinished lines go out on a pause.
         self._running = []
         # Guards what follows: which children are open, which bodies wait for a person.
@@ -635,7 +636,7 @@ class Runtime:
             self._reserve = None
         error, traceback = describe_failure(exc, self.memory_mb)
         try:
-            self._reserve = self._reserve or bytearray(_RESERVE_BYTES)
+            self._reserve = self._reserve or _reserve_room()
         except MemoryError:
             pass
         return Outcome("failed", frame.output, error, traceback)
@@ -721,12 +722,10 @@ def _limit_malloc_arenas():
         pass
 
 
-# The reserve a process made ahead allocated while it waited for its Play (`warm_up`).
-_ready_reserve = []
-
-
-def _take_reserve():
-    return _ready_reserve.pop() if _ready_reserve else bytearray(_RESERVE_BYTES)
+def _reserve_room():
+    """An anonymous mapping never touched: the address-space limit (the one a MemoryError
+    comes from) counts it, resident memory does not, and making it costs no page faults."""
+    return mmap.mmap(-1, _RESERVE_BYTES)
 
 
 _WARM_SOURCE = "def warm(x=1):\n    return {'ok': x}\n"
@@ -742,8 +741,7 @@ def warm_up():
     ours, theirs = socket.socketpair()
     try:
         channel = Channel(os.dup(ours.fileno()), lambda message: None)
-        runtime = Runtime(channel)
-        _ready_reserve.append(runtime._reserve)
+        Runtime(channel)
         channel.pending = None
         to_line({"id": 1, "op": "hello", "secret": "", "pid": os.getpid(), "python": "3"})
         decode('{"id": 1, "op": "hello", "ok": true, "play": {"sid": "", "inputs": {}}}')

@@ -479,7 +479,7 @@ class WarmUp(unittest.TestCase):
     """A process made ahead warms up in a subprocess of its own here (the fork server's
     children do it before their Play arrives)."""
 
-    def test_warm_up_leaves_nothing_a_play_could_see_and_hands_its_reserve_on(self):
+    def test_warm_up_leaves_nothing_a_play_could_see(self):
         import json
         import os
         import subprocess
@@ -497,18 +497,43 @@ runner.warm_up()
 after = {{"fds": sorted(os.listdir("/proc/self/fd")), "env": dict(os.environ),
          "registry": sorted(sdk.REGISTRY), "lines": sorted(linecache.cache),
          "modules": sorted(sys.modules)}}
-reserve = runner._ready_reserve[0] if runner._ready_reserve else None
-taken = runner._take_reserve()
-print(json.dumps({{"before": before, "after": after, "reserved": len(reserve or b""),
-                  "handed_on": taken is reserve, "left": len(runner._ready_reserve)}}))
+print(json.dumps({{"before": before, "after": after}}))
 """
         out = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True)
         self.assertTrue(out.stdout, out.stderr)
         seen = json.loads(out.stdout)
         self.assertEqual(seen["before"], seen["after"])
-        self.assertEqual(seen["reserved"], 1 << 20)
-        self.assertTrue(seen["handed_on"])
-        self.assertEqual(seen["left"], 0)
+
+
+class Reserve(unittest.TestCase):
+    def test_the_memory_reserve_holds_address_space_and_no_resident_memory(self):
+        import json
+        import os
+        import subprocess
+        import sys
+
+        package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        probe = f"""
+import json, sys
+sys.path.insert(0, {package!r})
+from hero_tracing import runner
+def statm():
+    size, resident = open("/proc/self/statm").read().split()[:2]
+    return int(size), int(resident)
+before = statm()
+kept = [runner._reserve_room() for _ in range(16)]
+after = statm()
+print(json.dumps({{"size": after[0] - before[0], "resident": after[1] - before[1],
+                  "bytes": sum(len(r) for r in kept)}}))
+"""
+        out = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True)
+        self.assertTrue(out.stdout, out.stderr)
+        seen = json.loads(out.stdout)
+        page = os.sysconf("SC_PAGE_SIZE")
+        self.assertEqual(seen["bytes"], 16 << 20)
+        # 16 MiB of address space taken (what RLIMIT_AS counts), next to none of it resident.
+        self.assertGreaterEqual(seen["size"] * page, 16 << 20, seen)
+        self.assertLess(seen["resident"] * page, 1 << 20, seen)
 
 
 class ChildEnds(unittest.TestCase):
