@@ -58,21 +58,6 @@ pub fn run(core: &Arc<Core>, play_sid: &str, budget: Budget, mode: RunMode) {
         (Err(message), _) => return core.fail_unstarted(play, message.clone()),
         (Ok(_), None) => return core.fail_unstarted(play, "the Play sandbox is not set up".into()),
     };
-    if mode == RunMode::Fresh {
-        if let Err(e) = lifecycle::apply(&mut play, Event::Start) {
-            tracing::error!(%play_sid, error = %e, "cannot start a queued Play");
-            return;
-        }
-        play.started_at = now_ms();
-        // Lost in a crash, the Play is still pending and is started afresh: no step of it
-        // can be recorded before a durable write, which makes this one durable too.
-        if let Err(e) = store.play_update_lazily(&play) {
-            tracing::error!(%play_sid, error = %e, "cannot mark a Play running");
-            return;
-        }
-        core.changed();
-    }
-
     let budget = Budget { network: budget.network || version.network, ..budget };
     let mut runner = match starter.start(&core.settings.data_dir, play_sid, budget) {
         Ok(runner) => runner,
@@ -83,6 +68,12 @@ pub fn run(core: &Arc<Core>, play_sid: &str, budget: Budget, mode: RunMode) {
     let pid = runner.pid;
     let (control_tx, control_rx) = mpsc::channel();
     core.register(play_sid, control_tx.clone());
+    // Marked running while its process sets itself up (its first line is milliseconds
+    // away), and registered first: a cancel either finds it registered or wins the mark.
+    if mode == RunMode::Fresh && !mark_running(core, &mut play) {
+        core.unregister(play_sid);
+        return discard(runner);
+    }
     let stop = Arc::new(Mutex::new(None));
     let watchdog = spawn_watchdog(pid, budget, control_rx, Arc::clone(&stop), runner.channel_cutter());
 
@@ -116,6 +107,35 @@ pub fn run(core: &Arc<Core>, play_sid: &str, budget: Budget, mode: RunMode) {
         return;
     }
     end.close(&outcome, Some(&mut session));
+}
+
+/// Marks a fresh Play running, unless it is no longer pending (cancelled while queued).
+/// Lost in a crash, the Play is still pending and is started afresh: no step of it can be
+/// recorded before a durable write, which makes this one durable too.
+fn mark_running(core: &Core, play: &mut hero_logic_api::Play) -> bool {
+    if let Err(e) = lifecycle::apply(play, Event::Start) {
+        tracing::error!(play_sid = %play.sid, error = %e, "cannot start a queued Play");
+        return false;
+    }
+    play.started_at = now_ms();
+    match core.library.store().play_update_lazily(play, PlayStatus::Pending) {
+        Ok(marked) => {
+            core.changed();
+            marked
+        }
+        Err(e) => {
+            tracing::error!(play_sid = %play.sid, error = %e, "cannot mark a Play running");
+            false
+        }
+    }
+}
+
+/// The process of a Play that will not run: killed and reaped, its output and paths gone.
+fn discard(mut runner: super::runner::Runner) {
+    runner.kill_all();
+    let _ = runner.wait();
+    std::mem::replace(&mut runner.output, CapturedOutput::none()).join();
+    runner.paths.clean();
 }
 
 /// What is left of a run once the runner stopped talking: its process, watchdog and output.

@@ -183,10 +183,12 @@ pub trait Store: Send + Sync + 'static {
     /// Rewrites a Play's own columns but `logs` (see `PlayBatch`); children and steps are
     /// untouched.
     fn play_update(&self, play: &Play) -> StoreResult<()>;
-    /// As `play_update`, visible at once but durable only with the next durable write: a
-    /// crash may lose it (never reorder it after a later write). For a change a crash may
-    /// undo harmlessly, such as a Play marked running before any of its steps is recorded.
-    fn play_update_lazily(&self, play: &Play) -> StoreResult<()>;
+    /// As `play_update`, but only while the stored Play is `expected` (false, and nothing
+    /// written, otherwise or when there is no such Play); visible at once but durable only
+    /// with the next durable write: a crash may lose it (never reorder it after a later
+    /// write). For a change a crash may undo harmlessly, such as a Play marked running
+    /// before any of its steps is recorded.
+    fn play_update_lazily(&self, play: &Play, expected: PlayStatus) -> StoreResult<bool>;
     fn play_page(&self, query: &PageQuery) -> StoreResult<Page<Play>>;
     /// Plays matching a [`PlaySearch`]; logic, status, parent and time use indexes.
     fn play_search(&self, search: &PlaySearch) -> StoreResult<Page<Play>>;

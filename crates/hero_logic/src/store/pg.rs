@@ -834,12 +834,12 @@ impl Store for PgStore {
         self.write(move |tx| update_existing(tx, &play))
     }
 
-    fn play_update_lazily(&self, play: &Play) -> StoreResult<()> {
+    fn play_update_lazily(&self, play: &Play, expected: PlayStatus) -> StoreResult<bool> {
         let play = play.clone();
         self.write(move |tx| {
             // Visible at once; durable with the server's next flush of its log.
             tx.batch_execute("SET LOCAL synchronous_commit TO OFF")?;
-            update_existing(tx, &play)
+            batch::update_guarded(tx, std::slice::from_ref(&play), Some((&play.sid, expected)))
         })
     }
 

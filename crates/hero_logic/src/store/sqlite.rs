@@ -735,8 +735,8 @@ impl Store for SqliteStore {
         self.write(|tx| update_existing(tx, play))
     }
 
-    fn play_update_lazily(&self, play: &Play) -> StoreResult<()> {
-        self.write_lazily(|tx| update_existing(tx, play))
+    fn play_update_lazily(&self, play: &Play, expected: PlayStatus) -> StoreResult<bool> {
+        self.write_lazily(|tx| batch::update_guarded(&mut SqliteRows(tx), std::slice::from_ref(play), Some((&play.sid, expected))))
     }
 
     fn play_page(&self, query: &PageQuery) -> StoreResult<Page<Play>> {

@@ -56,25 +56,28 @@ on_both_backends!(
     play_search_matches_text_literally_and_pages_newest_first,
     play_search_filters_by_logic_status_parent_and_time,
     the_attempt_of_a_retried_call_is_kept_in_the_play_and_its_tree,
-    a_lazy_update_is_seen_at_once_and_an_unknown_play_is_not_found,
+    a_lazy_update_is_seen_at_once_and_only_from_the_status_expected,
 );
 
-fn a_lazy_update_is_seen_at_once_and_an_unknown_play_is_not_found(store: &Arc<dyn Store>) {
+fn a_lazy_update_is_seen_at_once_and_only_from_the_status_expected(store: &Arc<dyn Store>) {
     let (l, _) = store.logic_create(&logic("lazy"), &LogicVersion { version_label: "v1".into(), ..Default::default() }).unwrap();
     let mut play = store.play_insert(&Play { logic_sid: l.sid.clone(), status: PlayStatus::Pending, ..Default::default() }).unwrap();
     play.status = PlayStatus::Running;
     play.started_at = 42;
-    store.play_update_lazily(&play).unwrap();
+    assert!(store.play_update_lazily(&play, PlayStatus::Pending).unwrap());
     let read = store.play_get(&play.sid).unwrap().unwrap();
     assert_eq!((read.status, read.started_at), (PlayStatus::Running, 42));
     // A durable write after it keeps it.
     let other = store.play_insert(&Play { logic_sid: l.sid.clone(), ..Default::default() }).unwrap();
     assert_eq!(store.play_get(&play.sid).unwrap().unwrap().status, PlayStatus::Running);
     assert!(store.play_get(&other.sid).unwrap().is_some());
-    match store.play_update_lazily(&Play { sid: "zzzz".into(), ..play }) {
-        Err(StoreError::NotFound { sid, .. }) => assert_eq!(sid, "zzzz"),
-        other => panic!("expected not found, got {other:?}"),
-    }
+    // Only from the status expected: a Play cancelled meanwhile stays cancelled.
+    let mut cancelled = play.clone();
+    cancelled.status = PlayStatus::Cancelled;
+    store.play_update(&cancelled).unwrap();
+    assert!(!store.play_update_lazily(&play, PlayStatus::Pending).unwrap());
+    assert_eq!(store.play_get(&play.sid).unwrap().unwrap().status, PlayStatus::Cancelled);
+    assert!(!store.play_update_lazily(&Play { sid: "zzzz".into(), ..play }, PlayStatus::Pending).unwrap());
 }
 
 #[test]
@@ -84,7 +87,7 @@ fn a_lazy_commit_leaves_the_writer_syncing_as_configured() {
         let store = SqliteStore::open(&dir.path().join("t.db"), mode).unwrap();
         let (l, _) = store.logic_create(&logic("lazy"), &LogicVersion { version_label: "v1".into(), ..Default::default() }).unwrap();
         let play = store.play_insert(&Play { logic_sid: l.sid, ..Default::default() }).unwrap();
-        store.play_update_lazily(&play).unwrap();
+        assert!(store.play_update_lazily(&play, play.status).unwrap());
         assert_eq!(store.writer_synchronous(), pragma, "{mode:?} again after the lazy commit");
     }
 }
