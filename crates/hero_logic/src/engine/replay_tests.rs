@@ -316,6 +316,18 @@ fn started_main(dir: &Path, logics: &[(&str, &str)], inputs: Value) -> (Engine, 
     (engine, root)
 }
 
+/// `main` (it returns `{}`) started, and a Logic `child` (likewise) for it to call.
+fn started_main_calling_child(dir: &Path) -> (Engine, String) {
+    let child = "from hero_tracing import logic\n\n\n@logic(name=\"child\")\ndef child():\n    return {}\n";
+    let main = "from hero_tracing import logic\n\n\n@logic(name=\"main\")\ndef main():\n    return {}\n";
+    started_main(dir, &[("child", child), ("main", main)], Value::Null)
+}
+
+/// The runner's `invoke_start` (id 2) of `logic` as `parent`'s first step (seq 0), no args.
+fn first_call(parent: &str, logic: &str) -> String {
+    format!(r#"{{"id": 2, "op": "invoke_start", "parent": "{parent}", "logic": "{logic}", "args": {{}}, "local": false, "seq": 0}}"#)
+}
+
 /// What a runner with the fixture's secret sends first.
 const FIXTURE_HELLO: &str = r#"{"id": 1, "op": "hello", "secret": "fixture-secret", "pid": 7, "python": "3.11.7"}"#;
 
@@ -325,7 +337,7 @@ const FIXTURE_HELLO: &str = r#"{"id": 1, "op": "hello", "secret": "fixture-secre
 /// invoke_start line, which a replay sends again.
 fn ran_once_and_answered(engine: &Engine, root: &str, logic: &str, end: &str) -> (String, String, String) {
     let core = &engine.core;
-    let call = format!(r#"{{"id": 2, "op": "invoke_start", "parent": "{root}", "logic": "{logic}", "args": {{}}, "local": false, "seq": 0}}"#);
+    let call = first_call(root, logic);
     let mut first = begin_run(core, root, RunMode::Fresh).unwrap();
     first.handle_line(FIXTURE_HELLO).unwrap();
     let started: Value = serde_json::from_str(&first.handle_line(&call).unwrap().unwrap()).unwrap();
@@ -414,9 +426,7 @@ fn a_replayed_notification_takes_only_steps_offered_as_memos() {
 #[test]
 fn a_resumed_run_takes_the_answered_tree_only_when_nothing_was_written_since() {
     let dir = tempfile::tempdir().unwrap();
-    let child = "from hero_tracing import logic\n\n\n@logic(name=\"child\")\ndef child():\n    return {}\n";
-    let main = "from hero_tracing import logic\n\n\n@logic(name=\"main\")\ndef main():\n    return {}\n";
-    let (engine, root) = started_main(dir.path(), &[("child", child), ("main", main)], Value::Null);
+    let (engine, root) = started_main_calling_child(dir.path());
     let core = &engine.core;
     let store = core.library.store();
     let (child_sid, question, _) = ran_once_and_answered(&engine, &root, "child", r#""status": "success", "output": {"k": 1}, "error": """#);
@@ -447,15 +457,12 @@ fn a_resumed_run_takes_the_answered_tree_only_when_nothing_was_written_since() {
 #[test]
 fn a_run_that_ends_writes_its_logs_and_unwritten_children_with_its_result_in_one_commit() {
     let dir = tempfile::tempdir().unwrap();
-    let child = "from hero_tracing import logic\n\n\n@logic(name=\"child\")\ndef child():\n    return {}\n";
-    let main = "from hero_tracing import logic\n\n\n@logic(name=\"main\")\ndef main():\n    return {}\n";
-    let (engine, root) = started_main(dir.path(), &[("child", child), ("main", main)], Value::Null);
+    let (engine, root) = started_main_calling_child(dir.path());
     let core = &engine.core;
     let store = core.library.store();
     let mut run = begin_run(core, &root, RunMode::Fresh).unwrap();
     run.handle_line(FIXTURE_HELLO).unwrap();
-    let call = format!(r#"{{"id": 2, "op": "invoke_start", "parent": "{root}", "logic": "child", "args": {{}}, "local": false, "seq": 0}}"#);
-    let started: Value = serde_json::from_str(&run.handle_line(&call).unwrap().unwrap()).unwrap();
+    let started: Value = serde_json::from_str(&run.handle_line(&first_call(&root, "child")).unwrap().unwrap()).unwrap();
     let child_sid = text_of(&started, "play_sid");
     let log = format!(r#"{{"op": "log", "play_sid": "{root}", "text": "said once\n"}}"#);
     assert_eq!(run.handle_line(&log).unwrap(), None);
