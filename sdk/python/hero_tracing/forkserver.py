@@ -5,10 +5,15 @@ session, PR_SET_PDEATHSIG) with one end of a SOCK_SEQPACKET socketpair as fd 3. 
 the standard modules logics commonly use are imported once here; the server holds no user
 data and no secret. Messages are one JSON object per packet:
 
-- daemon -> server: `{"op": "spawn", "play": sid, "config": {...}}` with the Play's fds
-  attached (SCM_RIGHTS): its channel, stdout and stderr pipes, then its cgroup.procs files;
-  a config with `"cgroup_ahead": true` (and no cgroup files) asks for a process made ahead
-  in cgroups of its own, and is refused with `"not_ready": true` when none is ready;
+- daemon -> server: a spawn is three lines in one packet: `{"op": "spawn", "play": sid,
+  "cgroup_ahead": bool}`, then the shared part of the Play's config (what every Play of the
+  daemon shares: hide_dirs, hide_files, read_dirs, write_dirs, network, max_processes,
+  require, work_root), then the Play's whole config, with the Play's fds attached
+  (SCM_RIGHTS): its channel, stdout and stderr pipes, then its cgroup.procs files. The
+  server reads the header and compares the shared part's bytes; the config goes on to the
+  Play's process as it came, read there. `"cgroup_ahead": true` (and no cgroup files) asks
+  for a process made ahead in cgroups of its own, and is refused with `"not_ready": true`
+  when none is ready;
 - server -> daemon: `{"op": "started", "play": sid, "pid": N}` (the Play's host pid) or
   `{"op": "failed", "play": sid, "error": "..."}`, and later
   `{"op": "exited", "pid": N, "status": S}` (the raw wait status).
@@ -30,13 +35,16 @@ When the daemon closes its end, the server exits; children it leaves are killed 
 PR_SET_PDEATHSIG.
 """
 
+import array
 import fcntl
 import json
+import mmap
 import os
 import select
 import signal
 import socket
 import sys
+import time
 
 from . import sandbox
 
@@ -72,24 +80,36 @@ def freeze():
     gc.freeze()
 
 
-# Keys of a spawn's config that every Play of a daemon shares: a process made ahead of time
-# with them serves any Play whose config matches (a Play with the network does not).
-SHARED_KEYS = ("hide_dirs", "hide_files", "read_dirs", "write_dirs", "network", "max_processes",
-               "require", "work_root")
 # Processes kept ready when the daemon does not say: namespaces made, data dir hidden, /proc
 # mounted, cgroups joined, waiting for a Play.
 POOL_SIZE = 4
 # How long a process made ahead waits for its Play before it warms up (`warm_up`).
 WARM_UP_AFTER_S = 0.05
+# How long the pool waits, after a spawn, before it makes the next process ahead while at
+# least half of it is ready: a fork beside a Play's start competes with it for the CPU.
+REFILL_AFTER_S = 0.02
 # Where a process made ahead keeps its cgroup limit files: above every number `place` uses.
 _AHEAD_FD_BASE = 200
+_MAX_FDS = 16
 
 
-def shared_part(config):
-    shared = {key: config.get(key) for key in SHARED_KEYS}
-    if not shared["work_root"] and config.get("work_dir"):
-        shared["work_root"] = os.path.dirname(os.path.realpath(config["work_dir"]))
-    return shared
+class Inbox:
+    """Packets from the daemon, read into one buffer made once (an untouched mapping): a
+    fresh megabyte per packet cost the server an allocation and page faults per spawn."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buffer = mmap.mmap(-1, _PACKET)
+        self.ancillary = socket.CMSG_SPACE(_MAX_FDS * array.array("i").itemsize)
+
+    def receive(self):
+        """The next packet and the fds it carried; empty bytes when the daemon is gone."""
+        n, ancdata, _, _ = self.sock.recvmsg_into([self.buffer], self.ancillary)
+        fds = array.array("i")
+        for level, kind, data in ancdata:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.frombytes(data[:len(data) - len(data) % fds.itemsize])
+        return self.buffer[:n], list(fds)
 
 
 class Pool:
@@ -99,7 +119,10 @@ class Pool:
 
     def __init__(self, size=POOL_SIZE):
         self.size = size
-        self.shared = None
+        self.shared = None  # the shared part the ready processes were made with
+        self.shared_bytes = None  # ... as the daemon sent it
+        self.known = {}  # shared parts seen, by their bytes: each is read once
+        self.refill_at = 0.0
         self.ready = []  # (pid, socket)
         self.cgrouped = False  # Plays get cgroups: each ready process joins its own
         self.spare = []  # cgroups from the daemon not yet joined: (name, procs fds, limits)
@@ -111,6 +134,30 @@ class Pool:
         if self.shared is None or len(self.ready) >= self.size:
             return False
         return not self.cgrouped or self.no_cgroups or bool(self.spare)
+
+    def wait_s(self, now):
+        """How long the server may wait for the daemon before it makes a process ahead: at
+        once when fewer than half are ready, after a quiet spell otherwise."""
+        if not self.wants():
+            return None
+        if 2 * len(self.ready) < self.size:
+            return 0
+        return max(0.0, self.refill_at - now)
+
+    def shared_of(self, shared_bytes):
+        """The shared part of a spawn's config, read the first time these bytes come."""
+        shared = self.known.get(shared_bytes)
+        if shared is None:
+            shared = json.loads(shared_bytes)
+            if not isinstance(shared, dict):
+                raise ValueError("the shared part of a config is not an object")
+            if sandbox.needs_prepare(shared.get("read_dirs")):
+                sandbox.prepare(shared.get("read_dirs"))
+                freeze()
+            if len(self.known) >= 8:
+                self.known.clear()
+            self.known[bytes(shared_bytes)] = shared
+        return shared
 
     def ask(self, control):
         """Asks the daemon for the cgroups the processes still to be made will join."""
@@ -135,15 +182,14 @@ class Pool:
             return
         self.spare.append((name, fds[:procs], list(zip(names, fds[procs:]))))
 
-    def learn(self, config, cgrouped):
+    def learn(self, shared_bytes, shared, cgrouped):
         """The shared part of the latest network-less Play: the pool serves its like."""
-        if config.get("network"):
+        if shared.get("network"):
             return
         self.cgrouped = cgrouped
-        shared = shared_part(config)
-        if shared != self.shared:
+        if shared_bytes != self.shared_bytes:
             self.drain()
-            self.shared = shared
+            self.shared, self.shared_bytes = shared, bytes(shared_bytes)
 
     def drain(self):
         for pid, sock in self.ready:
@@ -171,11 +217,12 @@ class Pool:
             self.cgroup_of[pid] = name
         self.ready.append((pid, ours))
 
-    def hand(self, config, fds, in_cgroup=False):
-        """Gives a ready process this Play; its host pid and the name of the cgroup it
-        joined (None when it joined none), or None when none fits. `in_cgroup`: only a
-        process that joined cgroups of its own fits."""
-        if self.shared is None or config.get("network") or shared_part(config) != self.shared:
+    def hand(self, shared_bytes, config_bytes, fds, in_cgroup=False):
+        """Gives a ready process this Play (its config as the daemon sent it); its host pid
+        and the name of the cgroup it joined (None when it joined none), or None when none
+        fits. `in_cgroup`: only a process that joined cgroups of its own fits."""
+        self.refill_at = time.monotonic() + REFILL_AFTER_S
+        if self.shared is None or shared_bytes != self.shared_bytes or self.shared.get("network"):
             return None
         while True:
             fitting = [entry for entry in self.ready if not in_cgroup or entry[0] in self.cgroup_of]
@@ -184,7 +231,7 @@ class Pool:
             pid, sock = fitting[0]
             self.ready.remove(fitting[0])
             try:
-                socket.send_fds(sock, [json.dumps(config).encode()], fds)
+                socket.send_fds(sock, [config_bytes], fds)
             except OSError:
                 continue  # it died waiting
             finally:
@@ -222,15 +269,17 @@ def main(processes=POOL_SIZE):
 
 def serve(control, wake_r, wake_w, pool):
     private = (wake_r, wake_w)
+    inbox = Inbox(control)
     while True:
         # Ready processes are made when nothing else waits: never in a spawn's way.
-        timeout = 0 if pool.wants() else None
+        timeout = pool.wait_s(time.monotonic())
         try:
             ready, _, _ = select.select([control, wake_r], [], [], timeout)
         except InterruptedError:
             continue
         if not ready:
-            pool.fill_one(control, private)
+            if pool.wants():
+                pool.fill_one(control, private)
             continue
         if wake_r in ready:
             try:
@@ -240,7 +289,7 @@ def serve(control, wake_r, wake_w, pool):
         reap(control, pool)
         if control in ready:
             try:
-                message, fds, _, _ = socket.recv_fds(control, _PACKET, 16)
+                message, fds = inbox.receive()
             except InterruptedError:
                 continue
             if not message:
@@ -274,49 +323,48 @@ def send(control, message):
 
 def receive(control, message, fds, private, pool):
     """One message from the daemon: a spawn, or the answer to a `need_cgroup`."""
+    header, _, rest = message.partition(b"\n")
     try:
-        request = json.loads(message.decode())
+        request = json.loads(header)
     except ValueError:
+        request = {}
+    if not isinstance(request, dict):
         request = {}
     if request.get("op") == "cgroup":
         pool.got_cgroup(request, fds)
     elif request.get("op") == "no_cgroup":
         pool.asked, pool.no_cgroups = 0, True
     else:
-        spawn(control, request, fds, private, pool)
+        shared, _, config = rest.partition(b"\n")
+        spawn(control, request, shared, config, fds, private, pool)
 
 
-def spawn(control, request, fds, private, pool):
-    try:
-        play = str(request["play"])
-        config = dict(request["config"])
-    except (ValueError, KeyError, TypeError) as exc:
-        for fd in fds:
-            os.close(fd)
-        send(control, {"op": "failed", "play": "", "error": f"bad spawn request: {exc}"})
-        return
+def refuse(control, play, fds, error, **extra):
+    for fd in fds:
+        os.close(fd)
+    send(control, dict({"op": "failed", "play": play, "error": error}, **extra))
+
+
+def spawn(control, request, shared_bytes, config_bytes, fds, private, pool):
+    play = str(request.get("play") or "")
+    if request.get("op") != "spawn" or not play:
+        return refuse(control, play, fds, "bad spawn request: a spawn names its op and its Play")
     if len(fds) < 3:
-        for fd in fds:
-            os.close(fd)
-        send(control, {"op": "failed", "play": play, "error": "a spawn needs channel, stdout and stderr fds"})
-        return
-    if sandbox.needs_prepare(config.get("read_dirs")):
-        sandbox.prepare(config.get("read_dirs"))
-        freeze()
-    in_cgroup = bool(config.pop("cgroup_ahead", False))
-    pool.learn(config, in_cgroup or len(fds) > 3)
-    handed = pool.hand(config, fds, in_cgroup)
+        return refuse(control, play, fds, "a spawn needs channel, stdout and stderr fds")
+    try:
+        shared = pool.shared_of(shared_bytes)
+    except ValueError as exc:
+        return refuse(control, play, fds, f"bad spawn request: {exc}")
+    in_cgroup = bool(request.get("cgroup_ahead"))
+    pool.learn(shared_bytes, shared, in_cgroup or len(fds) > 3)
+    handed = pool.hand(shared_bytes, config_bytes, fds, in_cgroup)
     cgroup = None
     if handed is None and in_cgroup:
-        for fd in fds:
-            os.close(fd)
-        send(control, {"op": "failed", "play": play, "not_ready": True,
-                       "error": "no process made ahead in cgroups of its own is ready"})
-        return
+        return refuse(control, play, fds, "no process made ahead in cgroups of its own is ready", not_ready=True)
     if handed is None:
         pid = os.fork()
         if pid == 0:
-            child(control, config, fds, private + pool.others())
+            child(control, config_bytes, fds, private + pool.others())
     else:
         pid, cgroup = handed
     started = {"op": "started", "play": play, "pid": pid}
@@ -327,11 +375,13 @@ def spawn(control, request, fds, private, pool):
         os.close(fd)
 
 
-def child(control, config, fds, private):
-    """The Play's process, forked for it: fixed fds, own session, the sandbox, the runner."""
+def child(control, config_bytes, fds, private):
+    """The Play's process, forked for it: fixed fds, own session, the sandbox, the runner.
+    Its config is read here, not in the server."""
     try:
         leave_server(control, private)
         place(fds)
+        config = json.loads(config_bytes)
         play_config(config, len(fds))
         sandbox.enter_and_run(config, run_play)
     except BaseException as exc:  # noqa: B036 - the child must never return into the server
@@ -348,12 +398,12 @@ def pooled(control, sock, shared, private, cgroup=None):
         # back) would spend that CPU beside the start before it.
         if not select.select([sock], [], [], WARM_UP_AFTER_S)[0]:
             warm_up()
-        message, fds, _, _ = socket.recv_fds(sock, _PACKET, 16)
+        message, fds = Inbox(sock).receive()
         sock.close()
         if not message:
             os._exit(0)  # the server let it go unused
         place(fds)
-        config = json.loads(message.decode())
+        config = json.loads(message)
         play_config(config, len(fds))
         return config
 

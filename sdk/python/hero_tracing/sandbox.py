@@ -270,8 +270,9 @@ def hide_paths(config):
 
 
 def work_root(config):
-    """The directory the Play work dirs live in: every Play of a daemon shares it."""
-    return config.get("work_root") or os.path.dirname(os.path.realpath(config["work_dir"]))
+    """The directory the Play work dirs live in (real path): every Play of a daemon shares it."""
+    given = config.get("work_root")
+    return os.path.realpath(given) if given else os.path.dirname(os.path.realpath(config["work_dir"]))
 
 
 def bind_work_dir(config, hidden):

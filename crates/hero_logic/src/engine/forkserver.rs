@@ -77,6 +77,23 @@ impl std::fmt::Display for SpawnError {
     }
 }
 
+/// What a spawn sends the fork server: the shared part of the config (the server compares
+/// its bytes, and reads it only when they change), the whole config (passed on to the Play's
+/// process unread), and whether only a process made ahead in cgroups of its own will do.
+pub struct Spawn<'a> {
+    pub shared: &'a Value,
+    pub config: &'a Value,
+    pub cgroup_ahead: bool,
+}
+
+impl Spawn<'_> {
+    /// Three lines in one packet: header, shared part, config (compact JSON has no newline).
+    fn packet(&self, play_sid: &str) -> Vec<u8> {
+        let header = json!({"op": "spawn", "play": play_sid, "cgroup_ahead": self.cgroup_ahead});
+        format!("{header}\n{}\n{}", self.shared, self.config).into_bytes()
+    }
+}
+
 /// How the server makes processes ahead of time.
 pub struct Ahead {
     /// How many it keeps ready (`[engine] warm_runners`); 0 forks each Play when it starts.
@@ -108,7 +125,7 @@ impl ForkServer {
 
     /// Asks the server to fork the Play's process with these fds
     /// (channel, stdout, stderr, cgroup.procs...). Err when the server is down or refuses.
-    pub fn spawn(&self, play_sid: &str, config: Value, fds: &[RawFd]) -> Result<Forked, SpawnError> {
+    pub fn spawn(&self, play_sid: &str, request: Spawn<'_>, fds: &[RawFd]) -> Result<Forked, SpawnError> {
         let (started_tx, started_rx) = mpsc::channel();
         let (exited_tx, exited_rx) = mpsc::channel();
         let control = {
@@ -117,8 +134,7 @@ impl ForkServer {
             state.starting.insert(play_sid.to_string(), Waiters { started: started_tx, exited: exited_tx });
             control
         };
-        let request = json!({"op": "spawn", "play": play_sid, "config": config}).to_string();
-        if let Err(e) = send_with_fds(control.as_raw_fd(), request.as_bytes(), fds) {
+        if let Err(e) = send_with_fds(control.as_raw_fd(), &request.packet(play_sid), fds) {
             self.lock().starting.remove(play_sid);
             return Err(SpawnError::Failed(format!("cannot reach the fork server: {e}")));
         }

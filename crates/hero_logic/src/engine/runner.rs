@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::forkserver::{Ahead, AheadMaker, ForkServer, SpawnError};
+use super::forkserver::{Ahead, AheadMaker, ForkServer, Spawn, SpawnError};
 use super::python::PythonRuntime;
 use super::sandbox::{self, Budget, CgroupBound, PlayCgroup, Protections, SandboxPlan};
 
@@ -205,10 +205,10 @@ impl Starter {
         let server = self.fork_server.as_ref().filter(|f| f.is_up());
         // First ask for a process made ahead that already sits in cgroups of its own: the
         // Play's cgroups are then never made (making a v1 memory cgroup costs milliseconds too).
+        let shared = sandbox::shared_config(&self.plan, &paths.work_dir, budget);
         let ahead = server.filter(|_| self.ahead_cgroups).and_then(|server| {
-            let mut config = sandbox::play_config(&self.plan, play_sid, &paths.work_dir, budget, &[], self.cgroups.limits(budget), Some(&env));
-            config["cgroup_ahead"] = Value::Bool(true);
-            match server.spawn(play_sid, config, &play_fds) {
+            let config = sandbox::play_config(&self.plan, play_sid, &paths.work_dir, budget, &[], self.cgroups.limits(budget), Some(&env));
+            match server.spawn(play_sid, Spawn { shared: &shared, config: &config, cgroup_ahead: true }, &play_fds) {
                 Ok(forked) => Some(forked),
                 Err(SpawnError::NotReady) => None,
                 Err(SpawnError::Failed(e)) => {
@@ -232,7 +232,7 @@ impl Starter {
                 let forked = server.and_then(|server| {
                     let config = sandbox::play_config(&self.plan, play_sid, &paths.work_dir, budget, &cgroup_fds, self.cgroups.limits(budget), Some(&env));
                     server
-                        .spawn(play_sid, config, &fds)
+                        .spawn(play_sid, Spawn { shared: &shared, config: &config, cgroup_ahead: false }, &fds)
                         .map_err(|e| tracing::warn!(play = %play_sid, error = %e, "fork server start failed; starting cold"))
                         .ok()
                 });

@@ -153,9 +153,25 @@ pub struct SandboxPlan {
     pub require: Vec<String>,
 }
 
-/// The JSON `hero_tracing.sandbox.enter_and_run` takes. `env` is set in the Play's process
-/// after the sandbox is up (the fork server's children); a cold start passes it as the
-/// process environment instead.
+/// The part of a Play's config every Play of the daemon with the same network and process
+/// limit shares (`work_dir`'s parent is where all work dirs live): a process the fork server
+/// made ahead with it serves any Play whose shared part is the same.
+pub fn shared_config(plan: &SandboxPlan, work_dir: &Path, budget: Budget) -> Value {
+    json!({
+        "hide_dirs": [plan.data_dir],
+        "hide_files": [plan.rpc_socket],
+        "read_dirs": plan.read_dirs,
+        "write_dirs": plan.write_dirs,
+        "network": budget.network,
+        "max_processes": budget.max_processes,
+        "require": plan.require.iter().filter(|p| !(budget.network && *p == "netns")).collect::<Vec<_>>(),
+        "work_root": work_dir.parent().unwrap_or(work_dir),
+    })
+}
+
+/// The JSON `hero_tracing.sandbox.enter_and_run` takes: the shared part and the Play's own.
+/// `env` is set in the Play's process after the sandbox is up (the fork server's children);
+/// a cold start passes it as the process environment instead.
 pub fn play_config(
     plan: &SandboxPlan,
     play_sid: &str,
@@ -165,24 +181,21 @@ pub fn play_config(
     cgroup_limits: serde_json::Map<String, Value>,
     env: Option<&[(String, String)]>,
 ) -> Value {
-    let mut config = json!({
+    let mut config = shared_config(plan, work_dir, budget);
+    let own = json!({
         "play": play_sid,
         "work_dir": work_dir,
-        "hide_dirs": [plan.data_dir],
-        "hide_files": [plan.rpc_socket],
-        "read_dirs": plan.read_dirs,
-        "write_dirs": plan.write_dirs,
-        "network": budget.network,
         "memory_mb": budget.memory_mb,
         "max_open_files": budget.max_open_files,
-        "max_processes": budget.max_processes,
         "channel_fd": CHANNEL_FD,
         "cgroup_fds": cgroup_fds,
         "cgroup_limits": cgroup_limits,
-        "require": plan.require.iter().filter(|p| !(budget.network && *p == "netns")).collect::<Vec<_>>(),
     });
-    if let Some(env) = env {
-        config["env"] = Value::Object(env.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect());
+    if let (Some(config), Value::Object(own)) = (config.as_object_mut(), own) {
+        config.extend(own);
+        if let Some(env) = env {
+            config.insert("env".into(), Value::Object(env.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect()));
+        }
     }
     config
 }
