@@ -549,16 +549,17 @@ impl Engine {
                 hint: "read the Play again; it is running with the other answer".into(),
             });
         }
+        let answered = answered_play(&mut tree, asker_at);
         // Only this update was written since the tree was read: it is what the run would read.
         if let (Some(before), Some(after)) = (writes_before, store.writes_made()) {
             if after == before + 1 {
-                self.core.keep_answered_tree(&root_sid, after, tree.clone());
+                self.core.keep_answered_tree(&root_sid, after, tree);
             }
         }
         let mode = RunMode::Resume { play_sid: asker_sid.clone(), resume_id: resume_id.to_string() };
         self.enqueue(&root_sid, self.core.budget_of(&root_sid), mode);
         self.core.changed();
-        Ok(answered_play(tree, asker_at))
+        Ok(answered)
     }
 
     /// The Play as it is now, with its subtree totals.
@@ -764,14 +765,18 @@ fn run_tree(store: &dyn crate::store::Store, play_sid: &str) -> ServiceResult<(S
 
 /// The Play that asked, as the answer left it, with its subtree totals taken from the tree
 /// (`play_resume`'s reply).
-fn answered_play(mut tree: Vec<Play>, asker_at: usize) -> Play {
-    let mut descendants = tree.split_off(1);
-    let mut root = tree.pop().expect("a tree starts with its root");
-    crate::stats::tree_subtrees(&mut root, &mut descendants);
-    match asker_at {
-        0 => root,
-        n => descendants.swap_remove(n - 1),
+/// The Play that asked, with its subtree totals. They are filled in for the whole tree in
+/// place and cleared again, so that the tree stays what the store returns (the run may take
+/// it) and only the asker is copied, not the hundreds of recorded steps.
+fn answered_play(tree: &mut [Play], asker_at: usize) -> Play {
+    if let Some((root, descendants)) = tree.split_first_mut() {
+        crate::stats::tree_subtrees(root, descendants);
     }
+    let answered = tree[asker_at].clone();
+    for play in tree.iter_mut() {
+        play.subtree = Default::default();
+    }
+    answered
 }
 
 fn unknown_play(sid: &str) -> ServiceError {
