@@ -16,7 +16,7 @@ data and no secret. Messages are one JSON object per packet:
   when none is ready;
 - server -> daemon: `{"op": "started", "play": sid, "pid": N}` (the Play's host pid) or
   `{"op": "failed", "play": sid, "error": "..."}`, and later
-  `{"op": "exited", "pid": N, "status": S}` (the raw wait status).
+  `{"op": "exited", "pid": N, "status": S}` (the raw wait status of the Play's body).
 
 Processes made ahead of time (`main(processes)`, the daemon's `[engine] warm_runners`) join
 cgroups of their own while they wait, so the move into a cgroup (which waits for an RCU
@@ -30,7 +30,10 @@ Play. A process that ends unused gives its cgroup back: `{"op": "release", "cgro
 
 The child takes its fds at fixed numbers (stdin /dev/null, stdout, stderr, channel 3,
 cgroup files 4...), its own session, the Play's environment, and enters the same sandbox a
-cold start enters (`hero_tracing.sandbox.enter_and_run`) before the runner's main runs.
+cold start enters before the runner's main runs. It is cloned straight into its new
+namespaces as their PID 1 (`Inits`: one fork fewer than `sandbox.enter_and_run`, whose
+first process only unshares and waits), or, where the kernel refuses that clone, forked to
+unshare them itself.
 When the daemon closes its end, the server exits; children it leaves are killed by their
 PR_SET_PDEATHSIG.
 """
@@ -110,6 +113,62 @@ class Inbox:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
                 fds.frombytes(data[:len(data) - len(data) % fds.itemsize])
         return self.buffer[:n], list(fds)
+
+
+class Inits:
+    """The PID 1s the server clones straight into new namespaces (`sandbox.enter_as_init`):
+    no process sits between them and the server, one fork fewer per Play. Each writes its
+    body's wait status to a pipe only the server reads, reported as the Play's own."""
+
+    def __init__(self):
+        # Only the server holds the write end: a child reads end-of-file once it is gone.
+        self.alive_r, self.alive_w = os.pipe()
+        self.status_of = {}  # pid -> the read end of its status pipe
+
+    def private(self):
+        """Fds no child may keep: the alive pipe's write end and every Play's status pipe."""
+        return (self.alive_w,) + tuple(self.status_of.values())
+
+    def start(self, network, run):
+        """Clones a PID 1 that calls `run(enter)` and never returns, `enter(shared,
+        play_of)` being its sandbox setup; its pid, or None when the kernel refuses (the
+        caller then forks, and the child unshares)."""
+        status_r, status_w = os.pipe()
+        try:
+            pid, ids = sandbox.clone_into_namespaces(network)
+        except sandbox.SandboxError:
+            os.close(status_r)
+            os.close(status_w)
+            return None
+        if pid == 0:
+            os.close(status_r)
+            alive = self.alive_r
+            try:
+                run(lambda shared, play_of: sandbox.enter_as_init(shared, play_of, run_play, status_w, ids, alive))
+            except BaseException as exc:  # noqa: B036 - the child must never return into the server
+                die(exc)
+            os._exit(sandbox.EXIT_SANDBOX)
+        os.close(status_w)
+        os.set_blocking(status_r, False)
+        self.status_of[pid] = status_r
+        return pid
+
+    def status(self, pid, status):
+        """The wait status to report for `pid`: its body's when it is one of these PID 1s
+        and said so before it exited (killed, it said nothing: its own status stands)."""
+        fd = self.status_of.pop(pid, None)
+        if fd is None:
+            return status
+        try:
+            reported = os.read(fd, 64)
+        except BlockingIOError:
+            reported = b""
+        finally:
+            os.close(fd)
+        try:
+            return int(reported.decode())
+        except ValueError:
+            return status
 
 
 class Pool:
@@ -202,13 +261,20 @@ class Pool:
         spare = [fd for _, procs, limits in self.spare for fd in procs + [fd for _, fd in limits]]
         return tuple(sock.fileno() for _, sock in self.ready) + tuple(spare)
 
-    def fill_one(self, control, private):
+    def fill_one(self, control, private, inits):
         cgroup = self.spare.pop(0) if self.cgrouped and self.spare else None
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        pid = os.fork()
-        if pid == 0:
+        keep_out = private + inits.private() + self.others()
+
+        def made(enter):
             ours.close()
-            pooled(control, theirs, self.shared, private + self.others(), cgroup)
+            pooled(control, theirs, self.shared, keep_out, cgroup, enter)
+
+        pid = inits.start(bool(self.shared.get("network")), made)
+        if pid is None:
+            pid = os.fork()
+            if pid == 0:
+                made(None)
         theirs.close()
         if cgroup is not None:
             name, procs, limits = cgroup
@@ -269,6 +335,7 @@ def main(processes=POOL_SIZE):
 
 def serve(control, wake_r, wake_w, pool):
     private = (wake_r, wake_w)
+    inits = Inits()
     inbox = Inbox(control)
     while True:
         # Ready processes are made when nothing else waits: never in a spawn's way.
@@ -279,14 +346,14 @@ def serve(control, wake_r, wake_w, pool):
             continue
         if not ready:
             if pool.wants():
-                pool.fill_one(control, private)
+                pool.fill_one(control, private, inits)
             continue
         if wake_r in ready:
             try:
                 os.read(wake_r, 4096)
             except BlockingIOError:
                 pass
-        reap(control, pool)
+        reap(control, pool, inits)
         if control in ready:
             try:
                 message, fds = inbox.receive()
@@ -294,11 +361,11 @@ def serve(control, wake_r, wake_w, pool):
                 continue
             if not message:
                 return
-            receive(control, message, fds, private, pool)
+            receive(control, message, fds, private, pool, inits)
             pool.ask(control)
 
 
-def reap(control, pool):
+def reap(control, pool, inits):
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -306,6 +373,7 @@ def reap(control, pool):
             return
         if pid == 0:
             return
+        status = inits.status(pid, status)
         unused = pool.unused_cgroup(pid)
         if unused is not None:
             send(control, {"op": "release", "cgroup": unused})
@@ -321,7 +389,7 @@ def send(control, message):
         os._exit(0)  # the daemon is gone
 
 
-def receive(control, message, fds, private, pool):
+def receive(control, message, fds, private, pool, inits):
     """One message from the daemon: a spawn, or the answer to a `need_cgroup`."""
     header, _, rest = message.partition(b"\n")
     try:
@@ -336,7 +404,7 @@ def receive(control, message, fds, private, pool):
         pool.asked, pool.no_cgroups = 0, True
     else:
         shared, _, config = rest.partition(b"\n")
-        spawn(control, request, shared, config, fds, private, pool)
+        spawn(control, request, shared, config, fds, private, pool, inits)
 
 
 def refuse(control, play, fds, error, **extra):
@@ -345,7 +413,7 @@ def refuse(control, play, fds, error, **extra):
     send(control, dict({"op": "failed", "play": play, "error": error}, **extra))
 
 
-def spawn(control, request, shared_bytes, config_bytes, fds, private, pool):
+def spawn(control, request, shared_bytes, config_bytes, fds, private, pool, inits):
     play = str(request.get("play") or "")
     if request.get("op") != "spawn" or not play:
         return refuse(control, play, fds, "bad spawn request: a spawn names its op and its Play")
@@ -362,9 +430,12 @@ def spawn(control, request, shared_bytes, config_bytes, fds, private, pool):
     if handed is None and in_cgroup:
         return refuse(control, play, fds, "no process made ahead in cgroups of its own is ready", not_ready=True)
     if handed is None:
-        pid = os.fork()
-        if pid == 0:
-            child(control, config_bytes, fds, private + pool.others())
+        keep_out = private + inits.private() + pool.others()
+        pid = inits.start(bool(shared.get("network")), lambda enter: child(control, config_bytes, fds, keep_out, enter))
+        if pid is None:
+            pid = os.fork()
+            if pid == 0:
+                child(control, config_bytes, fds, keep_out)
     else:
         pid, cgroup = handed
     started = {"op": "started", "play": play, "pid": pid}
@@ -375,23 +446,27 @@ def spawn(control, request, shared_bytes, config_bytes, fds, private, pool):
         os.close(fd)
 
 
-def child(control, config_bytes, fds, private):
+def child(control, config_bytes, fds, private, enter=None):
     """The Play's process, forked for it: fixed fds, own session, the sandbox, the runner.
-    Its config is read here, not in the server."""
+    Its config is read here, not in the server. `enter`: the sandbox setup of a PID 1
+    cloned into its namespaces (`Inits.start`); None: fork and unshare (`enter_and_run`)."""
     try:
         leave_server(control, private)
         place(fds)
         config = json.loads(config_bytes)
         play_config(config, len(fds))
-        sandbox.enter_and_run(config, run_play)
+        if enter is None:
+            sandbox.enter_and_run(config, run_play)
+        else:
+            enter(config, lambda: config)
     except BaseException as exc:  # noqa: B036 - the child must never return into the server
         die(exc)
     os._exit(sandbox.EXIT_SANDBOX)
 
 
-def pooled(control, sock, shared, private, cgroup=None):
+def pooled(control, sock, shared, private, cgroup=None, enter=None):
     """A process made ahead of time: the shared part of the sandbox (its own cgroups joined,
-    when given), then its one Play."""
+    when given), then its one Play. `enter` as for `child`."""
 
     def play_of():
         # Only a process left waiting warms up: one handed its Play at once (starts back to
@@ -412,7 +487,10 @@ def pooled(control, sock, shared, private, cgroup=None):
         if cgroup is not None:
             _, procs, limits = cgroup
             shared = dict(shared, ahead_cgroup={"procs": procs, "limits": keep_high(limits)})
-        sandbox.enter_and_wait(shared, play_of, run_play)
+        if enter is None:
+            sandbox.enter_and_wait(shared, play_of, run_play)
+        else:
+            enter(shared, play_of)
     except BaseException as exc:  # noqa: B036 - the child must never return into the server
         die(exc)
     os._exit(sandbox.EXIT_SANDBOX)

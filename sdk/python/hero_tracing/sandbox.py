@@ -12,7 +12,10 @@ engine/sandbox.rs`); this module applies it and says what held:
 3. fork once more: `B`, PID 1 of the new PID namespace, sets up the rest, forks the body
    and reaps orphans; when the body ends or `B` is killed (it dies with the process the
    daemon started, by PR_SET_PDEATHSIG), the kernel kills every process of the namespace,
-   `setsid` escapees included;
+   `setsid` escapees included. The fork server makes `B` in one step instead
+   (`clone_into_namespaces`, then `enter_as_init`): clone(2) with the namespace flags, so
+   no process waits between it and the server, and `B` writes the body's wait status to a
+   pipe the server reads;
 4. mounts private; a tmpfs over each hidden directory (the data dir) with the Play's own work
    dir and the read-only dirs that live there (the SDK) bound back; /dev/null over each
    hidden file (the daemon's socket when it lives elsewhere); a /proc of the new namespace;
@@ -67,9 +70,9 @@ SECUREBITS_LOCKED_DOWN = 0x01 | 0x02 | 0x04 | 0x08 | 0x20 | 0x40 | 0x80
 # unified syscall table (x86_64 and aarch64 alike); other architectures are refused below.
 _SYSCALLS = {
     "x86_64": {"landlock_create_ruleset": 444, "landlock_add_rule": 445,
-               "landlock_restrict_self": 446, "close_range": 436, "capset": 126},
+               "landlock_restrict_self": 446, "close_range": 436, "capset": 126, "clone": 56},
     "aarch64": {"landlock_create_ruleset": 444, "landlock_add_rule": 445,
-                "landlock_restrict_self": 446, "close_range": 436, "capset": 91},
+                "landlock_restrict_self": 446, "close_range": 436, "capset": 91, "clone": 220},
 }
 
 LANDLOCK_CREATE_RULESET_VERSION = 1
@@ -223,15 +226,55 @@ def write_limits(limits, values):
             os.close(fd)
 
 
-def unshare_namespaces(network):
+def _namespace_flags(network):
     flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWPID
-    if not network:
-        flags |= CLONE_NEWNET
-    uid, gid = os.geteuid(), os.getegid()
-    _check(_libc.unshare(flags), "unshare")
+    return flags if network else flags | CLONE_NEWNET
+
+
+def unshare_namespaces(network):
+    ids = os.geteuid(), os.getegid()
+    _check(_libc.unshare(_namespace_flags(network)), "unshare")
+    map_ids(ids)
+
+
+def map_ids(ids):
+    """Maps the creator's own uid and gid in the user namespace this process is in."""
+    uid, gid = ids
     _write("/proc/self/setgroups", "deny")
     _write("/proc/self/uid_map", f"{uid} {uid} 1")
     _write("/proc/self/gid_map", f"{gid} {gid} 1")
+
+
+# Calls through PyDLL keep the GIL: the child of a raw clone must come back holding it.
+_pydll = ctypes.PyDLL(ctypes.util.find_library("c") or None, use_errno=True)
+_pydll.syscall.restype = ctypes.c_long
+_SIGCHLD = 17
+
+
+def clone_into_namespaces(network):
+    """Forks this process straight into new namespaces: the child is PID 1 of its PID
+    namespace (`B` of `enter_and_wait`, with no `A` before it) and must call `map_ids`
+    with the ids returned here. (pid, ids): the child's pid and 0 in the child. Raises
+    SandboxError when the kernel refuses (the caller then forks and unshares).
+
+    A raw clone(2) skips glibc's fork wrapper, so the child's cached thread id is its
+    parent's: the child runs no threads and never calls raise(3); the body it forks with
+    os.fork gets its own."""
+    if _NUMBERS is None:
+        raise SandboxError(f"no syscall numbers for {platform.machine()}")
+    ids = os.geteuid(), os.getegid()
+    flags = _namespace_flags(network) | _SIGCHLD
+    ctypes.pythonapi.PyOS_BeforeFork()
+    pid = _pydll.syscall(ctypes.c_long(_NUMBERS["clone"]), ctypes.c_ulong(flags), None, None, None,
+                         ctypes.c_ulong(0))
+    if pid == 0:
+        ctypes.pythonapi.PyOS_AfterFork_Child()
+        return 0, ids
+    err = ctypes.get_errno()
+    ctypes.pythonapi.PyOS_AfterFork_Parent()
+    if pid < 0:
+        raise SandboxError(f"clone into new namespaces: {os.strerror(err)} (errno {err})")
+    return pid, ids
 
 
 def _write(path, text):
@@ -600,15 +643,7 @@ def enter_and_wait(shared, play_of, run):
     report = Report(shared.get("require"))
     _prctl(PR_SET_PDEATHSIG, 9)
     unshared = report.step("userns", lambda: unshare_namespaces(bool(shared.get("network"))) or True)
-    for name in ("mountns", "pidns", "ipcns"):
-        report.active[name] = bool(unshared)
-    report.active["netns"] = bool(unshared) and not shared.get("network")
-    if shared.get("network"):
-        report.notes["netns"] = "the Play may use the network"
-    for name in ("mountns", "pidns", "ipcns", "netns"):
-        if not report.active[name] and name in report.require and not (
-                name == "netns" and shared.get("network")):
-            _fatal(f"the sandbox could not set up {name}, which this daemon requires")
+    _note_namespaces(report, shared, bool(unshared))
     alive_r, alive_w = os.pipe()
     status_r, status_w = os.pipe()
     pid = os.fork()
@@ -624,6 +659,39 @@ def enter_and_wait(shared, play_of, run):
     os.close(alive_r)
     os.close(status_w)
     _wait_and_mirror(pid, keep=[alive_w, status_r], status_fd=status_r)
+
+
+def enter_as_init(shared, play_of, run, status_fd, ids, alive_fd):
+    """`enter_and_wait` for the child of `clone_into_namespaces`: already `B`, PID 1 of its
+    namespaces, whose parent (the fork server) reads the body's wait status from
+    `status_fd`. `alive_fd` reads end-of-file once the parent is gone. Never returns."""
+    report = Report(shared.get("require"))
+    _prctl(PR_SET_PDEATHSIG, 9)
+    if _parent_gone(alive_fd):
+        os._exit(EXIT_SANDBOX)
+    os.close(alive_fd)
+    try:
+        map_ids(ids)
+    except OSError as exc:
+        # The namespaces exist but this process has no id in them: nothing can run here.
+        _fatal(f"the sandbox could not map its ids in its new user namespace: {exc}")
+    report.active["userns"] = True
+    _note_namespaces(report, shared, True)
+    _inner(shared, play_of, report, run, True, status_fd)
+    os._exit(EXIT_SANDBOX)
+
+
+def _note_namespaces(report, shared, unshared):
+    """What the namespaces hold, and the end of a process that lacks a required one."""
+    for name in ("mountns", "pidns", "ipcns"):
+        report.active[name] = unshared
+    report.active["netns"] = unshared and not shared.get("network")
+    if shared.get("network"):
+        report.notes["netns"] = "the Play may use the network"
+    for name in ("mountns", "pidns", "ipcns", "netns"):
+        if not report.active[name] and name in report.require and not (
+                name == "netns" and shared.get("network")):
+            _fatal(f"the sandbox could not set up {name}, which this daemon requires")
 
 
 def _parent_gone(fd):

@@ -1,14 +1,15 @@
 """The fork server's side of a spawn: packets read into one buffer, the shared part of a
-config read once per distinct bytes, bad spawns refused with their fds closed, and the pool's
-refill held back while most of it is ready. Real sockets and fds; no fork here (the daemon's
-integration tests start Plays through the real server)."""
+config read once per distinct bytes, bad spawns refused with their fds closed, the pool's
+refill held back while most of it is ready, and the PID 1s cloned straight into their
+namespaces. Real sockets, fds and clone(2); the daemon's integration tests start Plays
+through the real server."""
 
 import json
 import os
 import socket
 import unittest
 
-from hero_tracing import forkserver
+from hero_tracing import forkserver, sandbox
 
 SHARED = json.dumps({"hide_dirs": [], "hide_files": [], "read_dirs": [], "write_dirs": [],
                      "network": False, "max_processes": 0, "require": [], "work_root": "/tmp"}).encode()
@@ -52,10 +53,13 @@ class BadSpawns(unittest.TestCase):
         self.addCleanup(self.daemon.close)
         self.addCleanup(self.server.close)
         self.pool = forkserver.Pool(0)
+        self.inits = forkserver.Inits()
+        self.addCleanup(os.close, self.inits.alive_r)
+        self.addCleanup(os.close, self.inits.alive_w)
 
     def refused(self, message, nfds):
         fds = [os.open(os.devnull, os.O_RDONLY) for _ in range(nfds)]
-        forkserver.receive(self.server, message, fds, (), self.pool)
+        forkserver.receive(self.server, message, fds, (), self.pool, self.inits)
         self.assertEqual([fd for fd in fds if fd_open(fd)], [], "every fd of a refused spawn is closed")
         reply = json.loads(self.daemon.recv(65536))
         self.assertEqual(reply["op"], "failed", reply)
@@ -113,6 +117,62 @@ class Pool(unittest.TestCase):
         self.assertEqual(pool.wait_s(9.0), 0, "below half it fills at once")
         pool.ready = [(0, None)] * 4
         self.assertIsNone(pool.wait_s(9.0), "a full pool waits for the daemon alone")
+
+
+def namespaces_available():
+    try:
+        pid = os.fork()
+    except OSError:
+        return False
+    if pid == 0:
+        try:
+            sandbox.unshare_namespaces(False)
+        except BaseException:  # noqa: B036 - the child reports by its exit code alone
+            os._exit(1)
+        os._exit(0)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+
+
+class Inits(unittest.TestCase):
+    def setUp(self):
+        self.inits = forkserver.Inits()
+        self.addCleanup(os.close, self.inits.alive_r)
+        self.addCleanup(os.close, self.inits.alive_w)
+
+    def test_the_status_a_pid_1_wrote_is_the_one_reported_and_its_pipe_is_closed(self):
+        r, w = os.pipe()
+        os.set_blocking(r, False)
+        self.inits.status_of[4242] = r
+        os.write(w, str(9 << 8).encode())
+        os.close(w)
+        self.assertEqual(self.inits.status(4242, 0), 9 << 8, "the body's status, not the PID 1's own")
+        self.assertFalse(fd_open(r), "the status pipe is closed once read")
+        self.assertEqual(self.inits.status(4242, 7), 7, "a pid it does not know keeps its status")
+
+    def test_a_pid_1_killed_before_it_said_anything_keeps_its_own_status(self):
+        r, w = os.pipe()
+        os.set_blocking(r, False)
+        self.inits.status_of[4243] = r
+        self.assertEqual(self.inits.status(4243, 9), 9, "nothing written yet: no block, own status")
+        os.close(w)
+
+    @unittest.skipUnless(namespaces_available(), "this kernel or user may not make namespaces")
+    def test_a_cloned_child_is_pid_1_of_its_namespace_and_its_own_exit_stands_when_silent(self):
+        seen_r, seen_w = os.pipe()
+
+        def run(enter):
+            os.write(seen_w, f"{os.getpid()} {callable(enter)}".encode())
+            os._exit(5)
+
+        pid = self.inits.start(False, run)
+        os.close(seen_w)
+        self.assertIsNotNone(pid, "the kernel made the namespaces for unshare, so clone works too")
+        seen = os.read(seen_r, 64).decode()
+        os.close(seen_r)
+        _, raw = os.waitpid(pid, 0)
+        self.assertEqual(seen, "1 True", "the child runs as PID 1 of a new PID namespace")
+        self.assertEqual(os.waitstatus_to_exitcode(self.inits.status(pid, raw)), 5)
+        self.assertEqual(self.inits.status_of, {}, "its status pipe is forgotten with it")
 
 
 if __name__ == "__main__":

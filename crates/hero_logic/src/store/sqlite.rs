@@ -853,7 +853,9 @@ impl Store for SqliteStore {
                  SELECT root, TOTAL(tp), TOTAL(tc), TOTAL(cost), COUNT(*) - 1 FROM sub GROUP BY root",
                 placeholders.join(", ")
             );
-            let mut stmt = c.prepare(&sql)?;
+            // Cached: every play_wait and play_status answer runs it for one sid, and parsing
+            // the recursive query each time showed in profiles of the start path.
+            let mut stmt = c.prepare_cached(&sql)?;
             let rows = stmt.query_map(params_from_iter(sids.iter()), |r| {
                 Ok((
                     r.get::<_, String>(0)?,
