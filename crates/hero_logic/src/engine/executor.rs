@@ -437,6 +437,11 @@ fn record_waiting(core: &Core, session: &mut Session, tail: String) {
         child
     }));
     let batch = PlayBatch { updates, logs, replayed, ..Default::default() };
+    // As the pause left it: a second commit would cost an fsync and make a resume that came
+    // meanwhile read the run's whole tree again (the answer kept the tree it read).
+    if batch.logs.is_empty() && batch.replayed.is_empty() && session.as_written_waiting(&batch.updates) {
+        return;
+    }
     if let Err(e) = store.play_batch(&batch, Some((&guard, PlayStatus::AwaitingResume))) {
         tracing::error!(error = %e, "cannot record a waiting Play");
     }

@@ -480,3 +480,36 @@ fn a_run_that_ends_writes_its_logs_and_unwritten_children_with_its_result_in_one
     assert_eq!(unfinished.status, PlayStatus::Failed, "{unfinished:?}");
     assert!(unfinished.error_message.starts_with("the run ended before this step finished"), "{unfinished:?}");
 }
+
+#[test]
+fn a_run_that_only_waits_writes_nothing_after_its_question_unless_something_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (engine, root) = started_main_calling_child(dir.path());
+    let core = &engine.core;
+    let store = core.library.store();
+    let mut quiet = begin_run(core, &root, RunMode::Fresh).unwrap();
+    quiet.handle_line(FIXTURE_HELLO).unwrap();
+    let question = asked(&mut quiet, &root, 2, "go");
+    let writes_before = store.writes_made().unwrap();
+    end_run(core, Some(quiet));
+    assert_eq!(store.writes_made().unwrap(), writes_before, "the pause wrote the chain; the end has nothing to add");
+    let waiting = store.play_get(&root).unwrap().unwrap();
+    assert_eq!(waiting.status, PlayStatus::AwaitingResume);
+    assert_eq!(waiting.pending_resumes.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), vec![question.as_str()]);
+
+    // A line logged after the question is written at the end.
+    engine.resume(&root, &question, Value::Bool(true)).unwrap();
+    let mode = RunMode::Resume { play_sid: root.clone(), resume_id: question };
+    let mut talkative = begin_run(core, &root, mode).unwrap();
+    talkative.handle_line(FIXTURE_HELLO).unwrap();
+    talkative.handle_line(&pause_line(&root, 2, "go")).unwrap();
+    asked(&mut talkative, &root, 3, "more");
+    let log = format!(r#"{{"op": "log", "play_sid": "{root}", "text": "after the question\n"}}"#);
+    assert_eq!(talkative.handle_line(&log).unwrap(), None);
+    let writes_before = store.writes_made().unwrap();
+    end_run(core, Some(talkative));
+    assert_eq!(store.writes_made().unwrap() - writes_before, 1, "what changed after the question is written once");
+    let recorded = store.play_get(&root).unwrap().unwrap();
+    assert!(recorded.logs.ends_with("after the question\n"), "{:?}", recorded.logs);
+    assert_eq!(recorded.status, PlayStatus::AwaitingResume);
+}

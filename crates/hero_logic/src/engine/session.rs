@@ -200,6 +200,9 @@ pub struct Session<'a> {
     finish: Option<Finish>,
     /// The resume id of the pause that suspended this run.
     suspended: Option<String>,
+    /// The asking chain as the latest pause wrote it: the run's end writes it again only
+    /// when something changed since.
+    written_waiting: Vec<Play>,
     /// Set when replay diverged from the recorded run; the Play fails with it.
     fatal: Option<String>,
 }
@@ -235,6 +238,7 @@ impl<'a> Session<'a> {
             sent_sources: Default::default(),
             finish: None,
             suspended: None,
+            written_waiting: Vec::new(),
             fatal: None,
             mode,
         };
@@ -734,6 +738,7 @@ impl<'a> Session<'a> {
             store.play_batch(&chain_rows, Some((&self.root_sid, PlayStatus::AwaitingResume)))?;
         }
         self.unsaved.clear();
+        self.written_waiting = chain.iter().filter_map(|s| self.open.get(s)).map(|o| o.play.clone()).collect();
         let asked = self.open.get(&sid).and_then(|o| o.play.pending_resumes.iter().find(|r| r.id == resume_id));
         if let Some(at) = asked.and_then(super::timers::wake_at) {
             self.core.timers.add(at, &sid, &resume_id);
@@ -981,6 +986,12 @@ impl<'a> Session<'a> {
         let mut children: Vec<Play> = self.open.drain().map(|(_, o)| o.play).collect();
         children.sort_by(|a, b| a.sid.cmp(&b.sid));
         (root, children)
+    }
+
+    /// Whether these Plays (the run's open ones, taken at its end) are the asking chain
+    /// exactly as the latest pause wrote it: nothing to write again.
+    pub fn as_written_waiting(&self, plays: &[Play]) -> bool {
+        plays.len() == self.written_waiting.len() && plays.iter().all(|p| self.written_waiting.contains(p))
     }
 
     /// Sids of the recorded children whose stored result was used and that are not marked
