@@ -484,6 +484,23 @@ fn with_versions(conn: &Connection, mut logic: Logic) -> StoreResult<Logic> {
     Ok(logic)
 }
 
+/// The Plays of the tree under `sid` (it first, then by id), without their children and
+/// steps.
+fn tree_rows(conn: &Connection, sid: &str) -> StoreResult<Vec<Play>> {
+    let columns: Vec<String> = Play::COLUMNS.iter().map(|col| format!("p.{col}")).collect();
+    let sql = format!(
+        "WITH RECURSIVE tree(sid) AS (
+             SELECT sid FROM plays WHERE sid = ?1
+             UNION ALL SELECT p.sid FROM plays p JOIN tree t ON p.parent_play_sid = t.sid
+         )
+         SELECT p.id, p.sid, {} FROM plays p WHERE p.sid IN (SELECT sid FROM tree) ORDER BY p.sid = ?1 DESC, p.id",
+        columns.join(", ")
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let plays = stmt.query_map([sid], from_row::<Play>)?.collect::<Result<Vec<Play>, _>>()?;
+    Ok(plays)
+}
+
 fn with_children_and_steps(conn: &Connection, mut play: Play) -> StoreResult<Play> {
     play.sub_play_sids =
         column_strings(conn, "SELECT child_sid FROM play_children WHERE parent_sid = ?1 ORDER BY seq", &play.sid)?;
@@ -802,32 +819,31 @@ impl Store for SqliteStore {
 
     fn play_tree(&self, sid: &str) -> StoreResult<Vec<Play>> {
         self.read(|c| {
-            let columns: Vec<String> = Play::COLUMNS.iter().map(|col| format!("p.{col}")).collect();
-            // Children and steps come along as JSON aggregates, so the whole tree is one query.
-            let sql = format!(
-                "WITH RECURSIVE tree(sid) AS (
-                     SELECT sid FROM plays WHERE sid = ?1
-                     UNION ALL SELECT p.sid FROM plays p JOIN tree t ON p.parent_play_sid = t.sid
-                 )
-                 SELECT p.id, p.sid, {},
-                     (SELECT json_group_array(child_sid) FROM
-                         (SELECT child_sid FROM play_children WHERE parent_sid = p.sid ORDER BY seq)),
-                     (SELECT json_group_object(step_key, json(output)) FROM play_steps WHERE play_sid = p.sid)
-                 FROM plays p WHERE p.sid IN (SELECT sid FROM tree) ORDER BY p.sid = ?1 DESC, p.id",
-                columns.join(", ")
-            );
-            let extra = Play::COLUMNS.len() + 2;
-            let mut stmt = c.prepare_cached(&sql)?;
-            let rows = stmt.query_map([sid], |row| {
-                Ok((Play::from_row(row)?, row.get::<_, String>(extra)?, row.get::<_, String>(extra + 1)?))
-            })?;
-            let mut plays = Vec::new();
-            for row in rows {
-                let (mut play, children, steps) = row?;
-                let corrupt = |e: serde_json::Error| StoreError::Corrupt(format!("play {}: {e}", play.sid));
-                play.sub_play_sids = serde_json::from_str(&children).map_err(corrupt)?;
-                play.step_outputs = serde_json::from_str(&steps).map_err(corrupt)?;
-                plays.push(play);
+            // One read transaction: the three statements see one snapshot of the tree.
+            let tx = c.unchecked_transaction()?;
+            let mut plays = tree_rows(&tx, sid)?;
+            let at: HashMap<String, usize> = plays.iter().enumerate().map(|(i, p)| (p.sid.clone(), i)).collect();
+            let sids = Value::Array(plays.iter().map(|p| Value::String(p.sid.clone())).collect()).to_string();
+            // Children and steps of the whole tree in one query each: per-Play subqueries
+            // cost more than the rows themselves in a tree of hundreds of steps.
+            let mut children = tx.prepare_cached(
+                "SELECT parent_sid, child_sid FROM play_children
+                 WHERE parent_sid IN (SELECT value FROM json_each(?1)) ORDER BY parent_sid, seq",
+            )?;
+            for row in children.query_map([&sids], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+                let (parent, child) = row?;
+                if let Some(&i) = at.get(&parent) {
+                    plays[i].sub_play_sids.push(child);
+                }
+            }
+            let mut steps =
+                tx.prepare_cached("SELECT play_sid, step_key, output FROM play_steps WHERE play_sid IN (SELECT value FROM json_each(?1))")?;
+            for row in steps.query_map([&sids], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))? {
+                let (play_sid, key, output) = row?;
+                let output = serde_json::from_str(&output).map_err(|e| StoreError::Corrupt(format!("step {key} of play {play_sid}: {e}")))?;
+                if let Some(&i) = at.get(&play_sid) {
+                    plays[i].step_outputs.insert(key, output);
+                }
             }
             Ok(plays)
         })

@@ -57,7 +57,37 @@ on_both_backends!(
     play_search_filters_by_logic_status_parent_and_time,
     the_attempt_of_a_retried_call_is_kept_in_the_play_and_its_tree,
     a_lazy_update_is_seen_at_once_and_only_from_the_status_expected,
+    a_tree_holds_each_play_as_it_reads_alone,
 );
+
+/// The tree read (children and steps gathered for the whole tree) and the read of one Play
+/// (its own) agree on every Play: children in the order they were appended, every step.
+fn a_tree_holds_each_play_as_it_reads_alone(store: &Arc<dyn Store>) {
+    let root = store.play_insert(&Play::default()).unwrap();
+    let mut children = Vec::new();
+    for i in 0..3 {
+        let memo = (root.sid.clone(), format!("step:{i}"), json!({"i": i}));
+        let batch = PlayBatch { new_children: vec![child_of(&root, 2 - i)], memos: vec![memo], ..Default::default() };
+        store.play_batch(&batch, None).unwrap();
+        children.push(child_of(&root, 2 - i).sid);
+    }
+    let grandchild = Play { sid: sid::encode(20_000), parent_play_sid: children[1].clone(), ..child_of(&root, 0) };
+    let memo = (children[1].clone(), "deep:0".to_string(), json!({"deep": true}));
+    store.play_batch(&PlayBatch { new_children: vec![grandchild.clone()], memos: vec![memo], ..Default::default() }, None).unwrap();
+    let unrelated = store.play_insert(&Play::default()).unwrap();
+    store.play_batch(&PlayBatch { new_children: vec![child_of(&unrelated, 9)], ..Default::default() }, None).unwrap();
+
+    let tree = store.play_tree(&root.sid).unwrap();
+    assert_eq!(tree.len(), 5, "root, three children, one grandchild: {:?}", tree.iter().map(|p| &p.sid).collect::<Vec<_>>());
+    assert_eq!(tree[0].sid, root.sid, "the root comes first");
+    assert_eq!(tree[0].sub_play_sids, children, "children in the order they were appended, not by sid");
+    assert_eq!(tree[0].step_outputs.len(), 3);
+    for play in &tree {
+        assert_eq!(Some(play), store.play_get(&play.sid).unwrap().as_ref(), "{} reads the same alone", play.sid);
+    }
+    let middle = tree.iter().find(|p| p.sid == children[1]).unwrap();
+    assert_eq!((middle.sub_play_sids.clone(), middle.step_outputs["deep:0"].clone()), (vec![grandchild.sid], json!({"deep": true})));
+}
 
 fn a_lazy_update_is_seen_at_once_and_only_from_the_status_expected(store: &Arc<dyn Store>) {
     let (l, _) = store.logic_create(&logic("lazy"), &LogicVersion { version_label: "v1".into(), ..Default::default() }).unwrap();
