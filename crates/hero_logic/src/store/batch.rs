@@ -16,7 +16,8 @@ pub(crate) trait PlayRows {
     fn set_step_output(&mut self, play_sid: &str, step_key: &str, output: &Value) -> StoreResult<()>;
     /// False when there is no such Play.
     fn append_logs(&mut self, play_sid: &str, text: &str) -> StoreResult<bool>;
-    fn mark_replayed(&mut self, play_sid: &str) -> StoreResult<()>;
+    /// One statement for all of them: a resume after hundreds of steps marks hundreds.
+    fn mark_replayed(&mut self, play_sids: &[String]) -> StoreResult<()>;
 }
 
 fn guard_holds(rows: &mut impl PlayRows, guard: Option<(&str, PlayStatus)>) -> StoreResult<bool> {
@@ -53,8 +54,8 @@ pub(crate) fn apply(rows: &mut impl PlayRows, batch: &PlayBatch, guard: Option<(
             return Err(StoreError::NotFound { kind: "Play", sid: play_sid.clone() });
         }
     }
-    for play_sid in &batch.replayed {
-        rows.mark_replayed(play_sid)?;
+    if !batch.replayed.is_empty() {
+        rows.mark_replayed(&batch.replayed)?;
     }
     Ok(true)
 }

@@ -571,8 +571,8 @@ impl PlayRows for postgres::Transaction<'_> {
     fn append_logs(&mut self, play_sid: &str, text: &str) -> StoreResult<bool> {
         Ok(self.execute("UPDATE plays SET logs = logs || $2 WHERE sid = $1", &[&play_sid, &text])? > 0)
     }
-    fn mark_replayed(&mut self, play_sid: &str) -> StoreResult<()> {
-        self.execute("UPDATE plays SET replayed = 1 WHERE sid = $1", &[&play_sid])?;
+    fn mark_replayed(&mut self, play_sids: &[String]) -> StoreResult<()> {
+        self.execute("UPDATE plays SET replayed = 1 WHERE sid = ANY($1)", &[&play_sids])?;
         Ok(())
     }
 }

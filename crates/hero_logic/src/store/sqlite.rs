@@ -484,6 +484,12 @@ fn with_versions(conn: &Connection, mut logic: Logic) -> StoreResult<Logic> {
     Ok(logic)
 }
 
+/// Strings as one JSON array: a statement takes a list of any length as one parameter
+/// (`IN (SELECT value FROM json_each(?1))`) and stays one cached statement.
+fn json_list<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    Value::Array(items.map(|s| Value::String(s.to_string())).collect()).to_string()
+}
+
 /// The Plays of the tree under `sid` (it first, then by id), without their children and
 /// steps.
 fn tree_rows(conn: &Connection, sid: &str) -> StoreResult<Vec<Play>> {
@@ -823,7 +829,7 @@ impl Store for SqliteStore {
             let tx = c.unchecked_transaction()?;
             let mut plays = tree_rows(&tx, sid)?;
             let at: HashMap<String, usize> = plays.iter().enumerate().map(|(i, p)| (p.sid.clone(), i)).collect();
-            let sids = Value::Array(plays.iter().map(|p| Value::String(p.sid.clone())).collect()).to_string();
+            let sids = json_list(plays.iter().map(|p| p.sid.as_str()));
             // Children and steps of the whole tree in one query each: per-Play subqueries
             // cost more than the rows themselves in a tree of hundreds of steps.
             let mut children = tx.prepare_cached(
@@ -973,8 +979,9 @@ impl PlayRows for SqliteRows<'_> {
     fn append_logs(&mut self, play_sid: &str, text: &str) -> StoreResult<bool> {
         Ok(self.0.prepare_cached("UPDATE plays SET logs = logs || ?2 WHERE sid = ?1")?.execute(params![play_sid, text])? > 0)
     }
-    fn mark_replayed(&mut self, play_sid: &str) -> StoreResult<()> {
-        self.0.prepare_cached("UPDATE plays SET replayed = 1 WHERE sid = ?1")?.execute([play_sid])?;
+    fn mark_replayed(&mut self, play_sids: &[String]) -> StoreResult<()> {
+        let sids = json_list(play_sids.iter().map(String::as_str));
+        self.0.prepare_cached("UPDATE plays SET replayed = 1 WHERE sid IN (SELECT value FROM json_each(?1))")?.execute([sids])?;
         Ok(())
     }
 }

@@ -442,11 +442,19 @@ fn the_root_of_a_nested_play_is_found_in_one_query(store: &Arc<dyn Store>) {
 
 fn replayed_marks_change_only_the_flag(store: &Arc<dyn Store>) {
     let root = store.play_insert(&Play::default()).unwrap();
-    let child = store.play_insert(&Play { parent_play_sid: root.sid.clone(), output_data: json!({"i": 1}).as_object().cloned().unwrap(), ..Default::default() }).unwrap();
-    store.play_batch(&PlayBatch { replayed: vec![child.sid.clone()], ..Default::default() }, None).unwrap();
-    let read = store.play_get(&child.sid).unwrap().unwrap();
-    assert!(read.replayed);
-    assert_eq!(read.output_data, child.output_data);
+    let children: Vec<Play> = (0..3)
+        .map(|i| {
+            let output = json!({"i": i}).as_object().cloned().unwrap();
+            store.play_insert(&Play { parent_play_sid: root.sid.clone(), output_data: output, ..Default::default() }).unwrap()
+        })
+        .collect();
+    let marked = vec![children[0].sid.clone(), children[2].sid.clone()];
+    store.play_batch(&PlayBatch { replayed: marked, ..Default::default() }, None).unwrap();
+    let read: Vec<Play> = children.iter().map(|c| store.play_get(&c.sid).unwrap().unwrap()).collect();
+    assert_eq!(read.iter().map(|p| p.replayed).collect::<Vec<_>>(), [true, false, true], "exactly the Plays named are marked");
+    for (read, child) in read.iter().zip(&children) {
+        assert_eq!(read.output_data, child.output_data);
+    }
 }
 
 fn the_attempt_of_a_retried_call_is_kept_in_the_play_and_its_tree(store: &Arc<dyn Store>) {
