@@ -309,7 +309,10 @@ def hide_paths(config):
     for path in config.get("hide_files") or []:
         if os.path.lexists(path) and not any(_beneath(path, h) for h in hidden):
             _mount("/dev/null", path, None, MS_BIND)
-    return {"work_root_fd": root_fd}
+    if root_fd is not None:
+        # Where the Play's work dir is bound back: made ahead, not on the Play's start.
+        os.makedirs(root, exist_ok=True)
+    return {"work_root_fd": root_fd, "work_root": root}
 
 
 def work_root(config):
@@ -318,21 +321,42 @@ def work_root(config):
     return os.path.realpath(given) if given else os.path.dirname(os.path.realpath(config["work_dir"]))
 
 
+def work_dir_name(config, real_root=None):
+    """The work dir's own name, checked to be one entry directly in the work root. The
+    daemon names it `<work_root>/<play>`; then the real root resolved ahead (`real_root`)
+    serves, else the work dir is resolved here."""
+    work_dir = config["work_dir"]
+    name = os.path.basename(work_dir)
+    given_root = config.get("work_root")
+    same_parent = given_root and os.path.normpath(os.path.dirname(work_dir)) == os.path.normpath(given_root)
+    if not (real_root and same_parent):
+        work = os.path.realpath(work_dir)
+        real_root = work_root(config)
+        name = os.path.basename(work) if os.path.dirname(work) == real_root else ""
+    if name in ("", ".", ".."):
+        raise SandboxError(f"the work dir {work_dir} is not in {real_root}")
+    return name
+
+
 def bind_work_dir(config, hidden):
     """The Play's own work dir, bound back into the tmpfs over the data dir; then cwd."""
-    work = os.path.realpath(config["work_dir"])
     root_fd = (hidden or {}).get("work_root_fd")
-    if root_fd is not None:
-        if os.path.dirname(work) != work_root(config):
-            raise SandboxError(f"the work dir {work} is not in {work_root(config)}")
-        fd = os.open(os.path.basename(work), os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
-                     dir_fd=root_fd)
+    if root_fd is None:
+        os.chdir(os.path.realpath(config["work_dir"]))
+        return
+    try:
+        real_root = hidden.get("work_root")
+        name = work_dir_name(config, real_root)
+        work = os.path.join(real_root or work_root(config), name)
+        # No symlink: the entry itself, opened in the real root.
+        fd = os.open(name, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=root_fd)
         try:
             os.makedirs(work, exist_ok=True)
             _mount(f"/proc/self/fd/{fd}", work, None, MS_BIND | MS_REC)
         finally:
             os.close(fd)
-            os.close(root_fd)
+    finally:
+        os.close(root_fd)
     os.chdir(work)
 
 
