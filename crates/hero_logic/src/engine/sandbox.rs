@@ -545,18 +545,38 @@ impl PlayCgroup {
                     // SAFETY: signalling processes the Play's cgroup holds.
                     unsafe { libc::kill(*pid, libc::SIGKILL) };
                 }
-                if std::fs::remove_dir(dir).is_ok() || !dir.exists() {
-                    break;
+                match std::fs::remove_dir(dir) {
+                    Err(e) if still_emptying(&e) => std::thread::sleep(std::time::Duration::from_millis(10)),
+                    _ => break,
                 }
-                std::thread::sleep(std::time::Duration::from_millis(10));
             }
         }
         self.dirs.clear();
     }
 }
 
+/// A cgroup whose last processes are still exiting refuses its removal with EBUSY for a
+/// moment; any other error stays (gone already, or not this user's to remove: a stale cgroup
+/// of a daemon run by root, met at start by one run as another user, cost 0.5 s each).
+fn still_emptying(error: &std::io::Error) -> bool {
+    error.raw_os_error() == Some(libc::EBUSY)
+}
+
 impl Drop for PlayCgroup {
     fn drop(&mut self) {
         self.remove();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_cgroup_still_emptying_is_waited_for() {
+        assert!(still_emptying(&std::io::Error::from_raw_os_error(libc::EBUSY)));
+        for errno in [libc::EACCES, libc::EPERM, libc::ENOENT, libc::ENOTEMPTY, libc::EROFS] {
+            assert!(!still_emptying(&std::io::Error::from_raw_os_error(errno)), "errno {errno} is not waited out");
+        }
     }
 }
