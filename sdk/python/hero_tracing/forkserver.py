@@ -130,27 +130,32 @@ class Inits:
         return (self.alive_w,) + tuple(self.status_of.values())
 
     def start(self, network, run):
-        """Clones a PID 1 that calls `run(enter)` and never returns, `enter(shared,
-        play_of)` being its sandbox setup; its pid, or None when the kernel refuses (the
-        caller then forks, and the child unshares)."""
+        """Starts a Play's process, which calls `run(enter)` and never returns; its pid.
+        Cloned as a PID 1, `enter(shared, play_of)` is its sandbox setup; where the kernel
+        refuses the clone it is forked instead, with `enter` None (it unshares itself)."""
         status_r, status_w = os.pipe()
         try:
             pid, ids = sandbox.clone_into_namespaces(network)
         except sandbox.SandboxError:
             os.close(status_r)
             os.close(status_w)
-            return None
-        if pid == 0:
-            os.close(status_r)
+            pid, enter = os.fork(), None
+        else:
             alive = self.alive_r
+            enter = lambda shared, play_of: sandbox.enter_as_init(  # noqa: E731
+                shared, play_of, run_play, status_w, ids, alive)
+            if pid == 0:
+                os.close(status_r)
+            else:
+                os.close(status_w)
+                os.set_blocking(status_r, False)
+                self.status_of[pid] = status_r
+        if pid == 0:
             try:
-                run(lambda shared, play_of: sandbox.enter_as_init(shared, play_of, run_play, status_w, ids, alive))
+                run(enter)
             except BaseException as exc:  # noqa: B036 - the child must never return into the server
                 die(exc)
             os._exit(sandbox.EXIT_SANDBOX)
-        os.close(status_w)
-        os.set_blocking(status_r, False)
-        self.status_of[pid] = status_r
         return pid
 
     def status(self, pid, status):
@@ -271,10 +276,6 @@ class Pool:
             pooled(control, theirs, self.shared, keep_out, cgroup, enter)
 
         pid = inits.start(bool(self.shared.get("network")), made)
-        if pid is None:
-            pid = os.fork()
-            if pid == 0:
-                made(None)
         theirs.close()
         if cgroup is not None:
             name, procs, limits = cgroup
@@ -432,10 +433,6 @@ def spawn(control, request, shared_bytes, config_bytes, fds, private, pool, init
     if handed is None:
         keep_out = private + inits.private() + pool.others()
         pid = inits.start(bool(shared.get("network")), lambda enter: child(control, config_bytes, fds, keep_out, enter))
-        if pid is None:
-            pid = os.fork()
-            if pid == 0:
-                child(control, config_bytes, fds, keep_out)
     else:
         pid, cgroup = handed
     started = {"op": "started", "play": play, "pid": pid}
@@ -446,7 +443,7 @@ def spawn(control, request, shared_bytes, config_bytes, fds, private, pool, init
         os.close(fd)
 
 
-def child(control, config_bytes, fds, private, enter=None):
+def child(control, config_bytes, fds, private, enter):
     """The Play's process, forked for it: fixed fds, own session, the sandbox, the runner.
     Its config is read here, not in the server. `enter`: the sandbox setup of a PID 1
     cloned into its namespaces (`Inits.start`); None: fork and unshare (`enter_and_run`)."""
@@ -464,7 +461,7 @@ def child(control, config_bytes, fds, private, enter=None):
     os._exit(sandbox.EXIT_SANDBOX)
 
 
-def pooled(control, sock, shared, private, cgroup=None, enter=None):
+def pooled(control, sock, shared, private, cgroup, enter):
     """A process made ahead of time: the shared part of the sandbox (its own cgroups joined,
     when given), then its one Play. `enter` as for `child`."""
 

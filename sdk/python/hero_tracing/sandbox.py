@@ -345,9 +345,9 @@ def bind_work_dir(config, hidden):
         os.chdir(os.path.realpath(config["work_dir"]))
         return
     try:
-        real_root = hidden.get("work_root")
+        real_root = hidden["work_root"]
         name = work_dir_name(config, real_root)
-        work = os.path.join(real_root or work_root(config), name)
+        work = os.path.join(real_root, name)
         # No symlink: the entry itself, opened in the real root.
         fd = os.open(name, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=root_fd)
         try:

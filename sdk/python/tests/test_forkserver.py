@@ -174,6 +174,28 @@ class Inits(unittest.TestCase):
         self.assertEqual(os.waitstatus_to_exitcode(self.inits.status(pid, raw)), 5)
         self.assertEqual(self.inits.status_of, {}, "its status pipe is forgotten with it")
 
+    def test_where_the_clone_is_refused_the_process_is_forked_to_unshare_itself(self):
+        def refused(network):
+            raise sandbox.SandboxError("clone refused here")
+
+        real = sandbox.clone_into_namespaces
+        sandbox.clone_into_namespaces = refused
+        self.addCleanup(setattr, sandbox, "clone_into_namespaces", real)
+        seen_r, seen_w = os.pipe()
+
+        def run(enter):
+            os.write(seen_w, f"{os.getpid() != 1} {enter is None}".encode())
+            os._exit(6)
+
+        pid = self.inits.start(False, run)
+        os.close(seen_w)
+        seen = os.read(seen_r, 64).decode()
+        os.close(seen_r)
+        _, raw = os.waitpid(pid, 0)
+        self.assertEqual(seen, "True True", "a plain fork, told to set its namespaces up itself")
+        self.assertEqual(os.waitstatus_to_exitcode(self.inits.status(pid, raw)), 6)
+        self.assertEqual(self.inits.status_of, {}, "no status pipe is kept for it")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -764,10 +764,9 @@ fn run_tree(store: &dyn crate::store::Store, play_sid: &str) -> ServiceResult<(S
 }
 
 /// The Play that asked, as the answer left it, with its subtree totals taken from the tree
-/// (`play_resume`'s reply).
-/// The Play that asked, with its subtree totals. They are filled in for the whole tree in
-/// place and cleared again, so that the tree stays what the store returns (the run may take
-/// it) and only the asker is copied, not the hundreds of recorded steps.
+/// (`play_resume`'s reply). The totals are filled in for the whole tree in place and
+/// cleared again, so that the tree stays what the store returns (the run may take it) and
+/// only the asker is copied, not the hundreds of recorded steps.
 fn answered_play(tree: &mut [Play], asker_at: usize) -> Play {
     if let Some((root, descendants)) = tree.split_first_mut() {
         crate::stats::tree_subtrees(root, descendants);

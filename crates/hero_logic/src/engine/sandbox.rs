@@ -191,11 +191,11 @@ pub fn play_config(
         "cgroup_fds": cgroup_fds,
         "cgroup_limits": cgroup_limits,
     });
-    if let (Some(config), Value::Object(own)) = (config.as_object_mut(), own) {
+    if let (Value::Object(config), Value::Object(own)) = (&mut config, own) {
         config.extend(own);
-        if let Some(env) = env {
-            config.insert("env".into(), Value::Object(env.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect()));
-        }
+    }
+    if let Some(env) = env {
+        config["env"] = Value::Object(env.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect());
     }
     config
 }
