@@ -100,7 +100,9 @@ impl SqliteStore {
         // database file keeps all three private.
         crate::private::open_file(path).map_err(|e| open_error(e.to_string()))?;
         let mut writer = Connection::open(path).map_err(|e| open_error(e.to_string()))?;
+        choose_page_size(&writer)?;
         configure(&writer, synchronous)?;
+        writer.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_BYTES / page_size(&writer)?)?;
         for suffix in ["-wal", "-shm", "-journal"] {
             let mut side = path.as_os_str().to_owned();
             side.push(suffix);
@@ -140,11 +142,11 @@ impl SqliteStore {
         writer.conn.prepare_cached(sql).map(|s| s.get_status(rusqlite::StatementStatus::RePrepare)).unwrap_or(-1)
     }
 
-    /// The writer's `synchronous` pragma as SQLite reports it (1 NORMAL, 2 FULL).
+    /// A pragma of the writer as SQLite reports it (`synchronous`: 1 NORMAL, 2 FULL).
     #[cfg(test)]
-    pub(super) fn writer_synchronous(&self) -> i64 {
+    pub(super) fn writer_pragma(&self, name: &str) -> i64 {
         let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        writer.conn.pragma_query_value(None, "synchronous", |row| row.get(0)).unwrap_or(-1)
+        writer.conn.pragma_query_value(None, name, |row| row.get(0)).unwrap_or(-1)
     }
 
     #[cfg(test)]
@@ -339,6 +341,30 @@ fn update_existing(tx: &Connection, play: &Play) -> StoreResult<()> {
 
 fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(drop)
+}
+
+/// The page size of a new database file. A child step's commit dirties one leaf of each
+/// B-tree it touches (the Play row, its five indexes, the child order, the step output) and
+/// the write-ahead log takes each dirty page whole: with 1 KiB pages that is a quarter of
+/// the bytes written and checksummed of SQLite's 4 KiB default, and a commit costs about a
+/// third less CPU (measured in a replica of a step's commit). Rows are small; a larger one
+/// spills to overflow pages as it would at any size. A file that exists keeps its size.
+const NEW_FILE_PAGE_SIZE: i64 = 1024;
+
+/// How much the write-ahead log grows before it is checkpointed: SQLite's default of 1000
+/// pages, in bytes of its default page size, so 1 KiB pages do not checkpoint four times
+/// as often (each checkpoint syncs the log and the database file).
+const WAL_CHECKPOINT_BYTES: i64 = 4 * 1024 * 1024;
+
+/// Sets `NEW_FILE_PAGE_SIZE` for a file that has no pages yet; SQLite ignores it otherwise
+/// (and once the file is in WAL mode, so this comes before `configure`).
+fn choose_page_size(conn: &Connection) -> StoreResult<()> {
+    conn.pragma_update(None, "page_size", NEW_FILE_PAGE_SIZE)?;
+    Ok(())
+}
+
+fn page_size(conn: &Connection) -> StoreResult<i64> {
+    Ok(conn.pragma_query_value(None, "page_size", |row| row.get::<_, i64>(0))?.max(512))
 }
 
 fn configure(conn: &Connection, synchronous: Synchronous) -> StoreResult<()> {

@@ -118,8 +118,28 @@ fn a_lazy_commit_leaves_the_writer_syncing_as_configured() {
         let (l, _) = store.logic_create(&logic("lazy"), &LogicVersion { version_label: "v1".into(), ..Default::default() }).unwrap();
         let play = store.play_insert(&Play { logic_sid: l.sid, ..Default::default() }).unwrap();
         assert!(store.play_update_lazily(&play, play.status).unwrap());
-        assert_eq!(store.writer_synchronous(), pragma, "{mode:?} again after the lazy commit");
+        assert_eq!(store.writer_pragma("synchronous"), pragma, "{mode:?} again after the lazy commit");
     }
+}
+
+#[test]
+fn a_new_file_gets_small_pages_and_an_old_one_keeps_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("new.db"), Synchronous::Normal).unwrap();
+    assert_eq!(store.writer_pragma("page_size"), 1024);
+    // The log is checkpointed at the same size in bytes as with SQLite's defaults.
+    assert_eq!(store.writer_pragma("wal_autocheckpoint"), 4096);
+    store.logic_create(&logic("small"), &LogicVersion { version_label: "v1".into(), ..Default::default() }).unwrap();
+
+    let old = dir.path().join("old.db");
+    let made = rusqlite::Connection::open(&old).unwrap();
+    made.execute_batch("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; CREATE TABLE t (x)").unwrap();
+    drop(made);
+    let store = SqliteStore::open(&old, Synchronous::Normal).unwrap();
+    assert_eq!(store.writer_pragma("page_size"), 4096);
+    assert_eq!(store.writer_pragma("wal_autocheckpoint"), 1024);
+    store.logic_create(&logic("big"), &LogicVersion { version_label: "v1".into(), ..Default::default() }).unwrap();
+    assert!(store.logic_by_name("big").unwrap().is_some());
 }
 
 fn logic(name: &str) -> Logic {
