@@ -1045,12 +1045,13 @@ fn call_key(name: &str, position: Position, sent: &Map<String, Value>, checked: 
 }
 
 /// Children of every recorded Play, keyed by parent sid and by where they were called.
+/// Each recorded Play is moved to its parent's map, not copied: a resume after hundreds of
+/// steps spent milliseconds copying them.
 fn recorded_children(root: &Play, tree: Vec<Play>) -> HashMap<String, HashMap<Slot, Play>> {
-    let mut order: HashMap<String, Vec<String>> = HashMap::new();
-    order.insert(root.sid.clone(), root.sub_play_sids.clone());
-    let mut by_sid: HashMap<String, Play> = HashMap::new();
+    let mut order: Vec<(String, Vec<String>)> = vec![(root.sid.clone(), root.sub_play_sids.clone())];
+    let mut by_sid: HashMap<String, Play> = HashMap::with_capacity(tree.len());
     for play in tree {
-        order.insert(play.sid.clone(), play.sub_play_sids.clone());
+        order.push((play.sid.clone(), play.sub_play_sids.clone()));
         by_sid.insert(play.sid.clone(), play);
     }
     order
@@ -1059,7 +1060,7 @@ fn recorded_children(root: &Play, tree: Vec<Play>) -> HashMap<String, HashMap<Sl
             let plays: HashMap<Slot, Play> = children
                 .iter()
                 .enumerate()
-                .filter_map(|(i, sid)| by_sid.get(sid).map(|p| (i, p.clone())))
+                .filter_map(|(i, sid)| by_sid.remove(sid).map(|p| (i, p)))
                 .map(|(i, play)| {
                     let slot = match step::position_of(&play.step_key) {
                         Some(Position::Unordered(_)) => Slot::Key(play.step_key.clone()),
