@@ -136,6 +136,7 @@ fn discard(mut runner: super::runner::Runner) {
     let _ = runner.wait();
     std::mem::replace(&mut runner.output, CapturedOutput::none()).join();
     runner.paths.clean();
+    runner.remove_cgroup();
 }
 
 /// What is left of a run once the runner stopped talking: its process, watchdog and output.
@@ -177,6 +178,7 @@ impl RunEnd {
         core.unregister(&play_sid);
         core.changed();
         tracing::debug!(%play_sid, us = clock.elapsed().as_micros() as u64, "run recorded");
+        runner.remove_cgroup();
     }
 }
 

@@ -116,6 +116,15 @@ impl Runner {
     /// death takes every process of the namespace with it) and whatever its cgroup holds.
     pub fn kill_all(&mut self) {
         sandbox::kill_group(self.pid);
+        if let Some(cgroup) = self.cgroup.as_ref() {
+            cgroup.kill_members();
+        }
+    }
+
+    /// Removes the Play's cgroup once what `kill_all` killed is gone: after the run is
+    /// recorded and the Play free to run again, since the namespace's teardown can take
+    /// milliseconds that a resume would otherwise wait for.
+    pub fn remove_cgroup(&mut self) {
         if let Some(cgroup) = self.cgroup.as_mut() {
             cgroup.remove();
         }

@@ -529,30 +529,49 @@ pub struct PlayCgroup {
 }
 
 impl PlayCgroup {
-    /// Kills every process left in the cgroups and removes them.
     /// Takes `other`'s directories too: they are removed with these.
     pub fn absorb(&mut self, mut other: PlayCgroup) {
         self.dirs.append(&mut other.dirs);
     }
 
+    /// Kills every process the cgroups hold now.
+    pub fn kill_members(&self) {
+        for dir in &self.dirs {
+            kill_members_of(dir);
+        }
+    }
+
+    /// Kills every process left in the cgroups and removes them, once the last ones are
+    /// gone (a namespace's teardown takes milliseconds after its processes were killed).
     pub fn remove(&mut self) {
         self.procs.clear();
         for dir in &self.dirs {
-            for _ in 0..50 {
-                let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
-                let pids: Vec<i32> = procs.lines().filter_map(|l| l.trim().parse().ok()).collect();
-                for pid in &pids {
-                    // SAFETY: signalling processes the Play's cgroup holds.
-                    unsafe { libc::kill(*pid, libc::SIGKILL) };
-                }
+            for pause in removal_pauses() {
+                kill_members_of(dir);
                 match std::fs::remove_dir(dir) {
-                    Err(e) if still_emptying(&e) => std::thread::sleep(std::time::Duration::from_millis(10)),
+                    Err(e) if still_emptying(&e) => std::thread::sleep(pause),
                     _ => break,
                 }
             }
         }
         self.dirs.clear();
     }
+}
+
+fn kill_members_of(cgroup: &Path) {
+    let procs = std::fs::read_to_string(cgroup.join("cgroup.procs")).unwrap_or_default();
+    for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+        // SAFETY: signalling processes the Play's cgroup holds.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+}
+
+/// The pauses between tries to remove a cgroup that is still emptying: short at first (its
+/// last process is usually gone within a millisecond, and a Play's resume waits for this),
+/// then 10 ms, about half a second in all.
+fn removal_pauses() -> impl Iterator<Item = std::time::Duration> {
+    let first = (0..7).map(|i| std::time::Duration::from_micros(100 << i));
+    first.chain(std::iter::repeat(std::time::Duration::from_millis(10))).take(55)
 }
 
 /// A cgroup whose last processes are still exiting refuses its removal with EBUSY for a
@@ -571,6 +590,16 @@ impl Drop for PlayCgroup {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cgroup_still_emptying_is_tried_again_soon_then_every_10_ms_for_about_half_a_second() {
+        let pauses: Vec<_> = removal_pauses().collect();
+        assert_eq!(pauses[0], std::time::Duration::from_micros(100));
+        assert!(pauses.windows(2).all(|w| w[0] <= w[1]), "{pauses:?}");
+        assert_eq!(*pauses.last().unwrap(), std::time::Duration::from_millis(10));
+        let total: std::time::Duration = pauses.iter().sum();
+        assert!(total >= std::time::Duration::from_millis(450) && total <= std::time::Duration::from_millis(600), "{total:?}");
+    }
 
     #[test]
     fn only_a_cgroup_still_emptying_is_waited_for() {
