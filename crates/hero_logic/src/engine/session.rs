@@ -464,7 +464,7 @@ impl<'a> Session<'a> {
             let output = outputs
                 .and_then(|o| o.get(&play.step_key).cloned())
                 .unwrap_or_else(|| Value::Object(play.output_data.clone()));
-            bytes += json_size(&play.input_data) + serde_json::to_string(&output).map(|t| t.len()).unwrap_or(0);
+            bytes += json_size(&play.input_data) + json_size(&output);
             if bytes > MEMO_BYTES {
                 break;
             }
@@ -942,12 +942,23 @@ impl<'a> Session<'a> {
 
     /// A spec as sent to the runner: the source only the first time its version is sent,
     /// since the runner compiles each version once (large sources are not resent per call).
+    /// The spec as this runner gets it: a version's source goes only the first time.
     fn wire(&mut self, spec: &LogicSpec) -> protocol::LogicSpec {
-        let mut wire = spec.wire.clone();
-        if !self.sent_sources.insert(spec.wire.version_sid.clone()) {
-            wire.python_source.clear();
+        let first = !self.sent_sources.contains(&spec.wire.version_sid);
+        if first {
+            self.sent_sources.insert(spec.wire.version_sid.clone());
         }
-        wire
+        let protocol::LogicSpec { name, logic_sid, version_sid, entry, python_source, inputs, outputs, retry } = &spec.wire;
+        protocol::LogicSpec {
+            name: name.clone(),
+            logic_sid: logic_sid.clone(),
+            version_sid: version_sid.clone(),
+            entry: entry.clone(),
+            python_source: if first { python_source.clone() } else { String::new() },
+            inputs: inputs.clone(),
+            outputs: outputs.clone(),
+            retry: retry.clone(),
+        }
     }
 
     fn spec_of(&mut self, version: &LogicVersion, logic_name: &str) -> LogicSpec {
@@ -1136,8 +1147,21 @@ fn memoizable(recorded: &Play, n: u32) -> bool {
         && recorded.step_key == step::step_key(&recorded.name, Position::Ordered(n), &Value::Object(recorded.input_data.clone()))
 }
 
-fn json_size(values: &Map<String, Value>) -> usize {
-    serde_json::to_string(values).map(|text| text.len()).unwrap_or(0)
+/// The length of `value`'s JSON, counted as it is written rather than built: every step's
+/// output is measured against `engine.max_output_bytes`.
+fn json_size(value: &impl serde::Serialize) -> usize {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    serde_json::to_writer(&mut counter, value).map(|()| counter.0).unwrap_or(0)
 }
 
 fn encode<T: serde::Serialize>(line: &T) -> String {
@@ -1203,6 +1227,14 @@ fn refusal_body(refusal: &Refusal) -> RefusalBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_size_is_the_length_of_the_json_text() {
+        let values = serde_json::json!({"name": "Zoë \"quoted\"\n", "n": [1, 2.5, null, true], "nested": {"k": "\u{1F600}"}});
+        assert_eq!(json_size(&values), serde_json::to_string(&values).unwrap().len());
+        assert_eq!(json_size(values.as_object().unwrap()), serde_json::to_string(&values).unwrap().len());
+        assert_eq!(json_size(&Map::new()), 2);
+    }
 
     #[test]
     fn a_failure_text_joins_message_and_traceback() {
