@@ -7,6 +7,7 @@ pub mod pg;
 mod records;
 pub mod sid;
 pub mod sqlite;
+mod wal_vfs;
 
 use std::collections::HashMap;
 

@@ -99,7 +99,7 @@ impl SqliteStore {
         // SQLite gives the WAL and shared-memory files the database file's mode: a private
         // database file keeps all three private.
         crate::private::open_file(path).map_err(|e| open_error(e.to_string()))?;
-        let mut writer = Connection::open(path).map_err(|e| open_error(e.to_string()))?;
+        let mut writer = connect(path).map_err(|e| open_error(e.to_string()))?;
         choose_page_size(&writer)?;
         configure(&writer, synchronous)?;
         writer.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_BYTES / page_size(&writer)?)?;
@@ -150,6 +150,12 @@ impl SqliteStore {
     }
 
     #[cfg(test)]
+    pub(super) fn set_writer_pragma(&self, name: &str, value: i64) {
+        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        writer.conn.pragma_update(None, name, value).unwrap();
+    }
+
+    #[cfg(test)]
     pub(super) fn writer_has_open_group(&self) -> bool {
         self.writer.lock().unwrap_or_else(|p| p.into_inner()).open.is_some()
     }
@@ -168,7 +174,7 @@ impl SqliteStore {
         let conn = match pooled {
             Some(conn) => conn,
             None => {
-                let conn = Connection::open(&self.path)?;
+                let conn = connect(&self.path)?;
                 configure(&conn, self.synchronous)?;
                 conn
             }
@@ -341,6 +347,18 @@ fn update_existing(tx: &Connection, play: &Play) -> StoreResult<()> {
 
 fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(drop)
+}
+
+/// A connection to the database file, through the VFS that writes a log frame with one
+/// system call (`wal_vfs`), or SQLite's own where that cannot be registered.
+fn connect(path: &Path) -> rusqlite::Result<Connection> {
+    match super::wal_vfs::register() {
+        Ok(()) => Connection::open_with_flags_and_vfs(path, rusqlite::OpenFlags::default(), super::wal_vfs::NAME),
+        Err(reason) => {
+            tracing::warn!(%reason, "writing the SQLite log through SQLite's own VFS");
+            Connection::open(path)
+        }
+    }
 }
 
 /// The page size of a new database file. A child step's commit dirties one leaf of each
