@@ -573,3 +573,17 @@ fn a_child_step_does_not_prepare_its_statements_again() {
     assert_eq!(store.reprepares(sqlite::APPEND_CHILD), 0);
     assert_eq!(store.play_get(&parent.sid).unwrap().unwrap().sub_play_sids.len(), 5);
 }
+
+#[test]
+fn transactions_of_megabytes_commit_and_read_back() {
+    // Far more frames than the log VFS holds at once, in one transaction each.
+    let (_d, store) = open();
+    let parent = store.play_insert(&Play::default()).unwrap();
+    for i in 0..4 {
+        let text = format!("{i}").repeat(1024 * 1024);
+        store.play_batch(&PlayBatch { logs: vec![(parent.sid.clone(), text)], ..Default::default() }, None).unwrap();
+    }
+    let logs = store.play_get(&parent.sid).unwrap().unwrap().logs;
+    assert_eq!(logs.len(), 4 * 1024 * 1024);
+    assert!(logs.starts_with('0') && logs.ends_with('3'));
+}

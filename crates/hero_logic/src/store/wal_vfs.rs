@@ -1,17 +1,19 @@
-//! SQLite's own `unix` VFS with one change: a write-ahead-log frame (its 24-byte header and
-//! its page) is written with one system call, not two. A child step's commit writes about a
-//! dozen frames, and the `pwrite` calls were the largest single cost of a step in the
-//! daemon's profile.
+//! SQLite's own `unix` VFS with one change: the frames a transaction appends to the
+//! write-ahead log go out in one system call instead of two per frame (its 24-byte header,
+//! then its page). A child step's commit writes about a dozen frames, and those `pwrite`
+//! calls were the largest single cost of a step in the daemon's profile.
 //!
-//! The header SQLite writes first is held in the log file's object until the next call on
-//! that file: when that is the write of the page right after it, both go out in one write;
-//! anything else writes the header first, alone, as SQLite would have. SQLite writes a
-//! frame's two parts back to back (`walWriteOneFrame`), so a header is held for no longer
-//! than that, and nothing can read it meanwhile: other connections read only frames a
-//! committed log index counts, and the index is updated after the commit frame is written.
-//! A commit frame's header (its database size field is set) is never held: after the one
-//! SQLite rewrites last when it recomputes checksums (`walRewriteChecksums`) comes the index
-//! update, with no further call on the log. Files other than logs are SQLite's, untouched.
+//! Writes to the log that continue one another, starting with a frame header, are held in
+//! the log file's object and written together when anything else happens to the file: any
+//! other call, a write elsewhere, the header of a commit frame (its database size field is
+//! set), or more than `MAX_HELD` bytes. So what is held is always frames of a transaction
+//! that is not committed yet: other connections read only frames a committed log index
+//! counts, this connection's own reads of the log write what is held first, and the index
+//! is updated after the commit frame's header, which always writes what is held, with it.
+//! (The commit header is not held itself: when SQLite recomputes checksums
+//! (`walRewriteChecksums`) it rewrites the commit header last and then updates the index
+//! with no further call on the log.) A crash loses only what an uncommitted transaction
+//! had written. Files other than logs are SQLite's, untouched.
 
 use std::ffi::{c_char, c_int, c_void};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,18 +28,20 @@ const NAME_C: &[u8] = b"hero-unix\0";
 /// The size of a write-ahead-log frame header.
 const FRAME_HEADER: usize = 24;
 
-/// Frames written with one system call so far (figures and tests).
+/// At most this much is held before it is written: SQLite's own write masks its length to
+/// 17 bits (`seekAndWriteFd`), so one write must stay under 128 KiB.
+const MAX_HELD: usize = 64 * 1024;
+
+/// Frame headers written together with what came before or after them (figures and tests).
 static JOINED: AtomicU64 = AtomicU64::new(0);
 
 /// What a log file's object holds after the file SQLite's VFS made (at `Layout::extra`).
 struct Held {
     /// The file's methods as SQLite's VFS set them.
     inner: *const ffi::sqlite3_io_methods,
-    header: [u8; FRAME_HEADER],
+    /// Writes held, contiguous from `at`; empty when nothing is held.
+    bytes: Vec<u8>,
     at: i64,
-    holding: bool,
-    /// Header and page, joined for one write; kept for the next frame.
-    joined: Vec<u8>,
 }
 
 struct Layout {
@@ -134,20 +138,21 @@ unsafe extern "C" fn open(
         return code;
     }
     let extra = (file as *mut u8).add(layout().extra) as *mut Held;
-    extra.write(Held { inner: (*file).pMethods, header: [0; FRAME_HEADER], at: 0, holding: false, joined: Vec::new() });
+    extra.write(Held { inner: (*file).pMethods, bytes: Vec::new(), at: 0 });
     (*file).pMethods = &METHODS;
     code
 }
 
-/// Writes a held header alone (the next call was not its page).
+/// Writes what is held, in one write.
 unsafe fn release(file: *mut ffi::sqlite3_file) -> c_int {
     let held = held(file);
-    if !held.holding {
+    if held.bytes.is_empty() {
         return ffi::SQLITE_OK;
     }
-    held.holding = false;
     let write = (*held.inner).xWrite.expect("SQLite's files can be written");
-    write(file, held.header.as_ptr() as *const c_void, FRAME_HEADER as c_int, held.at)
+    let written = write(file, held.bytes.as_ptr() as *const c_void, held.bytes.len() as c_int, held.at);
+    held.bytes.clear();
+    written
 }
 
 unsafe extern "C" fn write(file: *mut ffi::sqlite3_file, data: *const c_void, amount: c_int, offset: i64) -> c_int {
@@ -157,27 +162,31 @@ unsafe extern "C" fn write(file: *mut ffi::sqlite3_file, data: *const c_void, am
         return if released != ffi::SQLITE_OK { released } else { inner_write(file, data, amount, offset) };
     }
     let bytes = std::slice::from_raw_parts(data as *const u8, amount as usize);
-    {
-        let held = held(file);
-        if held.holding && offset == held.at + FRAME_HEADER as i64 && !bytes.is_empty() {
-            held.holding = false;
-            held.joined.clear();
-            held.joined.extend_from_slice(&held.header);
-            held.joined.extend_from_slice(bytes);
-            JOINED.fetch_add(1, Ordering::Relaxed);
-            return inner_write(file, held.joined.as_ptr() as *const c_void, held.joined.len() as c_int, held.at);
+    let held = held(file);
+    let follows = !held.bytes.is_empty() && offset == held.at + held.bytes.len() as i64;
+    let header = bytes.len() == FRAME_HEADER;
+    if !follows && !held.bytes.is_empty() {
+        let released = release(file);
+        if released != ffi::SQLITE_OK {
+            return released;
         }
+    }
+    let held = self::held(file);
+    let starts = held.bytes.is_empty() && header && !is_commit_frame(bytes);
+    if (follows || starts) && held.bytes.len() + bytes.len() <= MAX_HELD {
+        if starts {
+            held.at = offset;
+        }
+        held.bytes.extend_from_slice(bytes);
+        if header {
+            JOINED.fetch_add(1, Ordering::Relaxed);
+        }
+        // A commit frame's header goes out at once, with every frame before it.
+        return if header && is_commit_frame(bytes) { release(file) } else { ffi::SQLITE_OK };
     }
     let released = release(file);
     if released != ffi::SQLITE_OK {
         return released;
-    }
-    if bytes.len() == FRAME_HEADER && !is_commit_frame(bytes) {
-        let held = held(file);
-        held.header.copy_from_slice(bytes);
-        held.at = offset;
-        held.holding = true;
-        return ffi::SQLITE_OK;
     }
     inner_write(file, data, amount, offset)
 }
