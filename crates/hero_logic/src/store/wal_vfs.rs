@@ -56,7 +56,7 @@ pub fn register() -> Result<(), String> {
     LAYOUT.get_or_init(make).as_ref().map(|_| ()).map_err(Clone::clone)
 }
 
-/// Frames written with one system call so far.
+/// Frame headers held and written with other writes so far.
 #[cfg(test)]
 pub fn joined_frames() -> u64 {
     JOINED.load(Ordering::Acquire)
