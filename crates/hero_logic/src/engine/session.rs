@@ -942,7 +942,6 @@ impl<'a> Session<'a> {
 
     /// A spec as sent to the runner: the source only the first time its version is sent,
     /// since the runner compiles each version once (large sources are not resent per call).
-    /// The spec as this runner gets it: a version's source goes only the first time.
     fn wire(&mut self, spec: &LogicSpec) -> protocol::LogicSpec {
         let first = !self.sent_sources.contains(&spec.wire.version_sid);
         if first {

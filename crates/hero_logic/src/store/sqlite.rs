@@ -349,8 +349,8 @@ fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(drop)
 }
 
-/// A connection to the database file, through the VFS that writes a log frame with one
-/// system call (`wal_vfs`), or SQLite's own where that cannot be registered.
+/// A connection to the database file, through the VFS that writes a transaction's log frames
+/// together (`wal_vfs`), or SQLite's own where that cannot be registered.
 fn connect(path: &Path) -> rusqlite::Result<Connection> {
     match super::wal_vfs::register() {
         Ok(()) => Connection::open_with_flags_and_vfs(path, rusqlite::OpenFlags::default(), super::wal_vfs::NAME),
