@@ -210,7 +210,7 @@ unsafe extern "C" fn close(file: *mut ffi::sqlite3_file) -> c_int {
     closed
 }
 
-/// Every other call writes a held header first, then is SQLite's own.
+/// Every other call writes what is held first, then is SQLite's own.
 macro_rules! after_release {
     ($name:ident, $method:ident, ($($arg:ident: $ty:ty),*)) => {
         unsafe extern "C" fn $name(file: *mut ffi::sqlite3_file $(, $arg: $ty)*) -> c_int {
