@@ -264,6 +264,20 @@ fn end_run(core: &Core, session: Option<Session>) {
     }
 }
 
+/// A run begun and past its `hello` (the answer is not looked at).
+fn greeted_run<'a>(core: &'a Core, root: &str, mode: RunMode) -> Session<'a> {
+    let mut session = begin_run(core, root, mode).unwrap();
+    session.handle_line(FIXTURE_HELLO).unwrap();
+    session
+}
+
+/// How many writes the end of `session`'s run made.
+fn writes_of_end(core: &Core, session: Session) -> u64 {
+    let before = core.library.store().writes_made().unwrap();
+    end_run(core, Some(session));
+    core.library.store().writes_made().unwrap() - before
+}
+
 fn text_of(value: &Value, key: &str) -> String {
     value.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
 }
@@ -338,8 +352,7 @@ const FIXTURE_HELLO: &str = r#"{"id": 1, "op": "hello", "secret": "fixture-secre
 fn ran_once_and_answered(engine: &Engine, root: &str, logic: &str, end: &str) -> (String, String, String) {
     let core = &engine.core;
     let call = first_call(root, logic);
-    let mut first = begin_run(core, root, RunMode::Fresh).unwrap();
-    first.handle_line(FIXTURE_HELLO).unwrap();
+    let mut first = greeted_run(core, root, RunMode::Fresh);
     let started: Value = serde_json::from_str(&first.handle_line(&call).unwrap().unwrap()).unwrap();
     let child = text_of(&started, "play_sid");
     let end = format!(r#"{{"op": "invoke_end", "play_sid": "{child}", {end}, "traceback": ""}}"#);
@@ -438,8 +451,7 @@ fn a_resumed_run_takes_the_answered_tree_only_when_nothing_was_written_since() {
     assert_eq!((kept_root, kept), (read.remove(0), read), "the kept tree is the stored one");
 
     // Something written after the answer: the run reads the tree again and sees it.
-    let mut again = begin_run(core, &root, mode.clone()).unwrap();
-    again.handle_line(FIXTURE_HELLO).unwrap();
+    let mut again = greeted_run(core, &root, mode.clone());
     // The answered question again, then a new one.
     again.handle_line(&pause_line(&root, 2, "go")).unwrap();
     let second_question = asked(&mut again, &root, 3, "more");
@@ -460,8 +472,7 @@ fn a_run_that_ends_writes_its_logs_and_unwritten_children_with_its_result_in_one
     let (engine, root) = started_main_calling_child(dir.path());
     let core = &engine.core;
     let store = core.library.store();
-    let mut run = begin_run(core, &root, RunMode::Fresh).unwrap();
-    run.handle_line(FIXTURE_HELLO).unwrap();
+    let mut run = greeted_run(core, &root, RunMode::Fresh);
     let started: Value = serde_json::from_str(&run.handle_line(&first_call(&root, "child")).unwrap().unwrap()).unwrap();
     let child_sid = text_of(&started, "play_sid");
     let log = format!(r#"{{"op": "log", "play_sid": "{root}", "text": "said once\n"}}"#);
@@ -470,9 +481,7 @@ fn a_run_that_ends_writes_its_logs_and_unwritten_children_with_its_result_in_one
     run.handle_line(finish).unwrap();
     assert!(store.play_get(&child_sid).unwrap().is_none(), "the child is not written before the run ends");
 
-    let writes_before = store.writes_made().unwrap();
-    end_run(core, Some(run));
-    assert_eq!(store.writes_made().unwrap() - writes_before, 1, "the run's end is one commit");
+    assert_eq!(writes_of_end(core, run), 1, "the run's end is one commit");
     let recorded = store.play_get(&root).unwrap().unwrap();
     assert_eq!((recorded.status, recorded.logs.as_str()), (PlayStatus::Success, "said once\n"));
     assert_eq!(recorded.sub_play_sids, vec![child_sid.clone()]);
@@ -487,12 +496,9 @@ fn a_run_that_only_waits_writes_nothing_after_its_question_unless_something_chan
     let (engine, root) = started_main_calling_child(dir.path());
     let core = &engine.core;
     let store = core.library.store();
-    let mut quiet = begin_run(core, &root, RunMode::Fresh).unwrap();
-    quiet.handle_line(FIXTURE_HELLO).unwrap();
+    let mut quiet = greeted_run(core, &root, RunMode::Fresh);
     let question = asked(&mut quiet, &root, 2, "go");
-    let writes_before = store.writes_made().unwrap();
-    end_run(core, Some(quiet));
-    assert_eq!(store.writes_made().unwrap(), writes_before, "the pause wrote the chain; the end has nothing to add");
+    assert_eq!(writes_of_end(core, quiet), 0, "the pause wrote the chain; the end has nothing to add");
     let waiting = store.play_get(&root).unwrap().unwrap();
     assert_eq!(waiting.status, PlayStatus::AwaitingResume);
     assert_eq!(waiting.pending_resumes.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), vec![question.as_str()]);
@@ -500,15 +506,12 @@ fn a_run_that_only_waits_writes_nothing_after_its_question_unless_something_chan
     // A line logged after the question is written at the end.
     engine.resume(&root, &question, Value::Bool(true)).unwrap();
     let mode = RunMode::Resume { play_sid: root.clone(), resume_id: question };
-    let mut talkative = begin_run(core, &root, mode).unwrap();
-    talkative.handle_line(FIXTURE_HELLO).unwrap();
+    let mut talkative = greeted_run(core, &root, mode);
     talkative.handle_line(&pause_line(&root, 2, "go")).unwrap();
     asked(&mut talkative, &root, 3, "more");
     let log = format!(r#"{{"op": "log", "play_sid": "{root}", "text": "after the question\n"}}"#);
     assert_eq!(talkative.handle_line(&log).unwrap(), None);
-    let writes_before = store.writes_made().unwrap();
-    end_run(core, Some(talkative));
-    assert_eq!(store.writes_made().unwrap() - writes_before, 1, "what changed after the question is written once");
+    assert_eq!(writes_of_end(core, talkative), 1, "what changed after the question is written once");
     let recorded = store.play_get(&root).unwrap().unwrap();
     assert!(recorded.logs.ends_with("after the question\n"), "{:?}", recorded.logs);
     assert_eq!(recorded.status, PlayStatus::AwaitingResume);
