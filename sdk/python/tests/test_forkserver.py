@@ -156,22 +156,28 @@ class Inits(unittest.TestCase):
         self.assertEqual(self.inits.status(4243, 9), 9, "nothing written yet: no block, own status")
         os.close(w)
 
-    @unittest.skipUnless(namespaces_available(), "this kernel or user may not make namespaces")
-    def test_a_cloned_child_is_pid_1_of_its_namespace_and_its_own_exit_stands_when_silent(self):
+    def _start_and_reap(self, report, code):
+        """Starts a child through Inits.start that writes `report(enter)` and exits `code`;
+        returns what it wrote and the exit code Inits reports for it."""
         seen_r, seen_w = os.pipe()
 
         def run(enter):
-            os.write(seen_w, f"{os.getpid()} {callable(enter)}".encode())
-            os._exit(5)
+            os.write(seen_w, report(enter).encode())
+            os._exit(code)
 
         pid = self.inits.start(False, run)
         os.close(seen_w)
-        self.assertIsNotNone(pid, "the kernel made the namespaces for unshare, so clone works too")
+        self.assertIsNotNone(pid, "a child was started")
         seen = os.read(seen_r, 64).decode()
         os.close(seen_r)
         _, raw = os.waitpid(pid, 0)
+        return seen, os.waitstatus_to_exitcode(self.inits.status(pid, raw))
+
+    @unittest.skipUnless(namespaces_available(), "this kernel or user may not make namespaces")
+    def test_a_cloned_child_is_pid_1_of_its_namespace_and_its_own_exit_stands_when_silent(self):
+        seen, code = self._start_and_reap(lambda enter: f"{os.getpid()} {callable(enter)}", 5)
         self.assertEqual(seen, "1 True", "the child runs as PID 1 of a new PID namespace")
-        self.assertEqual(os.waitstatus_to_exitcode(self.inits.status(pid, raw)), 5)
+        self.assertEqual(code, 5)
         self.assertEqual(self.inits.status_of, {}, "its status pipe is forgotten with it")
 
     def test_where_the_clone_is_refused_the_process_is_forked_to_unshare_itself(self):
@@ -181,19 +187,9 @@ class Inits(unittest.TestCase):
         real = sandbox.clone_into_namespaces
         sandbox.clone_into_namespaces = refused
         self.addCleanup(setattr, sandbox, "clone_into_namespaces", real)
-        seen_r, seen_w = os.pipe()
-
-        def run(enter):
-            os.write(seen_w, f"{os.getpid() != 1} {enter is None}".encode())
-            os._exit(6)
-
-        pid = self.inits.start(False, run)
-        os.close(seen_w)
-        seen = os.read(seen_r, 64).decode()
-        os.close(seen_r)
-        _, raw = os.waitpid(pid, 0)
+        seen, code = self._start_and_reap(lambda enter: f"{os.getpid() != 1} {enter is None}", 6)
         self.assertEqual(seen, "True True", "a plain fork, told to set its namespaces up itself")
-        self.assertEqual(os.waitstatus_to_exitcode(self.inits.status(pid, raw)), 6)
+        self.assertEqual(code, 6)
         self.assertEqual(self.inits.status_of, {}, "no status pipe is kept for it")
 
 
