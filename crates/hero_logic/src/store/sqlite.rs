@@ -441,8 +441,7 @@ fn plan_page<R: Record>(conn: &Connection, plan: &PagePlan) -> StoreResult<Page<
 }
 
 fn search_plays(conn: &Connection, search: &PlaySearch) -> StoreResult<Page<Play>> {
-    let page = plan_page(conn, &PagePlan::search(search)?)?;
-    hydrate_page(conn, page, with_children_and_steps)
+    play_page_with_children_and_steps(conn, plan_page(conn, &PagePlan::search(search)?)?)
 }
 
 fn next_sid(tx: &Connection) -> StoreResult<String> {
@@ -551,17 +550,39 @@ fn tree_rows(conn: &Connection, sid: &str) -> StoreResult<Vec<Play>> {
     Ok(plays)
 }
 
-fn with_children_and_steps(conn: &Connection, mut play: Play) -> StoreResult<Play> {
-    play.sub_play_sids =
-        column_strings(conn, "SELECT child_sid FROM play_children WHERE parent_sid = ?1 ORDER BY seq", &play.sid)?;
-    let mut stmt = conn.prepare_cached("SELECT step_key, output FROM play_steps WHERE play_sid = ?1")?;
-    let rows = stmt.query_map([&play.sid], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-    for row in rows {
-        let (key, output) = row?;
-        let output = serde_json::from_str(&output).map_err(|e| StoreError::Corrupt(format!("step {key}: {e}")))?;
-        play.step_outputs.insert(key, output);
+/// Fills in the child order and step outputs of `plays`, one query each for all of them:
+/// per-Play queries cost more than the rows themselves in a tree of hundreds of steps.
+fn with_children_and_steps(conn: &Connection, plays: &mut [Play]) -> StoreResult<()> {
+    if plays.is_empty() {
+        return Ok(());
     }
-    Ok(play)
+    let at: HashMap<String, usize> = plays.iter().enumerate().map(|(i, p)| (p.sid.clone(), i)).collect();
+    let sids = json_list(plays.iter().map(|p| p.sid.as_str()));
+    let mut children = conn.prepare_cached(
+        "SELECT parent_sid, child_sid FROM play_children
+         WHERE parent_sid IN (SELECT value FROM json_each(?1)) ORDER BY parent_sid, seq",
+    )?;
+    for row in children.query_map([&sids], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+        let (parent, child) = row?;
+        if let Some(&i) = at.get(&parent) {
+            plays[i].sub_play_sids.push(child);
+        }
+    }
+    let mut steps =
+        conn.prepare_cached("SELECT play_sid, step_key, output FROM play_steps WHERE play_sid IN (SELECT value FROM json_each(?1))")?;
+    for row in steps.query_map([&sids], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))? {
+        let (play_sid, key, output) = row?;
+        let output = serde_json::from_str(&output).map_err(|e| StoreError::Corrupt(format!("step {key} of play {play_sid}: {e}")))?;
+        if let Some(&i) = at.get(&play_sid) {
+            plays[i].step_outputs.insert(key, output);
+        }
+    }
+    Ok(())
+}
+
+fn play_page_with_children_and_steps(conn: &Connection, mut page: Page<Play>) -> StoreResult<Page<Play>> {
+    with_children_and_steps(conn, &mut page.items)?;
+    Ok(page)
 }
 
 fn hydrate_page<R>(
@@ -745,7 +766,11 @@ impl Store for SqliteStore {
     }
 
     fn play_get(&self, sid: &str) -> StoreResult<Option<Play>> {
-        self.read(|c| get_record::<Play>(c, sid)?.map(|p| with_children_and_steps(c, p)).transpose())
+        self.read(|c| {
+            let mut play = get_record::<Play>(c, sid)?;
+            with_children_and_steps(c, play.as_mut_slice())?;
+            Ok(play)
+        })
     }
 
     fn play_status(&self, sid: &str) -> StoreResult<Option<PlayStatus>> {
@@ -807,7 +832,7 @@ impl Store for SqliteStore {
     }
 
     fn play_page(&self, query: &PageQuery) -> StoreResult<Page<Play>> {
-        self.read(|c| hydrate_page(c, page_records::<Play>(c, query)?, with_children_and_steps))
+        self.read(|c| play_page_with_children_and_steps(c, page_records::<Play>(c, query)?))
     }
 
     fn play_search(&self, search: &PlaySearch) -> StoreResult<Page<Play>> {
@@ -872,29 +897,7 @@ impl Store for SqliteStore {
             // One read transaction: the three statements see one snapshot of the tree.
             let tx = c.unchecked_transaction()?;
             let mut plays = tree_rows(&tx, sid)?;
-            let at: HashMap<String, usize> = plays.iter().enumerate().map(|(i, p)| (p.sid.clone(), i)).collect();
-            let sids = json_list(plays.iter().map(|p| p.sid.as_str()));
-            // Children and steps of the whole tree in one query each: per-Play subqueries
-            // cost more than the rows themselves in a tree of hundreds of steps.
-            let mut children = tx.prepare_cached(
-                "SELECT parent_sid, child_sid FROM play_children
-                 WHERE parent_sid IN (SELECT value FROM json_each(?1)) ORDER BY parent_sid, seq",
-            )?;
-            for row in children.query_map([&sids], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
-                let (parent, child) = row?;
-                if let Some(&i) = at.get(&parent) {
-                    plays[i].sub_play_sids.push(child);
-                }
-            }
-            let mut steps =
-                tx.prepare_cached("SELECT play_sid, step_key, output FROM play_steps WHERE play_sid IN (SELECT value FROM json_each(?1))")?;
-            for row in steps.query_map([&sids], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))? {
-                let (play_sid, key, output) = row?;
-                let output = serde_json::from_str(&output).map_err(|e| StoreError::Corrupt(format!("step {key} of play {play_sid}: {e}")))?;
-                if let Some(&i) = at.get(&play_sid) {
-                    plays[i].step_outputs.insert(key, output);
-                }
-            }
+            with_children_and_steps(&tx, &mut plays)?;
             Ok(plays)
         })
     }
@@ -969,7 +972,8 @@ impl Store for SqliteStore {
                 found.extend(plays);
             }
             found.sort_by_key(|p| sid::decode(&p.sid));
-            found.into_iter().map(|p| with_children_and_steps(c, p)).collect()
+            with_children_and_steps(c, &mut found)?;
+            Ok(found)
         })
     }
 
