@@ -943,21 +943,11 @@ impl<'a> Session<'a> {
     /// A spec as sent to the runner: the source only the first time its version is sent,
     /// since the runner compiles each version once (large sources are not resent per call).
     fn wire(&mut self, spec: &LogicSpec) -> protocol::LogicSpec {
-        let first = !self.sent_sources.contains(&spec.wire.version_sid);
-        if first {
-            self.sent_sources.insert(spec.wire.version_sid.clone());
+        let mut wire = spec.wire.clone();
+        if !self.sent_sources.insert(spec.wire.version_sid.clone()) {
+            wire.python_source.clear();
         }
-        let protocol::LogicSpec { name, logic_sid, version_sid, entry, python_source, inputs, outputs, retry } = &spec.wire;
-        protocol::LogicSpec {
-            name: name.clone(),
-            logic_sid: logic_sid.clone(),
-            version_sid: version_sid.clone(),
-            entry: entry.clone(),
-            python_source: if first { python_source.clone() } else { String::new() },
-            inputs: inputs.clone(),
-            outputs: outputs.clone(),
-            retry: retry.clone(),
-        }
+        wire
     }
 
     fn spec_of(&mut self, version: &LogicVersion, logic_name: &str) -> LogicSpec {
